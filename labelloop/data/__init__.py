@@ -1,0 +1,3 @@
+"""labelloop.data."""
+
+__all__: list[str] = []

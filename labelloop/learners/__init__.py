@@ -1,0 +1,3 @@
+"""labelloop.learners."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""labelloop.loop."""
+
+__all__: list[str] = []

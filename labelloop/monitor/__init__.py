@@ -1,0 +1,3 @@
+"""labelloop.monitor."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""labelloop.scale."""
+
+__all__: list[str] = []

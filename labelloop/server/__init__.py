@@ -1,0 +1,3 @@
+"""labelloop.server."""
+
+__all__: list[str] = []

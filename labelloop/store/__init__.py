@@ -1,0 +1,3 @@
+"""labelloop.store."""
+
+__all__: list[str] = []

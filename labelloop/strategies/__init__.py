@@ -1,0 +1,3 @@
+"""labelloop.strategies."""
+
+__all__: list[str] = []

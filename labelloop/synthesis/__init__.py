@@ -1,0 +1,3 @@
+"""labelloop.synthesis."""
+
+__all__: list[str] = []
