@@ -1,3 +1,19 @@
-"""labelloop.monitor."""
+"""Monitoring the loop: learning curves now; stopping, drift and outliers to come."""
 
-__all__: list[str] = []
+from labelloop.monitor.curves import (
+    CURVE_COLUMNS,
+    CurvePoint,
+    labels_to_reach,
+    plot_curves,
+    read_curves,
+    summarize_curves,
+)
+
+__all__ = [
+    "CURVE_COLUMNS",
+    "CurvePoint",
+    "labels_to_reach",
+    "plot_curves",
+    "read_curves",
+    "summarize_curves",
+]

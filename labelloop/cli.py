@@ -1,0 +1,451 @@
+"""The ``labelloop`` command."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from labelloop.config import ProjectConfig
+from labelloop.errors import LabelloopError
+from labelloop.loop import (
+    SimulationSettings,
+    Workspace,
+    load_dataset,
+    run_round,
+    run_simulation,
+)
+from labelloop.loop.simulate import parse_strategies
+from labelloop.monitor.curves import CurvePoint
+from labelloop.store import LabelEvent, LabelInput
+
+app = typer.Typer(
+    help="Active learning for computer-vision labeling.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+ProjectDir = Annotated[Path, typer.Argument(help="The project folder.")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _friendly(func: F) -> F:
+    """Turn labelloop's own errors into a one-line message and exit status 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ValidationError as exc:
+            for e in exc.errors():
+                where = ".".join(str(p) for p in e["loc"]) or "configuration"
+                err.print(f"[red]error:[/red] {where}: {e['msg']}")
+            raise typer.Exit(1) from None
+        except (LabelloopError, ValueError, LookupError, FileNotFoundError) as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not err.is_terminal,
+    )
+
+
+def _event_dict(event: LabelEvent) -> dict[str, Any]:
+    return {
+        "event": event.id,
+        "item": event.item_id,
+        "seq": event.seq,
+        "value": event.value,
+        "source": event.source,
+        "action": event.action,
+        "annotator": event.annotator,
+        "model_version": event.model_version,
+        "confidence": event.confidence,
+        "supersedes": event.supersedes_id,
+        "created_at": event.created_at.isoformat(),
+    }
+
+
+@app.command()
+@_friendly
+def init(
+    project_dir: ProjectDir,
+    name: Annotated[str | None, typer.Option(help="Project name.")] = None,
+    classes: Annotated[str | None, typer.Option(help="Comma-separated class names.")] = None,
+    config: Annotated[Path | None, typer.Option(help="A YAML configuration file.")] = None,
+    strategy: Annotated[str, typer.Option(help="Query strategy.")] = "margin",
+    learner: Annotated[str, typer.Option(help="Learner: cnn, resnet18 or logreg.")] = "cnn",
+    batch_size: Annotated[int, typer.Option(help="Items queued per round.")] = 10,
+    seed: Annotated[int, typer.Option(help="Seed of every random choice.")] = 0,
+    database_url: Annotated[
+        str | None, typer.Option(help="SQLAlchemy URL; default a SQLite file in the folder.")
+    ] = None,
+) -> None:
+    """Create a project folder and its database."""
+    if config is not None:
+        cfg = ProjectConfig.from_yaml(config.read_text())
+    else:
+        if not classes:
+            raise ValueError("give --classes a,b,c (or --config FILE.yaml)")
+        cfg = ProjectConfig(
+            name=name or project_dir.resolve().name,
+            classes=tuple(c.strip() for c in classes.split(",")),
+            strategy=strategy,
+            learner=learner,
+            batch_size=batch_size,
+            seed=seed,
+        )
+    ws = Workspace.init(project_dir, cfg, database_url=database_url)
+    console.print(f"Created project [bold]{cfg.name}[/bold] in {project_dir}")
+    console.print(cfg.to_yaml().rstrip())
+    ws.close()
+
+
+@app.command("import")
+@_friendly
+def import_(
+    project_dir: ProjectDir,
+    source: Annotated[Path, typer.Argument(help="Folder of images to import.")],
+    labels: Annotated[Path | None, typer.Option(help="CSV of filename,label.")] = None,
+    unlabeled: Annotated[
+        bool, typer.Option("--unlabeled", help="Ignore labels the folder layout carries.")
+    ] = False,
+    annotator: Annotated[str | None, typer.Option(help="Who made the imported labels.")] = None,
+) -> None:
+    """Import a folder of PNG, JPEG or WebP images (class subfolders, flat, or flat + CSV)."""
+    ws = Workspace.open(project_dir)
+    total = sum(1 for p in source.rglob("*") if p.is_file()) if source.is_dir() else None
+    with _progress() as progress:
+        task = progress.add_task("importing", total=total)
+        report = ws.import_folder(
+            source,
+            labels,
+            with_labels=not unlabeled,
+            annotator=annotator,
+            on_file=lambda: progress.advance(task),
+        )
+    for rejected in report.rejected:
+        err.print(f"[yellow]rejected[/yellow] {rejected.path}: {rejected.reason}")
+    s = report.summary()
+    console.print(
+        f"imported {s['imported']} ({s['labeled']} labeled), "
+        f"duplicate {s['duplicate']}, rejected {s['rejected']}"
+    )
+    ws.close()
+
+
+@app.command()
+@_friendly
+def status(project_dir: ProjectDir, as_json: JsonFlag = False) -> None:
+    """Counts by label source, rounds, and the latest metrics."""
+    ws = Workspace.open(project_dir)
+    pid = ws.project.id
+    n_items = len(ws.store.items(pid))
+    sources = ws.store.source_counts(pid)
+    rounds = ws.store.rounds(pid)
+    report = {
+        "project": ws.project.name,
+        "items": n_items,
+        "labeled": sum(sources.values()),
+        "unlabeled": n_items - sum(sources.values()),
+        "labels_by_source": sources,
+        "rounds": len(rounds),
+        "queued": len(ws.store.queue(pid)),
+        "latest_metrics": rounds[-1].metrics if rounds else None,
+    }
+    ws.close()
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    table = Table(title=f"project {report['project']}", show_header=False)
+    for key in ("items", "labeled", "unlabeled", "rounds", "queued"):
+        table.add_row(key, str(report[key]))
+    for source, count in sorted(sources.items()):
+        table.add_row(f"labels from {source}", str(count))
+    latest = report["latest_metrics"]
+    if isinstance(latest, dict) and "validation" in latest:
+        val = latest["validation"]
+        table.add_row("validation accuracy", f"{val['accuracy']:.3f}")
+        table.add_row("validation macro-F1", f"{val['macro_f1']:.3f}")
+        table.add_row("validation ECE", f"{val['ece']:.3f}")
+    console.print(table)
+
+
+@app.command()
+@_friendly
+def query(
+    project_dir: ProjectDir,
+    as_json: JsonFlag = False,
+    limit: Annotated[int | None, typer.Option(help="Show at most this many.")] = None,
+) -> None:
+    """The batch the latest round chose, still unlabeled, most informative first."""
+    ws = Workspace.open(project_dir)
+    queue = ws.store.queue(ws.project.id)[:limit]
+    ws.close()
+    rows = [
+        {"item": item.id, "name": item.name, "sha256": item.sha256, "score": score}
+        for item, score in queue
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        err.print("the queue is empty: run `labelloop train PROJECT_DIR` to choose a batch")
+        return
+    table = Table("rank", "item", "name", "score")
+    for rank, row in enumerate(rows, 1):
+        score = "" if row["score"] is None else f"{row['score']:.4f}"
+        table.add_row(str(rank), str(row["item"]), str(row["name"]), score)
+    console.print(table)
+
+
+def _read_label_rows(ws: Workspace, path: Path, annotator: str) -> list[LabelInput]:
+    with path.open(newline="") as f:
+        reader = csv.DictReader(f)
+        fields = set(reader.fieldnames or ())
+        if not {"item", "label"} <= fields:
+            raise ValueError(
+                f"{path}: needs a header with columns item,label (item = id, sha256 or "
+                f"imported file name); found {sorted(fields)}"
+            )
+        schema = ws.config.label_schema()
+        problems: list[str] = []
+        inputs: list[LabelInput] = []
+        for line, row in enumerate(reader, start=2):
+            key, value = (row["item"] or "").strip(), (row["label"] or "").strip()
+            found = ws.store.find_items(ws.project.id, key)
+            if len(found) != 1:
+                what = "no item" if not found else f"{len(found)} items"
+                problems.append(f"line {line}: {what} matches {key!r}")
+                continue
+            try:
+                schema.validate_value(value)
+            except ValueError as exc:
+                problems.append(f"line {line}: {exc}")
+                continue
+            inputs.append(LabelInput(found[0].id, value, source="human", annotator=annotator))
+    if problems:
+        raise ValueError(f"{path}: nothing recorded, fix these rows:\n  " + "\n  ".join(problems))
+    return inputs
+
+
+@app.command()
+@_friendly
+def label(
+    project_dir: ProjectDir,
+    labels_csv: Annotated[Path, typer.Argument(help="CSV with columns item,label.")],
+    annotator: Annotated[str, typer.Option(help="Who made these labels.")],
+) -> None:
+    """Record labels from a CSV, all or none, attributed to an annotator."""
+    ws = Workspace.open(project_dir)
+    events = ws.store.record_labels(ws.project.id, _read_label_rows(ws, labels_csv, annotator))
+    ws.close()
+    console.print(f"recorded {len(events)} labels by {annotator}")
+
+
+@app.command()
+@_friendly
+def train(project_dir: ProjectDir) -> None:
+    """Run one round: snapshot, fit, score the pool, queue the next batch."""
+    ws = Workspace.open(project_dir)
+    with _progress() as progress:
+        task = progress.add_task("round", total=None)
+        result = run_round(ws, on_step=lambda s: progress.update(task, description=s))
+    ws.close()
+    r = result.round
+    console.print(
+        f"round {r.number}: {result.metrics['n_labeled']} labels, strategy {r.strategy}, "
+        f"queued {len(r.selected)} items"
+    )
+    if "validation" in result.metrics:
+        val = result.metrics["validation"]
+        console.print(
+            f"validation accuracy {val['accuracy']:.3f}, macro-F1 {val['macro_f1']:.3f}, "
+            f"ECE {val['ece']:.3f} on {val['n']} items"
+        )
+
+
+@app.command()
+@_friendly
+def history(project_dir: ProjectDir, item: str, as_json: JsonFlag = False) -> None:
+    """Every label event of one item (by id, sha256 or imported name)."""
+    ws = Workspace.open(project_dir)
+    found = ws.store.find_items(ws.project.id, item)
+    if len(found) != 1:
+        raise LookupError(f"{len(found)} items match {item!r}; use the item id")
+    events = [_event_dict(e) for e in ws.store.history(ws.project.id, found[0].id)]
+    ws.close()
+    if as_json:
+        typer.echo(json.dumps(events, indent=2))
+        return
+    table = Table("seq", "event", "action", "value", "source", "annotator", "supersedes", "when")
+    for e in events:
+        table.add_row(
+            str(e["seq"]),
+            str(e["event"]),
+            e["action"],
+            json.dumps(e["value"]),
+            e["source"],
+            e["annotator"] or "",
+            str(e["supersedes"] or ""),
+            e["created_at"],
+        )
+    console.print(table)
+
+
+@app.command()
+@_friendly
+def export(
+    project_dir: ProjectDir,
+    snapshot: Annotated[int | None, typer.Option(help="Snapshot id; default current.")] = None,
+    fmt: Annotated[Literal["csv", "json"], typer.Option("--format")] = "csv",
+    output: Annotated[Path | None, typer.Option(help="File to write; default stdout.")] = None,
+) -> None:
+    """Export labels, current or at a snapshot, as CSV or JSON."""
+    ws = Workspace.open(project_dir)
+    pid = ws.project.id
+    if snapshot is None:
+        items = {item.id: item for item in ws.store.items(pid)}
+        pairs = [(items[i], e) for i, e in sorted(ws.store.current_labels(pid).items())]
+    else:
+        pairs = ws.store.snapshot_labels(pid, snapshot)
+    ws.close()
+    rows = [
+        {
+            "item": item.id,
+            "name": item.name,
+            "sha256": item.sha256,
+            "label": event.value,
+            "split": item.split,
+            "source": event.source,
+            "annotator": event.annotator,
+            "event": event.id,
+        }
+        for item, event in pairs
+    ]
+    if fmt == "json":
+        text = json.dumps({"snapshot": snapshot, "labels": rows}, indent=2)
+    else:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["item", "label"])
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(
+                {k: json.dumps(v) if isinstance(v, list) else v for k, v in row.items()}
+            )
+        text = buffer.getvalue()
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text)
+        err.print(f"wrote {len(rows)} labels to {output}")
+
+
+@app.command()
+@_friendly
+def simulate(
+    out: Annotated[Path, typer.Option(help="Folder for curves.csv, summary.json, curves.png.")],
+    dataset: Annotated[str, typer.Option(help="'digits' or a class-per-subfolder folder.")] = (
+        "digits"
+    ),
+    strategies: Annotated[str, typer.Option(help="Comma-separated strategies.")] = (
+        "random,least_confidence,margin,entropy"
+    ),
+    learner: Annotated[str, typer.Option(help="cnn, resnet18 or logreg.")] = "cnn",
+    seed_size: Annotated[int, typer.Option(help="Labels drawn at random to start.")] = 20,
+    batch_size: Annotated[int, typer.Option(help="Labels queried per round.")] = 10,
+    budget: Annotated[int, typer.Option(help="Total labels per run.")] = 300,
+    repeats: Annotated[int, typer.Option(help="Runs per strategy (different seeds).")] = 3,
+    seed: Annotated[int, typer.Option(help="Base seed.")] = 0,
+) -> None:
+    """Simulate active learning with an oracle and compare strategies."""
+    settings = SimulationSettings(
+        strategies=tuple(parse_strategies(strategies)),
+        learner=learner,
+        seed_size=seed_size,
+        batch_size=batch_size,
+        budget=budget,
+        repeats=repeats,
+        seed=seed,
+    )
+    data = load_dataset(dataset)
+    total = settings.rounds() * len(settings.strategies) * settings.repeats
+    with _progress() as progress:
+        task = progress.add_task("simulating", total=total)
+
+        def advance(point: CurvePoint) -> None:
+            progress.update(
+                task,
+                advance=1,
+                description=f"{point.strategy} repeat {point.repeat + 1}/{settings.repeats}",
+            )
+
+        try:
+            summary = run_simulation(data, settings, out, on_round=advance)
+        except KeyboardInterrupt:
+            err.print(f"interrupted: finished rows are in {out / 'curves.csv'}")
+            raise typer.Exit(130) from None
+    _print_summary(summary)
+    console.print(f"wrote {out / 'curves.csv'}, {out / 'summary.json'}, {out / 'curves.png'}")
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    table = Table(
+        "strategy",
+        "final acc",
+        "mean acc",
+        "labels to 90%",
+        "labels to 95%",
+        "ratio to random (95%)",
+        title="simulation",
+    )
+
+    def fmt(v: Any, spec: str = ".0f") -> str:
+        return "—" if v is None else format(v, spec)
+
+    for name, s in summary["strategies"].items():
+        table.add_row(
+            name,
+            f"{s['final_accuracy_mean']:.3f} ± {s['final_accuracy_std']:.3f}",
+            f"{s['mean_accuracy_over_curve']:.3f}",
+            fmt(s["labels_to_90"]),
+            fmt(s["labels_to_95"]),
+            fmt(s.get("labels_to_95_ratio_to_random"), ".2f"),
+        )
+    console.print(table)
+
+
+@app.command("config")
+@_friendly
+def show_config(project_dir: ProjectDir) -> None:
+    """Print the project's configuration as YAML."""
+    ws = Workspace.open(project_dir)
+    typer.echo(ws.config.to_yaml())
+    ws.close()
+
+
+if __name__ == "__main__":
+    app()

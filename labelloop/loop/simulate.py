@@ -1,0 +1,216 @@
+"""Simulated active learning: the loop with an oracle in place of a person.
+
+Every strategy starts each repeat from the same seed set and the same model
+initialisation, so differences between curves come from the strategies alone.
+Rows are appended to ``curves.csv`` and flushed as each round finishes, so an
+interrupted run leaves every finished row behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+from sklearn.model_selection import train_test_split
+
+from labelloop.data.arrays import load_images
+from labelloop.data.demo import DIGITS_CLASSES, digits_arrays
+from labelloop.data.images import scan_folder
+from labelloop.data.split import StratifiedSplitter
+from labelloop.learners import evaluate, make_learner
+from labelloop.loop.engine import fit_learner, select_batch
+from labelloop.loop.oracle import Oracle
+from labelloop.monitor.curves import (
+    CURVE_COLUMNS,
+    CurvePoint,
+    plot_curves,
+    read_curves,
+    summarize_curves,
+)
+from labelloop.strategies import make_strategy
+
+__all__ = ["Dataset", "SimulationSettings", "load_dataset", "run_simulation"]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Images with their true labels.
+
+    Attributes:
+        X: ``(n, C, H, W)`` float32 images in [0, 1].
+        y: ``(n,)`` int64 class indices.
+        classes: class names, indexed by ``y``.
+    """
+
+    X: NDArray[np.float32]
+    y: NDArray[np.int64]
+    classes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SimulationSettings:
+    """How a simulation runs (see ``labelloop simulate --help``)."""
+
+    strategies: tuple[str, ...]
+    learner: str = "cnn"
+    seed_size: int = 20
+    batch_size: int = 10
+    budget: int = 300
+    repeats: int = 3
+    seed: int = 0
+    test_fraction: float = 0.2
+
+    def __post_init__(self) -> None:
+        if not self.strategies:
+            raise ValueError("name at least one strategy, e.g. --strategies random,margin")
+        if min(self.seed_size, self.batch_size, self.repeats) < 1:
+            raise ValueError("seed size, batch size and repeats must each be at least 1")
+        if self.budget < self.seed_size:
+            raise ValueError(
+                f"budget ({self.budget}) must be at least the seed size ({self.seed_size})"
+            )
+        for name in self.strategies:
+            make_strategy(name)
+
+    def rounds(self) -> int:
+        """Evaluation points per run: the seed set, then one per batch."""
+        return 1 + -(-(self.budget - self.seed_size) // self.batch_size)
+
+
+def load_dataset(spec: str, *, image_size: tuple[int, int] | None = None) -> Dataset:
+    """``digits`` (scikit-learn's bundled digits) or a class-per-subfolder image folder."""
+    if spec == "digits":
+        X, y = digits_arrays()
+        return Dataset(X, y, DIGITS_CLASSES)
+    scan = scan_folder(Path(spec))
+    if scan.layout != "class_folders":
+        raise ValueError(f"{spec}: simulation needs a class-per-subfolder folder of images")
+    classes = tuple(sorted({img.label for img in scan.images if img.label is not None}))
+    if len(classes) < 2:
+        raise ValueError(f"{spec}: found {len(classes)} class folder(s); need at least 2")
+    channels = 1 if all(img.info.mode in ("L", "1", "I;16") for img in scan.images) else 3
+    X = load_images([img.info.path for img in scan.images], size=image_size, channels=channels)
+    y = np.array([classes.index(str(img.label)) for img in scan.images], dtype=np.int64)
+    return Dataset(X, y, classes)
+
+
+RoundCallback = Callable[[CurvePoint], None]
+
+
+def _run_one(
+    data: Dataset,
+    pool: NDArray[np.int64],
+    test: NDArray[np.int64],
+    strategy_name: str,
+    repeat: int,
+    settings: SimulationSettings,
+    emit: RoundCallback,
+) -> None:
+    """One strategy, one repeat: rounds until the budget is spent."""
+    seed = settings.seed + repeat
+    X_pool, X_test, y_test = data.X[pool], data.X[test], data.y[test]
+    oracle = Oracle(data.y[pool])
+    rng = np.random.default_rng(seed)
+    order = list(rng.choice(len(pool), size=settings.seed_size, replace=False))
+    labels = list(oracle.label(np.array(order, dtype=np.int64)))
+    splitter = StratifiedSplitter(val_fraction=0.2)
+    sides = [splitter.assign(data.classes[c]) for c in labels]
+    learner = make_learner(
+        settings.learner,
+        n_classes=len(data.classes),
+        input_shape=tuple(data.X.shape[1:]),  # type: ignore[arg-type]
+        random_state=seed,
+    )
+    strategy = make_strategy(strategy_name, random_state=seed)
+    labeled = np.zeros(len(pool), dtype=bool)
+    labeled[order] = True
+    while True:
+        idx = np.array(order, dtype=np.int64)
+        y_lab = np.array(labels, dtype=np.int64)
+        is_val = np.array([s == "val" for s in sides])
+        train, val = np.flatnonzero(~is_val), np.flatnonzero(is_val)
+        fit_learner(learner, X_pool[idx], y_lab, train, val)
+        accuracy = evaluate(learner.predict_proba(X_test), y_test, len(data.classes)).accuracy
+        emit(CurvePoint(strategy_name, repeat, len(order), accuracy))
+        room = settings.budget - len(order)
+        if room <= 0 or labeled.all():
+            return
+        probs = learner.predict_proba(X_pool) if strategy.requires else None
+        chosen = select_batch(strategy, labeled, min(settings.batch_size, room), probs).indices
+        labeled[chosen] = True
+        new = oracle.label(chosen)
+        order.extend(chosen.tolist())
+        labels.extend(new.tolist())
+        sides.extend(splitter.assign(data.classes[c]) for c in new)
+
+
+def run_simulation(
+    data: Dataset,
+    settings: SimulationSettings,
+    out: Path,
+    *,
+    on_round: RoundCallback | None = None,
+) -> dict[str, object]:
+    """Run every strategy for every repeat; write curves.csv, summary.json, curves.png.
+
+    Args:
+        data: the images and their true labels.
+        settings: strategies, learner, sizes and repeats.
+        out: folder for the outputs (created).
+        on_round: called after each round with its curve point (progress bars).
+
+    Returns:
+        The summary that was written to ``summary.json``.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    pool, test = train_test_split(
+        np.arange(len(data.y)),
+        test_size=settings.test_fraction,
+        stratify=data.y,
+        random_state=settings.seed,
+    )
+    curves = out / "curves.csv"
+    try:
+        with curves.open("w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(CURVE_COLUMNS)
+            f.flush()
+
+            def emit(point: CurvePoint) -> None:
+                writer.writerow([point.strategy, point.repeat, point.n_labeled, point.accuracy])
+                f.flush()
+                if on_round is not None:
+                    on_round(point)
+
+            for repeat in range(settings.repeats):
+                for name in settings.strategies:
+                    _run_one(data, pool, test, name, repeat, settings, emit)
+    finally:
+        summary = _write_summary(out, settings, len(pool), len(test))
+    return summary
+
+
+def _write_summary(
+    out: Path, settings: SimulationSettings, n_pool: int, n_test: int
+) -> dict[str, object]:
+    points = read_curves(out / "curves.csv")
+    summary: dict[str, object] = {
+        "settings": asdict(settings),
+        "pool_size": n_pool,
+        "test_size": n_test,
+        "strategies": summarize_curves(points),
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    if points:
+        plot_curves(points, out / "curves.png", title=f"Active learning ({settings.learner})")
+    return summary
+
+
+def parse_strategies(text: str) -> Sequence[str]:
+    """Split a comma-separated strategy list, dropping blanks."""
+    return tuple(s.strip() for s in text.split(",") if s.strip())

@@ -1,0 +1,223 @@
+"""A project folder: its database, its media, its models, and its configuration.
+
+``PROJECT_DIR/labelloop.yaml`` says where the database is (a SQLite file in
+the folder by default) and which project in it this folder is. Imported images
+are copied into ``PROJECT_DIR/media`` under their content hash, so the project
+keeps working when the source folder moves or changes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from numpy.typing import NDArray
+
+from labelloop.config import ProjectConfig
+from labelloop.data.arrays import load_images
+from labelloop.data.images import RejectedFile, ScannedImage, iter_folder
+from labelloop.data.labels import InvalidLabelError, UnknownClassError
+from labelloop.errors import LabelloopError
+from labelloop.store import Item, NewItem, ProjectRecord, Store, sqlite_url
+
+__all__ = ["ImportReport", "ProjectDirError", "Workspace"]
+
+_MANIFEST = "labelloop.yaml"
+
+
+class ProjectDirError(LabelloopError, FileNotFoundError):
+    """A folder is not a labelloop project folder, or already is one."""
+
+
+@dataclass
+class ImportReport:
+    """What one import did."""
+
+    imported: int = 0
+    labeled: int = 0
+    duplicates: int = 0
+    rejected: list[RejectedFile] = field(default_factory=list)
+
+    def summary(self) -> dict[str, int]:
+        """Counts of imported, labeled, duplicate and rejected files."""
+        return {
+            "imported": self.imported,
+            "labeled": self.labeled,
+            "duplicate": self.duplicates,
+            "rejected": len(self.rejected),
+        }
+
+
+def _store_file(source: Path, media: Path, sha256: str) -> str:
+    """Copy ``source`` into the content-addressed media folder; return its relative path."""
+    relative = Path(sha256[:2]) / f"{sha256}{source.suffix.lower()}"
+    target = media / relative
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Write beside the target and rename, so a killed import never leaves
+        # a half-written file under a final name.
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".part-")
+        os.close(fd)
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+    return relative.as_posix()
+
+
+class Workspace:
+    """An opened project folder.
+
+    Args:
+        root: the project folder.
+        store: the open label store.
+        project: the project's record in the store.
+    """
+
+    def __init__(self, root: Path, store: Store, project: ProjectRecord) -> None:
+        self.root = root
+        self.store = store
+        self.project = project
+
+    @property
+    def config(self) -> ProjectConfig:
+        """The project's validated configuration."""
+        return ProjectConfig.model_validate(self.project.config)
+
+    @property
+    def media_dir(self) -> Path:
+        """Where imported images are kept."""
+        return self.root / "media"
+
+    @property
+    def models_dir(self) -> Path:
+        """Where trained model weights are kept."""
+        return self.root / "models"
+
+    @classmethod
+    def init(
+        cls, root: Path, config: ProjectConfig, *, database_url: str | None = None
+    ) -> Workspace:
+        """Create a new project folder and its project in the database."""
+        if (root / _MANIFEST).exists():
+            raise ProjectDirError(f"{root} is already a labelloop project; open it instead")
+        root.mkdir(parents=True, exist_ok=True)
+        url = database_url or sqlite_url(root / "labelloop.db")
+        store = Store(url, create=True)
+        project = store.create_project(config.name, config.to_dict())
+        manifest = {"project": config.name}
+        if database_url is not None:
+            manifest["database_url"] = database_url
+        (root / _MANIFEST).write_text(yaml.safe_dump(manifest))
+        return cls(root, store, project)
+
+    @classmethod
+    def open(cls, root: Path) -> Workspace:
+        """Open an existing project folder."""
+        manifest_path = root / _MANIFEST
+        if not manifest_path.is_file():
+            raise ProjectDirError(
+                f"{root} is not a labelloop project (no {_MANIFEST}); "
+                "create one with `labelloop init`"
+            )
+        manifest: dict[str, Any] = yaml.safe_load(manifest_path.read_text()) or {}
+        url = str(manifest.get("database_url") or sqlite_url(root / "labelloop.db"))
+        store = Store(url)
+        return cls(root, store, store.project(str(manifest["project"])))
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.store.close()
+
+    def image_path(self, item: Item) -> Path:
+        """Where an item's image file is."""
+        path = Path(item.uri)
+        return path if path.is_absolute() else self.media_dir / path
+
+    def load_arrays(self, items: list[Item]) -> NDArray[np.float32]:
+        """Items' images as model input, ``(n, channels, H, W)`` in [0, 1]."""
+        cfg = self.config
+        paths = [self.image_path(item) for item in items]
+        return load_images(paths, size=cfg.image_size, channels=cfg.channels)
+
+    def import_folder(
+        self,
+        folder: Path,
+        labels_csv: Path | None = None,
+        *,
+        with_labels: bool = True,
+        annotator: str | None = None,
+        batch_size: int = 256,
+        on_file: Callable[[], None] | None = None,
+    ) -> ImportReport:
+        """Import a folder of images, one transaction per batch of ``batch_size``.
+
+        A corrupt file, or a label that is not one of the project's classes,
+        is reported in the result and left out; the rest is imported. A killed
+        import leaves every finished batch in place and nothing of the batch
+        it was writing, so running it again completes it.
+        """
+        report = ImportReport()
+        schema = self.config.label_schema()
+        batch: list[NewItem] = []
+        for entry in self._checked(iter_folder(folder, labels_csv), report, schema, with_labels):
+            if on_file is not None:
+                on_file()
+            if entry is None:
+                continue
+            scanned, label = entry
+            info = scanned.info
+            uri = _store_file(info.path, self.media_dir, info.sha256)
+            batch.append(
+                NewItem(
+                    sha256=info.sha256,
+                    name=scanned.relpath,
+                    uri=uri,
+                    width=info.width,
+                    height=info.height,
+                    mode=info.mode,
+                    format=info.format,
+                    size_bytes=info.size_bytes,
+                    label=label,
+                )
+            )
+            if len(batch) >= batch_size:
+                self._flush(batch, report, annotator)
+        self._flush(batch, report, annotator)
+        return report
+
+    @staticmethod
+    def _checked(
+        entries: Iterator[ScannedImage | RejectedFile],
+        report: ImportReport,
+        schema: Any,
+        with_labels: bool,
+    ) -> Iterator[tuple[ScannedImage, Any] | None]:
+        for entry in entries:
+            if isinstance(entry, RejectedFile):
+                report.rejected.append(entry)
+                yield None
+                continue
+            label = entry.label if with_labels else None
+            if label is not None:
+                try:
+                    label = schema.validate_value(label)
+                except (UnknownClassError, InvalidLabelError) as exc:
+                    report.rejected.append(RejectedFile(entry.info.path, str(exc)))
+                    yield None
+                    continue
+            yield entry, label
+
+    def _flush(self, batch: list[NewItem], report: ImportReport, annotator: str | None) -> None:
+        if not batch:
+            return
+        result = self.store.add_items(self.project.id, batch, annotator=annotator)
+        report.imported += len(result.added)
+        report.duplicates += len(result.duplicates)
+        report.labeled += result.labeled
+        batch.clear()

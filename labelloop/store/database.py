@@ -1,0 +1,110 @@
+"""Engines, sessions and schema migrations.
+
+SQLite is the embedded default: WAL journal so readers never block the
+writer, foreign keys on, and a busy timeout so a second process waits for the
+lock instead of failing at once. Any other SQLAlchemy URL (PostgreSQL) uses the
+same schema through the same Alembic migrations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.orm import Session, sessionmaker
+
+from labelloop.errors import LabelloopError
+
+__all__ = ["SchemaOutOfDateError", "make_engine", "migrate", "session_scope", "sqlite_url"]
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class SchemaOutOfDateError(LabelloopError, RuntimeError):
+    """The database schema is older than this version of labelloop expects."""
+
+
+def sqlite_url(path: Path) -> str:
+    """The SQLAlchemy URL of a SQLite file at ``path``."""
+    return f"sqlite:///{path.resolve()}"
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event emit BEGIN instead of pysqlite's own
+    # transaction handling, which never begins one for a SELECT.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    # NORMAL in WAL mode survives a killed process; only power loss can drop
+    # the last commits, and even then the file stays consistent.
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def make_engine(url: str, *, writer: bool = True) -> Engine:
+    """Create an engine for ``url`` with labelloop's connection settings.
+
+    Args:
+        url: a SQLAlchemy database URL, e.g. ``sqlite:///project/labelloop.db``
+            or ``postgresql+psycopg://user@host/db``.
+        writer: on SQLite, start every transaction with ``BEGIN IMMEDIATE`` so
+            a read-then-write transaction holds the write lock from its first
+            read and cannot fail half-way; readers pass False and never block.
+
+    Returns:
+        The engine. Nothing is created in the database yet; call :func:`migrate`.
+    """
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _on_sqlite_connect)
+        begin = "BEGIN IMMEDIATE" if writer else "BEGIN"
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(begin))
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    return config
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema up to ``revision`` with the bundled Alembic migrations."""
+    config = _alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def check_schema(engine: Engine) -> None:
+    """Raise :class:`SchemaOutOfDateError` unless the schema is at the latest revision."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            raise SchemaOutOfDateError(
+                "the database has no labelloop schema; run `labelloop init` for a new project"
+            )
+        current = MigrationContext.configure(connection).get_current_revision()
+    if current != head:
+        raise SchemaOutOfDateError(
+            f"the database schema is at revision {current}, this labelloop needs {head}; "
+            "run `labelloop migrate PROJECT_DIR`"
+        )
+
+
+@contextmanager
+def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One transaction: commit on success, roll back on any exception."""
+    with factory() as session, session.begin():
+        yield session

@@ -1,0 +1,170 @@
+"""Plain records the store returns, and the errors it raises.
+
+Callers never hold ORM objects: every query returns these frozen dataclasses,
+so nothing outside the store can lazily load or mutate a row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from labelloop.errors import LabelloopError
+
+__all__ = [
+    "LABEL_SOURCES",
+    "Item",
+    "LabelAction",
+    "LabelConflictError",
+    "LabelEvent",
+    "LabelSource",
+    "ModelRecord",
+    "NewItem",
+    "ProjectExistsError",
+    "ProjectNotFoundError",
+    "ProjectRecord",
+    "RoundRecord",
+    "Snapshot",
+    "SnapshotIntegrityError",
+    "UnknownItemError",
+]
+
+LabelSource = Literal["human", "auto", "oracle", "synthetic", "import"]
+LabelAction = Literal["label", "correct", "undo", "accept"]
+LABEL_SOURCES: tuple[LabelSource, ...] = ("human", "auto", "oracle", "synthetic", "import")
+
+
+class ProjectNotFoundError(LabelloopError, LookupError):
+    """No project has the given name or id."""
+
+
+class ProjectExistsError(LabelloopError, ValueError):
+    """A project with that name already exists."""
+
+
+class UnknownItemError(LabelloopError, LookupError):
+    """A label or query named an item the project does not have."""
+
+
+class LabelConflictError(LabelloopError, RuntimeError):
+    """The item's label changed since the caller last read it.
+
+    Attributes:
+        item_id: the item whose label moved on.
+        current_event_id: the event that is the item's label now (None if unlabeled).
+    """
+
+    def __init__(self, message: str, *, item_id: int, current_event_id: int | None) -> None:
+        super().__init__(message)
+        self.item_id = item_id
+        self.current_event_id = current_event_id
+
+
+class SnapshotIntegrityError(LabelloopError, RuntimeError):
+    """A snapshot rebuilt from its events no longer matches its content hash."""
+
+
+@dataclass(frozen=True)
+class ProjectRecord:
+    """A project as stored: its id, name and configuration mapping."""
+
+    id: int
+    name: str
+    config: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class NewItem:
+    """An image to add to a project's pool, optionally with a known label."""
+
+    sha256: str
+    name: str
+    uri: str
+    width: int
+    height: int
+    mode: str
+    format: str
+    size_bytes: int
+    label: Any = None
+    provenance: dict[str, Any] | None = None
+    meta: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Item:
+    """One image in a project's pool."""
+
+    id: int
+    project_id: int
+    sha256: str
+    name: str
+    uri: str
+    width: int
+    height: int
+    mode: str
+    format: str
+    split: str | None
+    provenance: dict[str, Any] | None = None
+    meta: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class LabelEvent:
+    """One append-only label event; ``value`` None means "unlabeled from here on"."""
+
+    id: int
+    item_id: int
+    seq: int
+    value: Any
+    source: str
+    action: str
+    annotator: str | None
+    model_version: str | None
+    confidence: float | None
+    supersedes_id: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A frozen labeled set: the label events a model was (or will be) trained on."""
+
+    id: int
+    project_id: int
+    content_hash: str
+    n_labels: int
+    created_at: datetime
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """A trained model and where its weights are."""
+
+    id: int
+    snapshot_id: int
+    learner: str
+    path: str | None
+    metrics: dict[str, Any]
+    created_at: datetime
+
+    @property
+    def version(self) -> str:
+        """The version string label events carry, e.g. ``"m3"``."""
+        return f"m{self.id}"
+
+
+@dataclass(frozen=True)
+class RoundRecord:
+    """One finished active-learning round."""
+
+    id: int
+    number: int
+    snapshot_id: int
+    model_id: int | None
+    strategy: str
+    selected: list[int]
+    metrics: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime | None = None

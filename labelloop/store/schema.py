@@ -1,0 +1,175 @@
+"""The database schema: one SQLAlchemy table class per stored concept.
+
+Label events are append-only. An item's current label is derived: it is the
+value of the item's event with the highest ``seq``. The ``(item_id, seq)``
+uniqueness makes two writers racing to supersede the same event collide in
+the database instead of forking an item's history.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "Base",
+    "ItemRow",
+    "LabelEventRow",
+    "ModelRow",
+    "ProjectRow",
+    "QueueEntryRow",
+    "RoundRow",
+    "SnapshotEventRow",
+    "SnapshotRow",
+]
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every labelloop table."""
+
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}  # noqa: RUF012
+
+
+class ProjectRow(Base):
+    """A labeling project; ``config`` is the validated project configuration."""
+
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ItemRow(Base):
+    """One image in a project's pool, stored once per content hash."""
+
+    __tablename__ = "items"
+    __table_args__ = (
+        UniqueConstraint("project_id", "sha256", name="uq_items_project_sha256"),
+        Index("ix_items_project_split_class", "project_id", "split_class", "split"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(Text)
+    uri: Mapped[str] = mapped_column(Text)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    mode: Mapped[str] = mapped_column(String(16))
+    format: Mapped[str] = mapped_column(String(16))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    split: Mapped[str | None] = mapped_column(String(8), default=None)
+    split_class: Mapped[str | None] = mapped_column(Text, default=None)
+    provenance: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    meta: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LabelEventRow(Base):
+    """One append-only label event; ``value`` is None when the item became unlabeled."""
+
+    __tablename__ = "label_events"
+    __table_args__ = (
+        UniqueConstraint("item_id", "seq", name="uq_label_events_item_seq"),
+        Index("ix_label_events_project_item_seq", "project_id", "item_id", "seq"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    source: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(16))
+    annotator: Mapped[str | None] = mapped_column(String(200), default=None)
+    model_version: Mapped[str | None] = mapped_column(String(64), default=None)
+    confidence: Mapped[float | None] = mapped_column(Float, default=None)
+    supersedes_id: Mapped[int | None] = mapped_column(
+        ForeignKey("label_events.id"), unique=True, default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SnapshotRow(Base):
+    """An immutable, content-hashed set of label events: one dataset version."""
+
+    __tablename__ = "snapshots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    n_labels: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SnapshotEventRow(Base):
+    """Membership of one label event in one snapshot."""
+
+    __tablename__ = "snapshot_events"
+
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id"), primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("label_events.id"), primary_key=True)
+
+
+class ModelRow(Base):
+    """A trained model: which learner, trained on which snapshot, stored where."""
+
+    __tablename__ = "models"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id"))
+    learner: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str | None] = mapped_column(Text, default=None)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RoundRow(Base):
+    """One active-learning round: snapshot, fit, score, select, queue."""
+
+    __tablename__ = "rounds"
+    __table_args__ = (UniqueConstraint("project_id", "number", name="uq_rounds_project_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id"))
+    model_id: Mapped[int | None] = mapped_column(ForeignKey("models.id"), default=None)
+    strategy: Mapped[str] = mapped_column(String(64))
+    selected: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class QueueEntryRow(Base):
+    """An item a round asked people to label, in the order the strategy ranked it."""
+
+    __tablename__ = "queue_entries"
+
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    rank: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float | None] = mapped_column(Float, default=None)

@@ -1,0 +1,622 @@
+"""The label store: every read and write of a project's data, one transaction each.
+
+Labels are never updated in place. Each item has a chain of label events
+numbered by ``seq``; a new label, a correction or an undo appends the next
+event, which names the event it supersedes. The item's current label is the
+value of its last event, so any earlier state, and any snapshot, can be
+rebuilt exactly from the events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from labelloop.data.labels import LabelSchema
+from labelloop.store.database import check_schema, make_engine, migrate, session_scope
+from labelloop.store.records import (
+    Item,
+    LabelConflictError,
+    LabelEvent,
+    LabelSource,
+    ModelRecord,
+    NewItem,
+    ProjectExistsError,
+    ProjectNotFoundError,
+    ProjectRecord,
+    RoundRecord,
+    Snapshot,
+    SnapshotIntegrityError,
+    UnknownItemError,
+)
+from labelloop.store.schema import (
+    ItemRow,
+    LabelEventRow,
+    ModelRow,
+    ProjectRow,
+    QueueEntryRow,
+    RoundRow,
+    SnapshotEventRow,
+    SnapshotRow,
+)
+
+__all__ = ["AddItemsResult", "LabelInput", "Store"]
+
+_UNSET: Any = object()
+
+
+@dataclass(frozen=True)
+class LabelInput:
+    """One label to record; ``expected_event_id`` guards against lost updates.
+
+    When ``expected_event_id`` is given (None meaning "the item was unlabeled"),
+    the write is refused with :class:`LabelConflictError` unless it still is
+    the item's current event.
+    """
+
+    item_id: int
+    value: Any
+    source: LabelSource = "human"
+    annotator: str | None = None
+    model_version: str | None = None
+    confidence: float | None = None
+    expected_event_id: Any = _UNSET
+
+
+@dataclass(frozen=True)
+class AddItemsResult:
+    """What :meth:`Store.add_items` did: items added, how many labeled, duplicates skipped."""
+
+    added: list[Item]
+    duplicates: list[tuple[str, int]]
+    labeled: int = 0
+
+
+def _item(row: ItemRow) -> Item:
+    return Item(
+        id=row.id,
+        project_id=row.project_id,
+        sha256=row.sha256,
+        name=row.name,
+        uri=row.uri,
+        width=row.width,
+        height=row.height,
+        mode=row.mode,
+        format=row.format,
+        split=row.split,
+        provenance=row.provenance,
+        meta=row.meta,
+    )
+
+
+def _event(row: LabelEventRow) -> LabelEvent:
+    return LabelEvent(
+        id=row.id,
+        item_id=row.item_id,
+        seq=row.seq,
+        value=row.value,
+        source=row.source,
+        action=row.action,
+        annotator=row.annotator,
+        model_version=row.model_version,
+        confidence=row.confidence,
+        supersedes_id=row.supersedes_id,
+        created_at=row.created_at,
+    )
+
+
+def _stratum(value: Any) -> str:
+    """The class an item is stratified by when it is given its split."""
+    if isinstance(value, str):
+        return value
+    labels = sorted({str(box["label"]) for box in value})
+    return labels[0] if labels else "__empty__"
+
+
+def _content_hash(rows: Iterable[tuple[str, Any, str | None]]) -> str:
+    digest = hashlib.sha256()
+    for sha, value, split in sorted(rows, key=lambda r: r[0]):
+        digest.update(f"{sha}\t{json.dumps(value, sort_keys=True)}\t{split}\n".encode())
+    return digest.hexdigest()
+
+
+class Store:
+    """All persistent state of labelloop projects behind one SQLAlchemy engine.
+
+    Args:
+        url: SQLAlchemy database URL.
+        create: run migrations to create or upgrade the schema; otherwise the
+            schema must already be current.
+    """
+
+    def __init__(self, url: str, *, create: bool = False) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        if create:
+            migrate(self.engine)
+        else:
+            check_schema(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._reader = make_engine(url, writer=False) if url.startswith("sqlite") else self.engine
+        self._read_sessions = sessionmaker(self._reader, expire_on_commit=False)
+
+    def close(self) -> None:
+        """Release every pooled connection."""
+        self.engine.dispose()
+        self._reader.dispose()
+
+    def _tx(self) -> Any:
+        return session_scope(self._sessions)
+
+    def _read(self) -> Any:
+        return session_scope(self._read_sessions)
+
+    # projects -------------------------------------------------------------
+
+    def create_project(self, name: str, config: dict[str, Any]) -> ProjectRecord:
+        """Create a project; ``config`` must hold at least ``task`` and ``classes``."""
+        LabelSchema(task=config["task"], classes=tuple(config["classes"]))
+        try:
+            with self._tx() as s:
+                row = ProjectRow(name=name, config=config)
+                s.add(row)
+                s.flush()
+                return ProjectRecord(row.id, row.name, row.config, row.created_at)
+        except IntegrityError as exc:
+            raise ProjectExistsError(
+                f"a project named {name!r} already exists; choose another name"
+            ) from exc
+
+    def project(self, name: str) -> ProjectRecord:
+        """The project called ``name``."""
+        with self._read() as s:
+            row = s.scalars(select(ProjectRow).where(ProjectRow.name == name)).one_or_none()
+            if row is None:
+                names = s.scalars(select(ProjectRow.name)).all()
+                raise ProjectNotFoundError(f"no project named {name!r}; projects: {list(names)}")
+            return ProjectRecord(row.id, row.name, row.config, row.created_at)
+
+    def update_config(self, project_id: int, config: dict[str, Any]) -> None:
+        """Replace a project's configuration (validated by the caller)."""
+        LabelSchema(task=config["task"], classes=tuple(config["classes"]))
+        with self._tx() as s:
+            row = s.get(ProjectRow, project_id)
+            if row is None:
+                raise ProjectNotFoundError(f"no project with id {project_id}")
+            row.config = config
+
+    @staticmethod
+    def _schema(s: Session, project_id: int) -> tuple[LabelSchema, float]:
+        row = s.get(ProjectRow, project_id)
+        if row is None:
+            raise ProjectNotFoundError(f"no project with id {project_id}")
+        schema = LabelSchema(task=row.config["task"], classes=tuple(row.config["classes"]))
+        return schema, float(row.config.get("val_fraction", 0.2))
+
+    # items ----------------------------------------------------------------
+
+    def add_items(
+        self,
+        project_id: int,
+        items: Sequence[NewItem],
+        *,
+        source: LabelSource = "import",
+        annotator: str | None = None,
+    ) -> AddItemsResult:
+        """Add images to the pool in one transaction, skipping known content.
+
+        Items carrying a ``label`` get a first label event with ``source``.
+        Every label is validated before anything is written, so an unknown
+        class leaves the database untouched.
+        """
+        with self._tx() as s:
+            schema, val_fraction = self._schema(s, project_id)
+            values = [None if it.label is None else schema.validate_value(it.label) for it in items]
+            shas = [it.sha256 for it in items]
+            known = {
+                sha: item_id
+                for sha, item_id in s.execute(
+                    select(ItemRow.sha256, ItemRow.id).where(
+                        ItemRow.project_id == project_id, ItemRow.sha256.in_(shas)
+                    )
+                )
+            }
+            added: list[ItemRow] = []
+            duplicate_of: list[tuple[str, str]] = []
+            pending: list[tuple[ItemRow, Any]] = []
+            batch: dict[str, ItemRow] = {}
+            for new, value in zip(items, values, strict=True):
+                if new.sha256 in known or new.sha256 in batch:
+                    duplicate_of.append((new.name, new.sha256))
+                    continue
+                row = ItemRow(
+                    project_id=project_id,
+                    sha256=new.sha256,
+                    name=new.name,
+                    uri=new.uri,
+                    width=new.width,
+                    height=new.height,
+                    mode=new.mode,
+                    format=new.format,
+                    size_bytes=new.size_bytes,
+                    provenance=new.provenance,
+                    meta=new.meta,
+                )
+                s.add(row)
+                added.append(row)
+                batch[new.sha256] = row
+                if value is not None:
+                    pending.append((row, value))
+            s.flush()
+            for row, value in pending:
+                self._append(s, project_id, row, value, source, "label", annotator, val_fraction)
+            known.update((sha, row.id) for sha, row in batch.items())
+            duplicates = [(name, known[sha]) for name, sha in duplicate_of]
+            return AddItemsResult([_item(r) for r in added], duplicates, len(pending))
+
+    def items(self, project_id: int) -> list[Item]:
+        """Every item of the project, by id."""
+        with self._read() as s:
+            rows = s.scalars(
+                select(ItemRow).where(ItemRow.project_id == project_id).order_by(ItemRow.id)
+            )
+            return [_item(r) for r in rows]
+
+    def item(self, project_id: int, item_id: int) -> Item:
+        """One item; :class:`UnknownItemError` if the project has no such item."""
+        with self._read() as s:
+            return _item(self._item_row(s, project_id, item_id))
+
+    def find_items(self, project_id: int, key: str) -> list[Item]:
+        """Items whose id, content hash or import name equals ``key``."""
+        with self._read() as s:
+            query = select(ItemRow).where(ItemRow.project_id == project_id)
+            cond = (ItemRow.sha256 == key) | (ItemRow.name == key)
+            if key.isdigit():
+                cond = cond | (ItemRow.id == int(key))
+            return [_item(r) for r in s.scalars(query.where(cond).order_by(ItemRow.id))]
+
+    @staticmethod
+    def _item_row(s: Session, project_id: int, item_id: int) -> ItemRow:
+        row = s.get(ItemRow, item_id)
+        if row is None or row.project_id != project_id:
+            raise UnknownItemError(f"project has no item with id {item_id}")
+        return row
+
+    # labels ---------------------------------------------------------------
+
+    @staticmethod
+    def _head(s: Session, item_id: int) -> LabelEventRow | None:
+        return s.scalars(
+            select(LabelEventRow)
+            .where(LabelEventRow.item_id == item_id)
+            .order_by(LabelEventRow.seq.desc())
+            .limit(1)
+        ).one_or_none()
+
+    def _append(
+        self,
+        s: Session,
+        project_id: int,
+        item: ItemRow,
+        value: Any,
+        source: str,
+        action: str,
+        annotator: str | None,
+        val_fraction: float,
+        *,
+        model_version: str | None = None,
+        confidence: float | None = None,
+        head: Any = _UNSET,
+    ) -> LabelEventRow:
+        if head is _UNSET:
+            head = self._head(s, item.id)
+        row = LabelEventRow(
+            project_id=project_id,
+            item_id=item.id,
+            seq=1 if head is None else head.seq + 1,
+            value=value,
+            source=source,
+            action=action,
+            annotator=annotator,
+            model_version=model_version,
+            confidence=confidence,
+            supersedes_id=None if head is None else head.id,
+        )
+        s.add(row)
+        if item.split is None and value is not None:
+            stratum = _stratum(value)
+            counts = {
+                split: n
+                for split, n in s.execute(
+                    select(ItemRow.split, func.count())
+                    .where(ItemRow.project_id == project_id, ItemRow.split_class == stratum)
+                    .group_by(ItemRow.split)
+                )
+            }
+            total = counts.get("train", 0) + counts.get("val", 0) + 1
+            # Counting this item, the class's validation share stays at
+            # round(val_fraction * total): the side is fixed once, forever.
+            item.split = "val" if counts.get("val", 0) < round(val_fraction * total) else "train"
+            item.split_class = stratum
+        s.flush()
+        return row
+
+    def record_labels(self, project_id: int, labels: Sequence[LabelInput]) -> list[LabelEvent]:
+        """Record labels in one transaction: all are written, or none.
+
+        Raises:
+            UnknownItemError: an item id is not in the project.
+            UnknownClassError, InvalidLabelError: a value does not fit the project's classes.
+            LabelConflictError: an ``expected_event_id`` is no longer current, or
+                another writer labeled the item at the same moment.
+        """
+        try:
+            with self._tx() as s:
+                schema, val_fraction = self._schema(s, project_id)
+                written = []
+                for lab in labels:
+                    item = self._item_row(s, project_id, lab.item_id)
+                    value = schema.validate_value(lab.value)
+                    head = self._head(s, item.id)
+                    self._check_expected(lab, head)
+                    action = "label" if head is None or head.value is None else "correct"
+                    if head is not None and lab.source == "human" and head.source == "auto":
+                        action = "accept" if head.value == value else "correct"
+                    written.append(
+                        self._append(
+                            s,
+                            project_id,
+                            item,
+                            value,
+                            lab.source,
+                            action,
+                            lab.annotator,
+                            val_fraction,
+                            model_version=lab.model_version,
+                            confidence=lab.confidence,
+                            head=head,
+                        )
+                    )
+                return [_event(r) for r in written]
+        except IntegrityError as exc:
+            raise LabelConflictError(
+                "another writer labeled the same item at the same moment; read it again",
+                item_id=-1,
+                current_event_id=None,
+            ) from exc
+
+    @staticmethod
+    def _check_expected(lab: LabelInput, head: LabelEventRow | None) -> None:
+        if lab.expected_event_id is _UNSET:
+            return
+        current = None if head is None else head.id
+        if current != lab.expected_event_id:
+            raise LabelConflictError(
+                f"item {lab.item_id} changed since it was read: its current label event is "
+                f"{current}, not {lab.expected_event_id}",
+                item_id=lab.item_id,
+                current_event_id=current,
+            )
+
+    def record_label(self, project_id: int, item_id: int, value: Any, **kw: Any) -> LabelEvent:
+        """Record one label; keyword arguments as in :class:`LabelInput`."""
+        return self.record_labels(project_id, [LabelInput(item_id, value, **kw)])[0]
+
+    def undo(self, project_id: int, item_id: int, *, annotator: str | None = None) -> LabelEvent:
+        """Append an event restoring the value the item's last event replaced."""
+        with self._tx() as s:
+            _, val_fraction = self._schema(s, project_id)
+            item = self._item_row(s, project_id, item_id)
+            head = self._head(s, item_id)
+            if head is None:
+                raise UnknownItemError(f"item {item_id} has no label to undo")
+            previous = s.get(LabelEventRow, head.supersedes_id) if head.supersedes_id else None
+            restored = None if previous is None else previous.value
+            row = self._append(
+                s, project_id, item, restored, "human", "undo", annotator, val_fraction, head=head
+            )
+            return _event(row)
+
+    def history(self, project_id: int, item_id: int) -> list[LabelEvent]:
+        """Every label event of an item, oldest first."""
+        with self._read() as s:
+            self._item_row(s, project_id, item_id)
+            rows = s.scalars(
+                select(LabelEventRow)
+                .where(LabelEventRow.item_id == item_id)
+                .order_by(LabelEventRow.seq)
+            )
+            return [_event(r) for r in rows]
+
+    @staticmethod
+    def _heads(s: Session, project_id: int) -> list[tuple[LabelEventRow, ItemRow]]:
+        last = (
+            select(LabelEventRow.item_id, func.max(LabelEventRow.seq).label("seq"))
+            .where(LabelEventRow.project_id == project_id)
+            .group_by(LabelEventRow.item_id)
+            .subquery()
+        )
+        query = (
+            select(LabelEventRow, ItemRow)
+            .join(
+                last,
+                (LabelEventRow.item_id == last.c.item_id) & (LabelEventRow.seq == last.c.seq),
+            )
+            .join(ItemRow, ItemRow.id == LabelEventRow.item_id)
+            .order_by(LabelEventRow.item_id)
+        )
+        return [(e, i) for e, i in s.execute(query) if e.value is not None]
+
+    def current_labels(self, project_id: int) -> dict[int, LabelEvent]:
+        """Each labeled item's current label event, keyed by item id."""
+        with self._read() as s:
+            return {e.item_id: _event(e) for e, _ in self._heads(s, project_id)}
+
+    def source_counts(self, project_id: int) -> dict[str, int]:
+        """How many items' current labels came from each source."""
+        with self._read() as s:
+            return dict(Counter(e.source for e, _ in self._heads(s, project_id)))
+
+    # snapshots ------------------------------------------------------------
+
+    def create_snapshot(self, project_id: int, note: str | None = None) -> Snapshot:
+        """Freeze the project's current labels as a new, content-hashed snapshot."""
+        with self._tx() as s:
+            heads = self._heads(s, project_id)
+            digest = _content_hash((i.sha256, e.value, i.split) for e, i in heads)
+            row = SnapshotRow(
+                project_id=project_id, content_hash=digest, n_labels=len(heads), note=note
+            )
+            s.add(row)
+            s.flush()
+            s.add_all(SnapshotEventRow(snapshot_id=row.id, event_id=e.id) for e, _ in heads)
+            return Snapshot(row.id, project_id, digest, len(heads), row.created_at, note)
+
+    def snapshots(self, project_id: int) -> list[Snapshot]:
+        """Every snapshot of the project, oldest first."""
+        with self._read() as s:
+            rows = s.scalars(
+                select(SnapshotRow)
+                .where(SnapshotRow.project_id == project_id)
+                .order_by(SnapshotRow.id)
+            )
+            return [
+                Snapshot(r.id, r.project_id, r.content_hash, r.n_labels, r.created_at, r.note)
+                for r in rows
+            ]
+
+    def snapshot_labels(self, project_id: int, snapshot_id: int) -> list[tuple[Item, LabelEvent]]:
+        """Rebuild a snapshot: its items and label events, verified against its hash."""
+        with self._read() as s:
+            snap = s.get(SnapshotRow, snapshot_id)
+            if snap is None or snap.project_id != project_id:
+                raise LookupError(f"project has no snapshot {snapshot_id}")
+            rows = s.execute(
+                select(LabelEventRow, ItemRow)
+                .join(SnapshotEventRow, SnapshotEventRow.event_id == LabelEventRow.id)
+                .join(ItemRow, ItemRow.id == LabelEventRow.item_id)
+                .where(SnapshotEventRow.snapshot_id == snapshot_id)
+                .order_by(LabelEventRow.item_id)
+            )
+            pairs = [(_item(i), _event(e)) for e, i in rows]
+        digest = _content_hash((i.sha256, e.value, i.split) for i, e in pairs)
+        if digest != snap.content_hash:
+            raise SnapshotIntegrityError(
+                f"snapshot {snapshot_id} rebuilt to hash {digest}, stored {snap.content_hash}"
+            )
+        return pairs
+
+    # models and rounds ------------------------------------------------------
+
+    def add_model(
+        self, project_id: int, snapshot_id: int, learner: str, metrics: dict[str, Any]
+    ) -> ModelRecord:
+        """Register a trained model; its weights path is set with :meth:`set_model_path`."""
+        with self._tx() as s:
+            row = ModelRow(
+                project_id=project_id, snapshot_id=snapshot_id, learner=learner, metrics=metrics
+            )
+            s.add(row)
+            s.flush()
+            return ModelRecord(row.id, snapshot_id, learner, None, metrics, row.created_at)
+
+    def set_model_path(self, model_id: int, path: str) -> None:
+        """Record where a model's weights were written."""
+        with self._tx() as s:
+            row = s.get(ModelRow, model_id)
+            if row is None:
+                raise LookupError(f"no model with id {model_id}")
+            row.path = path
+
+    def add_round(
+        self,
+        project_id: int,
+        *,
+        snapshot_id: int,
+        model_id: int | None,
+        strategy: str,
+        selected: Sequence[int],
+        scores: Sequence[float | None],
+        metrics: dict[str, Any],
+    ) -> RoundRecord:
+        """Record a finished round and queue its selection, in one transaction."""
+        with self._tx() as s:
+            number = (
+                s.scalar(select(func.max(RoundRow.number)).where(RoundRow.project_id == project_id))
+                or 0
+            ) + 1
+            row = RoundRow(
+                project_id=project_id,
+                number=number,
+                snapshot_id=snapshot_id,
+                model_id=model_id,
+                strategy=strategy,
+                selected=list(selected),
+                metrics=metrics,
+            )
+            s.add(row)
+            s.flush()
+            s.add_all(
+                QueueEntryRow(
+                    round_id=row.id, item_id=item_id, project_id=project_id, rank=rank, score=score
+                )
+                for rank, (item_id, score) in enumerate(zip(selected, scores, strict=True))
+            )
+            return self._round(row)
+
+    @staticmethod
+    def _round(row: RoundRow) -> RoundRecord:
+        return RoundRecord(
+            row.id,
+            row.number,
+            row.snapshot_id,
+            row.model_id,
+            row.strategy,
+            list(row.selected),
+            dict(row.metrics),
+            row.created_at,
+        )
+
+    def rounds(self, project_id: int) -> list[RoundRecord]:
+        """Every round of the project, oldest first."""
+        with self._read() as s:
+            rows = s.scalars(
+                select(RoundRow).where(RoundRow.project_id == project_id).order_by(RoundRow.number)
+            )
+            return [self._round(r) for r in rows]
+
+    def model(self, model_id: int) -> ModelRecord:
+        """One model record."""
+        with self._read() as s:
+            row = s.get(ModelRow, model_id)
+            if row is None:
+                raise LookupError(f"no model with id {model_id}")
+            return ModelRecord(
+                row.id, row.snapshot_id, row.learner, row.path, row.metrics, row.created_at
+            )
+
+    def queue(self, project_id: int) -> list[tuple[Item, float | None]]:
+        """The latest round's selection that is still unlabeled, in rank order."""
+        with self._read() as s:
+            latest = s.scalar(
+                select(func.max(RoundRow.id)).where(RoundRow.project_id == project_id)
+            )
+            if latest is None:
+                return []
+            labeled = {e.item_id for e, _ in self._heads(s, project_id)}
+            rows = s.execute(
+                select(ItemRow, QueueEntryRow.score)
+                .join(QueueEntryRow, QueueEntryRow.item_id == ItemRow.id)
+                .where(QueueEntryRow.round_id == latest)
+                .order_by(QueueEntryRow.rank)
+            )
+            return [(_item(i), sc) for i, sc in rows if i.id not in labeled]

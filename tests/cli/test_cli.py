@@ -1,0 +1,160 @@
+"""The ``labelloop`` command end to end on a temporary project."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from labelloop.cli import app
+from labelloop.data.demo import write_digits
+
+runner = CliRunner()
+
+
+def _ok(*args: str) -> str:
+    result = runner.invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def _fails(*args: str) -> str:
+    result = runner.invoke(app, [str(a) for a in args])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    return result.output
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    digits = write_digits(tmp_path / "digits")
+    src = tmp_path / "src"
+    src.mkdir()
+    for digit in ("0", "1", "2"):
+        for path in sorted((digits / digit).glob("*.png"))[:12]:
+            (src / f"{digit}_{path.name}").write_bytes(path.read_bytes())
+    (src / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    return src
+
+
+def _write_csv(path: Path, rows: list[tuple[str, str]]) -> Path:
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["item", "label"])
+        writer.writerows(rows)
+    return path
+
+
+def test_full_session(tmp_path: Path, source: Path) -> None:
+    proj = tmp_path / "proj"
+    _ok("init", proj, "--classes", "0,1,2", "--learner", "logreg", "--batch-size", "6")
+    out = runner.invoke(app, ["import", str(proj), str(source)])
+    assert out.exit_code == 0
+    assert "imported 36 (0 labeled), duplicate 0, rejected 1" in out.stdout
+    assert "broken.png" in out.output
+
+    _ok("train", proj)
+    queue = json.loads(_ok("query", proj, "--json"))
+    assert len(queue) == 6
+    labels = [(str(q["item"]), q["name"][0]) for q in queue]
+    _ok("label", proj, _write_csv(tmp_path / "b1.csv", labels), "--annotator", "alice")
+    assert json.loads(_ok("query", proj, "--json")) == []
+
+    trained = _ok("train", proj)
+    assert "round 2: 6 labels, strategy margin" in trained
+    queue = json.loads(_ok("query", proj, "--json"))
+    assert {q["item"] for q in queue}.isdisjoint(int(i) for i, _ in labels)
+    assert all(q["score"] is not None for q in queue)
+
+    status = json.loads(_ok("status", proj, "--json"))
+    assert status["labeled"] == 6 and status["labels_by_source"] == {"human": 6}
+    assert status["items"] == 36 and status["rounds"] == 2 and status["queued"] == 6
+
+    first = labels[0][0]
+    fixed = "1" if labels[0][1] != "1" else "2"
+    _ok("label", proj, _write_csv(tmp_path / "fix.csv", [(first, fixed)]), "--annotator", "bob")
+    history = json.loads(_ok("history", proj, first, "--json"))
+    assert [(e["value"], e["annotator"], e["action"]) for e in history] == [
+        (labels[0][1], "alice", "label"),
+        (fixed, "bob", "correct"),
+    ]
+    assert history[1]["supersedes"] == history[0]["event"]
+
+    # The snapshot round 2 trained on still has the original label.
+    exported = json.loads(_ok("export", proj, "--snapshot", "2", "--format", "json"))
+    assert {str(r["item"]): r["label"] for r in exported["labels"]}[first] == labels[0][1]
+    current = _ok("export", proj, "--format", "csv")
+    rows = list(csv.DictReader(current.splitlines()))
+    assert {r["item"]: r["label"] for r in rows}[first] == fixed and len(rows) == 6
+    assert "strategy: margin" in _ok("config", proj)
+
+
+def test_bad_inputs_are_refused_with_reasons(tmp_path: Path, source: Path) -> None:
+    proj = tmp_path / "proj"
+    assert "unknown strategy 'best'" in _fails(
+        "init", proj, "--classes", "a,b", "--strategy", "best"
+    )
+    assert "classes" in _fails("init", proj, "--classes", "a,a")
+    _ok("init", proj, "--classes", "0,1,2")
+    assert "already a labelloop project" in _fails("init", proj, "--classes", "0,1")
+    _ok("import", proj, source)
+    some = json.loads(_ok("export", proj, "--format", "json"))["labels"]
+    assert some == []
+
+    items = [str(i) for i in range(1, 4)]
+    bad = _write_csv(tmp_path / "bad.csv", [(items[0], "0"), (items[1], "7"), ("999", "1")])
+    message = _fails("label", proj, bad, "--annotator", "a")
+    assert "line 3" in message and "'7'" in message and "line 4" in message
+    assert "nothing recorded" in message
+    assert json.loads(_ok("status", proj, "--json"))["labeled"] == 0
+
+    no_header = tmp_path / "nohead.csv"
+    no_header.write_text("1,0\n")
+    assert "item,label" in _fails("label", proj, no_header, "--annotator", "a")
+    assert "not a labelloop project" in _fails("status", tmp_path / "nowhere")
+
+
+def test_import_with_labels_reports_unknown_class(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    for label in ("cat", "zebra"):
+        (src / label).mkdir(parents=True)
+    Image.new("L", (8, 8), 10).save(src / "cat" / "a.png")
+    Image.new("L", (8, 8), 20).save(src / "zebra" / "b.png")
+    Image.new("L", (8, 8), 10).save(src / "cat" / "copy.png")
+    proj = tmp_path / "proj"
+    _ok("init", proj, "--classes", "cat,dog")
+    result = runner.invoke(app, ["import", str(proj), str(src)])
+    assert result.exit_code == 0
+    assert "imported 1 (1 labeled), duplicate 1, rejected 1" in result.stdout
+    assert "zebra" in result.output
+
+
+def test_simulate_command(tmp_path: Path) -> None:
+    out = _ok(
+        "simulate",
+        "--dataset",
+        "digits",
+        "--strategies",
+        "random,least_confidence",
+        "--learner",
+        "logreg",
+        "--seed-size",
+        "20",
+        "--batch-size",
+        "20",
+        "--budget",
+        "60",
+        "--repeats",
+        "1",
+        "--out",
+        tmp_path / "run",
+    )
+    assert "random" in out
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert set(summary["strategies"]) == {"random", "least_confidence"}
+    assert (tmp_path / "run" / "curves.png").is_file()
+    assert "unknown" in _fails("simulate", "--strategies", "nope", "--out", tmp_path / "x")

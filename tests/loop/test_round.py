@@ -1,0 +1,73 @@
+"""A project round: cold start, fit on the snapshot, queue the unlabeled top of the ranking."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from labelloop.config import ProjectConfig
+from labelloop.data.demo import DIGITS_CLASSES, digits_arrays, write_digits
+from labelloop.loop import UnsupportedTaskError, Workspace, run_round
+from labelloop.store import LabelInput
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    folder = write_digits(tmp_path / "digits")
+    small = tmp_path / "small"
+    for digit in DIGITS_CLASSES:
+        (small / digit).mkdir(parents=True)
+        for path in sorted((folder / digit).glob("*.png"))[:15]:
+            (small / digit / path.name).write_bytes(path.read_bytes())
+    config = ProjectConfig(
+        name="digits", classes=DIGITS_CLASSES, learner="logreg", strategy="margin", batch_size=8
+    )
+    workspace = Workspace.init(tmp_path / "proj", config)
+    workspace.import_folder(small, with_labels=False)
+    return workspace
+
+
+def _truth(ws: Workspace) -> dict[int, str]:
+    """Each item's true digit, from its import name ``<digit>/digit_<index>.png``."""
+    return {item.id: item.name.split("/")[0] for item in ws.store.items(ws.project.id)}
+
+
+def test_cold_start_queues_a_random_batch_without_a_model(ws: Workspace) -> None:
+    result = run_round(ws)
+    assert result.round.strategy == "random" and result.round.model_id is None
+    assert len(result.round.selected) == 8 == len(set(result.round.selected))
+    assert [item.id for item, _ in ws.store.queue(ws.project.id)] == result.round.selected
+
+
+def test_rounds_fit_record_and_queue_unlabeled_items(ws: Workspace) -> None:
+    pid = ws.project.id
+    truth = _truth(ws)
+    labeled: set[int] = set()
+    for _ in range(4):
+        queued = [item.id for item, _ in ws.store.queue(pid)] or run_round(ws).round.selected
+        ws.store.record_labels(pid, [LabelInput(i, truth[i], annotator="t") for i in queued])
+        labeled |= set(queued)
+        result = run_round(ws)
+        assert not set(result.round.selected) & labeled
+        assert result.metrics["n_labeled"] == len(labeled)
+    assert result.round.strategy == "margin" and result.round.model_id is not None
+    model = ws.store.model(result.round.model_id)
+    assert (ws.root / str(model.path)).is_file()
+    assert result.metrics["n_val"] >= 1 and "accuracy" in result.metrics["validation"]
+    scores = [s for _, s in ws.store.queue(pid)]
+    assert all(s is not None for s in scores) and scores == sorted(scores, reverse=True)
+    snapshot_labels = ws.store.snapshot_labels(pid, result.round.snapshot_id)
+    assert {item.id for item, _ in snapshot_labels} == labeled
+
+
+def test_detection_projects_cannot_train_yet(tmp_path: Path) -> None:
+    cfg = ProjectConfig(name="det", task="detection", classes=("car",))
+    ws = Workspace.init(tmp_path / "det", cfg)
+    with pytest.raises(UnsupportedTaskError, match="detection"):
+        run_round(ws)
+
+
+def test_digits_are_what_the_demo_says() -> None:
+    X, y = digits_arrays()
+    assert X.shape == (1797, 1, 8, 8) and len(set(y.tolist())) == 10
