@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from labelloop.data.labels import LabelSchema
+from labelloop.data.split import next_split
 from labelloop.store.database import check_schema, make_engine, migrate, session_scope
 from labelloop.store.records import (
     Item,
@@ -342,10 +343,8 @@ class Store:
                     .group_by(ItemRow.split)
                 )
             }
-            total = counts.get("train", 0) + counts.get("val", 0) + 1
-            # Counting this item, the class's validation share stays at
-            # round(val_fraction * total): the side is fixed once, forever.
-            item.split = "val" if counts.get("val", 0) < round(val_fraction * total) else "train"
+            # The side is decided once, on the first label, and never moves.
+            item.split = next_split(counts.get("train", 0), counts.get("val", 0), val_fraction)
             item.split_class = stratum
         s.flush()
         return row
