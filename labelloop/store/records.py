@@ -51,11 +51,12 @@ class LabelConflictError(LabelloopError, RuntimeError):
     """The item's label changed since the caller last read it.
 
     Attributes:
-        item_id: the item whose label moved on.
-        current_event_id: the event that is the item's label now (None if unlabeled).
+        item_id: the item whose label moved on (None when a batch raced and
+            the database did not say which).
+        current_event_id: the event that is the item's label now, if known.
     """
 
-    def __init__(self, message: str, *, item_id: int, current_event_id: int | None) -> None:
+    def __init__(self, message: str, *, item_id: int | None, current_event_id: int | None) -> None:
         super().__init__(message)
         self.item_id = item_id
         self.current_event_id = current_event_id

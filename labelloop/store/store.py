@@ -389,7 +389,7 @@ class Store:
         except IntegrityError as exc:
             raise LabelConflictError(
                 "another writer labeled the same item at the same moment; read it again",
-                item_id=-1,
+                item_id=labels[0].item_id if len(labels) == 1 else None,
                 current_event_id=None,
             ) from exc
 

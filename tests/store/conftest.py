@@ -1,15 +1,18 @@
-"""Fixtures for store tests: a fresh SQLite store with one project and a few items."""
+"""Fixtures for store tests: a fresh store, on SQLite and on a real PostgreSQL server."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from labelloop.store import NewItem, Store, sqlite_url
+from tests import postgres
 
 CLASSES = ["cat", "dog", "bird"]
+_db_names = itertools.count()
 
 
 def new_item(i: int, label: str | None = None) -> NewItem:
@@ -27,9 +30,22 @@ def new_item(i: int, label: str | None = None) -> NewItem:
     )
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(sqlite_url(tmp_path / "labelloop.db"), create=True)
+@pytest.fixture(scope="session")
+def postgres_url_template() -> Iterator[str]:
+    if not postgres.available():
+        pytest.skip("PostgreSQL server binaries or psycopg are not installed")
+    with postgres.postgres_server() as template:
+        yield template
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "sqlite":
+        url = sqlite_url(tmp_path / "labelloop.db")
+    else:
+        template = request.getfixturevalue("postgres_url_template")
+        url = postgres.create_database(template, f"t{next(_db_names)}")
+    s = Store(url, create=True)
     yield s
     s.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -184,7 +185,38 @@ def test_store_refuses_a_database_without_schema(tmp_path: Path) -> None:
         Store(sqlite_url(tmp_path / "empty.db"))
 
 
-def test_sqlite_runs_in_wal_mode(store: Store) -> None:
+def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
+    store = Store(sqlite_url(tmp_path / "wal.db"), create=True)
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    store.close()
+
+
+def test_concurrent_writers_never_fork_a_history(
+    store: Store, project_id: int, item_ids: list[int]
+) -> None:
+    item = item_ids[0]
+    written: list[int] = []
+    lock = threading.Lock()
+
+    def writer(name: str) -> None:
+        done = 0
+        while done < 15:
+            try:
+                event = store.record_label(project_id, item, "cat", annotator=name)
+            except LabelConflictError:
+                continue  # another writer won this slot; read again and retry
+            with lock:
+                written.append(event.id)
+            done += 1
+
+    threads = [threading.Thread(target=writer, args=(f"w{i}",)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    history = store.history(project_id, item)
+    assert sorted(e.id for e in history) == sorted(written)
+    assert [e.seq for e in history] == list(range(1, 91))
+    assert [e.supersedes_id for e in history] == [None] + [e.id for e in history[:-1]]
