@@ -74,14 +74,14 @@ def run_round(ws: Workspace, *, on_step: Progress | None = None) -> RoundResult:
         learner = make_learner(
             cfg.learner,
             n_classes=len(cfg.classes),
-            input_shape=tuple(X.shape[1:]),  # type: ignore[arg-type]
+            input_shape=tuple(X.shape[1:]),
             random_state=cfg.seed,
         )
         previous = [r for r in ws.store.rounds(pid) if r.model_id is not None]
         if previous:
-            record = ws.store.model(previous[-1].model_id)  # type: ignore[arg-type]
-            if record.learner == cfg.learner and record.path:
-                learner.load(ws.root / record.path)
+            last = ws.store.model(previous[-1].model_id)  # type: ignore[arg-type]
+            if last.learner == cfg.learner and last.path:
+                learner.load(ws.root / last.path)
         step("fit")
         val_metrics = fit_learner(
             learner, X[idx], y, np.flatnonzero(~is_val), np.flatnonzero(is_val)

@@ -93,8 +93,10 @@ def load_dataset(spec: str, *, image_size: tuple[int, int] | None = None) -> Dat
     classes = tuple(sorted({img.label for img in scan.images if img.label is not None}))
     if len(classes) < 2:
         raise ValueError(f"{spec}: found {len(classes)} class folder(s); need at least 2")
-    channels = 1 if all(img.info.mode in ("L", "1", "I;16") for img in scan.images) else 3
-    X = load_images([img.info.path for img in scan.images], size=image_size, channels=channels)
+    gray = all(img.info.mode in ("L", "1", "I;16") for img in scan.images)
+    X = load_images(
+        [img.info.path for img in scan.images], size=image_size, channels=1 if gray else 3
+    )
     y = np.array([classes.index(str(img.label)) for img in scan.images], dtype=np.int64)
     return Dataset(X, y, classes)
 
@@ -123,7 +125,7 @@ def _run_one(
     learner = make_learner(
         settings.learner,
         n_classes=len(data.classes),
-        input_shape=tuple(data.X.shape[1:]),  # type: ignore[arg-type]
+        input_shape=tuple(data.X.shape[1:]),
         random_state=seed,
     )
     strategy = make_strategy(strategy_name, random_state=seed)
