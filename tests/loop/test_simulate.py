@@ -55,9 +55,6 @@ def test_strategies_share_seed_set_and_initialisation(digits: Dataset, tmp_path:
     for repeat in (0, 1):
         first = {p.strategy: p.accuracy for p in points if p.repeat == repeat and p.n_labeled == 20}
         assert len(set(first.values())) == 1, first
-    seed0 = next(p.accuracy for p in points if p.n_labeled == 20 and p.repeat == 0)
-    seed1 = next(p.accuracy for p in points if p.n_labeled == 20 and p.repeat == 1)
-    assert seed0 != seed1
 
 
 def test_interrupted_run_leaves_complete_rows(digits: Dataset, tmp_path: Path) -> None:

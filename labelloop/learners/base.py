@@ -1,0 +1,97 @@
+"""The :class:`Learner` protocol every labelloop model follows, and learner names.
+
+A learner is fitted on a labeled set of images and then scores any number of
+images: class probabilities for uncertainty strategies, and feature vectors for
+diversity strategies. Images are ``float32`` arrays of shape
+``(n_samples, channels, height, width)`` with values in ``[0, 1]``; labels are
+``int64`` class indices in ``[0, n_classes)``.
+"""
+
+from pathlib import Path
+from typing import Literal, Protocol, Self, runtime_checkable
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["LEARNER_NAMES", "Learner", "LearnerName"]
+
+LearnerName = Literal["cnn", "resnet18", "logreg"]
+"""Names :func:`~labelloop.learners.make_learner` accepts."""
+
+LEARNER_NAMES: tuple[str, ...] = ("cnn", "logreg", "resnet18")
+"""The values of :data:`LearnerName`, sorted."""
+
+
+@runtime_checkable
+class Learner(Protocol):
+    """A classifier that the active-learning loop fits, scores with and stores.
+
+    Attributes:
+        n_classes: Number of classes. :meth:`predict_proba` always returns this
+            many columns, also when some classes are absent from the labeled set.
+    """
+
+    n_classes: int
+
+    def fit(
+        self,
+        X: NDArray[np.floating],
+        y: NDArray[np.integer],
+        X_val: NDArray[np.floating] | None = None,
+        y_val: NDArray[np.integer] | None = None,
+    ) -> Self:
+        """Fit the learner on a labeled set.
+
+        Args:
+            X: Images, shape ``(n_samples, channels, height, width)``.
+            y: Class indices, shape ``(n_samples,)``.
+            X_val: Validation images for early stopping, shape
+                ``(n_val, channels, height, width)``; learners without early
+                stopping ignore it.
+            y_val: Validation class indices, shape ``(n_val,)``.
+
+        Returns:
+            The fitted learner itself.
+        """
+        ...
+
+    def predict_proba(self, X: NDArray[np.floating]) -> NDArray[np.float64]:
+        """Class probabilities.
+
+        Args:
+            X: Images, shape ``(n_samples, channels, height, width)``.
+
+        Returns:
+            Probabilities, shape ``(n_samples, n_classes)``; each row sums to 1.
+        """
+        ...
+
+    def embed(self, X: NDArray[np.floating]) -> NDArray[np.float32]:
+        """Feature vectors, for diversity-based selection.
+
+        Args:
+            X: Images, shape ``(n_samples, channels, height, width)``.
+
+        Returns:
+            Features, shape ``(n_samples, n_features)``.
+        """
+        ...
+
+    def save(self, path: Path) -> None:
+        """Write the fitted learner to ``path``.
+
+        Args:
+            path: File to write; it is replaced if it exists.
+        """
+        ...
+
+    def load(self, path: Path) -> Self:
+        """Restore a learner that :meth:`save` wrote.
+
+        Args:
+            path: File written by :meth:`save`.
+
+        Returns:
+            The learner itself, fitted, predicting as the saved one did.
+        """
+        ...

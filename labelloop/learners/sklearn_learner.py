@@ -1,0 +1,241 @@
+"""Adapter that turns any scikit-learn classifier into a :class:`Learner`."""
+
+import pickle
+from pathlib import Path
+from typing import Any, Self
+
+import numpy as np
+from numpy.typing import NDArray
+from sklearn.base import clone
+from sklearn.dummy import DummyClassifier
+from sklearn.pipeline import Pipeline
+
+from labelloop.learners._files import read_file, write_atomically
+from labelloop.learners._validation import (
+    ImageShape,
+    check_fit_data,
+    check_images,
+    check_n_classes,
+)
+from labelloop.learners.errors import (
+    ModelFileCorruptError,
+    NoPredictProbaError,
+    NotFittedError,
+    WeightsMismatchError,
+)
+
+__all__ = ["SklearnLearner"]
+
+_FORMAT = "labelloop.learners.SklearnLearner"
+_FORMAT_VERSION = 1
+
+
+def _single_class_estimator(estimator: Any) -> Any:
+    """A copy of ``estimator`` that can be fitted on labels of one class.
+
+    Most classifiers refuse one class, so the final classifier is replaced by a
+    ``DummyClassifier`` that predicts that class with probability 1; the
+    transform steps of a pipeline stay, so :meth:`SklearnLearner.embed` keeps
+    its meaning.
+    """
+    dummy = DummyClassifier(strategy="prior")
+    if isinstance(estimator, Pipeline):
+        return clone(estimator).set_params(**{estimator.steps[-1][0]: dummy})
+    return dummy
+
+
+class SklearnLearner:
+    """A scikit-learn classifier with ``predict_proba``, seen as a :class:`Learner`.
+
+    ``fit`` trains a clone of ``estimator``, so the estimator passed in stays
+    unfitted. Classes missing from the labeled set get probability 0 in
+    :meth:`predict_proba`, which always has ``n_classes`` columns. A labeled set
+    of a single class is fitted with a ``DummyClassifier`` that predicts that
+    class with probability 1 (inside the pipeline, if ``estimator`` is one).
+
+    Args:
+        estimator: An unfitted scikit-learn classifier or pipeline that has
+            ``predict_proba``.
+        n_classes: Number of classes; labels lie in ``[0, n_classes)``.
+        flatten: If true, images ``(n, C, H, W)`` are reshaped to
+            ``(n, C * H * W)`` before they reach the estimator; if false, the
+            estimator (a pipeline, say) receives the 4-D array.
+
+    Attributes:
+        estimator_: The fitted clone of ``estimator``.
+        classes_: Class indices the fitted estimator knows, shape ``(k,)``,
+            ``k <= n_classes``.
+        input_shape_: ``(channels, height, width)`` of the images seen in ``fit``.
+    """
+
+    estimator_: Any
+    classes_: NDArray[np.int64]
+    input_shape_: ImageShape
+
+    def __init__(self, estimator: Any, n_classes: int, flatten: bool = True) -> None:
+        self.estimator = estimator
+        self.n_classes = n_classes
+        self.flatten = flatten
+
+    def fit(
+        self,
+        X: NDArray[np.floating],
+        y: NDArray[np.integer],
+        X_val: NDArray[np.floating] | None = None,
+        y_val: NDArray[np.integer] | None = None,
+    ) -> Self:
+        """Fit a clone of the estimator on a labeled set.
+
+        Args:
+            X: Images, shape ``(n_samples, channels, height, width)``.
+            y: Class indices in ``[0, n_classes)``, shape ``(n_samples,)``.
+            X_val: Ignored; scikit-learn estimators do not stop early here.
+            y_val: Ignored.
+
+        Returns:
+            The fitted learner itself.
+
+        Raises:
+            NoPredictProbaError: If the estimator has no ``predict_proba``.
+            InvalidInputError: If ``X`` or ``y`` is malformed.
+        """
+        if not hasattr(self.estimator, "predict_proba"):
+            raise NoPredictProbaError(
+                f"{type(self.estimator).__name__} has no predict_proba, which active "
+                "learning needs; wrap a probabilistic classifier, e.g. "
+                "SVC(probability=True) or CalibratedClassifierCV(estimator)."
+            )
+        n_classes = check_n_classes(self.n_classes)
+        images, labels = check_fit_data(X, y, n_classes=n_classes)
+        present = np.unique(labels)
+        if present.size == 1:
+            estimator = _single_class_estimator(self.estimator)
+        else:
+            estimator = clone(self.estimator)
+        estimator.fit(self._features(images), labels)
+        self.estimator_ = estimator
+        self.classes_ = np.asarray(estimator.classes_, dtype=np.int64)
+        self.input_shape_ = (images.shape[1], images.shape[2], images.shape[3])
+        return self
+
+    def predict_proba(self, X: NDArray[np.floating]) -> NDArray[np.float64]:
+        """Class probabilities, with zero columns for classes never seen in ``fit``.
+
+        Args:
+            X: Images, shape ``(n_samples, channels, height, width)``.
+
+        Returns:
+            Probabilities, shape ``(n_samples, n_classes)``; rows sum to 1.
+
+        Raises:
+            NotFittedError: If called before :meth:`fit` or :meth:`load`.
+            InvalidInputError: If ``X`` differs in shape from the fitted images.
+        """
+        images = self._check_predict_input(X)
+        probs = np.zeros((images.shape[0], self.n_classes), dtype=np.float64)
+        if images.shape[0]:
+            probs[:, self.classes_] = self.estimator_.predict_proba(self._features(images))
+            probs /= probs.sum(axis=1, keepdims=True)
+        return probs
+
+    def embed(self, X: NDArray[np.floating]) -> NDArray[np.float32]:
+        """Features: the pipeline's transform steps, else the flattened pixels.
+
+        Args:
+            X: Images, shape ``(n_samples, channels, height, width)``.
+
+        Returns:
+            Features, shape ``(n_samples, n_features)``.
+
+        Raises:
+            NotFittedError: If called before :meth:`fit` or :meth:`load`.
+            InvalidInputError: If ``X`` differs in shape from the fitted images.
+        """
+        images = self._check_predict_input(X)
+        if isinstance(self.estimator_, Pipeline) and len(self.estimator_) > 1:
+            features = self.estimator_[:-1].transform(self._features(images))
+            if hasattr(features, "toarray"):
+                features = features.toarray()
+            features = np.asarray(features)
+        else:
+            features = images
+        return np.ascontiguousarray(features.reshape(images.shape[0], -1), dtype=np.float32)
+
+    def save(self, path: Path) -> None:
+        """Pickle the fitted estimator and what it needs to predict.
+
+        Args:
+            path: File to write; it is replaced atomically if it exists.
+
+        Raises:
+            NotFittedError: If called before :meth:`fit` or :meth:`load`.
+        """
+        self._check_fitted()
+        state = {
+            "format": _FORMAT,
+            "version": _FORMAT_VERSION,
+            "n_classes": self.n_classes,
+            "flatten": self.flatten,
+            "input_shape": self.input_shape_,
+            "classes": self.classes_,
+            "estimator": self.estimator_,
+        }
+
+        def write(partial: Path) -> None:
+            with partial.open("wb") as file:
+                pickle.dump(state, file, protocol=pickle.HIGHEST_PROTOCOL)
+
+        write_atomically(Path(path), write)
+
+    def load(self, path: Path) -> Self:
+        """Restore a learner written by :meth:`save`.
+
+        The file is unpickled, which can run code: load only files you wrote.
+
+        Args:
+            path: File written by :meth:`save`.
+
+        Returns:
+            The learner itself, fitted.
+
+        Raises:
+            ModelFileNotFoundError: If ``path`` does not exist.
+            ModelFileCorruptError: If the file is not a saved ``SklearnLearner``.
+            WeightsMismatchError: If it was saved with another ``n_classes`` or
+                ``flatten``.
+        """
+        path = Path(path)
+        state = read_file(
+            path,
+            what="saved SklearnLearner",
+            missing_hint="check the path or call save() first.",
+            use_torch=False,
+        )
+        if not isinstance(state, dict) or state.get("format") != _FORMAT:
+            raise ModelFileCorruptError(
+                f"{path} is not a saved SklearnLearner; load it with the learner that wrote it."
+            )
+        for name in ("n_classes", "flatten"):
+            if state[name] != getattr(self, name):
+                raise WeightsMismatchError(
+                    f"{path} was saved with {name}={state[name]!r} but this learner has "
+                    f"{name}={getattr(self, name)!r}; build it with {name}={state[name]!r}."
+                )
+        channels, height, width = state["input_shape"]
+        self.estimator_ = state["estimator"]
+        self.classes_ = np.asarray(state["classes"], dtype=np.int64)
+        self.input_shape_ = (int(channels), int(height), int(width))
+        return self
+
+    def _features(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
+        return images.reshape(images.shape[0], -1) if self.flatten else images
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "estimator_"):
+            raise NotFittedError(
+                "this SklearnLearner is not fitted yet; call fit(X, y) or load(path) first."
+            )
+
+    def _check_predict_input(self, X: NDArray[np.floating]) -> NDArray[np.float32]:
+        self._check_fitted()
+        return check_images(X, input_shape=self.input_shape_)

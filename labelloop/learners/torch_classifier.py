@@ -1,0 +1,383 @@
+"""A PyTorch image classifier that follows the :class:`Learner` protocol."""
+
+from pathlib import Path
+from typing import Any, Self
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from torch import Tensor
+
+from labelloop.learners._files import read_file, write_atomically
+from labelloop.learners._validation import (
+    ImageShape,
+    check_fit_data,
+    check_images,
+    check_input_shape,
+    check_n_classes,
+)
+from labelloop.learners.errors import (
+    InvalidInputError,
+    InvalidParameterError,
+    ModelFileCorruptError,
+    NotFittedError,
+    WeightsMismatchError,
+)
+from labelloop.learners.networks import (
+    NETWORK_NAMES,
+    FeatureClassifier,
+    NetworkName,
+    build_network,
+    load_matching_weights,
+    read_state_dict,
+)
+from labelloop.learners.training import EpochStats, map_batches, resolve_device, seeded, train
+
+__all__ = ["TorchClassifier"]
+
+_FORMAT = "labelloop.learners.TorchClassifier"
+_FORMAT_VERSION = 1
+
+
+def _check_int(name: str, value: object, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InvalidParameterError(f"{name} must be an int >= {minimum}, got {value!r}.")
+
+
+def _check_float(name: str, value: object, low: float, high: float, *, open_low: bool) -> None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+        if (number > low if open_low else number >= low) and number < high:
+            return
+    bracket = "(" if open_low else "["
+    raise InvalidParameterError(
+        f"{name} must be a number in {bracket}{low}, {high}), got {value!r}."
+    )
+
+
+class TorchClassifier:
+    """A convolutional network trained from scratch (or from a weights file).
+
+    Each :meth:`fit` trains with AdamW on shuffled mini-batches. Given a
+    validation split it stops early on the validation loss and keeps the best
+    epoch's weights; otherwise it trains for ``epochs`` epochs. With
+    ``warm_start`` a later ``fit`` continues from the current weights, which
+    suits an active-learning loop that refits on a growing labeled set.
+
+    A fit is reproducible on the CPU: the same weights, data and parameters
+    give the same model. Seeding happens inside forked generators, so torch's
+    global random state is left as it was.
+
+    Args:
+        network: ``"cnn"`` (:class:`~labelloop.learners.networks.SmallCNN`) or
+            ``"resnet18"`` (:class:`~labelloop.learners.networks.ResNet18Classifier`).
+        n_classes: Number of classes; labels lie in ``[0, n_classes)``.
+        input_shape: ``(channels, height, width)`` of every image.
+        epochs: Most epochs per fit (exactly this many without validation).
+        batch_size: Largest mini-batch; at least 2.
+        min_epoch_samples: Fewest samples an epoch draws. A smaller labeled
+            set is passed over several times per epoch (each pass shuffled),
+            so a fit on 20 images still takes enough optimizer steps.
+        lr: AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        patience: Epochs without a lower validation loss before stopping.
+        random_state: Seeds initialisation, shuffling and dropout.
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, or ``None`` for CUDA when
+            available, else the CPU.
+        warm_start: If true, a later fit starts from the current weights; if
+            false, every fit starts from a fresh initialisation.
+        weights_path: A state-dict file (``torch.save(model.state_dict())``)
+            loaded after each fresh initialisation. Weights whose names or
+            shapes do not fit (a 1000-class head, an RGB stem) are skipped.
+        dropout: Dropout probability before the classifier head.
+        inference_batch_size: Images per batch in :meth:`predict_proba`,
+            :meth:`embed` and validation.
+
+    Attributes:
+        network_: The trained network, in eval mode, on ``device_``.
+        device_: The device the network lives on.
+        history_: Stats of each epoch of the last fit.
+        best_epoch_: Epoch of the last fit whose weights the network holds;
+            0 when no epoch ran.
+        skipped_weights_: Names in ``weights_path`` that did not fit the
+            network; empty without ``weights_path``.
+    """
+
+    network_: FeatureClassifier
+    device_: torch.device
+    history_: list[EpochStats]
+    best_epoch_: int
+    skipped_weights_: list[str]
+
+    def __init__(
+        self,
+        network: NetworkName,
+        n_classes: int,
+        input_shape: tuple[int, int, int],
+        *,
+        epochs: int = 15,
+        batch_size: int = 64,
+        min_epoch_samples: int = 256,
+        lr: float = 3e-3,
+        weight_decay: float = 1e-4,
+        patience: int = 5,
+        random_state: int = 0,
+        device: str | None = None,
+        warm_start: bool = True,
+        weights_path: Path | None = None,
+        dropout: float = 0.25,
+        inference_batch_size: int = 1024,
+    ) -> None:
+        self.network = network
+        self.n_classes = n_classes
+        self.input_shape = input_shape
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.min_epoch_samples = min_epoch_samples
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.patience = patience
+        self.random_state = random_state
+        self.device = device
+        self.warm_start = warm_start
+        self.weights_path = weights_path
+        self.dropout = dropout
+        self.inference_batch_size = inference_batch_size
+
+    def fit(
+        self,
+        X: NDArray[np.floating],
+        y: NDArray[np.integer],
+        X_val: NDArray[np.floating] | None = None,
+        y_val: NDArray[np.integer] | None = None,
+    ) -> Self:
+        """Train the network on a labeled set.
+
+        Args:
+            X: Images in ``[0, 1]``, shape ``(n_samples, channels, height, width)``.
+            y: Class indices in ``[0, n_classes)``, shape ``(n_samples,)``.
+            X_val: Validation images for early stopping, shape
+                ``(n_val, channels, height, width)``.
+            y_val: Validation class indices, shape ``(n_val,)``.
+
+        Returns:
+            The fitted classifier itself.
+
+        Raises:
+            InvalidParameterError: If a constructor parameter is out of range.
+            InvalidInputError: If the images or labels are malformed, or only
+                one of ``X_val`` and ``y_val`` is given.
+        """
+        n_classes, input_shape = self._check_params()
+        images, labels = check_fit_data(X, y, n_classes=n_classes, input_shape=input_shape)
+        validation = None
+        if (X_val is None) != (y_val is None):
+            raise InvalidInputError(
+                "pass both X_val and y_val for early stopping, or neither to train "
+                f"for a fixed {self.epochs} epochs."
+            )
+        if X_val is not None:
+            validation = check_fit_data(
+                X_val, y_val, n_classes=n_classes, input_shape=input_shape, suffix="_val"
+            )
+        device = resolve_device(self.device)
+        with seeded(self.random_state, device):
+            if not (self.warm_start and self._fits_current_network(n_classes, input_shape)):
+                self._init_network(n_classes, input_shape)
+            self.network_.dropout.p = float(self.dropout)
+            self.network_.to(device)
+            self.device_ = device
+            self.history_, self.best_epoch_ = train(
+                self.network_,
+                images,
+                labels,
+                validation=validation,
+                epochs=self.epochs,
+                batch_size=self.batch_size,
+                min_epoch_samples=self.min_epoch_samples,
+                lr=self.lr,
+                weight_decay=self.weight_decay,
+                patience=self.patience,
+                seed=self.random_state,
+                device=device,
+                inference_batch_size=self.inference_batch_size,
+            )
+        return self
+
+    def predict_proba(self, X: NDArray[np.floating]) -> NDArray[np.float64]:
+        """Class probabilities, computed in batches with dropout off.
+
+        Args:
+            X: Images, shape ``(n_samples, channels, height, width)``.
+
+        Returns:
+            Probabilities, shape ``(n_samples, n_classes)``; rows sum to 1.
+
+        Raises:
+            NotFittedError: If called before :meth:`fit` or :meth:`load`.
+            InvalidInputError: If ``X`` does not match ``input_shape``.
+        """
+        images = self._check_predict_input(X)
+        network = self.network_
+
+        def probabilities(batch: Tensor) -> Tensor:
+            return torch.softmax(network(batch).double(), dim=1)
+
+        return map_batches(
+            probabilities,
+            images,
+            width=network.head.out_features,
+            dtype=np.float64,
+            batch_size=self.inference_batch_size,
+            device=self.device_,
+        ).astype(np.float64, copy=False)
+
+    def embed(self, X: NDArray[np.floating]) -> NDArray[np.float32]:
+        """Penultimate-layer features, computed in batches.
+
+        Args:
+            X: Images, shape ``(n_samples, channels, height, width)``.
+
+        Returns:
+            Features, shape ``(n_samples, d)``: 128 for ``"cnn"``, 512 for
+            ``"resnet18"``.
+
+        Raises:
+            NotFittedError: If called before :meth:`fit` or :meth:`load`.
+            InvalidInputError: If ``X`` does not match ``input_shape``.
+        """
+        images = self._check_predict_input(X)
+        return map_batches(
+            self.network_.features,
+            images,
+            width=self.network_.embedding_dim,
+            dtype=np.float32,
+            batch_size=self.inference_batch_size,
+            device=self.device_,
+        ).astype(np.float32, copy=False)
+
+    def save(self, path: Path) -> None:
+        """Write the weights and the architecture they belong to.
+
+        The file holds only tensors and plain values, so :meth:`load` reads it
+        with ``torch.load(weights_only=True)``.
+
+        Args:
+            path: File to write; it is replaced atomically if it exists.
+
+        Raises:
+            NotFittedError: If called before :meth:`fit` or :meth:`load`.
+        """
+        self._check_fitted()
+        state = {
+            "format": _FORMAT,
+            "version": _FORMAT_VERSION,
+            "config": self._architecture(self.n_classes, self.input_shape),
+            "state_dict": {k: v.detach().cpu() for k, v in self.network_.state_dict().items()},
+        }
+        write_atomically(Path(path), lambda partial: torch.save(state, partial))
+
+    def load(self, path: Path) -> Self:
+        """Restore weights written by :meth:`save`.
+
+        Args:
+            path: File written by :meth:`save`.
+
+        Returns:
+            The classifier itself, fitted, on the device ``device`` picks.
+
+        Raises:
+            InvalidParameterError: If a constructor parameter is out of range.
+            ModelFileNotFoundError: If ``path`` does not exist.
+            ModelFileCorruptError: If the file is not a saved ``TorchClassifier``.
+            WeightsMismatchError: If it was saved for another network,
+                ``n_classes`` or ``input_shape``.
+        """
+        n_classes, input_shape = self._check_params()
+        state = self._read_saved(Path(path))
+        expected = self._architecture(n_classes, input_shape)
+        if state["config"] != expected:
+            raise WeightsMismatchError(
+                f"{path} holds a {state['config']} model but this classifier is {expected}; "
+                "build the TorchClassifier with the saved network, n_classes and input_shape."
+            )
+        device = resolve_device(self.device)
+        with seeded(self.random_state, device):
+            network = build_network(self.network, n_classes, input_shape, float(self.dropout))
+        try:
+            network.load_state_dict(state["state_dict"])
+        except RuntimeError as error:
+            raise WeightsMismatchError(
+                f"the weights in {path} do not fit a {self.network} network ({error})."
+            ) from error
+        self.network_ = network.to(device).eval()
+        self._built_for = (self.network, n_classes, input_shape)
+        self.device_ = device
+        self.history_ = []
+        self.best_epoch_ = 0
+        self.skipped_weights_ = []
+        return self
+
+    def _architecture(self, n_classes: int, input_shape: tuple[int, ...]) -> dict[str, Any]:
+        return {
+            "network": self.network,
+            "n_classes": int(n_classes),
+            "input_shape": [int(v) for v in input_shape],
+        }
+
+    @staticmethod
+    def _read_saved(path: Path) -> dict[str, Any]:
+        state = read_file(
+            path,
+            what="saved TorchClassifier",
+            missing_hint="check the path or call save() first.",
+            use_torch=True,
+        )
+        if not isinstance(state, dict) or state.get("format") != _FORMAT:
+            raise ModelFileCorruptError(
+                f"{path} is not a saved TorchClassifier; to start from bare weights, "
+                "pass the file as weights_path instead."
+            )
+        return state
+
+    def _check_params(self) -> tuple[int, ImageShape]:
+        if self.network not in NETWORK_NAMES:
+            raise InvalidParameterError(
+                f"network={self.network!r} is unknown; use one of {NETWORK_NAMES}."
+            )
+        n_classes = check_n_classes(self.n_classes)
+        input_shape = check_input_shape(self.input_shape)
+        _check_int("epochs", self.epochs, 0)
+        _check_int("batch_size", self.batch_size, 2)
+        _check_int("min_epoch_samples", self.min_epoch_samples, 0)
+        _check_int("patience", self.patience, 1)
+        _check_int("random_state", self.random_state, 0)
+        _check_int("inference_batch_size", self.inference_batch_size, 1)
+        _check_float("lr", self.lr, 0.0, float("inf"), open_low=True)
+        _check_float("weight_decay", self.weight_decay, 0.0, float("inf"), open_low=False)
+        _check_float("dropout", self.dropout, 0.0, 1.0, open_low=False)
+        return n_classes, input_shape
+
+    def _fits_current_network(self, n_classes: int, input_shape: ImageShape) -> bool:
+        built_for = getattr(self, "_built_for", None)
+        return built_for == (self.network, n_classes, input_shape) and hasattr(self, "network_")
+
+    def _init_network(self, n_classes: int, input_shape: ImageShape) -> None:
+        network = build_network(self.network, n_classes, input_shape, float(self.dropout))
+        self.skipped_weights_ = []
+        if self.weights_path is not None:
+            self.skipped_weights_ = load_matching_weights(
+                network, read_state_dict(Path(self.weights_path))
+            )
+        self.network_ = network
+        self._built_for = (self.network, n_classes, input_shape)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "network_"):
+            raise NotFittedError(
+                "this TorchClassifier is not fitted yet; call fit(X, y) or load(path) first."
+            )
+
+    def _check_predict_input(self, X: NDArray[np.floating]) -> NDArray[np.float32]:
+        self._check_fitted()
+        return check_images(X, input_shape=check_input_shape(self.input_shape))

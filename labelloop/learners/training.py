@@ -1,0 +1,305 @@
+"""The training loop behind :class:`~labelloop.learners.TorchClassifier`.
+
+Kept apart from the classifier so the loop reads as one piece: seeded
+shuffling, mini-batch AdamW, per-epoch validation, early stopping that keeps
+the best weights, and batched inference that never holds a whole pool on the
+device.
+"""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from torch import Tensor
+from torch.nn.functional import cross_entropy
+
+from labelloop.learners.errors import InvalidParameterError
+from labelloop.learners.networks import FeatureClassifier
+
+__all__ = [
+    "EpochStats",
+    "epoch_order",
+    "map_batches",
+    "resolve_device",
+    "seeded",
+    "split_batches",
+    "train",
+]
+
+
+@dataclass(frozen=True)
+class EpochStats:
+    """What one training epoch did.
+
+    Attributes:
+        epoch: 1 for the first epoch of a fit.
+        train_loss: Mean cross-entropy over the epoch's mini-batches, weighted
+            by batch size, measured while training (dropout on).
+        val_loss: Mean cross-entropy on the validation split after the epoch,
+            or ``None`` without one.
+        val_accuracy: Accuracy on the validation split after the epoch, or
+            ``None`` without one.
+    """
+
+    epoch: int
+    train_loss: float
+    val_loss: float | None = None
+    val_accuracy: float | None = None
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """Pick the device to compute on.
+
+    Args:
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, a ``torch.device``, or
+            ``None`` for CUDA when available, else the CPU.
+
+    Returns:
+        The device.
+
+    Raises:
+        InvalidParameterError: If the name is not a device, or CUDA is asked
+            for but not available.
+    """
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise InvalidParameterError(
+            f"device={device!r} is not a torch device; pass 'cpu', 'cuda', 'cuda:0' or None."
+        ) from error
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise InvalidParameterError(
+            f"device={device!r} asks for CUDA, which this machine lacks; pass 'cpu' or None."
+        )
+    return resolved
+
+
+@contextmanager
+def seeded(seed: int, device: torch.device) -> Iterator[None]:
+    """Seed torch's generators for the block, then restore their old states.
+
+    Module initialisation and dropout draw from torch's global generators;
+    forking them keeps a fit reproducible without changing the caller's
+    random state.
+
+    Args:
+        seed: Seed for the CPU generator and, on CUDA, the device's generator.
+        device: The device the block computes on.
+    """
+    cuda_devices: list[int] = []
+    if device.type == "cuda":
+        cuda_devices = [device.index if device.index is not None else torch.cuda.current_device()]
+    with torch.random.fork_rng(devices=cuda_devices, device_type="cuda"):
+        torch.default_generator.manual_seed(seed)
+        for index in cuda_devices:
+            with torch.cuda.device(index):
+                torch.cuda.manual_seed(seed)
+        yield
+
+
+def epoch_order(n: int, min_samples: int, generator: torch.Generator) -> Tensor:
+    """Sample indices for one epoch: shuffled passes over ``n`` samples.
+
+    A small labeled set is passed over several times, each pass shuffled
+    anew, until the epoch holds ``min_samples`` indices, so that a fit on 20
+    images takes about as many optimizer steps as one on ``min_samples``.
+
+    Args:
+        n: Number of training samples, at least 1.
+        min_samples: Fewest indices an epoch holds.
+        generator: Source of the shuffles.
+
+    Returns:
+        Indices into the training set, shape ``(max(n, min_samples),)``.
+    """
+    size = max(n, min_samples)
+    passes = [torch.randperm(n, generator=generator) for _ in range(-(-size // n))]
+    return torch.cat(passes)[:size]
+
+
+def split_batches(order: Tensor, batch_size: int) -> list[Tensor]:
+    """Cut a permutation into mini-batches of near-equal size, none of size 1.
+
+    Batch-norm layers cannot train on a single sample, so a lone last sample
+    joins the batch before it, and a set of one sample is repeated once.
+
+    Args:
+        order: Sample indices in training order, shape ``(n,)``, ``n >= 1``.
+        batch_size: Largest wanted batch size, at least 2.
+
+    Returns:
+        Index tensors that together hold ``order`` (``order`` twice when
+        ``n == 1``).
+    """
+    n = order.shape[0]
+    if n == 1:
+        return [order.repeat(2)]
+    batches = list(torch.tensor_split(order, -(-n // batch_size)))
+    if batches[-1].shape[0] == 1:
+        batches[-2:] = [torch.cat(batches[-2:])]
+    return batches
+
+
+def map_batches(
+    fn: Callable[[Tensor], Tensor],
+    images: NDArray[np.float32],
+    *,
+    width: int,
+    dtype: type[np.floating],
+    batch_size: int,
+    device: torch.device,
+) -> NDArray[np.floating]:
+    """Apply ``fn`` to images a batch at a time under ``torch.inference_mode``.
+
+    Args:
+        fn: Maps a batch ``(b, C, H, W)`` on ``device`` to ``(b, width)``.
+        images: Images, shape ``(n, C, H, W)``, on the host.
+        width: Columns ``fn`` returns.
+        dtype: Type of the returned array.
+        batch_size: Images per batch.
+        device: Device ``fn`` computes on.
+
+    Returns:
+        The stacked outputs, shape ``(n, width)``.
+    """
+    out = np.empty((images.shape[0], width), dtype=dtype)
+    with torch.inference_mode():
+        for start in range(0, images.shape[0], batch_size):
+            batch = torch.from_numpy(images[start : start + batch_size]).to(device)
+            out[start : start + batch.shape[0]] = fn(batch).cpu().numpy()
+    return out
+
+
+def _validation_scores(
+    model: FeatureClassifier,
+    X_val: NDArray[np.float32],
+    y_val: Tensor,
+    *,
+    batch_size: int,
+    device: torch.device,
+) -> tuple[float, float]:
+    model.eval()
+    logits = map_batches(
+        model,
+        X_val,
+        width=model.head.out_features,
+        dtype=np.float32,
+        batch_size=batch_size,
+        device=device,
+    )
+    logits_t = torch.from_numpy(logits)
+    loss = cross_entropy(logits_t, y_val).item()
+    accuracy = (logits_t.argmax(dim=1) == y_val).double().mean().item()
+    return loss, accuracy
+
+
+def _train_epoch(
+    model: FeatureClassifier,
+    optimizer: torch.optim.Optimizer,
+    X: Tensor,
+    y: Tensor,
+    *,
+    batch_size: int,
+    min_samples: int,
+    generator: torch.Generator,
+    device: torch.device,
+) -> float:
+    model.train()
+    total = torch.zeros((), device=device)
+    seen = 0
+    order = epoch_order(X.shape[0], min_samples, generator)
+    for index in split_batches(order, batch_size):
+        images = X[index].to(device, non_blocking=True)
+        labels = y[index].to(device, non_blocking=True)
+        optimizer.zero_grad(set_to_none=True)
+        loss = cross_entropy(model(images), labels)
+        torch.autograd.backward(loss)
+        optimizer.step()
+        total += loss.detach() * index.shape[0]
+        seen += index.shape[0]
+    return float(total.item() / seen)
+
+
+def train(
+    model: FeatureClassifier,
+    X: NDArray[np.float32],
+    y: NDArray[np.int64],
+    *,
+    validation: tuple[NDArray[np.float32], NDArray[np.int64]] | None,
+    epochs: int,
+    batch_size: int,
+    min_epoch_samples: int,
+    lr: float,
+    weight_decay: float,
+    patience: int,
+    seed: int,
+    device: torch.device,
+    inference_batch_size: int,
+) -> tuple[list[EpochStats], int]:
+    """Train ``model`` in place with AdamW and optional early stopping.
+
+    Without ``validation`` the model trains for ``epochs`` epochs. With it,
+    the validation loss is measured after every epoch; training stops once it
+    has not improved for ``patience`` epochs, and the weights of the epoch
+    with the lowest loss are put back. The model is left in eval mode.
+
+    Args:
+        model: The network, already on ``device``.
+        X: Training images, shape ``(n, C, H, W)``.
+        y: Training labels, shape ``(n,)``.
+        validation: ``(X_val, y_val)`` with shapes ``(m, C, H, W)`` and
+            ``(m,)``, or ``None``.
+        epochs: Most epochs to train.
+        batch_size: Largest mini-batch.
+        min_epoch_samples: Fewest samples an epoch draws; see :func:`epoch_order`.
+        lr: AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        patience: Epochs without improvement before stopping.
+        seed: Seeds the shuffling generator.
+        device: Device to train on.
+        inference_batch_size: Batch size for validation passes.
+
+    Returns:
+        The stats of each epoch run, and the epoch whose weights the model
+        holds (``0`` when no epoch ran).
+    """
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    generator = torch.Generator().manual_seed(seed)
+    X_t, y_t = torch.from_numpy(X), torch.from_numpy(y)
+    y_val = None if validation is None else torch.from_numpy(validation[1])
+    history: list[EpochStats] = []
+    best_epoch, best_loss = 0, float("inf")
+    best_state: dict[str, Tensor] | None = None
+    for epoch in range(1, epochs + 1):
+        train_loss = _train_epoch(
+            model,
+            optimizer,
+            X_t,
+            y_t,
+            batch_size=batch_size,
+            min_samples=min_epoch_samples,
+            generator=generator,
+            device=device,
+        )
+        if validation is None or y_val is None:
+            history.append(EpochStats(epoch, train_loss))
+            best_epoch = epoch
+            continue
+        val_loss, val_accuracy = _validation_scores(
+            model, validation[0], y_val, batch_size=inference_batch_size, device=device
+        )
+        history.append(EpochStats(epoch, train_loss, val_loss, val_accuracy))
+        if val_loss < best_loss:
+            best_epoch, best_loss = epoch, val_loss
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        elif epoch - best_epoch >= patience:
+            break
+    if best_state is not None and best_epoch != len(history):
+        model.load_state_dict(best_state)
+    model.eval()
+    return history, best_epoch

@@ -1,0 +1,70 @@
+from typing import get_args
+
+import numpy as np
+import pytest
+
+from labelloop.learners import (
+    LEARNER_NAMES,
+    InvalidParameterError,
+    Learner,
+    LearnerName,
+    SklearnLearner,
+    TorchClassifier,
+    UnknownLearnerError,
+    make_learner,
+)
+
+from .conftest import Digits
+
+
+def test_names_match_literal() -> None:
+    assert tuple(sorted(get_args(LearnerName))) == LEARNER_NAMES
+
+
+@pytest.mark.parametrize("name", LEARNER_NAMES)
+def test_make_learner_builds_each_name(name: str) -> None:
+    learner = make_learner(name, n_classes=10, input_shape=(1, 8, 8), random_state=3)
+    assert isinstance(learner, Learner)
+    assert learner.n_classes == 10
+    if name == "logreg":
+        assert isinstance(learner, SklearnLearner)
+    else:
+        assert isinstance(learner, TorchClassifier)
+        assert learner.network == name
+        assert learner.random_state == 3
+
+
+def test_unknown_name_lists_choices() -> None:
+    with pytest.raises(UnknownLearnerError, match="cnn, logreg, resnet18") as info:
+        make_learner("svm", n_classes=10, input_shape=(1, 8, 8))
+    assert isinstance(info.value, ValueError)
+
+
+def test_bad_shape_fails_early() -> None:
+    with pytest.raises(InvalidParameterError, match="input_shape"):
+        make_learner("cnn", n_classes=10, input_shape=(8, 8))  # type: ignore[arg-type]
+
+
+def test_logreg_learns_digits(digits: Digits) -> None:
+    learner = make_learner("logreg", n_classes=10, input_shape=(1, 8, 8))
+    learner.fit(digits.X_train[:300], digits.y_train[:300])
+    accuracy = (learner.predict_proba(digits.X_test).argmax(axis=1) == digits.y_test).mean()
+    assert accuracy >= 0.9
+
+
+def test_cnn_learns_digits_with_validation(digits: Digits) -> None:
+    learner = make_learner("cnn", n_classes=10, input_shape=(1, 8, 8), device="cpu")
+    learner.fit(
+        digits.X_train[:250], digits.y_train[:250], digits.X_train[250:300], digits.y_train[250:300]
+    )
+    accuracy = (learner.predict_proba(digits.X_test).argmax(axis=1) == digits.y_test).mean()
+    assert accuracy >= 0.9
+
+
+@pytest.mark.slow
+def test_resnet18_learns_digits(digits: Digits) -> None:
+    learner = make_learner("resnet18", n_classes=10, input_shape=(1, 8, 8), device="cpu")
+    learner.fit(digits.X_train[:300], digits.y_train[:300])
+    probs = learner.predict_proba(digits.X_test)
+    assert (probs.argmax(axis=1) == digits.y_test).mean() >= 0.85
+    assert np.allclose(probs.sum(axis=1), 1.0)
