@@ -17,6 +17,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from labelloop.errors import LabelloopError
 
@@ -79,9 +80,26 @@ def _alembic_config() -> Config:
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Bring the schema up to ``revision`` with the bundled Alembic migrations."""
     config = _alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+        return
+    # SQLite alters a table by copying it, which foreign-key enforcement
+    # forbids; migrate with enforcement off, then check nothing dangles.
+    plain = create_engine(engine.url, poolclass=NullPool)
+    try:
+        with plain.connect() as connection:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise SchemaOutOfDateError(f"migration left dangling references: {broken[:5]}")
+    finally:
+        plain.dispose()
 
 
 def check_schema(engine: Engine) -> None:

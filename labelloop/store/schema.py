@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -26,14 +27,18 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
     "Base",
+    "CredentialRow",
     "ItemRow",
     "LabelEventRow",
+    "LeaseRow",
     "ModelRow",
     "ProjectRow",
     "QueueEntryRow",
     "RoundRow",
     "SnapshotEventRow",
     "SnapshotRow",
+    "TrainingRunRow",
+    "UserRow",
 ]
 
 
@@ -79,6 +84,10 @@ class ItemRow(Base):
     format: Mapped[str] = mapped_column(String(16))
     size_bytes: Mapped[int] = mapped_column(Integer)
     split: Mapped[str | None] = mapped_column(String(8), default=None)
+    # A cache of the item's last label event, kept in the same transaction as
+    # the event: the event chain stays the truth, this makes queue reads cheap.
+    head_event_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    labeled: Mapped[bool] = mapped_column(Boolean, default=False)
     split_class: Mapped[str | None] = mapped_column(Text, default=None)
     provenance: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     meta: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
@@ -107,6 +116,8 @@ class LabelEventRow(Base):
     supersedes_id: Mapped[int | None] = mapped_column(
         ForeignKey("label_events.id"), unique=True, default=None
     )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    lease_id: Mapped[int | None] = mapped_column(ForeignKey("leases.id"), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -164,12 +175,88 @@ class RoundRow(Base):
 
 
 class QueueEntryRow(Base):
-    """An item a round asked people to label, in the order the strategy ranked it."""
+    """An unlabeled item in a round's ranking, with the model's guess for it."""
 
     __tablename__ = "queue_entries"
+    __table_args__ = (Index("ix_queue_entries_round_rank", "round_id", "rank"),)
 
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
     rank: Mapped[int] = mapped_column(Integer)
     score: Mapped[float | None] = mapped_column(Float, default=None)
+    predicted: Mapped[str | None] = mapped_column(Text, default=None)
+    confidence: Mapped[float | None] = mapped_column(Float, default=None)
+
+
+class UserRow(Base):
+    """A person who labels, reviews or administers; the password is an argon2 hash."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CredentialRow(Base):
+    """A browser session or an API token; only a SHA-256 of the secret is stored."""
+
+    __tablename__ = "credentials"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200), default=None)
+    csrf_token: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class LeaseRow(Base):
+    """An item handed to one person for a while, so nobody else gets it meanwhile.
+
+    ``head_event_id`` is the item's label event when it was served: a label
+    submitted against a lease whose item has moved on since is refused.
+    """
+
+    __tablename__ = "leases"
+    __table_args__ = (
+        Index("ix_leases_open_item", "project_id", "item_id", "closed_at"),
+        Index("ix_leases_user", "project_id", "user_id", "outcome"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    head_event_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    outcome: Mapped[str | None] = mapped_column(String(16), default=None)
+
+
+class TrainingRunRow(Base):
+    """One background training run of a project, and how it went."""
+
+    __tablename__ = "training_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    trigger: Mapped[str] = mapped_column(String(16))
+    step: Mapped[str | None] = mapped_column(String(64), default=None)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    message: Mapped[str | None] = mapped_column(Text, default=None)
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id"), default=None)
+    last_event_id: Mapped[int] = mapped_column(Integer, default=0)
+    requested_by: Mapped[str | None] = mapped_column(String(100), default=None)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)

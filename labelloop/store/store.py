@@ -333,6 +333,9 @@ class Store:
             supersedes_id=None if head is None else head.id,
         )
         s.add(row)
+        s.flush()
+        item.head_event_id = row.id
+        item.labeled = value is not None
         if item.split is None and value is not None:
             stratum = _stratum(value)
             counts = {
@@ -438,22 +441,13 @@ class Store:
 
     @staticmethod
     def _heads(s: Session, project_id: int) -> list[tuple[LabelEventRow, ItemRow]]:
-        last = (
-            select(LabelEventRow.item_id, func.max(LabelEventRow.seq).label("seq"))
-            .where(LabelEventRow.project_id == project_id)
-            .group_by(LabelEventRow.item_id)
-            .subquery()
-        )
         query = (
             select(LabelEventRow, ItemRow)
-            .join(
-                last,
-                (LabelEventRow.item_id == last.c.item_id) & (LabelEventRow.seq == last.c.seq),
-            )
-            .join(ItemRow, ItemRow.id == LabelEventRow.item_id)
-            .order_by(LabelEventRow.item_id)
+            .join(ItemRow, ItemRow.head_event_id == LabelEventRow.id)
+            .where(ItemRow.project_id == project_id, ItemRow.labeled.is_(True))
+            .order_by(ItemRow.id)
         )
-        return [(e, i) for e, i in s.execute(query) if e.value is not None]
+        return [(e, i) for e, i in s.execute(query)]
 
     def current_labels(self, project_id: int) -> dict[int, LabelEvent]:
         """Each labeled item's current label event, keyed by item id."""
