@@ -433,7 +433,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
             f"{s['mean_accuracy_over_curve']:.3f}",
             fmt(s["labels_to_90"]),
             fmt(s["labels_to_95"]),
-            fmt(s.get("labels_to_95_ratio_to_random"), ".2f"),
+            ("≤" if s.get("labels_to_95_ratio_is_bound") else "")
+            + fmt(s.get("labels_to_95_ratio_to_random"), ".2f"),
         )
     console.print(table)
 

@@ -64,37 +64,47 @@ def labels_to_reach(run: Sequence[CurvePoint], target: float) -> int | None:
     return None
 
 
+def _mean_curve(by_repeat: dict[int, list[CurvePoint]]) -> list[CurvePoint]:
+    table: dict[int, list[float]] = defaultdict(list)
+    for run in by_repeat.values():
+        for p in run:
+            table[p.n_labeled].append(p.accuracy)
+    return [CurvePoint("mean", -1, n, float(np.mean(table[n]))) for n in sorted(table)]
+
+
 def summarize_curves(
     points: Sequence[CurvePoint],
     targets: Sequence[float] = (0.9, 0.95),
     baseline: str = "random",
 ) -> dict[str, dict[str, object]]:
-    """Per strategy: final accuracy, area under the curve, labels to reach each target.
+    """Per strategy: final accuracy, mean accuracy over the curve, labels to reach each target.
 
-    Labels to reach a target are averaged over the repeats that reached it;
-    ``reached`` says how many did. The ratio divides by the baseline's mean,
-    and is left out when either did not reach the target in every repeat.
+    For each target, ``labels_to_T`` is where the mean curve over repeats
+    first reaches it (None if it never does); ``labels_to_T_runs`` is the mean
+    ± std over the repeats that reached it, and ``..._reached`` how many did.
+    ``labels_to_T_ratio_to_random`` divides by the baseline's ``labels_to_T``.
+    When the baseline never reached the target within the budget, its need is
+    known only to exceed the budget, so the ratio is an upper bound and
+    ``labels_to_T_ratio_is_bound`` says so.
     """
     runs = _runs(points)
     summary: dict[str, dict[str, object]] = {}
     for strategy, by_repeat in sorted(runs.items()):
         finals = [run[-1].accuracy for run in by_repeat.values()]
-        areas = [
-            float(np.mean([p.accuracy for p in run])) for run in by_repeat.values() if len(run)
-        ]
+        mean_curve = _mean_curve(by_repeat)
         entry: dict[str, object] = {
             "repeats": len(by_repeat),
-            "final_n_labeled": int(np.mean([run[-1].n_labeled for run in by_repeat.values()])),
+            "final_n_labeled": mean_curve[-1].n_labeled,
             "final_accuracy_mean": float(np.mean(finals)),
             "final_accuracy_std": float(np.std(finals)),
-            "mean_accuracy_over_curve": float(np.mean(areas)),
+            "mean_accuracy_over_curve": float(np.mean([p.accuracy for p in mean_curve])),
         }
         for target in targets:
-            reached = [labels_to_reach(run, target) for run in by_repeat.values()]
-            hits = [r for r in reached if r is not None]
             key = f"labels_to_{round(target * 100)}"
-            entry[key] = float(np.mean(hits)) if hits else None
-            entry[f"{key}_std"] = float(np.std(hits)) if hits else None
+            hits = [r for r in (labels_to_reach(run, target) for run in by_repeat.values()) if r]
+            entry[key] = labels_to_reach(mean_curve, target)
+            entry[f"{key}_runs_mean"] = float(np.mean(hits)) if hits else None
+            entry[f"{key}_runs_std"] = float(np.std(hits)) if hits else None
             entry[f"{key}_reached"] = len(hits)
         summary[strategy] = entry
     if baseline in summary:
@@ -103,12 +113,12 @@ def summarize_curves(
             for target in targets:
                 key = f"labels_to_{round(target * 100)}"
                 ours, theirs = entry[key], base[key]
-                complete = (
-                    entry[f"{key}_reached"] == entry["repeats"]
-                    and base[f"{key}_reached"] == base["repeats"]
-                )
-                ok = isinstance(ours, float) and isinstance(theirs, float) and complete
-                entry[f"{key}_ratio_to_{baseline}"] = ours / theirs if ok else None  # type: ignore[operator]
+                bound = theirs is None
+                if bound:
+                    theirs = base["final_n_labeled"]
+                ratio = ours / theirs if isinstance(ours, int) and isinstance(theirs, int) else None
+                entry[f"{key}_ratio_to_{baseline}"] = ratio
+                entry[f"{key}_ratio_is_bound"] = bound and ratio is not None
     return summary
 
 

@@ -105,13 +105,35 @@ def test_summary_ratios_to_random() -> None:
         CurvePoint("random", 0, 10, 0.5),
         CurvePoint("random", 0, 20, 0.9),
         CurvePoint("random", 0, 40, 0.96),
+        CurvePoint("random", 1, 10, 0.5),
+        CurvePoint("random", 1, 20, 0.92),
+        CurvePoint("random", 1, 40, 0.94),
         CurvePoint("margin", 0, 10, 0.5),
         CurvePoint("margin", 0, 20, 0.96),
+        CurvePoint("margin", 1, 10, 0.5),
+        CurvePoint("margin", 1, 20, 0.97),
     ]
     s = summarize_curves(points)
-    assert s["random"]["labels_to_95"] == 40 and s["margin"]["labels_to_95"] == 20
+    # Random's mean curve is 0.95 at 40 labels: it reaches 95% there; one run did.
+    assert s["random"]["labels_to_95"] == 40 and s["random"]["labels_to_95_reached"] == 1
+    assert s["margin"]["labels_to_95"] == 20 and s["margin"]["labels_to_95_runs_mean"] == 20
     assert s["margin"]["labels_to_95_ratio_to_random"] == 0.5
+    assert s["margin"]["labels_to_95_ratio_is_bound"] is False
     assert s["margin"]["labels_to_90_ratio_to_random"] == 1.0
+    assert s["random"]["final_accuracy_mean"] == 0.95
+
+
+def test_summary_ratio_is_a_bound_when_random_never_gets_there() -> None:
+    points = [
+        CurvePoint("random", 0, 10, 0.5),
+        CurvePoint("random", 0, 50, 0.93),
+        CurvePoint("margin", 0, 10, 0.5),
+        CurvePoint("margin", 0, 30, 0.96),
+    ]
+    s = summarize_curves(points)
+    assert s["random"]["labels_to_95"] is None
+    assert s["margin"]["labels_to_95_ratio_to_random"] == 30 / 50
+    assert s["margin"]["labels_to_95_ratio_is_bound"] is True
 
 
 def test_settings_refuse_bad_values() -> None:
