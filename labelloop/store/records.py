@@ -126,6 +126,7 @@ class LabelEvent:
     confidence: float | None
     supersedes_id: int | None
     created_at: datetime
+    lease_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,8 @@ rebuilt exactly from the events.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +19,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from labelloop.data.labels import LabelSchema
-from labelloop.data.split import next_split
+from labelloop.store._events import (
+    append_event,
+    content_hash,
+    head_event,
+    item_row,
+    project_schema,
+    to_event,
+    to_item,
+)
 from labelloop.store.database import check_schema, make_engine, migrate, session_scope
 from labelloop.store.records import (
     Item,
@@ -67,6 +73,7 @@ class LabelInput:
     value: Any
     source: LabelSource = "human"
     annotator: str | None = None
+    user_id: int | None = None
     model_version: str | None = None
     confidence: float | None = None
     expected_event_id: Any = _UNSET
@@ -79,54 +86,6 @@ class AddItemsResult:
     added: list[Item]
     duplicates: list[tuple[str, int]]
     labeled: int = 0
-
-
-def _item(row: ItemRow) -> Item:
-    return Item(
-        id=row.id,
-        project_id=row.project_id,
-        sha256=row.sha256,
-        name=row.name,
-        uri=row.uri,
-        width=row.width,
-        height=row.height,
-        mode=row.mode,
-        format=row.format,
-        split=row.split,
-        provenance=row.provenance,
-        meta=row.meta,
-    )
-
-
-def _event(row: LabelEventRow) -> LabelEvent:
-    return LabelEvent(
-        id=row.id,
-        item_id=row.item_id,
-        seq=row.seq,
-        value=row.value,
-        source=row.source,
-        action=row.action,
-        annotator=row.annotator,
-        model_version=row.model_version,
-        confidence=row.confidence,
-        supersedes_id=row.supersedes_id,
-        created_at=row.created_at,
-    )
-
-
-def _stratum(value: Any) -> str:
-    """The class an item is stratified by when it is given its split."""
-    if isinstance(value, str):
-        return value
-    labels = sorted({str(box["label"]) for box in value})
-    return labels[0] if labels else "__empty__"
-
-
-def _content_hash(rows: Iterable[tuple[str, Any, str | None]]) -> str:
-    digest = hashlib.sha256()
-    for sha, value, split in sorted(rows, key=lambda r: r[0]):
-        digest.update(f"{sha}\t{json.dumps(value, sort_keys=True)}\t{split}\n".encode())
-    return digest.hexdigest()
 
 
 class Store:
@@ -194,14 +153,6 @@ class Store:
                 raise ProjectNotFoundError(f"no project with id {project_id}")
             row.config = config
 
-    @staticmethod
-    def _schema(s: Session, project_id: int) -> tuple[LabelSchema, float]:
-        row = s.get(ProjectRow, project_id)
-        if row is None:
-            raise ProjectNotFoundError(f"no project with id {project_id}")
-        schema = LabelSchema(task=row.config["task"], classes=tuple(row.config["classes"]))
-        return schema, float(row.config.get("val_fraction", 0.2))
-
     # items ----------------------------------------------------------------
 
     def add_items(
@@ -219,7 +170,7 @@ class Store:
         class leaves the database untouched.
         """
         with self._tx() as s:
-            schema, val_fraction = self._schema(s, project_id)
+            schema, val_fraction = project_schema(s, project_id)
             values = [None if it.label is None else schema.validate_value(it.label) for it in items]
             shas = [it.sha256 for it in items]
             known = {
@@ -258,10 +209,19 @@ class Store:
                     pending.append((row, value))
             s.flush()
             for row, value in pending:
-                self._append(s, project_id, row, value, source, "label", annotator, val_fraction)
+                append_event(
+                    s,
+                    row,
+                    value,
+                    source=source,
+                    action="label",
+                    annotator=annotator,
+                    val_fraction=val_fraction,
+                    head=None,
+                )
             known.update((sha, row.id) for sha, row in batch.items())
             duplicates = [(name, known[sha]) for name, sha in duplicate_of]
-            return AddItemsResult([_item(r) for r in added], duplicates, len(pending))
+            return AddItemsResult([to_item(r) for r in added], duplicates, len(pending))
 
     def items(self, project_id: int) -> list[Item]:
         """Every item of the project, by id."""
@@ -269,12 +229,12 @@ class Store:
             rows = s.scalars(
                 select(ItemRow).where(ItemRow.project_id == project_id).order_by(ItemRow.id)
             )
-            return [_item(r) for r in rows]
+            return [to_item(r) for r in rows]
 
     def item(self, project_id: int, item_id: int) -> Item:
         """One item; :class:`UnknownItemError` if the project has no such item."""
         with self._read() as s:
-            return _item(self._item_row(s, project_id, item_id))
+            return to_item(item_row(s, project_id, item_id))
 
     def find_items(self, project_id: int, key: str) -> list[Item]:
         """Items whose id, content hash or import name equals ``key``."""
@@ -283,74 +243,9 @@ class Store:
             cond = (ItemRow.sha256 == key) | (ItemRow.name == key)
             if key.isdigit():
                 cond = cond | (ItemRow.id == int(key))
-            return [_item(r) for r in s.scalars(query.where(cond).order_by(ItemRow.id))]
-
-    @staticmethod
-    def _item_row(s: Session, project_id: int, item_id: int) -> ItemRow:
-        row = s.get(ItemRow, item_id)
-        if row is None or row.project_id != project_id:
-            raise UnknownItemError(f"project has no item with id {item_id}")
-        return row
+            return [to_item(r) for r in s.scalars(query.where(cond).order_by(ItemRow.id))]
 
     # labels ---------------------------------------------------------------
-
-    @staticmethod
-    def _head(s: Session, item_id: int) -> LabelEventRow | None:
-        return s.scalars(
-            select(LabelEventRow)
-            .where(LabelEventRow.item_id == item_id)
-            .order_by(LabelEventRow.seq.desc())
-            .limit(1)
-        ).one_or_none()
-
-    def _append(
-        self,
-        s: Session,
-        project_id: int,
-        item: ItemRow,
-        value: Any,
-        source: str,
-        action: str,
-        annotator: str | None,
-        val_fraction: float,
-        *,
-        model_version: str | None = None,
-        confidence: float | None = None,
-        head: Any = _UNSET,
-    ) -> LabelEventRow:
-        if head is _UNSET:
-            head = self._head(s, item.id)
-        row = LabelEventRow(
-            project_id=project_id,
-            item_id=item.id,
-            seq=1 if head is None else head.seq + 1,
-            value=value,
-            source=source,
-            action=action,
-            annotator=annotator,
-            model_version=model_version,
-            confidence=confidence,
-            supersedes_id=None if head is None else head.id,
-        )
-        s.add(row)
-        s.flush()
-        item.head_event_id = row.id
-        item.labeled = value is not None
-        if item.split is None and value is not None:
-            stratum = _stratum(value)
-            counts = {
-                split: n
-                for split, n in s.execute(
-                    select(ItemRow.split, func.count())
-                    .where(ItemRow.project_id == project_id, ItemRow.split_class == stratum)
-                    .group_by(ItemRow.split)
-                )
-            }
-            # The side is decided once, on the first label, and never moves.
-            item.split = next_split(counts.get("train", 0), counts.get("val", 0), val_fraction)
-            item.split_class = stratum
-        s.flush()
-        return row
 
     def record_labels(self, project_id: int, labels: Sequence[LabelInput]) -> list[LabelEvent]:
         """Record labels in one transaction: all are written, or none.
@@ -363,32 +258,32 @@ class Store:
         """
         try:
             with self._tx() as s:
-                schema, val_fraction = self._schema(s, project_id)
+                schema, val_fraction = project_schema(s, project_id)
                 written = []
                 for lab in labels:
-                    item = self._item_row(s, project_id, lab.item_id)
+                    item = item_row(s, project_id, lab.item_id)
                     value = schema.validate_value(lab.value)
-                    head = self._head(s, item.id)
+                    head = head_event(s, item)
                     self._check_expected(lab, head)
                     action = "label" if head is None or head.value is None else "correct"
                     if head is not None and lab.source == "human" and head.source == "auto":
                         action = "accept" if head.value == value else "correct"
                     written.append(
-                        self._append(
+                        append_event(
                             s,
-                            project_id,
                             item,
                             value,
-                            lab.source,
-                            action,
-                            lab.annotator,
-                            val_fraction,
+                            source=lab.source,
+                            action=action,
+                            annotator=lab.annotator,
+                            user_id=lab.user_id,
+                            val_fraction=val_fraction,
                             model_version=lab.model_version,
                             confidence=lab.confidence,
                             head=head,
                         )
                     )
-                return [_event(r) for r in written]
+                return [to_event(r) for r in written]
         except IntegrityError as exc:
             raise LabelConflictError(
                 "another writer labeled the same item at the same moment; read it again",
@@ -413,31 +308,46 @@ class Store:
         """Record one label; keyword arguments as in :class:`LabelInput`."""
         return self.record_labels(project_id, [LabelInput(item_id, value, **kw)])[0]
 
-    def undo(self, project_id: int, item_id: int, *, annotator: str | None = None) -> LabelEvent:
+    def undo(
+        self,
+        project_id: int,
+        item_id: int,
+        *,
+        annotator: str | None = None,
+        user_id: int | None = None,
+    ) -> LabelEvent:
         """Append an event restoring the value the item's last event replaced."""
         with self._tx() as s:
-            _, val_fraction = self._schema(s, project_id)
-            item = self._item_row(s, project_id, item_id)
-            head = self._head(s, item_id)
+            _, val_fraction = project_schema(s, project_id)
+            item = item_row(s, project_id, item_id)
+            head = head_event(s, item)
             if head is None:
                 raise UnknownItemError(f"item {item_id} has no label to undo")
             previous = s.get(LabelEventRow, head.supersedes_id) if head.supersedes_id else None
             restored = None if previous is None else previous.value
-            row = self._append(
-                s, project_id, item, restored, "human", "undo", annotator, val_fraction, head=head
+            row = append_event(
+                s,
+                item,
+                restored,
+                source="human",
+                action="undo",
+                annotator=annotator,
+                user_id=user_id,
+                val_fraction=val_fraction,
+                head=head,
             )
-            return _event(row)
+            return to_event(row)
 
     def history(self, project_id: int, item_id: int) -> list[LabelEvent]:
         """Every label event of an item, oldest first."""
         with self._read() as s:
-            self._item_row(s, project_id, item_id)
+            item_row(s, project_id, item_id)
             rows = s.scalars(
                 select(LabelEventRow)
                 .where(LabelEventRow.item_id == item_id)
                 .order_by(LabelEventRow.seq)
             )
-            return [_event(r) for r in rows]
+            return [to_event(r) for r in rows]
 
     @staticmethod
     def _heads(s: Session, project_id: int) -> list[tuple[LabelEventRow, ItemRow]]:
@@ -452,7 +362,7 @@ class Store:
     def current_labels(self, project_id: int) -> dict[int, LabelEvent]:
         """Each labeled item's current label event, keyed by item id."""
         with self._read() as s:
-            return {e.item_id: _event(e) for e, _ in self._heads(s, project_id)}
+            return {e.item_id: to_event(e) for e, _ in self._heads(s, project_id)}
 
     def source_counts(self, project_id: int) -> dict[str, int]:
         """How many items' current labels came from each source."""
@@ -465,7 +375,7 @@ class Store:
         """Freeze the project's current labels as a new, content-hashed snapshot."""
         with self._tx() as s:
             heads = self._heads(s, project_id)
-            digest = _content_hash((i.sha256, e.value, i.split) for e, i in heads)
+            digest = content_hash((i.sha256, e.value, i.split) for e, i in heads)
             row = SnapshotRow(
                 project_id=project_id, content_hash=digest, n_labels=len(heads), note=note
             )
@@ -500,8 +410,8 @@ class Store:
                 .where(SnapshotEventRow.snapshot_id == snapshot_id)
                 .order_by(LabelEventRow.item_id)
             )
-            pairs = [(_item(i), _event(e)) for e, i in rows]
-        digest = _content_hash((i.sha256, e.value, i.split) for i, e in pairs)
+            pairs = [(to_item(i), to_event(e)) for e, i in rows]
+        digest = content_hash((i.sha256, e.value, i.split) for i, e in pairs)
         if digest != snap.content_hash:
             raise SnapshotIntegrityError(
                 f"snapshot {snapshot_id} rebuilt to hash {digest}, stored {snap.content_hash}"
@@ -612,4 +522,4 @@ class Store:
                 .where(QueueEntryRow.round_id == latest)
                 .order_by(QueueEntryRow.rank)
             )
-            return [(_item(i), sc) for i, sc in rows if i.id not in labeled]
+            return [(to_item(i), sc) for i, sc in rows if i.id not in labeled]

@@ -1,0 +1,160 @@
+"""Row-level helpers shared by the store's modules: converting rows, appending events."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from labelloop.data.labels import LabelSchema
+from labelloop.data.split import next_split
+from labelloop.store.records import (
+    Item,
+    LabelEvent,
+    ProjectNotFoundError,
+    UnknownItemError,
+)
+from labelloop.store.schema import ItemRow, LabelEventRow, ProjectRow
+
+__all__ = [
+    "append_event",
+    "content_hash",
+    "head_event",
+    "item_row",
+    "project_schema",
+    "to_event",
+    "to_item",
+]
+
+
+def to_item(row: ItemRow) -> Item:
+    """The plain record of an item row."""
+    return Item(
+        id=row.id,
+        project_id=row.project_id,
+        sha256=row.sha256,
+        name=row.name,
+        uri=row.uri,
+        width=row.width,
+        height=row.height,
+        mode=row.mode,
+        format=row.format,
+        split=row.split,
+        provenance=row.provenance,
+        meta=row.meta,
+    )
+
+
+def to_event(row: LabelEventRow) -> LabelEvent:
+    """The plain record of a label event row."""
+    return LabelEvent(
+        id=row.id,
+        item_id=row.item_id,
+        seq=row.seq,
+        value=row.value,
+        source=row.source,
+        action=row.action,
+        annotator=row.annotator,
+        model_version=row.model_version,
+        confidence=row.confidence,
+        supersedes_id=row.supersedes_id,
+        created_at=row.created_at,
+        lease_id=row.lease_id,
+    )
+
+
+def project_schema(s: Session, project_id: int) -> tuple[LabelSchema, float]:
+    """The project's label schema and validation fraction."""
+    row = s.get(ProjectRow, project_id)
+    if row is None:
+        raise ProjectNotFoundError(f"no project with id {project_id}")
+    schema = LabelSchema(task=row.config["task"], classes=tuple(row.config["classes"]))
+    return schema, float(row.config.get("val_fraction", 0.2))
+
+
+def item_row(s: Session, project_id: int, item_id: int) -> ItemRow:
+    """The item's row; :class:`UnknownItemError` unless it is in the project."""
+    row = s.get(ItemRow, item_id)
+    if row is None or row.project_id != project_id:
+        raise UnknownItemError(f"project has no item with id {item_id}")
+    return row
+
+
+def head_event(s: Session, item: ItemRow) -> LabelEventRow | None:
+    """The item's last label event, or None if it never had one."""
+    return None if item.head_event_id is None else s.get(LabelEventRow, item.head_event_id)
+
+
+def _stratum(value: Any) -> str:
+    """The class an item is stratified by when it is given its split."""
+    if isinstance(value, str):
+        return value
+    labels = sorted({str(box["label"]) for box in value})
+    return labels[0] if labels else "__empty__"
+
+
+def append_event(
+    s: Session,
+    item: ItemRow,
+    value: Any,
+    *,
+    source: str,
+    action: str,
+    val_fraction: float,
+    head: LabelEventRow | None,
+    annotator: str | None = None,
+    user_id: int | None = None,
+    lease_id: int | None = None,
+    model_version: str | None = None,
+    confidence: float | None = None,
+) -> LabelEventRow:
+    """Append the next event of ``item``'s chain, superseding ``head``.
+
+    The ``(item_id, seq)`` uniqueness turns a concurrent writer that read the
+    same head into an integrity error instead of a forked history. The item's
+    first label also fixes its train/validation side, for good.
+    """
+    row = LabelEventRow(
+        project_id=item.project_id,
+        item_id=item.id,
+        seq=1 if head is None else head.seq + 1,
+        value=value,
+        source=source,
+        action=action,
+        annotator=annotator,
+        user_id=user_id,
+        lease_id=lease_id,
+        model_version=model_version,
+        confidence=confidence,
+        supersedes_id=None if head is None else head.id,
+    )
+    s.add(row)
+    s.flush()
+    item.head_event_id = row.id
+    item.labeled = value is not None
+    if item.split is None and value is not None:
+        stratum = _stratum(value)
+        counts = {
+            split: n
+            for split, n in s.execute(
+                select(ItemRow.split, func.count())
+                .where(ItemRow.project_id == item.project_id, ItemRow.split_class == stratum)
+                .group_by(ItemRow.split)
+            )
+        }
+        item.split = next_split(counts.get("train", 0), counts.get("val", 0), val_fraction)
+        item.split_class = stratum
+    s.flush()
+    return row
+
+
+def content_hash(rows: Iterable[tuple[str, Any, str | None]]) -> str:
+    """SHA-256 over (content hash, label value, split) triples, in content-hash order."""
+    digest = hashlib.sha256()
+    for sha, value, split in sorted(rows, key=lambda r: r[0]):
+        digest.update(f"{sha}\t{json.dumps(value, sort_keys=True)}\t{split}\n".encode())
+    return digest.hexdigest()
