@@ -199,11 +199,13 @@ def status(project_dir: ProjectDir, as_json: JsonFlag = False) -> None:
 def query(
     project_dir: ProjectDir,
     as_json: JsonFlag = False,
-    limit: Annotated[int | None, typer.Option(help="Show at most this many.")] = None,
+    limit: Annotated[
+        int | None, typer.Option(help="How many to show; default the project's batch size.")
+    ] = None,
 ) -> None:
-    """The batch the latest round chose, still unlabeled, most informative first."""
+    """The next batch of the latest ranking, still unlabeled, most informative first."""
     ws = Workspace.open(project_dir)
-    queue = ws.store.queue(ws.project.id)[:limit]
+    queue = ws.store.queue(ws.project.id, limit=limit or ws.config.batch_size)
     ws.close()
     rows = [
         {"item": item.id, "name": item.name, "sha256": item.sha256, "score": score}
@@ -272,8 +274,10 @@ def train(project_dir: ProjectDir) -> None:
     """Run one round: snapshot, fit, score the pool, queue the next batch."""
     ws = Workspace.open(project_dir)
     with _progress() as progress:
-        task = progress.add_task("round", total=None)
-        result = run_round(ws, on_step=lambda s: progress.update(task, description=s))
+        task = progress.add_task("round", total=1.0)
+        result = run_round(
+            ws, on_step=lambda name, done: progress.update(task, description=name, completed=done)
+        )
     ws.close()
     r = result.round
     console.print(

@@ -33,6 +33,14 @@ class ProjectConfig(BaseModel):
         image_size: ``(height, width)`` images are resized to for the model;
             None keeps their size (then all images must share one).
         channels: 1 for grayscale input, 3 for RGB.
+        ranking_size: how many unlabeled items each round ranks for the queue
+            (at least ``batch_size``); items beyond it are served oldest first.
+        retrain_every: human labels after which the server retrains on its own.
+        lease_minutes: how long an item served to an annotator stays theirs.
+        auto_label_threshold: model confidence at or above which a prediction
+            becomes an auto label for review; None switches auto-labeling off.
+        show_prediction: when the labeling view shows the model's guess:
+            ``prefill`` (before answering), ``after`` (once answered) or ``never``.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -47,6 +55,11 @@ class ProjectConfig(BaseModel):
     val_fraction: float = Field(default=0.2, gt=0.0, lt=0.5)
     image_size: tuple[int, int] | None = None
     channels: Literal[1, 3] = 1
+    ranking_size: int = Field(default=5000, ge=1)
+    retrain_every: int = Field(default=20, ge=1)
+    lease_minutes: float = Field(default=10.0, gt=0.0, le=24 * 60)
+    auto_label_threshold: float | None = Field(default=0.98, gt=0.0, le=1.0)
+    show_prediction: Literal["prefill", "after", "never"] = "after"
 
     @field_validator("strategy")
     @classmethod

@@ -1,4 +1,10 @@
-"""One round of a project's loop: snapshot → fit → score the pool → select → queue."""
+"""One round of a project's loop: snapshot → fit → score the pool → rank → queue.
+
+The round ranks the unlabeled pool (the top ``ranking_size`` items) rather
+than only a batch, so the labeling server always has a next item; the first
+``batch_size`` of the ranking are the round's batch. Auto labels never train
+the model: only labels a person made or checked do.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from labelloop.errors import LabelloopError
-from labelloop.learners import make_learner
+from labelloop.learners import Learner, make_learner
 from labelloop.loop.engine import fit_learner, select_batch
 from labelloop.loop.workspace import Workspace
-from labelloop.store import RoundRecord
+from labelloop.store import Item, LabelEvent, RankedItem, RoundRecord
 from labelloop.strategies import make_strategy
 
 __all__ = ["RoundResult", "UnsupportedTaskError", "run_round"]
@@ -24,29 +31,50 @@ class UnsupportedTaskError(LabelloopError, NotImplementedError):
 
 @dataclass(frozen=True)
 class RoundResult:
-    """What a round recorded: the round itself and the metrics it measured."""
+    """What a round recorded: the round, its metrics, and how many auto labels it wrote."""
 
     round: RoundRecord
     metrics: dict[str, Any]
+    auto_labels: int = 0
 
 
-Progress = Callable[[str], None]
+Progress = Callable[[str, float], None]
+
+
+def _warm_learner(ws: Workspace, X: NDArray[np.float32]) -> Learner:
+    cfg = ws.config
+    learner = make_learner(
+        cfg.learner,
+        n_classes=len(cfg.classes),
+        input_shape=tuple(X.shape[1:]),
+        random_state=cfg.seed,
+    )
+    trained = [r for r in ws.store.rounds(ws.project.id) if r.model_id is not None]
+    if trained:
+        last = ws.store.model(trained[-1].model_id)  # type: ignore[arg-type]
+        if last.learner == cfg.learner and last.path:
+            learner.load(ws.root / last.path)
+    return learner
+
+
+def _trained_on(pairs: list[tuple[Item, LabelEvent]]) -> list[tuple[Item, LabelEvent]]:
+    return [(item, event) for item, event in pairs if event.source != "auto"]
 
 
 def run_round(ws: Workspace, *, on_step: Progress | None = None) -> RoundResult:
-    """Run one round of the project's loop and queue its selection.
+    """Run one round of the project's loop and swap in its ranking.
 
-    With no labels yet there is nothing to fit: the round queues a random
-    batch (cold start) and records no model.
+    With no labels yet there is nothing to fit: the round ranks the pool at
+    random (cold start) and records no model.
 
     Args:
         ws: the open project.
-        on_step: called with the name of each step as it starts.
+        on_step: called with each step's name and the fraction of the round done.
 
     Returns:
-        The recorded round and its validation metrics.
+        The recorded round, its metrics, and the number of auto-label events.
     """
-    step = on_step or (lambda _name: None)
+    step = on_step or (lambda _name, _done: None)
     cfg = ws.config
     if cfg.task != "classification":
         raise UnsupportedTaskError(
@@ -54,35 +82,23 @@ def run_round(ws: Workspace, *, on_step: Progress | None = None) -> RoundResult:
             "only classification projects can run rounds"
         )
     pid = ws.project.id
-    step("snapshot")
+    step("snapshot", 0.0)
     snapshot = ws.store.create_snapshot(pid, note="round")
-    pairs = ws.store.snapshot_labels(pid, snapshot.id)
+    pairs = _trained_on(ws.store.snapshot_labels(pid, snapshot.id))
     items = ws.store.items(pid)
     position = {item.id: i for i, item in enumerate(items)}
-    labeled = np.zeros(len(items), dtype=bool)
-    step("load images")
-    X = ws.load_arrays(items)
+    human = np.zeros(len(items), dtype=bool)
+    human[[position[item.id] for item, _ in pairs]] = True
     metrics: dict[str, Any] = {"n_labeled": len(pairs), "n_pool": len(items)}
-    model_id = None
-    probs = None
-    strategy_name = cfg.strategy
+    model_id, version, probs, strategy_name = None, None, None, cfg.strategy
     if pairs:
+        step("load images", 0.1)
+        X = ws.load_arrays(items)
         idx = np.array([position[item.id] for item, _ in pairs], dtype=np.int64)
-        labeled[idx] = True
         y = np.array([cfg.classes.index(event.value) for _, event in pairs], dtype=np.int64)
         is_val = np.array([item.split == "val" for item, _ in pairs])
-        learner = make_learner(
-            cfg.learner,
-            n_classes=len(cfg.classes),
-            input_shape=tuple(X.shape[1:]),
-            random_state=cfg.seed,
-        )
-        previous = [r for r in ws.store.rounds(pid) if r.model_id is not None]
-        if previous:
-            last = ws.store.model(previous[-1].model_id)  # type: ignore[arg-type]
-            if last.learner == cfg.learner and last.path:
-                learner.load(ws.root / last.path)
-        step("fit")
+        learner = _warm_learner(ws, X)
+        step("fit", 0.3)
         val_metrics = fit_learner(
             learner, X[idx], y, np.flatnonzero(~is_val), np.flatnonzero(is_val)
         )
@@ -94,23 +110,53 @@ def run_round(ws: Workspace, *, on_step: Progress | None = None) -> RoundResult:
         path = ws.models_dir / f"{model.version}.pt"
         learner.save(path)
         ws.store.set_model_path(model.id, path.relative_to(ws.root).as_posix())
-        model_id = model.id
-        step("score pool")
+        model_id, version = model.id, model.version
+        step("score pool", 0.7)
         probs = learner.predict_proba(X)
     else:
         strategy_name = "random"
-    step("select")
-    rounds_so_far = len(ws.store.rounds(pid))
-    strategy = make_strategy(strategy_name, random_state=cfg.seed + rounds_so_far)
-    selection = select_batch(strategy, labeled, cfg.batch_size, probs)
-    scores = [None] * len(selection.indices) if selection.scores is None else selection.scores
+    step("rank", 0.85)
+    n_rounds = len(ws.store.rounds(pid))
+    strategy = make_strategy(strategy_name, random_state=cfg.seed + n_rounds)
+    # The ranking covers every item no person has labeled, auto-labeled ones
+    # included: serving skips whatever is labeled at the time, so an auto
+    # label withdrawn later still has its place in the ranking.
+    size = min(int((~human).sum()), max(cfg.ranking_size, cfg.batch_size))
+    selection = select_batch(strategy, human, size, probs)
+    ranking = []
+    for rank, i in enumerate(selection.indices):
+        guess = None if probs is None else int(probs[i].argmax())
+        ranking.append(
+            RankedItem(
+                item_id=items[i].id,
+                score=None if selection.scores is None else float(selection.scores[rank]),
+                predicted=None if guess is None else cfg.classes[guess],
+                confidence=None if probs is None or guess is None else float(probs[i, guess]),
+            )
+        )
+    auto = 0
+    if probs is not None and version is not None and cfg.auto_label_threshold is not None:
+        step("auto-label", 0.95)
+        candidates = np.flatnonzero(~human)
+        guesses = probs[candidates].argmax(axis=1)
+        auto = ws.store.leases.record_auto_labels(
+            pid,
+            model_version=version,
+            predictions=[
+                (items[i].id, cfg.classes[g], float(probs[i, g]))
+                for i, g in zip(candidates, guesses, strict=True)
+            ],
+            threshold=cfg.auto_label_threshold,
+        )
+        metrics["auto_labels_written"] = auto
     record = ws.store.add_round(
         pid,
         snapshot_id=snapshot.id,
         model_id=model_id,
         strategy=strategy_name,
-        selected=[items[i].id for i in selection.indices],
-        scores=[None if s is None else float(s) for s in scores],
+        ranking=ranking,
+        batch_size=cfg.batch_size,
         metrics=metrics,
     )
-    return RoundResult(record, metrics)
+    step("done", 1.0)
+    return RoundResult(record, metrics, auto)

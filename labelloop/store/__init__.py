@@ -1,6 +1,8 @@
 """The label store: projects, items, append-only label events, snapshots, rounds."""
 
 from labelloop.store.database import SchemaOutOfDateError, make_engine, migrate, sqlite_url
+from labelloop.store.people import ROLES, People, Role, User, UserExistsError, UserNotFoundError
+from labelloop.store.queue import Lease, LeaseConflictError, LeaseKind, Queue, Served
 from labelloop.store.records import (
     LABEL_SOURCES,
     Item,
@@ -18,10 +20,12 @@ from labelloop.store.records import (
     SnapshotIntegrityError,
     UnknownItemError,
 )
-from labelloop.store.store import AddItemsResult, LabelInput, Store
+from labelloop.store.store import AddItemsResult, LabelInput, RankedItem, Store
+from labelloop.store.training import TrainingBusyError, TrainingRun, TrainingRuns
 
 __all__ = [
     "LABEL_SOURCES",
+    "ROLES",
     "AddItemsResult",
     "Item",
     "LabelAction",
@@ -29,17 +33,31 @@ __all__ = [
     "LabelEvent",
     "LabelInput",
     "LabelSource",
+    "Lease",
+    "LeaseConflictError",
+    "LeaseKind",
     "ModelRecord",
     "NewItem",
+    "People",
     "ProjectExistsError",
     "ProjectNotFoundError",
     "ProjectRecord",
+    "Queue",
+    "RankedItem",
+    "Role",
     "RoundRecord",
     "SchemaOutOfDateError",
+    "Served",
     "Snapshot",
     "SnapshotIntegrityError",
     "Store",
+    "TrainingBusyError",
+    "TrainingRun",
+    "TrainingRuns",
     "UnknownItemError",
+    "User",
+    "UserExistsError",
+    "UserNotFoundError",
     "make_engine",
     "migrate",
     "sqlite_url",

@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 LabelSource = Literal["human", "auto", "oracle", "synthetic", "import"]
-LabelAction = Literal["label", "correct", "undo", "accept"]
+LabelAction = Literal["label", "correct", "undo", "accept", "retract"]
 LABEL_SOURCES: tuple[LabelSource, ...] = ("human", "auto", "oracle", "synthetic", "import")
 
 

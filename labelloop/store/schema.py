@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -227,7 +228,15 @@ class LeaseRow(Base):
 
     __tablename__ = "leases"
     __table_args__ = (
-        Index("ix_leases_open_item", "project_id", "item_id", "closed_at"),
+        # At most one open lease per item: two servers racing for the same
+        # item collide here, whatever the database's isolation level.
+        Index(
+            "uq_leases_open_item",
+            "item_id",
+            unique=True,
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
         Index("ix_leases_user", "project_id", "user_id", "outcome"),
     )
 

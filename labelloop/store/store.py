@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,6 +29,8 @@ from labelloop.store._events import (
     to_item,
 )
 from labelloop.store.database import check_schema, make_engine, migrate, session_scope
+from labelloop.store.people import People
+from labelloop.store.queue import Queue
 from labelloop.store.records import (
     Item,
     LabelConflictError,
@@ -54,8 +56,9 @@ from labelloop.store.schema import (
     SnapshotEventRow,
     SnapshotRow,
 )
+from labelloop.store.training import TrainingRuns
 
-__all__ = ["AddItemsResult", "LabelInput", "Store"]
+__all__ = ["AddItemsResult", "LabelInput", "RankedItem", "Store"]
 
 _UNSET: Any = object()
 
@@ -77,6 +80,16 @@ class LabelInput:
     model_version: str | None = None
     confidence: float | None = None
     expected_event_id: Any = _UNSET
+
+
+@dataclass(frozen=True)
+class RankedItem:
+    """One unlabeled item in a round's ranking, with the model's view of it."""
+
+    item_id: int
+    score: float | None = None
+    predicted: str | None = None
+    confidence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +120,9 @@ class Store:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._reader = make_engine(url, writer=False) if url.startswith("sqlite") else self.engine
         self._read_sessions = sessionmaker(self._reader, expire_on_commit=False)
+        self.people = People(self._sessions, self._read_sessions)
+        self.leases = Queue(self._sessions, self._read_sessions)
+        self.training = TrainingRuns(self._sessions, self._read_sessions)
 
     def close(self) -> None:
         """Release every pooled connection."""
@@ -447,11 +463,21 @@ class Store:
         snapshot_id: int,
         model_id: int | None,
         strategy: str,
-        selected: Sequence[int],
-        scores: Sequence[float | None],
+        ranking: Sequence[RankedItem],
+        batch_size: int,
         metrics: dict[str, Any],
     ) -> RoundRecord:
-        """Record a finished round and queue its selection, in one transaction."""
+        """Record a finished round and swap in its ranking, in one transaction.
+
+        Args:
+            project_id: the project.
+            snapshot_id: the snapshot the round trained on.
+            model_id: the model it trained, or None (cold start).
+            strategy: the strategy that ranked the pool.
+            ranking: unlabeled items, most informative first, with the model's view.
+            batch_size: how many of the top items form the round's batch.
+            metrics: what the round measured.
+        """
         with self._tx() as s:
             number = (
                 s.scalar(select(func.max(RoundRow.number)).where(RoundRow.project_id == project_id))
@@ -463,17 +489,27 @@ class Store:
                 snapshot_id=snapshot_id,
                 model_id=model_id,
                 strategy=strategy,
-                selected=list(selected),
+                selected=[r.item_id for r in ranking[:batch_size]],
                 metrics=metrics,
             )
             s.add(row)
             s.flush()
-            s.add_all(
-                QueueEntryRow(
-                    round_id=row.id, item_id=item_id, project_id=project_id, rank=rank, score=score
+            if ranking:
+                s.execute(
+                    insert(QueueEntryRow),
+                    [
+                        {
+                            "round_id": row.id,
+                            "item_id": r.item_id,
+                            "project_id": project_id,
+                            "rank": rank,
+                            "score": r.score,
+                            "predicted": r.predicted,
+                            "confidence": r.confidence,
+                        }
+                        for rank, r in enumerate(ranking)
+                    ],
                 )
-                for rank, (item_id, score) in enumerate(zip(selected, scores, strict=True))
-            )
             return self._round(row)
 
     @staticmethod
@@ -507,19 +543,19 @@ class Store:
                 row.id, row.snapshot_id, row.learner, row.path, row.metrics, row.created_at
             )
 
-    def queue(self, project_id: int) -> list[tuple[Item, float | None]]:
-        """The latest round's selection that is still unlabeled, in rank order."""
+    def queue(self, project_id: int, limit: int | None = None) -> list[tuple[Item, float | None]]:
+        """The latest ranking's still-unlabeled items with their scores, in rank order."""
         with self._read() as s:
             latest = s.scalar(
                 select(func.max(RoundRow.id)).where(RoundRow.project_id == project_id)
             )
             if latest is None:
                 return []
-            labeled = {e.item_id for e, _ in self._heads(s, project_id)}
             rows = s.execute(
                 select(ItemRow, QueueEntryRow.score)
                 .join(QueueEntryRow, QueueEntryRow.item_id == ItemRow.id)
-                .where(QueueEntryRow.round_id == latest)
+                .where(QueueEntryRow.round_id == latest, ItemRow.labeled.is_(False))
                 .order_by(QueueEntryRow.rank)
+                .limit(limit)
             )
-            return [(to_item(i), sc) for i, sc in rows if i.id not in labeled]
+            return [(to_item(i), sc) for i, sc in rows]

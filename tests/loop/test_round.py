@@ -37,7 +37,10 @@ def test_cold_start_queues_a_random_batch_without_a_model(ws: Workspace) -> None
     result = run_round(ws)
     assert result.round.strategy == "random" and result.round.model_id is None
     assert len(result.round.selected) == 8 == len(set(result.round.selected))
-    assert [item.id for item, _ in ws.store.queue(ws.project.id)] == result.round.selected
+    queue = [item.id for item, _ in ws.store.queue(ws.project.id)]
+    # The ranking covers the whole unlabeled pool; the batch is its head.
+    assert queue[:8] == result.round.selected
+    assert sorted(queue) == [item.id for item in ws.store.items(ws.project.id)]
 
 
 def test_rounds_fit_record_and_queue_unlabeled_items(ws: Workspace) -> None:
@@ -45,7 +48,9 @@ def test_rounds_fit_record_and_queue_unlabeled_items(ws: Workspace) -> None:
     truth = _truth(ws)
     labeled: set[int] = set()
     for _ in range(4):
-        queued = [item.id for item, _ in ws.store.queue(pid)] or run_round(ws).round.selected
+        queued = [item.id for item, _ in ws.store.queue(pid, limit=8)] or run_round(
+            ws
+        ).round.selected
         ws.store.record_labels(pid, [LabelInput(i, truth[i], annotator="t") for i in queued])
         labeled |= set(queued)
         result = run_round(ws)
@@ -58,7 +63,38 @@ def test_rounds_fit_record_and_queue_unlabeled_items(ws: Workspace) -> None:
     scores = [s for _, s in ws.store.queue(pid)]
     assert all(s is not None for s in scores) and scores == sorted(scores, reverse=True)
     snapshot_labels = ws.store.snapshot_labels(pid, result.round.snapshot_id)
-    assert {item.id for item, _ in snapshot_labels} == labeled
+    assert {item.id for item, e in snapshot_labels if e.source == "human"} == labeled
+
+
+def test_confident_predictions_become_auto_labels_that_never_train(tmp_path: Path) -> None:
+    folder = write_digits(tmp_path / "digits")
+    config = ProjectConfig(
+        name="auto", classes=DIGITS_CLASSES, learner="logreg", auto_label_threshold=0.6
+    )
+    ws = Workspace.init(tmp_path / "proj", config)
+    ws.import_folder(folder, with_labels=False)
+    pid = ws.project.id
+    truth = _truth(ws)
+    items = ws.store.items(pid)
+    seed = [item.id for item in items[::9]]
+    ws.store.record_labels(pid, [LabelInput(i, truth[i]) for i in seed])
+    first = run_round(ws)
+    assert first.auto_labels > 0
+    current = ws.store.current_labels(pid)
+    autos = [e for e in current.values() if e.source == "auto"]
+    assert len(autos) == first.auto_labels
+    model_version = f"m{first.round.model_id}"
+    assert all(e.model_version == model_version and e.confidence >= 0.6 for e in autos)
+    assert all(current[i].source == "human" for i in seed)
+    correct = sum(e.value == truth[e.item_id] for e in autos) / len(autos)
+    assert correct > 0.8
+    second = run_round(ws)
+    # The second round trained on the human labels only, and a model that
+    # agrees with an auto label does not write it again.
+    assert second.metrics["n_labeled"] == len(seed)
+    again = ws.store.current_labels(pid)
+    unchanged = [a for a in autos if again.get(a.item_id) == a]
+    assert unchanged, "agreeing auto labels were rewritten"
 
 
 def test_detection_projects_cannot_train_yet(tmp_path: Path) -> None:

@@ -75,7 +75,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("leases", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_leases_open_item", ["project_id", "item_id", "closed_at"], unique=False
+            "uq_leases_open_item",
+            ["item_id"],
+            unique=True,
+            sqlite_where=sa.text("closed_at IS NULL"),
+            postgresql_where=sa.text("closed_at IS NULL"),
         )
         batch_op.create_index("ix_leases_user", ["project_id", "user_id", "outcome"], unique=False)
 
@@ -166,7 +170,7 @@ def downgrade() -> None:
     op.drop_table("training_runs")
     with op.batch_alter_table("leases", schema=None) as batch_op:
         batch_op.drop_index("ix_leases_user")
-        batch_op.drop_index("ix_leases_open_item")
+        batch_op.drop_index("uq_leases_open_item")
 
     op.drop_table("leases")
     with op.batch_alter_table("credentials", schema=None) as batch_op:

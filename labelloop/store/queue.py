@@ -1,0 +1,427 @@
+"""The work queue: leases on items, serving the next one, answers against a lease.
+
+An annotator is served the top of the latest round's ranking that is still
+unlabeled and that nobody holds; the lease keeps everyone else off it until it
+is answered, skipped or expires. A reviewer is served auto-labeled items, the
+least confident first. An answer names its lease: if the lease has expired or
+was closed, or the item's label moved on since it was served, the answer is
+refused and nothing is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from labelloop.store._events import (
+    append_event,
+    head_event,
+    item_row,
+    project_schema,
+    to_event,
+    to_item,
+)
+from labelloop.store.database import session_scope
+from labelloop.store.records import Item, LabelConflictError, LabelEvent
+from labelloop.store.schema import (
+    ItemRow,
+    LabelEventRow,
+    LeaseRow,
+    QueueEntryRow,
+    RoundRow,
+    utcnow,
+)
+
+__all__ = ["Lease", "LeaseConflictError", "LeaseKind", "Queue", "Served"]
+
+LeaseKind = Literal["label", "review"]
+_HUMAN_SOURCES = ("human", "import", "oracle")
+
+
+class LeaseConflictError(LabelConflictError):
+    """The answer's lease is no longer valid, or its item changed since it was served."""
+
+
+@dataclass(frozen=True)
+class Lease:
+    """An item held by one user until ``expires_at``."""
+
+    id: int
+    item_id: int
+    user_id: int
+    kind: LeaseKind
+    head_event_id: int | None
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Served:
+    """What an annotator or reviewer is handed: the item, its lease, the model's view.
+
+    Attributes:
+        lease: the lease to answer with.
+        item: the item.
+        current: the item's current label event (the auto label, in review).
+        predicted: the current model's guess, if a model ranked the item.
+        confidence: the model's probability for that guess.
+        score: the strategy's informativeness of the item.
+        rank: the item's place in the ranking (0 = most informative).
+    """
+
+    lease: Lease
+    item: Item
+    current: LabelEvent | None
+    predicted: str | None
+    confidence: float | None
+    score: float | None
+    rank: int | None
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _lease(row: LeaseRow) -> Lease:
+    return Lease(
+        row.id,
+        row.item_id,
+        row.user_id,
+        row.kind,  # type: ignore[arg-type]
+        row.head_event_id,
+        _aware(row.created_at),
+        _aware(row.expires_at),
+    )
+
+
+def _held(now: datetime) -> Any:
+    """SQL: the item has an open lease that has not expired."""
+    return exists().where(
+        LeaseRow.item_id == ItemRow.id, LeaseRow.closed_at.is_(None), LeaseRow.expires_at > now
+    )
+
+
+class Queue:
+    """Serving and answering, on the store's session factories."""
+
+    def __init__(self, writer: sessionmaker[Session], reader: sessionmaker[Session]) -> None:
+        self._writer = writer
+        self._reader = reader
+
+    # serving ----------------------------------------------------------------
+
+    def serve(
+        self, project_id: int, user_id: int, *, kind: LeaseKind = "label", ttl: timedelta
+    ) -> Served | None:
+        """Lease the next item to ``user_id``; None when there is nothing left to do.
+
+        A user who already holds an unexpired lease of this kind gets the same
+        item again, so reloading the page does not burn through the queue.
+        """
+        for _ in range(5):
+            try:
+                with session_scope(self._writer) as s:
+                    return self._serve(s, project_id, user_id, kind, ttl)
+            except IntegrityError:
+                continue  # another server leased the same item first; choose again
+        raise LeaseConflictError(
+            "could not lease an item: the queue is contended, try again",
+            item_id=None,
+            current_event_id=None,
+        )
+
+    def _serve(
+        self, s: Session, project_id: int, user_id: int, kind: LeaseKind, ttl: timedelta
+    ) -> Served | None:
+        now = utcnow()
+        mine = s.scalars(
+            select(LeaseRow)
+            .where(
+                LeaseRow.project_id == project_id,
+                LeaseRow.user_id == user_id,
+                LeaseRow.kind == kind,
+                LeaseRow.closed_at.is_(None),
+                LeaseRow.expires_at > now,
+            )
+            .order_by(LeaseRow.id.desc())
+            .limit(1)
+        ).one_or_none()
+        if mine is not None:
+            item = s.get(ItemRow, mine.item_id)
+            if item is not None and item.head_event_id == mine.head_event_id:
+                return self._served(s, mine, item)
+            mine.closed_at, mine.outcome = now, "stale"
+        item = (
+            self._next_to_label(s, project_id, user_id, now)
+            if kind == "label"
+            else self._next_to_review(s, project_id, now)
+        )
+        if item is None:
+            return None
+        s.execute(
+            update(LeaseRow)
+            .where(LeaseRow.item_id == item.id, LeaseRow.closed_at.is_(None))
+            .values(closed_at=now, outcome="expired")
+        )
+        lease = LeaseRow(
+            project_id=project_id,
+            item_id=item.id,
+            user_id=user_id,
+            kind=kind,
+            head_event_id=item.head_event_id,
+            created_at=now,
+            expires_at=now + ttl,
+        )
+        s.add(lease)
+        s.flush()
+        return self._served(s, lease, item)
+
+    @staticmethod
+    def _latest_round(s: Session, project_id: int) -> int | None:
+        return s.scalar(select(func.max(RoundRow.id)).where(RoundRow.project_id == project_id))
+
+    def _next_to_label(
+        self, s: Session, project_id: int, user_id: int, now: datetime
+    ) -> ItemRow | None:
+        free = and_(ItemRow.project_id == project_id, ItemRow.labeled.is_(False), ~_held(now))
+        skipped = exists().where(
+            LeaseRow.item_id == ItemRow.id,
+            LeaseRow.user_id == user_id,
+            LeaseRow.outcome == "skipped",
+        )
+        round_id = self._latest_round(s, project_id)
+        for condition in (and_(free, ~skipped), free):
+            if round_id is not None:
+                ranked = s.scalars(
+                    select(ItemRow)
+                    .join(
+                        QueueEntryRow,
+                        and_(
+                            QueueEntryRow.item_id == ItemRow.id, QueueEntryRow.round_id == round_id
+                        ),
+                    )
+                    .where(condition)
+                    .order_by(QueueEntryRow.rank)
+                    .limit(1)
+                ).one_or_none()
+                if ranked is not None:
+                    return ranked
+            # Items the ranking does not cover (imported since) come next, oldest first.
+            rest = s.scalars(
+                select(ItemRow).where(condition).order_by(ItemRow.id).limit(1)
+            ).one_or_none()
+            if rest is not None:
+                return rest
+        return None
+
+    @staticmethod
+    def _next_to_review(s: Session, project_id: int, now: datetime) -> ItemRow | None:
+        return s.scalars(
+            select(ItemRow)
+            .join(LabelEventRow, LabelEventRow.id == ItemRow.head_event_id)
+            .where(
+                ItemRow.project_id == project_id,
+                ItemRow.labeled.is_(True),
+                LabelEventRow.source == "auto",
+                ~_held(now),
+            )
+            .order_by(LabelEventRow.confidence, ItemRow.id)
+            .limit(1)
+        ).one_or_none()
+
+    def _served(self, s: Session, lease: LeaseRow, item: ItemRow) -> Served:
+        head = head_event(s, item)
+        entry = None
+        round_id = self._latest_round(s, item.project_id)
+        if round_id is not None:
+            entry = s.get(QueueEntryRow, (round_id, item.id))
+        return Served(
+            lease=_lease(lease),
+            item=to_item(item),
+            current=None if head is None else to_event(head),
+            predicted=None if entry is None else entry.predicted,
+            confidence=None if entry is None else entry.confidence,
+            score=None if entry is None else entry.score,
+            rank=None if entry is None else entry.rank,
+        )
+
+    # answering --------------------------------------------------------------
+
+    @staticmethod
+    def _open_lease(
+        s: Session, project_id: int, lease_id: int, user_id: int, now: datetime
+    ) -> LeaseRow:
+        lease = s.get(LeaseRow, lease_id)
+
+        def refuse(why: str) -> LeaseConflictError:
+            return LeaseConflictError(
+                f"lease {lease_id} {why}; ask for the next item again",
+                item_id=None if lease is None else lease.item_id,
+                current_event_id=None,
+            )
+
+        if lease is None or lease.project_id != project_id:
+            raise refuse("does not exist")
+        if lease.user_id != user_id:
+            raise refuse("belongs to another user")
+        if lease.closed_at is not None:
+            raise refuse(f"was already closed ({lease.outcome})")
+        if _aware(lease.expires_at) <= now:
+            raise refuse("has expired")
+        return lease
+
+    def submit(
+        self,
+        project_id: int,
+        lease_id: int,
+        *,
+        user_id: int,
+        annotator: str,
+        value: Any,
+    ) -> LabelEvent:
+        """Record a human answer to a lease and close it, in one transaction.
+
+        Raises:
+            LeaseConflictError: the lease expired, was closed, is someone
+                else's, or the item's label changed since it was served.
+            UnknownClassError, InvalidLabelError: the value is not allowed.
+        """
+        try:
+            with session_scope(self._writer) as s:
+                now = utcnow()
+                lease = self._open_lease(s, project_id, lease_id, user_id, now)
+                schema, val_fraction = project_schema(s, project_id)
+                canonical = schema.validate_value(value)
+                item = item_row(s, project_id, lease.item_id)
+                head = head_event(s, item)
+                if item.head_event_id != lease.head_event_id:
+                    raise LeaseConflictError(
+                        f"item {item.id} changed since it was served (label event "
+                        f"{item.head_event_id}, served at {lease.head_event_id}); "
+                        "ask for the next item again",
+                        item_id=item.id,
+                        current_event_id=item.head_event_id,
+                    )
+                if head is None or head.value is None:
+                    action = "label"
+                elif head.source == "auto" and head.value == canonical:
+                    action = "accept"
+                else:
+                    action = "correct"
+                row = append_event(
+                    s,
+                    item,
+                    canonical,
+                    source="human",
+                    action=action,
+                    annotator=annotator,
+                    user_id=user_id,
+                    lease_id=lease.id,
+                    val_fraction=val_fraction,
+                    head=head,
+                )
+                lease.closed_at, lease.outcome = now, "answered"
+                return to_event(row)
+        except IntegrityError as exc:
+            raise LeaseConflictError(
+                "another writer labeled the item at the same moment; ask for the next item",
+                item_id=None,
+                current_event_id=None,
+            ) from exc
+
+    def skip(self, project_id: int, lease_id: int, *, user_id: int) -> None:
+        """Give a leased item back; this user is served it again only when nothing else is left."""
+        with session_scope(self._writer) as s:
+            lease = self._open_lease(s, project_id, lease_id, user_id, utcnow())
+            lease.closed_at, lease.outcome = utcnow(), "skipped"
+
+    # auto-labels ------------------------------------------------------------
+
+    def record_auto_labels(
+        self,
+        project_id: int,
+        *,
+        model_version: str,
+        predictions: Sequence[tuple[int, Any, float]],
+        threshold: float,
+    ) -> int:
+        """Turn confident predictions into auto-label events; withdraw ones no longer confident.
+
+        Items a person labeled, and items someone holds right now, are left
+        alone. An auto label the new model still agrees with is not repeated.
+
+        Args:
+            project_id: the project.
+            model_version: the model that made the predictions.
+            predictions: ``(item_id, value, confidence)`` per scored item.
+            threshold: the confidence at or above which a prediction becomes a label.
+
+        Returns:
+            How many events were written.
+        """
+        written = 0
+        with session_scope(self._writer) as s:
+            schema, val_fraction = project_schema(s, project_id)
+            now = utcnow()
+            held = set(
+                s.scalars(
+                    select(LeaseRow.item_id).where(
+                        LeaseRow.project_id == project_id,
+                        LeaseRow.closed_at.is_(None),
+                        LeaseRow.expires_at > now,
+                    )
+                )
+            )
+            for item_id, value, confidence in predictions:
+                if item_id in held:
+                    continue
+                item = item_row(s, project_id, item_id)
+                head = head_event(s, item)
+                if head is not None and head.source != "auto" and head.value is not None:
+                    continue
+                auto_now = head is not None and head.source == "auto" and head.value is not None
+                if confidence >= threshold:
+                    if auto_now and head is not None and head.value == value:
+                        continue
+                    new_value, action = schema.validate_value(value), "label"
+                elif auto_now:
+                    new_value, action = None, "retract"
+                else:
+                    continue
+                append_event(
+                    s,
+                    item,
+                    new_value,
+                    source="auto",
+                    action=action,
+                    model_version=model_version,
+                    confidence=float(confidence),
+                    val_fraction=val_fraction,
+                    head=head,
+                )
+                written += 1
+        return written
+
+    def review_outcomes(self, project_id: int) -> dict[str, int]:
+        """How reviewers answered auto labels: ``accepted`` and ``corrected`` counts."""
+        with session_scope(self._reader) as s:
+            auto = LabelEventRow.__table__.alias("auto")
+            rows = s.execute(
+                select(LabelEventRow.action, func.count())
+                .join(auto, auto.c.id == LabelEventRow.supersedes_id)
+                .where(
+                    LabelEventRow.project_id == project_id,
+                    LabelEventRow.source == "human",
+                    auto.c.source == "auto",
+                    LabelEventRow.action.in_(("accept", "correct")),
+                )
+                .group_by(LabelEventRow.action)
+            )
+            counts = {action: n for action, n in rows}
+        return {"accepted": counts.get("accept", 0), "corrected": counts.get("correct", 0)}
