@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import csv
 import functools
-import io
 import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -26,6 +25,7 @@ from labelloop.loop import (
     run_round,
     run_simulation,
 )
+from labelloop.loop.export import ExportFormat, export_bytes
 from labelloop.loop.simulate import parse_strategies
 from labelloop.monitor.curves import CurvePoint
 from labelloop.store import LabelEvent, LabelInput
@@ -325,47 +325,20 @@ def history(project_dir: ProjectDir, item: str, as_json: JsonFlag = False) -> No
 def export(
     project_dir: ProjectDir,
     snapshot: Annotated[int | None, typer.Option(help="Snapshot id; default current.")] = None,
-    fmt: Annotated[Literal["csv", "json"], typer.Option("--format")] = "csv",
+    fmt: Annotated[ExportFormat, typer.Option("--format")] = "csv",
     output: Annotated[Path | None, typer.Option(help="File to write; default stdout.")] = None,
 ) -> None:
-    """Export labels, current or at a snapshot, as CSV or JSON."""
+    """Export labels, current or at a snapshot, as CSV, JSON or an ImageFolder zip."""
     ws = Workspace.open(project_dir)
-    pid = ws.project.id
-    if snapshot is None:
-        items = {item.id: item for item in ws.store.items(pid)}
-        pairs = [(items[i], e) for i, e in sorted(ws.store.current_labels(pid).items())]
-    else:
-        pairs = ws.store.snapshot_labels(pid, snapshot)
+    data = export_bytes(ws, fmt, snapshot)
     ws.close()
-    rows = [
-        {
-            "item": item.id,
-            "name": item.name,
-            "sha256": item.sha256,
-            "label": event.value,
-            "split": item.split,
-            "source": event.source,
-            "annotator": event.annotator,
-            "event": event.id,
-        }
-        for item, event in pairs
-    ]
-    if fmt == "json":
-        text = json.dumps({"snapshot": snapshot, "labels": rows}, indent=2)
+    if output is not None:
+        output.write_bytes(data)
+        err.print(f"wrote {output}")
+    elif fmt == "imagefolder":
+        raise ValueError("an ImageFolder export is a zip file: give --output FILE.zip")
     else:
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["item", "label"])
-        writer.writeheader()
-        for row in rows:
-            writer.writerow(
-                {k: json.dumps(v) if isinstance(v, list) else v for k, v in row.items()}
-            )
-        text = buffer.getvalue()
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        output.write_text(text)
-        err.print(f"wrote {len(rows)} labels to {output}")
+        sys.stdout.write(data.decode())
 
 
 @app.command()
@@ -441,6 +414,82 @@ def _print_summary(summary: dict[str, Any]) -> None:
             + fmt(s.get("labels_to_95_ratio_to_random"), ".2f"),
         )
     console.print(table)
+
+
+user_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+@user_app.command("add")
+@_friendly
+def user_add(
+    project_dir: ProjectDir,
+    username: str,
+    role: Annotated[str, typer.Option(help="admin, reviewer or annotator.")] = "annotator",
+    password: Annotated[
+        str | None, typer.Option(help="Password; default: generate one and print it.")
+    ] = None,
+) -> None:
+    """Add an account to the project's database."""
+    import secrets
+
+    from labelloop.server.security import hash_password
+
+    ws = Workspace.open(project_dir)
+    secret = password or secrets.token_urlsafe(12)
+    if len(secret) < 8:
+        raise ValueError("a password needs at least 8 characters")
+    user = ws.store.people.create_user(username, hash_password(secret), role)  # type: ignore[arg-type]
+    ws.close()
+    console.print(f"added {user.username} ({user.role})" + ("" if password else f": {secret}"))
+
+
+def _serve(project_dir: Path, host: str, port: int, secure_cookies: bool) -> None:
+    import uvicorn
+
+    from labelloop.server.app import create_app
+
+    app_ = create_app(project_dir, secure_cookies=secure_cookies)
+    uvicorn.run(app_, host=host, port=port, log_level="warning")
+
+
+@app.command()
+@_friendly
+def serve(
+    project_dir: ProjectDir,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    secure_cookies: Annotated[
+        bool, typer.Option(help="Mark session cookies Secure (when served over HTTPS).")
+    ] = False,
+) -> None:
+    """Run the labeling server: API, annotator UI, dashboard, background retraining."""
+    Workspace.open(project_dir).close()
+    console.print(f"labelloop serving {project_dir} at http://{host}:{port}/")
+    _serve(project_dir, host, port, secure_cookies)
+
+
+@app.command()
+@_friendly
+def demo(
+    project_dir: Annotated[Path, typer.Argument(help="Demo project folder.")] = Path(
+        "demo-project"
+    ),
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Build the bundled digits demo project (once) and serve it."""
+    from labelloop.loop.demo import build_demo_project
+    from labelloop.server.security import hash_password
+
+    ws, user, password = build_demo_project(project_dir, hash_password)
+    progress = ws.store.stats.progress(ws.project.id)
+    ws.close()
+    console.print(
+        f"demo project {project_dir}: {progress['items']} digits, {progress['labeled']} labeled"
+    )
+    console.print(f"open http://{host}:{port}/ and log in as [bold]{user}[/bold] / {password}")
+    _serve(project_dir, host, port, False)
 
 
 @app.command("config")

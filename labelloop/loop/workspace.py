@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 
 from labelloop.config import ProjectConfig
 from labelloop.data.arrays import load_images
-from labelloop.data.images import RejectedFile, ScannedImage, iter_folder
+from labelloop.data.images import RejectedFile, ScannedImage, inspect_image, iter_folder
 from labelloop.data.labels import InvalidLabelError, UnknownClassError
 from labelloop.errors import LabelloopError
 from labelloop.store import Item, NewItem, ProjectRecord, Store, sqlite_url
@@ -130,6 +130,10 @@ class Workspace:
         store = Store(url)
         return cls(root, store, store.project(str(manifest["project"])))
 
+    def refresh(self) -> None:
+        """Re-read the project record (after its configuration changed)."""
+        self.project = self.store.project(self.project.name)
+
     def close(self) -> None:
         """Release the database connections."""
         self.store.close()
@@ -190,6 +194,38 @@ class Workspace:
                 self._flush(batch, report, annotator)
         self._flush(batch, report, annotator)
         return report
+
+    def add_file(self, path: Path, name: str) -> tuple[Item, bool]:
+        """Add one image file (an upload) to the pool, unlabeled.
+
+        Returns:
+            The item, and whether it is new (False: the same bytes were already there).
+
+        Raises:
+            CorruptImageError, UnsupportedImageFormatError: the file is not a usable image.
+        """
+        info = inspect_image(path)
+        uri = _store_file(info.path, self.media_dir, info.sha256)
+        if not Path(name).suffix:
+            name += info.path.suffix
+        result = self.store.add_items(
+            self.project.id,
+            [
+                NewItem(
+                    sha256=info.sha256,
+                    name=name,
+                    uri=uri,
+                    width=info.width,
+                    height=info.height,
+                    mode=info.mode,
+                    format=info.format,
+                    size_bytes=info.size_bytes,
+                )
+            ],
+        )
+        if result.added:
+            return result.added[0], True
+        return self.store.item(self.project.id, result.duplicates[0][1]), False
 
     @staticmethod
     def _checked(

@@ -212,9 +212,14 @@ class Queue:
                 ).one_or_none()
                 if ranked is not None:
                     return ranked
-            # Items the ranking does not cover (imported since) come next, oldest first.
+            # Items no ranking covers (before the first round, or imported
+            # since) come in a fixed pseudo-random order: a multiplicative hash
+            # of the id, so the cold-start queue is not the import order.
             rest = s.scalars(
-                select(ItemRow).where(condition).order_by(ItemRow.id).limit(1)
+                select(ItemRow)
+                .where(condition)
+                .order_by((ItemRow.id * 2654435761) % 4294967311, ItemRow.id)
+                .limit(1)
             ).one_or_none()
             if rest is not None:
                 return rest

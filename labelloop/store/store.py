@@ -56,6 +56,7 @@ from labelloop.store.schema import (
     SnapshotEventRow,
     SnapshotRow,
 )
+from labelloop.store.stats import Stats
 from labelloop.store.training import TrainingRuns
 
 __all__ = ["AddItemsResult", "LabelInput", "RankedItem", "Store"]
@@ -123,6 +124,7 @@ class Store:
         self.people = People(self._sessions, self._read_sessions)
         self.leases = Queue(self._sessions, self._read_sessions)
         self.training = TrainingRuns(self._sessions, self._read_sessions)
+        self.stats = Stats(self._read_sessions)
 
     def close(self) -> None:
         """Release every pooled connection."""
@@ -331,14 +333,25 @@ class Store:
         *,
         annotator: str | None = None,
         user_id: int | None = None,
+        expected_event_id: int | None = None,
     ) -> LabelEvent:
-        """Append an event restoring the value the item's last event replaced."""
+        """Append an event restoring the value the item's last event replaced.
+
+        With ``expected_event_id``, refuse (:class:`LabelConflictError`) unless
+        that is still the item's last event.
+        """
         with self._tx() as s:
             _, val_fraction = project_schema(s, project_id)
             item = item_row(s, project_id, item_id)
             head = head_event(s, item)
             if head is None:
                 raise UnknownItemError(f"item {item_id} has no label to undo")
+            if expected_event_id is not None and head.id != expected_event_id:
+                raise LabelConflictError(
+                    f"item {item_id} changed: its last event is {head.id}, not {expected_event_id}",
+                    item_id=item_id,
+                    current_event_id=head.id,
+                )
             previous = s.get(LabelEventRow, head.supersedes_id) if head.supersedes_id else None
             restored = None if previous is None else previous.value
             row = append_event(
@@ -542,6 +555,17 @@ class Store:
             return ModelRecord(
                 row.id, row.snapshot_id, row.learner, row.path, row.metrics, row.created_at
             )
+
+    def prediction(self, project_id: int, item_id: int) -> tuple[str, float] | None:
+        """The latest ranking's guess and confidence for an item, if it ranked it."""
+        with self._read() as s:
+            latest = s.scalar(
+                select(func.max(RoundRow.id)).where(RoundRow.project_id == project_id)
+            )
+            entry = None if latest is None else s.get(QueueEntryRow, (latest, item_id))
+            if entry is None or entry.predicted is None or entry.confidence is None:
+                return None
+            return entry.predicted, entry.confidence
 
     def queue(self, project_id: int, limit: int | None = None) -> list[tuple[Item, float | None]]:
         """The latest ranking's still-unlabeled items with their scores, in rank order."""

@@ -1,0 +1,119 @@
+"""The labeling server: the HTTP API, the annotator UI, and background retraining."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from labelloop.data.labels import InvalidLabelError
+from labelloop.loop import Workspace
+from labelloop.server import routes_auth, routes_labeling, routes_project
+from labelloop.server.trainer import Trainer
+from labelloop.store import (
+    LabelConflictError,
+    ProjectNotFoundError,
+    TrainingBusyError,
+    UnknownItemError,
+    UserExistsError,
+    UserNotFoundError,
+)
+
+__all__ = ["create_app"]
+
+STATIC = Path(__file__).parent / "static"
+PAGES = {
+    "/login": "login.html",
+    "/label": "label.html",
+    "/review": "review.html",
+    "/dashboard": "dashboard.html",
+    "/history": "history.html",
+}
+
+
+def _error(code: int) -> object:
+    def handler(_request: Request, exc: Exception) -> JSONResponse:
+        body: dict[str, object] = {"detail": str(exc)}
+        if isinstance(exc, LabelConflictError):
+            body |= {"item_id": exc.item_id, "current_event_id": exc.current_event_id}
+        return JSONResponse(body, status_code=code)
+
+    return handler
+
+
+def create_app(
+    root: Path,
+    *,
+    secure_cookies: bool = False,
+    max_upload_bytes: int = 20 * 1024 * 1024,
+    start_training: bool = True,
+) -> FastAPI:
+    """Build the server for one project folder.
+
+    Args:
+        root: the project folder (see ``labelloop init``).
+        secure_cookies: mark the session cookie Secure; set this when the
+            server is reached over HTTPS (e.g. behind a TLS proxy).
+        max_upload_bytes: the largest image an upload may be.
+        start_training: retrain at start-up if labels arrived since the last run.
+    """
+    ws = Workspace.open(root)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if start_training:
+            app.state.trainer.maybe_start()
+        yield
+        app.state.trainer.shutdown()
+        ws.close()
+
+    app = FastAPI(
+        title="labelloop",
+        summary="Active learning for computer-vision labeling",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.ws = ws
+    app.state.store = ws.store
+    app.state.trainer = Trainer(root, ws)
+    app.state.secure_cookies = secure_cookies
+    app.state.max_upload_bytes = max_upload_bytes
+    for router in (routes_auth.router, routes_labeling.router, routes_project.router):
+        app.include_router(router)
+    handlers: list[tuple[type[Exception], int]] = [
+        (LabelConflictError, status.HTTP_409_CONFLICT),
+        (TrainingBusyError, status.HTTP_409_CONFLICT),
+        (UserExistsError, status.HTTP_409_CONFLICT),
+        (UnknownItemError, status.HTTP_404_NOT_FOUND),
+        (UserNotFoundError, status.HTTP_404_NOT_FOUND),
+        (ProjectNotFoundError, status.HTTP_404_NOT_FOUND),
+        (InvalidLabelError, status.HTTP_422_UNPROCESSABLE_CONTENT),
+        (LookupError, status.HTTP_404_NOT_FOUND),
+        (ValueError, status.HTTP_422_UNPROCESSABLE_CONTENT),
+    ]
+    for exc_type, code in handlers:
+        app.add_exception_handler(exc_type, _error(code))  # type: ignore[arg-type]
+
+    @app.exception_handler(RequestValidationError)
+    async def malformed(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        return JSONResponse({"detail": errors}, status_code=422)
+
+    @app.get("/", include_in_schema=False)
+    def index() -> RedirectResponse:
+        return RedirectResponse("/label")
+
+    for route, page in PAGES.items():
+        app.add_api_route(
+            route,
+            (lambda page=page: FileResponse(STATIC / page)),
+            include_in_schema=False,
+            methods=["GET"],
+        )
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

@@ -1,0 +1,189 @@
+"""The work of annotators and reviewers: next item, answer, skip, undo, correct, history."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, status
+from fastapi.responses import FileResponse
+
+from labelloop.loop import Workspace
+from labelloop.server.schemas import (
+    CorrectionIn,
+    EventOut,
+    ItemOut,
+    LabelIn,
+    LabelOut,
+    NextOut,
+    PredictionOut,
+    ServedOut,
+    UndoIn,
+)
+from labelloop.server.security import Caller, require
+from labelloop.server.trainer import Trainer
+from labelloop.store import LabelInput, LeaseKind, Served
+
+router = APIRouter(prefix="/api", tags=["labeling"])
+Annotator = Annotated[Caller, Depends(require("annotator"))]
+Reviewer = Annotated[Caller, Depends(require("reviewer"))]
+
+
+def _ws(request: Request) -> Workspace:
+    ws: Workspace = request.app.state.ws
+    return ws
+
+
+def _trainer(request: Request) -> Trainer:
+    trainer: Trainer = request.app.state.trainer
+    return trainer
+
+
+def _prediction(served: Served) -> PredictionOut | None:
+    if served.predicted is None or served.confidence is None:
+        return None
+    return PredictionOut(label=served.predicted, confidence=served.confidence)
+
+
+def _next(request: Request, who: Caller, kind: LeaseKind) -> NextOut:
+    ws = _ws(request)
+    cfg = ws.config
+    served = ws.store.leases.serve(
+        ws.project.id,
+        who.user.id,
+        kind=kind,
+        ttl=timedelta(minutes=cfg.lease_minutes),
+    )
+    progress = ws.store.stats.progress(ws.project.id)
+    if served is None:
+        return NextOut(served=None, progress=progress)
+    show = kind == "review" or cfg.show_prediction == "prefill"
+    return NextOut(
+        served=ServedOut(
+            lease_id=served.lease.id,
+            expires_at=served.lease.expires_at,
+            kind=kind,
+            item=ItemOut.of(served.item),
+            current=None if served.current is None else EventOut.of(served.current),
+            prediction=_prediction(served) if show else None,
+            uncertainty=served.score,
+            rank=served.rank,
+        ),
+        progress=progress,
+    )
+
+
+def _answer(request: Request, who: Caller, body: LabelIn) -> LabelOut:
+    ws = _ws(request)
+    event = ws.store.leases.submit(
+        ws.project.id,
+        body.lease_id,
+        user_id=who.user.id,
+        annotator=who.user.username,
+        value=body.value,
+    )
+    _trainer(request).maybe_start()
+    prediction = None
+    if ws.config.show_prediction != "never":
+        guess = ws.store.prediction(ws.project.id, event.item_id)
+        if guess is not None:
+            prediction = PredictionOut(label=guess[0], confidence=guess[1])
+    return LabelOut(
+        event=EventOut.of(event),
+        prediction=prediction,
+        progress=ws.store.stats.progress(ws.project.id),
+    )
+
+
+@router.post("/queue/next")
+def next_item(request: Request, who: Annotator) -> NextOut:
+    """Lease the most informative unlabeled item nobody else holds."""
+    return _next(request, who, "label")
+
+
+@router.post("/labels", status_code=status.HTTP_201_CREATED)
+def submit_label(body: LabelIn, request: Request, who: Annotator) -> LabelOut:
+    """Answer a lease with a label; 409 if the lease is stale or the item changed."""
+    return _answer(request, who, body)
+
+
+@router.post("/leases/{lease_id}/skip", status_code=status.HTTP_204_NO_CONTENT)
+def skip(lease_id: int, request: Request, who: Annotator) -> None:
+    """Give the item back without labeling it."""
+    ws = _ws(request)
+    ws.store.leases.skip(ws.project.id, lease_id, user_id=who.user.id)
+
+
+@router.post("/review/next")
+def next_review(request: Request, who: Reviewer) -> NextOut:
+    """Lease the least confident auto-labeled item for review."""
+    return _next(request, who, "review")
+
+
+@router.post("/review", status_code=status.HTTP_201_CREATED)
+def submit_review(body: LabelIn, request: Request, who: Reviewer) -> LabelOut:
+    """Accept an auto label (send its value) or correct it (send another)."""
+    return _answer(request, who, body)
+
+
+@router.get("/items/{item_id}")
+def get_item(item_id: int, request: Request, who: Annotator) -> dict[str, Any]:
+    """One item and its current label event."""
+    ws = _ws(request)
+    item = ws.store.item(ws.project.id, item_id)
+    history = ws.store.history(ws.project.id, item_id)
+    return {
+        "item": ItemOut.of(item),
+        "current": EventOut.of(history[-1]) if history else None,
+    }
+
+
+@router.get("/items/{item_id}/image")
+def get_image(item_id: int, request: Request, who: Annotator) -> FileResponse:
+    """The item's image file."""
+    ws = _ws(request)
+    item = ws.store.item(ws.project.id, item_id)
+    media = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+    return FileResponse(ws.image_path(item), media_type=media.get(item.format))
+
+
+@router.get("/items/{item_id}/history")
+def item_history(item_id: int, request: Request, who: Annotator) -> list[EventOut]:
+    """Every label event of the item, oldest first."""
+    ws = _ws(request)
+    return [EventOut.of(e) for e in ws.store.history(ws.project.id, item_id)]
+
+
+@router.post("/items/{item_id}/labels", status_code=status.HTTP_201_CREATED)
+def correct(item_id: int, body: CorrectionIn, request: Request, who: Annotator) -> EventOut:
+    """Label or correct an item outside the queue, if it is still at ``expected_event_id``."""
+    ws = _ws(request)
+    event = ws.store.record_labels(
+        ws.project.id,
+        [
+            LabelInput(
+                item_id,
+                body.value,
+                source="human",
+                annotator=who.user.username,
+                user_id=who.user.id,
+                expected_event_id=body.expected_event_id,
+            )
+        ],
+    )[0]
+    _trainer(request).maybe_start()
+    return EventOut.of(event)
+
+
+@router.post("/items/{item_id}/undo", status_code=status.HTTP_201_CREATED)
+def undo(item_id: int, body: UndoIn, request: Request, who: Annotator) -> EventOut:
+    """Undo the item's last event, if it is still ``expected_event_id``."""
+    ws = _ws(request)
+    event = ws.store.undo(
+        ws.project.id,
+        item_id,
+        annotator=who.user.username,
+        user_id=who.user.id,
+        expected_event_id=body.expected_event_id,
+    )
+    return EventOut.of(event)

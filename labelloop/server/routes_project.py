@@ -1,0 +1,185 @@
+"""The project as a whole: settings, training, dashboard, export, uploads."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, UploadFile, status
+from fastapi.responses import Response
+
+from labelloop.config import ProjectConfig
+from labelloop.data.images import ImageFileError
+from labelloop.loop import Workspace
+from labelloop.loop.export import ExportFormat, export_bytes
+from labelloop.server.schemas import (
+    DashboardOut,
+    ItemOut,
+    ProjectOut,
+    TrainingOut,
+    TrainingRunOut,
+)
+from labelloop.server.security import Caller, require
+from labelloop.server.trainer import Trainer
+
+router = APIRouter(prefix="/api", tags=["project"])
+Annotator = Annotated[Caller, Depends(require("annotator"))]
+Reviewer = Annotated[Caller, Depends(require("reviewer"))]
+Admin = Annotated[Caller, Depends(require("admin"))]
+
+
+def _ws(request: Request) -> Workspace:
+    ws: Workspace = request.app.state.ws
+    return ws
+
+
+def _trainer(request: Request) -> Trainer:
+    trainer: Trainer = request.app.state.trainer
+    return trainer
+
+
+def _project_out(ws: Workspace) -> ProjectOut:
+    cfg = ws.config
+    return ProjectOut(
+        name=cfg.name,
+        task=cfg.task,
+        classes=list(cfg.classes),
+        config=cfg.to_dict(),
+        progress=ws.store.stats.progress(ws.project.id),
+    )
+
+
+@router.get("/project")
+def project(request: Request, who: Annotator) -> ProjectOut:
+    """The project's configuration and labeling progress."""
+    return _project_out(_ws(request))
+
+
+@router.patch("/project/settings")
+def update_settings(body: dict[str, Any], request: Request, who: Admin) -> ProjectOut:
+    """Change project settings (admin); the merged configuration is validated whole."""
+    ws = _ws(request)
+    current = ws.config.to_dict()
+    for fixed in ("name", "task"):
+        if fixed in body and body[fixed] != current[fixed]:
+            raise HTTPException(422, f"{fixed} cannot change after the project is created")
+    removed = set(current["classes"]) - set(body.get("classes", current["classes"]))
+    if removed:
+        raise HTTPException(
+            422, f"classes cannot be removed (labels may use them): {sorted(removed)}"
+        )
+    merged = ProjectConfig.model_validate(current | body)
+    ws.store.update_config(ws.project.id, merged.to_dict())
+    ws.refresh()
+    return _project_out(ws)
+
+
+def training_state(ws: Workspace) -> TrainingOut:
+    """Running or idle, recent runs, and the serving model."""
+    pid = ws.project.id
+    runs = ws.store.training.runs(pid, limit=10)
+    since = runs[0].last_event_id if runs else 0
+    trained = [r for r in ws.store.rounds(pid) if r.model_id is not None]
+    model = ws.store.model(trained[-1].model_id) if trained else None  # type: ignore[arg-type]
+    return TrainingOut(
+        state="running" if runs and runs[0].status == "running" else "idle",
+        runs=[TrainingRunOut.of(r) for r in runs],
+        labels_since_last_run=ws.store.training.human_labels_since(pid, since),
+        retrain_every=ws.config.retrain_every,
+        model_version=None if model is None else model.version,
+        model_metrics=None if model is None else model.metrics,
+    )
+
+
+@router.post("/training", status_code=status.HTTP_202_ACCEPTED)
+def start_training(request: Request, who: Reviewer) -> TrainingRunOut:
+    """Retrain now, in the background; 409 if a run is already running."""
+    run = _trainer(request).start(trigger="manual", requested_by=who.user.username)
+    return TrainingRunOut.of(run)
+
+
+@router.get("/training")
+def get_training(request: Request, who: Annotator) -> TrainingOut:
+    """Training state, progress of the current run, and the last runs' outcomes."""
+    return training_state(_ws(request))
+
+
+@router.get("/dashboard")
+def dashboard(request: Request, who: Annotator) -> DashboardOut:
+    """Labels over time, learning curve, class balance, model, training, auto-label precision."""
+    ws = _ws(request)
+    pid = ws.project.id
+    curve = [
+        {
+            "round": r.number,
+            "n_labeled": r.metrics.get("n_labeled"),
+            "accuracy": r.metrics.get("validation", {}).get("accuracy"),
+            "macro_f1": r.metrics.get("validation", {}).get("macro_f1"),
+            "ece": r.metrics.get("validation", {}).get("ece"),
+            "strategy": r.strategy,
+        }
+        for r in ws.store.rounds(pid)
+        if r.model_id is not None
+    ]
+    outcomes = ws.store.leases.review_outcomes(pid)
+    reviewed = outcomes["accepted"] + outcomes["corrected"]
+    return DashboardOut(
+        progress=ws.store.stats.progress(pid),
+        labels_over_time=ws.store.stats.labels_over_time(pid),
+        learning_curve=curve,
+        class_balance=ws.store.stats.class_balance(pid),
+        training=training_state(ws),
+        auto_labels={
+            **outcomes,
+            "reviewed": reviewed,
+            "precision": outcomes["accepted"] / reviewed if reviewed else None,
+            "threshold": ws.config.auto_label_threshold,
+        },
+        annotators=ws.store.stats.annotators(pid),
+    )
+
+
+@router.get("/export")
+def export(
+    request: Request,
+    who: Annotator,
+    fmt: Annotated[ExportFormat, Query(alias="format")] = "csv",
+    snapshot: int | None = None,
+) -> Response:
+    """Current labels, or a snapshot's, as CSV, JSON or an ImageFolder zip."""
+    ws = _ws(request)
+    data = export_bytes(ws, fmt, snapshot)
+    media = {"csv": "text/csv", "json": "application/json", "imagefolder": "application/zip"}
+    suffix = {"csv": "csv", "json": "json", "imagefolder": "zip"}[fmt]
+    name = f"{ws.config.name}-{'current' if snapshot is None else f'snapshot-{snapshot}'}"
+    return Response(
+        data,
+        media_type=media[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}.{suffix}"'},
+    )
+
+
+@router.post("/items", status_code=status.HTTP_201_CREATED)
+def upload(file: UploadFile, request: Request, who: Admin) -> ItemOut:
+    """Add an image to the pool (admin): PNG, JPEG or WebP, at most the server's upload limit."""
+    limit: int = request.app.state.max_upload_bytes
+    ws = _ws(request)
+    with tempfile.TemporaryDirectory() as tmp:
+        suffix = Path(file.filename or "").suffix.lower()[:10]
+        path = Path(tmp) / f"upload{suffix}"
+        size = 0
+        with path.open("wb") as out:
+            while chunk := file.file.read(1 << 20):
+                size += len(chunk)
+                if size > limit:
+                    raise HTTPException(
+                        status.HTTP_413_CONTENT_TOO_LARGE,
+                        f"the file is larger than the upload limit of {limit} bytes",
+                    )
+                out.write(chunk)
+        try:
+            item, _new = ws.add_file(path, Path(file.filename or "upload").name)
+        except ImageFileError as exc:
+            raise HTTPException(422, f"not a usable image: {exc.reason}") from exc
+    return ItemOut.of(item)

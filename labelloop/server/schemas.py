@@ -1,0 +1,274 @@
+"""Request and response bodies of the HTTP API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from labelloop.store import Item, LabelEvent, Role, TrainingRun, User
+
+__all__ = [
+    "CorrectionIn",
+    "DashboardOut",
+    "EventOut",
+    "ItemOut",
+    "LabelIn",
+    "LoginIn",
+    "NextOut",
+    "PredictionOut",
+    "ProjectOut",
+    "ServedOut",
+    "SessionOut",
+    "TokenIn",
+    "TokenOut",
+    "TrainingOut",
+    "TrainingRunOut",
+    "UndoIn",
+    "UserIn",
+    "UserOut",
+    "UserPatch",
+]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoginIn(_In):
+    """Credentials for a browser session."""
+
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=1000)
+
+
+class UserOut(BaseModel):
+    """An account, without its password hash."""
+
+    id: int
+    username: str
+    role: Role
+    active: bool
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        """From the store's record."""
+        return cls(id=user.id, username=user.username, role=user.role, active=user.active)
+
+
+class SessionOut(BaseModel):
+    """A signed-in user and the CSRF token to send with every change."""
+
+    user: UserOut
+    csrf_token: str | None
+
+
+class UserIn(_In):
+    """A new account."""
+
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=8, max_length=1000)
+    role: Role = "annotator"
+
+
+class UserPatch(_In):
+    """Changes to an account."""
+
+    role: Role | None = None
+    active: bool | None = None
+    password: str | None = Field(default=None, min_length=8, max_length=1000)
+
+
+class TokenIn(_In):
+    """A new API token's name."""
+
+    name: str = Field(min_length=1, max_length=200)
+
+
+class TokenOut(BaseModel):
+    """A new API token: the secret is shown this once."""
+
+    name: str
+    token: str
+
+
+class ItemOut(BaseModel):
+    """An image of the pool."""
+
+    id: int
+    name: str
+    sha256: str
+    width: int
+    height: int
+    split: str | None
+    image_url: str
+
+    @classmethod
+    def of(cls, item: Item) -> ItemOut:
+        """From the store's record."""
+        return cls(
+            id=item.id,
+            name=item.name,
+            sha256=item.sha256,
+            width=item.width,
+            height=item.height,
+            split=item.split,
+            image_url=f"/api/items/{item.id}/image",
+        )
+
+
+class EventOut(BaseModel):
+    """One label event."""
+
+    id: int
+    item_id: int
+    seq: int
+    value: Any
+    source: str
+    action: str
+    annotator: str | None
+    model_version: str | None
+    confidence: float | None
+    supersedes_id: int | None
+    lease_id: int | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, event: LabelEvent) -> EventOut:
+        """From the store's record."""
+        return cls(
+            id=event.id,
+            item_id=event.item_id,
+            seq=event.seq,
+            value=event.value,
+            source=event.source,
+            action=event.action,
+            annotator=event.annotator,
+            model_version=event.model_version,
+            confidence=event.confidence,
+            supersedes_id=event.supersedes_id,
+            lease_id=event.lease_id,
+            created_at=event.created_at,
+        )
+
+
+class PredictionOut(BaseModel):
+    """The current model's guess for an item."""
+
+    label: str
+    confidence: float
+
+
+class ServedOut(BaseModel):
+    """An item leased to the caller, to label or to review."""
+
+    lease_id: int
+    expires_at: datetime
+    kind: Literal["label", "review"]
+    item: ItemOut
+    current: EventOut | None
+    prediction: PredictionOut | None
+    uncertainty: float | None = Field(
+        description="the ranking strategy's score; higher = less sure"
+    )
+    rank: int | None
+
+
+class NextOut(BaseModel):
+    """The next item, or none when the queue is done; with labeling progress."""
+
+    served: ServedOut | None
+    progress: dict[str, int]
+
+
+class LabelIn(_In):
+    """An answer to a lease: a class name (classification) or a list of boxes (detection)."""
+
+    lease_id: int
+    value: Any
+
+
+class LabelOut(BaseModel):
+    """The recorded event, and the model's guess when the project shows it after answering."""
+
+    event: EventOut
+    prediction: PredictionOut | None
+    progress: dict[str, int]
+
+
+class CorrectionIn(_In):
+    """A correction outside the queue: refused with 409 unless the item is still at that event."""
+
+    value: Any
+    expected_event_id: int | None
+
+
+class UndoIn(_In):
+    """Undo the item's last event, if it is still ``expected_event_id``."""
+
+    expected_event_id: int
+
+
+class TrainingRunOut(BaseModel):
+    """One training run."""
+
+    id: int
+    status: str
+    trigger: str
+    step: str | None
+    progress: float
+    message: str | None
+    round_id: int | None
+    requested_by: str | None
+    started_at: datetime
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, run: TrainingRun) -> TrainingRunOut:
+        """From the store's record."""
+        return cls(
+            id=run.id,
+            status=run.status,
+            trigger=run.trigger,
+            step=run.step,
+            progress=run.progress,
+            message=run.message,
+            round_id=run.round_id,
+            requested_by=run.requested_by,
+            started_at=run.started_at,
+            finished_at=run.finished_at,
+        )
+
+
+class TrainingOut(BaseModel):
+    """Training state: running or idle, the latest runs, the serving model's metrics."""
+
+    state: Literal["idle", "running"]
+    runs: list[TrainingRunOut]
+    labels_since_last_run: int
+    retrain_every: int
+    model_version: str | None
+    model_metrics: dict[str, Any] | None
+
+
+class ProjectOut(BaseModel):
+    """The project, its configuration and its labeling progress."""
+
+    name: str
+    task: str
+    classes: list[str]
+    config: dict[str, Any]
+    progress: dict[str, int]
+
+
+class DashboardOut(BaseModel):
+    """Everything the dashboard shows."""
+
+    progress: dict[str, int]
+    labels_over_time: list[dict[str, Any]]
+    learning_curve: list[dict[str, Any]]
+    class_balance: dict[str, dict[str, int]]
+    training: TrainingOut
+    auto_labels: dict[str, Any]
+    annotators: list[dict[str, Any]]

@@ -1,0 +1,112 @@
+"""Counts for the dashboard: labels over time, class balance, annotator activity."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from labelloop.store.database import session_scope
+from labelloop.store.schema import ItemRow, LabelEventRow, LeaseRow
+
+__all__ = ["Stats"]
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+class Stats:
+    """Read-only aggregates over a project's events, on the store's reader sessions."""
+
+    def __init__(self, reader: sessionmaker[Session]) -> None:
+        self._reader = reader
+
+    def progress(self, project_id: int) -> dict[str, int]:
+        """Items in the pool, and how many are labeled by a person, auto-labeled, or not at all."""
+        with session_scope(self._reader) as s:
+            total = s.scalar(select(func.count()).where(ItemRow.project_id == project_id)) or 0
+            rows = s.execute(
+                select(LabelEventRow.source, func.count())
+                .join(ItemRow, ItemRow.head_event_id == LabelEventRow.id)
+                .where(ItemRow.project_id == project_id, ItemRow.labeled.is_(True))
+                .group_by(LabelEventRow.source)
+            )
+            by_source = {source: n for source, n in rows}
+        auto = by_source.get("auto", 0)
+        people = sum(by_source.values()) - auto
+        return {
+            "items": total,
+            "labeled": people,
+            "auto_labeled": auto,
+            "unlabeled": total - people - auto,
+        }
+
+    def labels_over_time(self, project_id: int) -> list[dict[str, Any]]:
+        """Label events per hour and source (undo and withdrawals left out)."""
+        with session_scope(self._reader) as s:
+            rows = s.execute(
+                select(LabelEventRow.created_at, LabelEventRow.source).where(
+                    LabelEventRow.project_id == project_id,
+                    LabelEventRow.action.in_(("label", "correct", "accept")),
+                )
+            )
+            buckets: Counter[tuple[str, str]] = Counter()
+            for created, source in rows:
+                hour = _aware(created).replace(minute=0, second=0, microsecond=0)
+                buckets[(hour.isoformat(), source)] += 1
+        return [
+            {"hour": hour, "source": source, "count": n}
+            for (hour, source), n in sorted(buckets.items())
+        ]
+
+    def class_balance(self, project_id: int) -> dict[str, dict[str, int]]:
+        """Current labels per class and source."""
+        balance: dict[str, dict[str, int]] = defaultdict(dict)
+        with session_scope(self._reader) as s:
+            rows = s.execute(
+                select(LabelEventRow.value, LabelEventRow.source)
+                .join(ItemRow, ItemRow.head_event_id == LabelEventRow.id)
+                .where(ItemRow.project_id == project_id, ItemRow.labeled.is_(True))
+            )
+            for value, source in rows:
+                names = [value] if isinstance(value, str) else [b["label"] for b in value]
+                for name in names:
+                    balance[name][source] = balance[name].get(source, 0) + 1
+        return dict(balance)
+
+    def annotators(self, project_id: int) -> list[dict[str, Any]]:
+        """Per person: labels made, and the median seconds from being served to answering."""
+        with session_scope(self._reader) as s:
+            rows = s.execute(
+                select(LabelEventRow.annotator, LabelEventRow.created_at, LeaseRow.created_at)
+                .outerjoin(LeaseRow, LeaseRow.id == LabelEventRow.lease_id)
+                .where(
+                    LabelEventRow.project_id == project_id,
+                    LabelEventRow.source == "human",
+                    LabelEventRow.annotator.is_not(None),
+                )
+            )
+            per: dict[str, list[float]] = defaultdict(list)
+            counts: Counter[str] = Counter()
+            last: dict[str, datetime] = {}
+            for name, answered, served in rows:
+                who = str(name)
+                counts[who] += 1
+                answered = _aware(answered)
+                last[who] = max(last.get(who, answered), answered)
+                if served is not None:
+                    per[who].append((answered - _aware(served)).total_seconds())
+        return [
+            {
+                "annotator": who,
+                "labels": counts[who],
+                "median_seconds": statistics.median(per[who]) if per[who] else None,
+                "last_label_at": last[who].isoformat(),
+            }
+            for who in sorted(counts)
+        ]
