@@ -39,6 +39,8 @@ class ProjectConfig(BaseModel):
         lease_minutes: how long an item served to an annotator stays theirs.
         auto_label_threshold: model confidence at or above which a prediction
             becomes an auto label for review; None switches auto-labeling off.
+        auto_label_min_labels: auto-labeling waits until the model trained on
+            at least this many labels.
         show_prediction: when the labeling view shows the model's guess:
             ``prefill`` (before answering), ``after`` (once answered) or ``never``.
     """
@@ -59,6 +61,7 @@ class ProjectConfig(BaseModel):
     retrain_every: int = Field(default=20, ge=1)
     lease_minutes: float = Field(default=10.0, gt=0.0, le=24 * 60)
     auto_label_threshold: float | None = Field(default=0.98, gt=0.0, le=1.0)
+    auto_label_min_labels: int = Field(default=100, ge=1)
     show_prediction: Literal["prefill", "after", "never"] = "after"
 
     @field_validator("strategy")

@@ -135,7 +135,15 @@ def run_round(ws: Workspace, *, on_step: Progress | None = None) -> RoundResult:
             )
         )
     auto = 0
-    if probs is not None and version is not None and cfg.auto_label_threshold is not None:
+    # A model trained on a handful of labels can be confidently wrong (one
+    # trained on a single class says 1.0 for everything): wait for enough.
+    trusted = len(pairs) >= cfg.auto_label_min_labels
+    if (
+        probs is not None
+        and version is not None
+        and cfg.auto_label_threshold is not None
+        and trusted
+    ):
         step("auto-label", 0.95)
         candidates = np.flatnonzero(~human)
         guesses = probs[candidates].argmax(axis=1)

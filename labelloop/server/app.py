@@ -67,7 +67,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if start_training:
-            app.state.trainer.maybe_start()
+            app.state.trainer.maybe_start(startup=True)
         yield
         app.state.trainer.shutdown()
         ws.close()

@@ -49,14 +49,14 @@ class Trainer:
             self._future = self._pool.submit(self._work, run.id)
             return run
 
-    def maybe_start(self) -> TrainingRun | None:
-        """Start a run when the project has no ranking yet, or when ``retrain_every``
-        human labels arrived since the last run started."""
+    def maybe_start(self, *, startup: bool = False) -> TrainingRun | None:
+        """Start a run when ``retrain_every`` human labels arrived since the last run
+        started, or, at ``startup``, when the project has no ranking yet."""
         pid = self.ws.project.id
         runs = self.ws.store.training.runs(pid, limit=1)
         if runs and runs[0].status == "running":
             return None
-        if not runs and not self.ws.store.rounds(pid):
+        if startup and not runs and not self.ws.store.rounds(pid):
             trigger = "startup"
         else:
             since = runs[0].last_event_id if runs else 0

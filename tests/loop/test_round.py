@@ -69,7 +69,11 @@ def test_rounds_fit_record_and_queue_unlabeled_items(ws: Workspace) -> None:
 def test_confident_predictions_become_auto_labels_that_never_train(tmp_path: Path) -> None:
     folder = write_digits(tmp_path / "digits")
     config = ProjectConfig(
-        name="auto", classes=DIGITS_CLASSES, learner="logreg", auto_label_threshold=0.6
+        name="auto",
+        classes=DIGITS_CLASSES,
+        learner="logreg",
+        auto_label_threshold=0.6,
+        auto_label_min_labels=50,
     )
     ws = Workspace.init(tmp_path / "proj", config)
     ws.import_folder(folder, with_labels=False)
@@ -95,6 +99,16 @@ def test_confident_predictions_become_auto_labels_that_never_train(tmp_path: Pat
     again = ws.store.current_labels(pid)
     unchanged = [a for a in autos if again.get(a.item_id) == a]
     assert unchanged, "agreeing auto labels were rewritten"
+
+
+def test_auto_labeling_waits_for_enough_labels(ws: Workspace) -> None:
+    pid = ws.project.id
+    truth = _truth(ws)
+    one_class = [item.id for item in ws.store.items(pid) if truth[item.id] == "3"][:5]
+    ws.store.record_labels(pid, [LabelInput(i, "3") for i in one_class])
+    # Trained on one class, the model is "sure" of everything; nothing is auto-labeled.
+    assert run_round(ws).auto_labels == 0
+    assert {e.source for e in ws.store.current_labels(pid).values()} == {"human"}
 
 
 def test_detection_projects_cannot_train_yet(tmp_path: Path) -> None:
