@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo simulate test lint typecheck bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
+	$(BIN)/labelloop demo demo-project --host 127.0.0.1 --port 8000
+
+simulate: $(STAMP)
 	$(BIN)/labelloop simulate --dataset digits --strategies random,least_confidence,margin,entropy \
 		--learner logreg --seed-size 20 --batch-size 10 --budget 300 --repeats 3 --out demo-out
 
@@ -31,6 +34,7 @@ test: $(STAMP) lint typecheck
 bench: $(STAMP)
 	$(BIN)/python bench/select_speed.py
 	$(BIN)/python bench/label_efficiency.py
+	$(BIN)/python bench/serve_load.py
 
 clean:
-	rm -rf $(VENV) demo-out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) demo-out demo-project .pytest_cache .mypy_cache .ruff_cache
