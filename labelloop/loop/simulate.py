@@ -102,6 +102,7 @@ def load_dataset(spec: str, *, image_size: tuple[int, int] | None = None) -> Dat
 
 
 RoundCallback = Callable[[CurvePoint], None]
+_Emit = Callable[[CurvePoint, dict[str, object]], None]
 
 
 def _run_one(
@@ -111,7 +112,7 @@ def _run_one(
     strategy_name: str,
     repeat: int,
     settings: SimulationSettings,
-    emit: RoundCallback,
+    emit: _Emit,
 ) -> None:
     """One strategy, one repeat: rounds until the budget is spent."""
     seed = settings.seed + repeat
@@ -136,9 +137,15 @@ def _run_one(
         y_lab = np.array(labels, dtype=np.int64)
         is_val = np.array([s == "val" for s in sides])
         train, val = np.flatnonzero(~is_val), np.flatnonzero(is_val)
-        fit_learner(learner, X_pool[idx], y_lab, train, val)
-        accuracy = evaluate(learner.predict_proba(X_test), y_test, len(data.classes)).accuracy
-        emit(CurvePoint(strategy_name, repeat, len(order), accuracy))
+        validation = fit_learner(learner, X_pool[idx], y_lab, train, val)
+        tested = evaluate(learner.predict_proba(X_test), y_test, len(data.classes))
+        emit(
+            CurvePoint(strategy_name, repeat, len(order), tested.accuracy),
+            {
+                "test": tested.to_dict(),
+                "validation": None if validation is None else validation.to_dict(),
+            },
+        )
         room = settings.budget - len(order)
         if room <= 0 or labeled.all():
             return
@@ -160,6 +167,9 @@ def run_simulation(
 ) -> dict[str, object]:
     """Run every strategy for every repeat; write curves.csv, summary.json, curves.png.
 
+    ``rounds.jsonl`` beside them holds each round's full metrics on the test
+    set and on the validation split: accuracy, macro-F1, per-class recall, ECE.
+
     Args:
         data: the images and their true labels.
         settings: strategies, learner, sizes and repeats.
@@ -178,14 +188,17 @@ def run_simulation(
     )
     curves = out / "curves.csv"
     try:
-        with curves.open("w", newline="") as f:
+        with curves.open("w", newline="") as f, (out / "rounds.jsonl").open("w") as details:
             writer = csv.writer(f)
             writer.writerow(CURVE_COLUMNS)
             f.flush()
 
-            def emit(point: CurvePoint) -> None:
+            def emit(point: CurvePoint, metrics: dict[str, object]) -> None:
                 writer.writerow([point.strategy, point.repeat, point.n_labeled, point.accuracy])
                 f.flush()
+                record = {**asdict(point), **metrics}
+                details.write(json.dumps(record) + "\n")
+                details.flush()
                 if on_round is not None:
                     on_round(point)
 

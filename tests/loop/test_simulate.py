@@ -39,6 +39,14 @@ def test_curves_format_and_outputs(digits: Dataset, tmp_path: Path) -> None:
         json.dumps(summary["strategies"])
     )
     assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    details = [json.loads(line) for line in (tmp_path / "rounds.jsonl").read_text().splitlines()]
+    assert [d["accuracy"] for d in details] == [p.accuracy for p in points]
+    first = details[0]
+    assert (
+        first["test"]["accuracy"] == first["accuracy"]
+        and len(first["test"]["per_class_recall"]) == 10
+    )
+    assert {"macro_f1", "ece"} <= set(first["test"]) and first["validation"]["n"] >= 1
 
 
 def test_strategies_share_seed_set_and_initialisation(digits: Dataset, tmp_path: Path) -> None:
