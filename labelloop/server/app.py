@@ -79,7 +79,6 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.ws = ws
-    app.state.store = ws.store
     app.state.trainer = Trainer(root, ws)
     app.state.secure_cookies = secure_cookies
     app.state.max_upload_bytes = max_upload_bytes

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 
+from labelloop.server.deps import store_of
 from labelloop.server.schemas import (
     LoginIn,
     SessionOut,
@@ -24,21 +25,16 @@ from labelloop.server.security import (
     require,
     verify_password,
 )
-from labelloop.store import Store, UserNotFoundError
+from labelloop.store import UserNotFoundError
 
 router = APIRouter(prefix="/api", tags=["auth"])
 SESSION_TTL = timedelta(hours=12)
 
 
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
-
-
 @router.post("/auth/login")
 def login(body: LoginIn, request: Request, response: Response) -> SessionOut:
     """Start a browser session: sets an HttpOnly cookie, returns the CSRF token."""
-    store = _store(request)
+    store = store_of(request)
     try:
         user = store.people.user(body.username)
     except UserNotFoundError:
@@ -66,7 +62,7 @@ def logout(request: Request, response: Response, who: Annotated[Caller, Depends(
     """End the browser session."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        _store(request).people.revoke(cookie)
+        store_of(request).people.revoke(cookie)
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 
@@ -81,7 +77,7 @@ def create_token(
     body: TokenIn, request: Request, who: Annotated[Caller, Depends(caller)]
 ) -> TokenOut:
     """A new API token for the caller; the secret is returned this once."""
-    secret, _ = _store(request).people.issue(who.user.id, "token", name=body.name)
+    secret, _ = store_of(request).people.issue(who.user.id, "token", name=body.name)
     return TokenOut(name=body.name, token=secret)
 
 
@@ -90,7 +86,7 @@ def list_users(
     request: Request, who: Annotated[Caller, Depends(require("admin"))]
 ) -> list[UserOut]:
     """Every account (admin)."""
-    return [UserOut.of(u) for u in _store(request).people.users()]
+    return [UserOut.of(u) for u in store_of(request).people.users()]
 
 
 @router.post("/users", status_code=status.HTTP_201_CREATED)
@@ -98,7 +94,7 @@ def create_user(
     body: UserIn, request: Request, who: Annotated[Caller, Depends(require("admin"))]
 ) -> UserOut:
     """Add an account (admin)."""
-    user = _store(request).people.create_user(
+    user = store_of(request).people.create_user(
         body.username, hash_password(body.password), body.role
     )
     return UserOut.of(user)
@@ -119,4 +115,4 @@ def update_user(
         changes["active"] = body.active
     if body.password is not None:
         changes["password_hash"] = hash_password(body.password)
-    return UserOut.of(_store(request).people.update_user(username, **changes))
+    return UserOut.of(store_of(request).people.update_user(username, **changes))

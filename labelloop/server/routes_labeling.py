@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import FileResponse
 
-from labelloop.loop import Workspace
+from labelloop.server.deps import trainer_of, workspace_of
 from labelloop.server.schemas import (
     CorrectionIn,
     EventOut,
@@ -21,22 +21,11 @@ from labelloop.server.schemas import (
     UndoIn,
 )
 from labelloop.server.security import Caller, require
-from labelloop.server.trainer import Trainer
 from labelloop.store import LabelInput, LeaseKind, Served
 
 router = APIRouter(prefix="/api", tags=["labeling"])
 Annotator = Annotated[Caller, Depends(require("annotator"))]
 Reviewer = Annotated[Caller, Depends(require("reviewer"))]
-
-
-def _ws(request: Request) -> Workspace:
-    ws: Workspace = request.app.state.ws
-    return ws
-
-
-def _trainer(request: Request) -> Trainer:
-    trainer: Trainer = request.app.state.trainer
-    return trainer
 
 
 def _prediction(served: Served) -> PredictionOut | None:
@@ -46,7 +35,7 @@ def _prediction(served: Served) -> PredictionOut | None:
 
 
 def _next(request: Request, who: Caller, kind: LeaseKind) -> NextOut:
-    ws = _ws(request)
+    ws = workspace_of(request)
     cfg = ws.config
     served = ws.store.leases.serve(
         ws.project.id,
@@ -74,7 +63,7 @@ def _next(request: Request, who: Caller, kind: LeaseKind) -> NextOut:
 
 
 def _answer(request: Request, who: Caller, body: LabelIn) -> LabelOut:
-    ws = _ws(request)
+    ws = workspace_of(request)
     event = ws.store.leases.submit(
         ws.project.id,
         body.lease_id,
@@ -82,7 +71,7 @@ def _answer(request: Request, who: Caller, body: LabelIn) -> LabelOut:
         annotator=who.user.username,
         value=body.value,
     )
-    _trainer(request).maybe_start()
+    trainer_of(request).maybe_start()
     prediction = None
     if ws.config.show_prediction != "never":
         guess = ws.store.prediction(ws.project.id, event.item_id)
@@ -110,7 +99,7 @@ def submit_label(body: LabelIn, request: Request, who: Annotator) -> LabelOut:
 @router.post("/leases/{lease_id}/skip", status_code=status.HTTP_204_NO_CONTENT)
 def skip(lease_id: int, request: Request, who: Annotator) -> None:
     """Give the item back without labeling it."""
-    ws = _ws(request)
+    ws = workspace_of(request)
     ws.store.leases.skip(ws.project.id, lease_id, user_id=who.user.id)
 
 
@@ -129,7 +118,7 @@ def submit_review(body: LabelIn, request: Request, who: Reviewer) -> LabelOut:
 @router.get("/items/{item_id}")
 def get_item(item_id: int, request: Request, who: Annotator) -> dict[str, Any]:
     """One item and its current label event."""
-    ws = _ws(request)
+    ws = workspace_of(request)
     item = ws.store.item(ws.project.id, item_id)
     history = ws.store.history(ws.project.id, item_id)
     return {
@@ -141,7 +130,7 @@ def get_item(item_id: int, request: Request, who: Annotator) -> dict[str, Any]:
 @router.get("/items/{item_id}/image")
 def get_image(item_id: int, request: Request, who: Annotator) -> FileResponse:
     """The item's image file."""
-    ws = _ws(request)
+    ws = workspace_of(request)
     item = ws.store.item(ws.project.id, item_id)
     media = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
     return FileResponse(ws.image_path(item), media_type=media.get(item.format))
@@ -150,14 +139,14 @@ def get_image(item_id: int, request: Request, who: Annotator) -> FileResponse:
 @router.get("/items/{item_id}/history")
 def item_history(item_id: int, request: Request, who: Annotator) -> list[EventOut]:
     """Every label event of the item, oldest first."""
-    ws = _ws(request)
+    ws = workspace_of(request)
     return [EventOut.of(e) for e in ws.store.history(ws.project.id, item_id)]
 
 
 @router.post("/items/{item_id}/labels", status_code=status.HTTP_201_CREATED)
 def correct(item_id: int, body: CorrectionIn, request: Request, who: Annotator) -> EventOut:
     """Label or correct an item outside the queue, if it is still at ``expected_event_id``."""
-    ws = _ws(request)
+    ws = workspace_of(request)
     event = ws.store.record_labels(
         ws.project.id,
         [
@@ -171,14 +160,14 @@ def correct(item_id: int, body: CorrectionIn, request: Request, who: Annotator) 
             )
         ],
     )[0]
-    _trainer(request).maybe_start()
+    trainer_of(request).maybe_start()
     return EventOut.of(event)
 
 
 @router.post("/items/{item_id}/undo", status_code=status.HTTP_201_CREATED)
 def undo(item_id: int, body: UndoIn, request: Request, who: Annotator) -> EventOut:
     """Undo the item's last event, if it is still ``expected_event_id``."""
-    ws = _ws(request)
+    ws = workspace_of(request)
     event = ws.store.undo(
         ws.project.id,
         item_id,

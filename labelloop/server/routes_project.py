@@ -13,6 +13,7 @@ from labelloop.config import ProjectConfig
 from labelloop.data.images import ImageFileError
 from labelloop.loop import Workspace
 from labelloop.loop.export import ExportFormat, export_bytes
+from labelloop.server.deps import trainer_of, workspace_of
 from labelloop.server.schemas import (
     DashboardOut,
     ItemOut,
@@ -21,22 +22,11 @@ from labelloop.server.schemas import (
     TrainingRunOut,
 )
 from labelloop.server.security import Caller, require
-from labelloop.server.trainer import Trainer
 
 router = APIRouter(prefix="/api", tags=["project"])
 Annotator = Annotated[Caller, Depends(require("annotator"))]
 Reviewer = Annotated[Caller, Depends(require("reviewer"))]
 Admin = Annotated[Caller, Depends(require("admin"))]
-
-
-def _ws(request: Request) -> Workspace:
-    ws: Workspace = request.app.state.ws
-    return ws
-
-
-def _trainer(request: Request) -> Trainer:
-    trainer: Trainer = request.app.state.trainer
-    return trainer
 
 
 def _project_out(ws: Workspace) -> ProjectOut:
@@ -53,13 +43,13 @@ def _project_out(ws: Workspace) -> ProjectOut:
 @router.get("/project")
 def project(request: Request, who: Annotator) -> ProjectOut:
     """The project's configuration and labeling progress."""
-    return _project_out(_ws(request))
+    return _project_out(workspace_of(request))
 
 
 @router.patch("/project/settings")
 def update_settings(body: dict[str, Any], request: Request, who: Admin) -> ProjectOut:
     """Change project settings (admin); the merged configuration is validated whole."""
-    ws = _ws(request)
+    ws = workspace_of(request)
     current = ws.config.to_dict()
     for fixed in ("name", "task"):
         if fixed in body and body[fixed] != current[fixed]:
@@ -95,20 +85,20 @@ def training_state(ws: Workspace) -> TrainingOut:
 @router.post("/training", status_code=status.HTTP_202_ACCEPTED)
 def start_training(request: Request, who: Reviewer) -> TrainingRunOut:
     """Retrain now, in the background; 409 if a run is already running."""
-    run = _trainer(request).start(trigger="manual", requested_by=who.user.username)
+    run = trainer_of(request).start(trigger="manual", requested_by=who.user.username)
     return TrainingRunOut.of(run)
 
 
 @router.get("/training")
 def get_training(request: Request, who: Annotator) -> TrainingOut:
     """Training state, progress of the current run, and the last runs' outcomes."""
-    return training_state(_ws(request))
+    return training_state(workspace_of(request))
 
 
 @router.get("/dashboard")
 def dashboard(request: Request, who: Annotator) -> DashboardOut:
     """Labels over time, learning curve, class balance, model, training, auto-label precision."""
-    ws = _ws(request)
+    ws = workspace_of(request)
     pid = ws.project.id
     curve = [
         {
@@ -148,7 +138,7 @@ def export(
     snapshot: int | None = None,
 ) -> Response:
     """Current labels, or a snapshot's, as CSV, JSON or an ImageFolder zip."""
-    ws = _ws(request)
+    ws = workspace_of(request)
     data = export_bytes(ws, fmt, snapshot)
     media = {"csv": "text/csv", "json": "application/json", "imagefolder": "application/zip"}
     suffix = {"csv": "csv", "json": "json", "imagefolder": "zip"}[fmt]
@@ -164,7 +154,7 @@ def export(
 def upload(file: UploadFile, request: Request, who: Admin) -> ItemOut:
     """Add an image to the pool (admin): PNG, JPEG or WebP, at most the server's upload limit."""
     limit: int = request.app.state.max_upload_bytes
-    ws = _ws(request)
+    ws = workspace_of(request)
     with tempfile.TemporaryDirectory() as tmp:
         suffix = Path(file.filename or "").suffix.lower()[:10]
         path = Path(tmp) / f"upload{suffix}"

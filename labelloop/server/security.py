@@ -16,7 +16,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, HTTPException, Request, status
 
-from labelloop.store import Role, Store, User
+from labelloop.server.deps import store_of
+from labelloop.store import Role, User
 
 __all__ = [
     "SESSION_COOKIE",
@@ -58,14 +59,9 @@ class Caller:
     csrf_token: str | None = None
 
 
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
-
-
 def caller(request: Request) -> Caller:
     """Resolve the request's credentials; 401 when there are none or they are not valid."""
-    store = _store(request)
+    store = store_of(request)
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         found = store.people.resolve(header[7:].strip(), "token")
