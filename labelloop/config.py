@@ -41,6 +41,8 @@ class ProjectConfig(BaseModel):
             becomes an auto label for review; None switches auto-labeling off.
         auto_label_min_labels: auto-labeling waits until the model trained on
             at least this many labels.
+        mc_samples: stochastic passes (MC dropout) or ensemble members drawn
+            for strategies that look at sampled predictions (BALD, committees).
         show_prediction: when the labeling view shows the model's guess:
             ``prefill`` (before answering), ``after`` (once answered) or ``never``.
     """
@@ -63,6 +65,7 @@ class ProjectConfig(BaseModel):
     auto_label_threshold: float | None = Field(default=0.98, gt=0.0, le=1.0)
     auto_label_min_labels: int = Field(default=100, ge=1)
     show_prediction: Literal["prefill", "after", "never"] = "after"
+    mc_samples: int = Field(default=20, ge=2, le=1000)
 
     @field_validator("strategy")
     @classmethod

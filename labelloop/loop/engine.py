@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 from labelloop.learners import ClassificationMetrics, Learner, evaluate
 from labelloop.strategies import Pool, QueryStrategy, UncertaintyStrategy
 
-__all__ = ["Selection", "fit_learner", "select_batch"]
+__all__ = ["Selection", "fit_learner", "score_pool", "select_batch"]
 
 
 @dataclass(frozen=True)
@@ -53,26 +53,62 @@ def fit_learner(
     return None
 
 
-def select_batch(
+def score_pool(
     strategy: QueryStrategy,
+    learner: Learner | None,
+    X: NDArray[np.float32] | None,
     labeled: NDArray[np.bool_],
-    batch_size: int,
-    probs: NDArray[np.float64] | None,
-) -> Selection:
+    *,
+    n_samples: int = 20,
+    probs: NDArray[np.float64] | None = None,
+) -> Pool:
+    """Compute what ``strategy`` needs to look at the pool, and nothing more.
+
+    Args:
+        strategy: the query strategy; its ``requires`` names the fields.
+        learner: the fitted model, or None before any model exists.
+        X: ``(n, C, H, W)`` the pool's images.
+        labeled: ``(n,)`` True where the pool item is already labeled.
+        n_samples: stochastic passes (MC dropout) or members for ``samples``.
+        probs: ``(n, n_classes)`` already computed probabilities to reuse.
+
+    Returns:
+        The pool view with the required fields filled in.
+
+    Raises:
+        TypeError: the strategy needs samples and the learner cannot draw them.
+    """
+    needs = strategy.requires
+    if learner is None or X is None:
+        return Pool(labeled=labeled)
+    if probs is None and "probs" in needs:
+        probs = learner.predict_proba(X)
+    samples = None
+    if "samples" in needs:
+        draw = getattr(learner, "predict_samples", None)
+        if draw is None:
+            raise TypeError(
+                f"strategy {strategy.name!r} needs sampled predictions; use a learner that "
+                "draws them (a CNN with MC dropout, an ensemble, or a bagging learner)"
+            )
+        samples = draw(X, n_samples)
+    embeddings = learner.embed(X) if "embeddings" in needs else None
+    return Pool(labeled=labeled, probs=probs, samples=samples, embeddings=embeddings)
+
+
+def select_batch(strategy: QueryStrategy, pool: Pool, batch_size: int) -> Selection:
     """Choose the next batch from a pool.
 
     Args:
         strategy: the query strategy.
-        labeled: ``(n,)`` True where the pool item is already labeled.
+        pool: what the strategy may look at (see :func:`score_pool`).
         batch_size: how many items to choose at most.
-        probs: ``(n, n_classes)`` the current model's probabilities for the
-            whole pool, or None before any model exists.
 
     Returns:
-        The chosen pool indices and their scores.
+        The chosen pool indices and their scores (for strategies that score).
     """
-    indices = strategy.select(Pool(labeled=labeled, probs=probs), batch_size)
+    indices = strategy.select(pool, batch_size)
     scores = None
-    if isinstance(strategy, UncertaintyStrategy) and probs is not None:
-        scores = strategy.score(probs[indices])
+    if isinstance(strategy, UncertaintyStrategy) and pool.probs is not None:
+        scores = strategy.score(pool.probs[indices])
     return Selection(indices, scores)

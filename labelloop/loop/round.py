@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from labelloop.errors import LabelloopError
 from labelloop.learners import Learner, make_learner
-from labelloop.loop.engine import fit_learner, select_batch
+from labelloop.loop.engine import fit_learner, score_pool, select_batch
 from labelloop.loop.workspace import Workspace
 from labelloop.store import Item, LabelEvent, RankedItem, RoundRecord
 from labelloop.strategies import make_strategy
@@ -91,6 +91,8 @@ def run_round(ws: Workspace, *, on_step: Progress | None = None) -> RoundResult:
     human[[position[item.id] for item, _ in pairs]] = True
     metrics: dict[str, Any] = {"n_labeled": len(pairs), "n_pool": len(items)}
     model_id, version, probs, strategy_name = None, None, None, cfg.strategy
+    learner: Learner | None = None
+    X: NDArray[np.float32] | None = None
     if pairs:
         step("load images", 0.1)
         X = ws.load_arrays(items)
@@ -122,7 +124,8 @@ def run_round(ws: Workspace, *, on_step: Progress | None = None) -> RoundResult:
     # included: serving skips whatever is labeled at the time, so an auto
     # label withdrawn later still has its place in the ranking.
     size = min(int((~human).sum()), max(cfg.ranking_size, cfg.batch_size))
-    selection = select_batch(strategy, human, size, probs)
+    pool_view = score_pool(strategy, learner, X, human, n_samples=cfg.mc_samples, probs=probs)
+    selection = select_batch(strategy, pool_view, size)
     ranking = []
     for rank, i in enumerate(selection.indices):
         guess = None if probs is None else int(probs[i].argmax())

@@ -23,7 +23,7 @@ from labelloop.data.demo import DIGITS_CLASSES, digits_arrays
 from labelloop.data.images import scan_folder
 from labelloop.data.split import StratifiedSplitter
 from labelloop.learners import evaluate, make_learner
-from labelloop.loop.engine import fit_learner, select_batch
+from labelloop.loop.engine import fit_learner, score_pool, select_batch
 from labelloop.loop.oracle import Oracle
 from labelloop.monitor.curves import (
     CURVE_COLUMNS,
@@ -64,6 +64,7 @@ class SimulationSettings:
     repeats: int = 3
     seed: int = 0
     test_fraction: float = 0.2
+    n_samples: int = 20
 
     def __post_init__(self) -> None:
         if not self.strategies:
@@ -149,8 +150,8 @@ def _run_one(
         room = settings.budget - len(order)
         if room <= 0 or labeled.all():
             return
-        probs = learner.predict_proba(X_pool) if strategy.requires else None
-        chosen = select_batch(strategy, labeled, min(settings.batch_size, room), probs).indices
+        pool_view = score_pool(strategy, learner, X_pool, labeled, n_samples=settings.n_samples)
+        chosen = select_batch(strategy, pool_view, min(settings.batch_size, room)).indices
         labeled[chosen] = True
         new = oracle.label(chosen)
         order.extend(chosen.tolist())
