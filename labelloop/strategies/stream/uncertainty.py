@@ -1,0 +1,173 @@
+"""Threshold selectors: query the items the model is least sure of.
+
+After Žliobaitė, Bifet, Pfahringer and Holmes, "Active learning with drifting
+streaming data" (IEEE TNNLS, 2014): a fixed threshold on the confidence, a
+threshold that adapts so that the budget is spent, and the same with a random
+factor on the threshold, so that some confident items are queried too.
+"""
+
+import numpy as np
+
+from labelloop.strategies.stream._params import check_seed, check_share
+from labelloop.strategies.stream.base import StreamSelector
+
+__all__ = [
+    "FixedThresholdSelector",
+    "RandomizedVariableUncertaintySelector",
+    "VariableUncertaintySelector",
+]
+
+
+class FixedThresholdSelector(StreamSelector):
+    """Query an item when its confidence is below a fixed threshold and budget remains.
+
+    Items at or above the threshold are never queried, whatever the budget; when
+    few items fall below it, less than the budget is spent.
+
+    Args:
+        budget: Share of items that may be queried, in (0, 1].
+        threshold: Confidence below which an item is queried, in (0, 1].
+        window: Number of recent decisions the budget is kept over, >= 1.
+
+    Attributes:
+        threshold_: The checked ``threshold``, as a float.
+
+    Example:
+        >>> selector = FixedThresholdSelector(budget=0.5, threshold=0.8, window=2)
+        >>> [selector.decide(confidence=c) for c in (0.95, 0.6, 0.5, 0.7)]
+        [False, True, False, True]
+    """
+
+    name = "fixed_threshold"
+    threshold_: float
+
+    def __init__(self, budget: float = 0.1, threshold: float = 0.9, window: int = 100) -> None:
+        self.budget = budget
+        self.threshold = threshold
+        self.window = window
+
+    def _start(self) -> None:
+        self.threshold_ = check_share(
+            "threshold",
+            self.threshold,
+            low=0.0,
+            high=1.0,
+            open_low=True,
+            hint="Items less confident than it are queried; pass e.g. threshold=0.9.",
+        )
+
+    def _decide(self, confidence: float, allowed: bool) -> bool:
+        return allowed and confidence < self.threshold_
+
+
+class VariableUncertaintySelector(StreamSelector):
+    """Query items below a threshold that adapts so that the budget gets spent.
+
+    The threshold ``θ`` starts at 1. While the budget allows a query, an item with
+    confidence below ``θ`` is queried and ``θ ← θ(1 - step)``; an item at or above
+    it is not, and ``θ ← θ(1 + step)``, so that a confident stretch of the stream
+    still spends its budget on the least confident items it has. While the budget
+    refuses, items pass and ``θ`` stays.
+
+    Args:
+        budget: Share of items that may be queried, in (0, 1].
+        step: Relative change of the threshold per update, in (0, 1), e.g. 0.01.
+        window: Number of recent decisions the budget is kept over, >= 1.
+
+    Attributes:
+        threshold_: The current threshold ``θ``.
+
+    Example:
+        >>> selector = VariableUncertaintySelector(budget=1.0, step=0.5, window=1)
+        >>> [selector.decide(confidence=c) for c in (0.9, 0.6, 0.4)], selector.threshold_
+        ([True, False, True], 0.375)
+    """
+
+    name = "variable_uncertainty"
+    threshold_: float
+
+    def __init__(self, budget: float = 0.1, step: float = 0.01, window: int = 100) -> None:
+        self.budget = budget
+        self.step = step
+        self.window = window
+
+    def _start(self) -> None:
+        self._step = check_share(
+            "step",
+            self.step,
+            low=0.0,
+            high=1.0,
+            open_low=True,
+            open_high=True,
+            hint="It is the relative change of the threshold per update; pass e.g. step=0.01.",
+        )
+        self.threshold_ = 1.0
+
+    def _decide(self, confidence: float, allowed: bool) -> bool:
+        return allowed and self._update(confidence, self.threshold_)
+
+    def _update(self, confidence: float, threshold: float) -> bool:
+        """Query if ``confidence`` is below ``threshold``; move :attr:`threshold_` to match.
+
+        Called only while the budget allows a query.
+        """
+        if confidence < threshold:
+            self.threshold_ *= 1.0 - self._step
+            return True
+        self.threshold_ *= 1.0 + self._step
+        return False
+
+
+class RandomizedVariableUncertaintySelector(VariableUncertaintySelector):
+    """Variable uncertainty with the threshold multiplied by a random factor per item.
+
+    Each item the budget allows is compared with ``θ·η``, ``η ~ N(1, delta)`` drawn
+    afresh, so that confident items are sometimes queried too: under drift the
+    model's confident mistakes still get labels. ``θ`` itself moves as in
+    :class:`VariableUncertaintySelector`.
+
+    Args:
+        budget: Share of items that may be queried, in (0, 1].
+        step: Relative change of the threshold per update, in (0, 1), e.g. 0.01.
+        delta: Standard deviation of the factor ``η``, >= 0; 0 gives plain variable
+            uncertainty. Žliobaitė et al. use 1.
+        random_state: Seed, an integer >= 0, or None for fresh OS entropy.
+        window: Number of recent decisions the budget is kept over, >= 1.
+
+    Attributes:
+        threshold_: The current threshold ``θ``, before the random factor.
+    """
+
+    name = "randomized_variable_uncertainty"
+
+    def __init__(
+        self,
+        budget: float = 0.1,
+        step: float = 0.01,
+        delta: float = 1.0,
+        random_state: int | None = None,
+        window: int = 100,
+    ) -> None:
+        self.budget = budget
+        self.step = step
+        self.delta = delta
+        self.random_state = random_state
+        self.window = window
+
+    def _start(self) -> None:
+        super()._start()
+        self._delta = check_share(
+            "delta",
+            self.delta,
+            low=0.0,
+            high=float("inf"),
+            open_high=True,
+            hint="It is the spread of the random factor on the threshold; pass e.g. delta=1.0.",
+        )
+        self._rng = np.random.default_rng(check_seed(self.random_state))
+
+    def _decide(self, confidence: float, allowed: bool) -> bool:
+        if not allowed:
+            return False
+        factor = float(self._rng.normal(1.0, self._delta))
+        return self._update(confidence, self.threshold_ * factor)
