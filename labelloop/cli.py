@@ -14,7 +14,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from labelloop.config import ProjectConfig
 from labelloop.errors import LabelloopError
@@ -348,40 +348,73 @@ def simulate(
     dataset: Annotated[str, typer.Option(help="'digits' or a class-per-subfolder folder.")] = (
         "digits"
     ),
-    strategies: Annotated[str, typer.Option(help="Comma-separated strategies.")] = (
-        "random,least_confidence,margin,entropy"
-    ),
-    learner: Annotated[str, typer.Option(help="cnn, resnet18 or logreg.")] = "cnn",
+    mode: Annotated[
+        str, typer.Option(help="pool (rank the pool each round) or stream (decide per item).")
+    ] = "pool",
+    strategies: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated pool strategies or stream selectors; default: all."),
+    ] = None,
+    learner: Annotated[str, typer.Option(help="cnn, resnet18, logreg, ...")] = "cnn",
     seed_size: Annotated[int, typer.Option(help="Labels drawn at random to start.")] = 20,
-    batch_size: Annotated[int, typer.Option(help="Labels queried per round.")] = 10,
-    budget: Annotated[int, typer.Option(help="Total labels per run.")] = 300,
+    batch_size: Annotated[int, typer.Option(help="Pool: labels queried per round.")] = 10,
+    budget: Annotated[int, typer.Option(help="Pool: total labels per run.")] = 300,
+    budget_fraction: Annotated[
+        float, typer.Option(help="Stream: share of arriving items that may be labeled.")
+    ] = 0.1,
+    retrain_every: Annotated[int, typer.Option(help="Stream: retrain after this many labels.")] = (
+        10
+    ),
     repeats: Annotated[int, typer.Option(help="Runs per strategy (different seeds).")] = 3,
     seed: Annotated[int, typer.Option(help="Base seed.")] = 0,
 ) -> None:
-    """Simulate active learning with an oracle and compare strategies."""
-    settings = SimulationSettings(
-        strategies=tuple(parse_strategies(strategies)),
-        learner=learner,
-        seed_size=seed_size,
-        batch_size=batch_size,
-        budget=budget,
-        repeats=repeats,
-        seed=seed,
-    )
+    """Simulate active learning with an oracle and compare strategies against random."""
+    from labelloop.loop.stream_sim import StreamSettings, run_stream_simulation
+    from labelloop.strategies import STRATEGY_NAMES
+    from labelloop.strategies.stream import STREAM_SELECTOR_NAMES
+
+    if mode not in ("pool", "stream"):
+        raise ValueError(f"--mode must be pool or stream, not {mode!r}")
+    default = ",".join(STRATEGY_NAMES if mode == "pool" else STREAM_SELECTOR_NAMES)
+    names = tuple(parse_strategies(strategies or default))
     data = load_dataset(dataset)
-    total = settings.rounds() * len(settings.strategies) * settings.repeats
+    settings: SimulationSettings | StreamSettings
+    total: int | None = None
+    if mode == "pool":
+        pool_settings = SimulationSettings(
+            strategies=names,
+            learner=learner,
+            seed_size=seed_size,
+            batch_size=batch_size,
+            budget=budget,
+            repeats=repeats,
+            seed=seed,
+        )
+        total = pool_settings.rounds() * len(names) * repeats
+        settings = pool_settings
+    else:
+        settings = StreamSettings(
+            selectors=names,
+            learner=learner,
+            seed_size=seed_size,
+            budget_fraction=budget_fraction,
+            retrain_every=retrain_every,
+            repeats=repeats,
+            seed=seed,
+        )
     with _progress() as progress:
         task = progress.add_task("simulating", total=total)
 
         def advance(point: CurvePoint) -> None:
             progress.update(
-                task,
-                advance=1,
-                description=f"{point.strategy} repeat {point.repeat + 1}/{settings.repeats}",
+                task, advance=1, description=f"{point.strategy} repeat {point.repeat + 1}/{repeats}"
             )
 
         try:
-            summary = run_simulation(data, settings, out, on_round=advance)
+            if isinstance(settings, SimulationSettings):
+                summary = run_simulation(data, settings, out, on_round=advance)
+            else:
+                summary = run_stream_simulation(data, settings, out, on_round=advance)
         except KeyboardInterrupt:
             err.print(f"interrupted: finished rows are in {out / 'curves.csv'}")
             raise typer.Exit(130) from None
@@ -391,12 +424,13 @@ def simulate(
 
 def _print_summary(summary: dict[str, Any]) -> None:
     table = Table(
-        "strategy",
+        Column("strategy", no_wrap=True),
         "final acc",
         "mean acc",
         "labels to 90%",
         "labels to 95%",
         "ratio to random (95%)",
+        "spent",
         title="simulation",
     )
 
@@ -412,6 +446,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
             fmt(s["labels_to_95"]),
             ("≤" if s.get("labels_to_95_ratio_is_bound") else "")
             + fmt(s.get("labels_to_95_ratio_to_random"), ".2f"),
+            fmt(s.get("spent_share"), ".3f"),
         )
     console.print(table)
 

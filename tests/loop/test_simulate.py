@@ -161,3 +161,35 @@ def test_folder_dataset(tmp_path: Path) -> None:
     reference = load_dataset("digits")
     assert data.X.shape[1:] == (1, 8, 8) and data.classes == reference.classes
     assert np.bincount(data.y).tolist() == np.bincount(reference.y).tolist()
+
+
+def test_stream_simulation_spends_the_budget(digits: Dataset, tmp_path: Path) -> None:
+    from labelloop.loop.stream_sim import StreamSettings, run_stream_simulation
+
+    settings = StreamSettings(
+        selectors=("random", "variable_uncertainty"),
+        learner="logreg",
+        budget_fraction=0.1,
+        retrain_every=20,
+        repeats=1,
+    )
+    summary = run_stream_simulation(digits, settings, tmp_path)
+    strategies = summary["strategies"]
+    assert isinstance(strategies, dict)
+    stream_len = summary["pool_size"] - settings.seed_size  # type: ignore[operator]
+    for name in ("random", "variable_uncertainty"):
+        assert abs(strategies[name]["spent_share"] - 0.1) < 0.01
+        # Seed labels plus about a tenth of the stream were labeled, no more.
+        assert strategies[name]["final_n_labeled"] <= settings.seed_size + 0.11 * stream_len
+    points = read_curves(tmp_path / "curves.csv")
+    assert {p.strategy for p in points} == {"random", "variable_uncertainty"}
+    assert all(p.n_labeled >= settings.seed_size for p in points)
+
+
+def test_stream_settings_refuse_bad_values() -> None:
+    from labelloop.loop.stream_sim import StreamSettings
+
+    with pytest.raises(ValueError, match="budget-fraction"):
+        StreamSettings(selectors=("random",), budget_fraction=0.0)
+    with pytest.raises(ValueError, match=r"(?i)unknown"):
+        StreamSettings(selectors=("clairvoyant",))
