@@ -451,6 +451,54 @@ def _print_summary(summary: dict[str, Any]) -> None:
     console.print(table)
 
 
+@app.command()
+@_friendly
+def stream(
+    project_dir: ProjectDir,
+    source: Annotated[
+        Path, typer.Argument(help="A folder images arrive in, or a text file listing image paths.")
+    ],
+    selector: Annotated[str, typer.Option(help="Stream selector.")] = "variable_uncertainty",
+    budget: Annotated[float, typer.Option(help="Share of arriving images to label.")] = 0.1,
+    watch: Annotated[bool, typer.Option(help="Keep watching the folder for new files.")] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between looks at the folder.")] = 2.0,
+    seconds: Annotated[
+        float | None, typer.Option(help="With --watch, stop after this many seconds.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of randomized selectors.")] = 0,
+) -> None:
+    """Decide on arriving images one by one; import and queue only those worth labeling."""
+    import time
+
+    from labelloop.loop.streaming import iter_arrivals, stream_images
+    from labelloop.strategies.stream import make_stream_selector
+
+    chooser = make_stream_selector(selector, budget=budget, random_state=seed)
+    ws = Workspace.open(project_dir)
+    if source.is_dir():
+        until = None if seconds is None else time.monotonic() + seconds
+        arrivals = iter_arrivals(source, watch=watch, interval=interval, until=until)
+    elif source.is_file():
+        lines = [line.strip() for line in source.read_text().splitlines() if line.strip()]
+        arrivals = iter_arrivals(
+            [Path(line) for line in lines], watch=False, interval=0, until=None
+        )
+    else:
+        raise FileNotFoundError(f"{source} is neither a folder nor a file listing images")
+
+    def tell(path: Path, picked: bool) -> None:
+        err.print(f"{'queued' if picked else 'passed'} {path.name}")
+
+    report = stream_images(ws, arrivals, chooser, on_decision=tell)
+    ws.close()
+    for path, reason in report.rejected:
+        err.print(f"[yellow]rejected[/yellow] {path}: {reason}")
+    s = report.summary()
+    console.print(
+        f"seen {s['seen']}, queued {s['queued']}, passed {s['passed']}, rejected {s['rejected']}"
+    )
+
+
 user_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from labelloop.errors import LabelloopError
 from labelloop.learners import Learner, make_learner
-from labelloop.loop.engine import fit_learner, score_pool, select_batch
+from labelloop.loop.engine import Selection, fit_learner, score_pool, select_batch
 from labelloop.loop.workspace import Workspace
 from labelloop.store import Item, LabelEvent, RankedItem, RoundRecord
 from labelloop.strategies import make_strategy
@@ -124,8 +124,11 @@ def run_round(ws: Workspace, *, on_step: Progress | None = None) -> RoundResult:
     # included: serving skips whatever is labeled at the time, so an auto
     # label withdrawn later still has its place in the ranking.
     size = min(int((~human).sum()), max(cfg.ranking_size, cfg.batch_size))
-    pool_view = score_pool(strategy, learner, X, human, n_samples=cfg.mc_samples, probs=probs)
-    selection = select_batch(strategy, pool_view, size)
+    if size:
+        pool_view = score_pool(strategy, learner, X, human, n_samples=cfg.mc_samples, probs=probs)
+        selection = select_batch(strategy, pool_view, size)
+    else:  # every item has a person's label: nothing left to rank
+        selection = Selection(np.zeros(0, dtype=np.int64), None)
     ranking = []
     for rank, i in enumerate(selection.indices):
         guess = None if probs is None else int(probs[i].argmax())

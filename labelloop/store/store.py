@@ -556,6 +556,50 @@ class Store:
                 row.id, row.snapshot_id, row.learner, row.path, row.metrics, row.created_at
             )
 
+    def enqueue(self, project_id: int, item_id: int, *, score: float | None = None) -> None:
+        """Put an item at the head of the current ranking (stream picks, synthesized queries).
+
+        Items enqueued later come before earlier ones. With no round yet, an
+        empty round is recorded to hold the queue.
+        """
+        with self._tx() as s:
+            item_row(s, project_id, item_id)
+            latest = s.scalar(
+                select(func.max(RoundRow.id)).where(RoundRow.project_id == project_id)
+            )
+            if latest is None:
+                number = 1
+                snapshot = SnapshotRow(
+                    project_id=project_id, content_hash=content_hash([]), n_labels=0, note="queue"
+                )
+                s.add(snapshot)
+                s.flush()
+                row = RoundRow(
+                    project_id=project_id,
+                    number=number,
+                    snapshot_id=snapshot.id,
+                    strategy="queue",
+                    selected=[],
+                    metrics={},
+                )
+                s.add(row)
+                s.flush()
+                latest = row.id
+            if s.get(QueueEntryRow, (latest, item_id)) is not None:
+                return
+            top = s.scalar(
+                select(func.min(QueueEntryRow.rank)).where(QueueEntryRow.round_id == latest)
+            )
+            s.add(
+                QueueEntryRow(
+                    round_id=latest,
+                    item_id=item_id,
+                    project_id=project_id,
+                    rank=min(top if top is not None else 0, 0) - 1,
+                    score=score,
+                )
+            )
+
     def prediction(self, project_id: int, item_id: int) -> tuple[str, float] | None:
         """The latest ranking's guess and confidence for an item, if it ranked it."""
         with self._read() as s:
