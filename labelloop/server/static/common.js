@@ -193,7 +193,7 @@ export class ProgressBar {
           el("span", {}, el("span", { class: "swatch progress-human" }), count("labeled"), " labeled"),
           el("span", {}, el("span", { class: "swatch progress-auto" }), count("auto_labeled"), " auto"),
           el("span", {}, count("unlabeled"), " unlabeled"),
-          el("span", {}, "of ", count("items")),
+          el("span", {}, count("items"), " total"),
         ),
       ),
     );
