@@ -82,6 +82,22 @@ def training_state(ws: Workspace) -> TrainingOut:
     )
 
 
+@router.get("/snapshots")
+def snapshots(request: Request, who: Annotator) -> list[dict[str, Any]]:
+    """Every snapshot (frozen labeled set) of the project, newest first, for export."""
+    ws = workspace_of(request)
+    return [
+        {
+            "id": snap.id,
+            "n_labels": snap.n_labels,
+            "content_hash": snap.content_hash,
+            "note": snap.note,
+            "created_at": snap.created_at.isoformat(),
+        }
+        for snap in reversed(ws.store.snapshots(ws.project.id))
+    ]
+
+
 @router.post("/training", status_code=status.HTTP_202_ACCEPTED)
 def start_training(request: Request, who: Reviewer) -> TrainingRunOut:
     """Retrain now, in the background; 409 if a run is already running."""
@@ -103,6 +119,7 @@ def dashboard(request: Request, who: Annotator) -> DashboardOut:
     curve = [
         {
             "round": r.number,
+            "snapshot_id": r.snapshot_id,
             "n_labeled": r.metrics.get("n_labeled"),
             "accuracy": r.metrics.get("validation", {}).get("accuracy"),
             "macro_f1": r.metrics.get("validation", {}).get("macro_f1"),

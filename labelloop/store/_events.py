@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -22,6 +23,7 @@ from labelloop.store.schema import ItemRow, LabelEventRow, ProjectRow
 
 __all__ = [
     "append_event",
+    "aware",
     "content_hash",
     "head_event",
     "item_row",
@@ -29,6 +31,11 @@ __all__ = [
     "to_event",
     "to_item",
 ]
+
+
+def aware(moment: datetime) -> datetime:
+    """``moment`` with its zone: SQLite hands back naive datetimes, written in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def to_item(row: ItemRow) -> Item:
@@ -62,7 +69,7 @@ def to_event(row: LabelEventRow) -> LabelEvent:
         model_version=row.model_version,
         confidence=row.confidence,
         supersedes_id=row.supersedes_id,
-        created_at=row.created_at,
+        created_at=aware(row.created_at),
         lease_id=row.lease_id,
     )
 

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import statistics
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from labelloop.store.database import session_scope
 from labelloop.store.schema import ItemRow, LabelEventRow, LeaseRow
 
 __all__ = ["Stats"]
+
+_ANSWERS = ("label", "correct", "accept")
 
 
 def _aware(moment: datetime) -> datetime:
@@ -47,36 +50,46 @@ class Stats:
         }
 
     def labels_over_time(self, project_id: int) -> list[dict[str, Any]]:
-        """Label events per hour and source (undo and withdrawals left out)."""
+        """Label events per hour and source (undo and withdrawals left out), counted in SQL."""
         with session_scope(self._reader) as s:
+            if s.get_bind().dialect.name == "sqlite":
+                hour: Any = func.strftime("%Y-%m-%dT%H:00:00+00:00", LabelEventRow.created_at)
+            else:
+                hour = func.date_trunc("hour", LabelEventRow.created_at)
             rows = s.execute(
-                select(LabelEventRow.created_at, LabelEventRow.source).where(
+                select(hour.label("hour"), LabelEventRow.source, func.count())
+                .where(
                     LabelEventRow.project_id == project_id,
-                    LabelEventRow.action.in_(("label", "correct", "accept")),
+                    LabelEventRow.action.in_(_ANSWERS),
                 )
+                .group_by(hour, LabelEventRow.source)
+                .order_by(hour, LabelEventRow.source)
             )
-            buckets: Counter[tuple[str, str]] = Counter()
-            for created, source in rows:
-                hour = _aware(created).replace(minute=0, second=0, microsecond=0)
-                buckets[(hour.isoformat(), source)] += 1
-        return [
-            {"hour": hour, "source": source, "count": n}
-            for (hour, source), n in sorted(buckets.items())
-        ]
+            return [
+                {
+                    "hour": h if isinstance(h, str) else _aware(h).isoformat(),
+                    "source": source,
+                    "count": n,
+                }
+                for h, source, n in rows
+            ]
 
     def class_balance(self, project_id: int) -> dict[str, dict[str, int]]:
-        """Current labels per class and source."""
+        """Current labels per class and source, grouped in SQL."""
         balance: dict[str, dict[str, int]] = defaultdict(dict)
         with session_scope(self._reader) as s:
+            value = cast(LabelEventRow.value, Text)
             rows = s.execute(
-                select(LabelEventRow.value, LabelEventRow.source)
+                select(value, LabelEventRow.source, func.count())
                 .join(ItemRow, ItemRow.head_event_id == LabelEventRow.id)
                 .where(ItemRow.project_id == project_id, ItemRow.labeled.is_(True))
+                .group_by(value, LabelEventRow.source)
             )
-            for value, source in rows:
-                names = [value] if isinstance(value, str) else [b["label"] for b in value]
+            for text, source, n in rows:
+                decoded = json.loads(text)
+                names = [decoded] if isinstance(decoded, str) else [b["label"] for b in decoded]
                 for name in names:
-                    balance[name][source] = balance[name].get(source, 0) + 1
+                    balance[name][source] = balance[name].get(source, 0) + n
         return dict(balance)
 
     def annotators(self, project_id: int) -> list[dict[str, Any]]:
@@ -89,6 +102,7 @@ class Stats:
                     LabelEventRow.project_id == project_id,
                     LabelEventRow.source == "human",
                     LabelEventRow.annotator.is_not(None),
+                    LabelEventRow.action.in_(_ANSWERS),
                 )
             )
             per: dict[str, list[float]] = defaultdict(list)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from labelloop.data.labels import LabelSchema
 from labelloop.store._events import (
     append_event,
+    aware,
     content_hash,
     head_event,
     item_row,
@@ -147,7 +148,7 @@ class Store:
                 row = ProjectRow(name=name, config=config)
                 s.add(row)
                 s.flush()
-                return ProjectRecord(row.id, row.name, row.config, row.created_at)
+                return ProjectRecord(row.id, row.name, row.config, aware(row.created_at))
         except IntegrityError as exc:
             raise ProjectExistsError(
                 f"a project named {name!r} already exists; choose another name"
@@ -160,7 +161,7 @@ class Store:
             if row is None:
                 names = s.scalars(select(ProjectRow.name)).all()
                 raise ProjectNotFoundError(f"no project named {name!r}; projects: {list(names)}")
-            return ProjectRecord(row.id, row.name, row.config, row.created_at)
+            return ProjectRecord(row.id, row.name, row.config, aware(row.created_at))
 
     def update_config(self, project_id: int, config: dict[str, Any]) -> None:
         """Replace a project's configuration (validated by the caller)."""
@@ -354,14 +355,19 @@ class Store:
                 )
             previous = s.get(LabelEventRow, head.supersedes_id) if head.supersedes_id else None
             restored = None if previous is None else previous.value
+            # The restored value keeps its origin (the person who undid it is
+            # the annotator): undoing a review puts the auto label, with its
+            # model and confidence, back up for review.
             row = append_event(
                 s,
                 item,
                 restored,
-                source="human",
+                source="human" if previous is None else previous.source,
                 action="undo",
                 annotator=annotator,
                 user_id=user_id,
+                model_version=previous.model_version if previous is not None else None,
+                confidence=previous.confidence if previous is not None else None,
                 val_fraction=val_fraction,
                 head=head,
             )
@@ -411,7 +417,7 @@ class Store:
             s.add(row)
             s.flush()
             s.add_all(SnapshotEventRow(snapshot_id=row.id, event_id=e.id) for e, _ in heads)
-            return Snapshot(row.id, project_id, digest, len(heads), row.created_at, note)
+            return Snapshot(row.id, project_id, digest, len(heads), aware(row.created_at), note)
 
     def snapshots(self, project_id: int) -> list[Snapshot]:
         """Every snapshot of the project, oldest first."""
@@ -422,7 +428,9 @@ class Store:
                 .order_by(SnapshotRow.id)
             )
             return [
-                Snapshot(r.id, r.project_id, r.content_hash, r.n_labels, r.created_at, r.note)
+                Snapshot(
+                    r.id, r.project_id, r.content_hash, r.n_labels, aware(r.created_at), r.note
+                )
                 for r in rows
             ]
 
@@ -459,7 +467,7 @@ class Store:
             )
             s.add(row)
             s.flush()
-            return ModelRecord(row.id, snapshot_id, learner, None, metrics, row.created_at)
+            return ModelRecord(row.id, snapshot_id, learner, None, metrics, aware(row.created_at))
 
     def set_model_path(self, model_id: int, path: str) -> None:
         """Record where a model's weights were written."""
@@ -535,7 +543,7 @@ class Store:
             row.strategy,
             list(row.selected),
             dict(row.metrics),
-            row.created_at,
+            aware(row.created_at),
         )
 
     def rounds(self, project_id: int) -> list[RoundRecord]:
@@ -553,7 +561,7 @@ class Store:
             if row is None:
                 raise LookupError(f"no model with id {model_id}")
             return ModelRecord(
-                row.id, row.snapshot_id, row.learner, row.path, row.metrics, row.created_at
+                row.id, row.snapshot_id, row.learner, row.path, row.metrics, aware(row.created_at)
             )
 
     def enqueue(self, project_id: int, item_id: int, *, score: float | None = None) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from labelloop.errors import LabelloopError
+from labelloop.store._events import aware
 from labelloop.store.database import session_scope
 from labelloop.store.schema import LabelEventRow, ProjectRow, TrainingRunRow, utcnow
 
@@ -50,8 +51,8 @@ def _run(row: TrainingRunRow) -> TrainingRun:
         row.round_id,
         row.last_event_id,
         row.requested_by,
-        row.started_at,
-        row.finished_at,
+        aware(row.started_at),
+        None if row.finished_at is None else aware(row.finished_at),
     )
 
 

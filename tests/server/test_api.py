@@ -252,6 +252,12 @@ def test_manual_training_ranks_the_pool_and_reports_progress(app_client: TestCli
     state = _wait_idle(app_client)
     run = state["runs"][0]
     assert run["status"] == "succeeded" and run["trigger"] == "manual" and run["round_id"]
+    [snapshot] = app_client.get("/api/snapshots").json()
+    assert snapshot["n_labels"] == 15
+    curve = app_client.get("/api/dashboard").json()["learning_curve"]
+    assert [point["snapshot_id"] for point in curve] == [snapshot["id"]]
+    exported = app_client.get(f"/api/export?format=json&snapshot={snapshot['id']}").json()
+    assert len(exported["labels"]) == 15
     assert state["model_version"] and state["model_metrics"]["n_labeled"] == 15
     served = _next(app_client, headers)["served"]
     assert served["rank"] is not None and served["uncertainty"] is not None
@@ -378,6 +384,16 @@ def test_dashboard_reports_counts_and_annotators(app_client: TestClient) -> None
     assert sum(sum(v.values()) for v in dash["class_balance"].values()) == 3
     [ann] = dash["annotators"]
     assert ann["annotator"] == "ann" and ann["labels"] == 3 and ann["median_seconds"] >= 0
+    last = app_client.get("/api/export?format=json").json()["labels"][-1]
+    app_client.post(
+        f"/api/items/{last['item']}/undo",
+        json={"expected_event_id": last["event"]},
+        headers=headers,
+    )
+    after = app_client.get("/api/dashboard").json()
+    assert after["annotators"][0]["labels"] == 3, "an undo is not a label"
+    assert after["progress"]["labeled"] == 2
+    assert sum(row["count"] for row in after["labels_over_time"]) == 3
 
 
 def test_export_formats(app_client: TestClient) -> None:
@@ -392,6 +408,7 @@ def test_export_formats(app_client: TestClient) -> None:
     names = zipfile.ZipFile(io.BytesIO(archive.content)).namelist()
     assert len(names) == 4 and all(n.count("/") == 2 for n in names)
     assert app_client.get("/api/export?format=xml").status_code == 422
+    assert app_client.get("/api/snapshots").json() == []
     assert app_client.get("/api/export?snapshot=999").status_code == 404
 
 

@@ -220,3 +220,29 @@ def test_concurrent_writers_never_fork_a_history(
     assert sorted(e.id for e in history) == sorted(written)
     assert [e.seq for e in history] == list(range(1, 91))
     assert [e.supersedes_id for e in history] == [None] + [e.id for e in history[:-1]]
+
+
+def test_undoing_a_review_puts_the_auto_label_back(
+    store: Store, project_id: int, item_ids: list[int]
+) -> None:
+    item = item_ids[0]
+    auto = store.record_label(
+        project_id, item, "cat", source="auto", model_version="m1", confidence=0.9
+    )
+    store.record_label(project_id, item, "dog", annotator="rita")
+    back = store.undo(project_id, item, annotator="rita")
+    assert (back.value, back.source, back.model_version, back.confidence) == (
+        "cat",
+        "auto",
+        "m1",
+        0.9,
+    )
+    assert back.annotator == "rita" and back.supersedes_id != auto.id
+
+
+def test_event_times_carry_their_zone(store: Store, project_id: int, item_ids: list[int]) -> None:
+    event = store.record_label(project_id, item_ids[0], "cat")
+    stored = store.history(project_id, item_ids[0])[0]
+    assert event.created_at.utcoffset() is not None
+    assert stored.created_at.utcoffset() is not None
+    assert store.create_snapshot(project_id).created_at.utcoffset() is not None
