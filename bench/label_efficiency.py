@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from labelloop.loop import SimulationSettings, load_dataset, run_simulation
+from labelloop.loop.stream_sim import StreamSettings, run_stream_simulation
 from labelloop.strategies import STRATEGY_NAMES
+from labelloop.strategies.stream import STREAM_SELECTOR_NAMES
 
 
 def _cell(entry: dict[str, Any], target: int) -> str:
@@ -46,6 +48,12 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("runs/label_efficiency"))
+    parser.add_argument(
+        "--stream-budget",
+        type=float,
+        default=0.1,
+        help="also run every stream selector at this labeling budget (0 to skip)",
+    )
     args = parser.parse_args()
 
     data = load_dataset("digits")
@@ -75,6 +83,29 @@ def main() -> None:
                 f"{_cell(entry, 95):<24}{_ratio(entry, 95):>7}"
             )
         (args.out / learner / "bench.json").write_text(json.dumps(summary, indent=2))
+        if args.stream_budget > 0:
+            _stream(data, learner, args)
+
+
+def _stream(data: Any, learner: str, args: argparse.Namespace) -> None:
+    settings = StreamSettings(
+        selectors=STREAM_SELECTOR_NAMES,
+        learner=learner,
+        seed_size=args.seed_size,
+        budget_fraction=args.stream_budget,
+        retrain_every=args.batch_size,
+        repeats=args.repeats,
+    )
+    start = time.perf_counter()
+    summary = run_stream_simulation(data, settings, args.out / f"{learner}-stream")
+    elapsed = time.perf_counter() - start
+    print(f"\n## {learner}, stream, budget {args.stream_budget} ({elapsed:.0f} s)")
+    print(f"{'selector':<34}{'final acc':>14}{'labels':>8}{'spent share':>13}")
+    strategies = summary["strategies"]
+    assert isinstance(strategies, dict)
+    for name, entry in strategies.items():
+        final = f"{entry['final_accuracy_mean']:.3f}±{entry['final_accuracy_std']:.3f}"
+        print(f"{name:<34}{final:>14}{entry['final_n_labeled']:>8}{entry['spent_share']:>13.3f}")
 
 
 if __name__ == "__main__":
