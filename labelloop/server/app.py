@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -68,6 +69,10 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if start_training:
             app.state.trainer.maybe_start(startup=True)
+        # torch, scikit-learn and friends leave ~500k long-lived objects; a full
+        # collection walking them stalls every request for hundreds of ms.
+        gc.collect()
+        gc.freeze()
         yield
         app.state.trainer.shutdown()
         ws.close()

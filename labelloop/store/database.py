@@ -8,8 +8,9 @@ same schema through the same Alembic migrations.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,14 @@ from sqlalchemy.pool import NullPool
 
 from labelloop.errors import LabelloopError
 
-__all__ = ["SchemaOutOfDateError", "make_engine", "migrate", "session_scope", "sqlite_url"]
+__all__ = [
+    "SchemaOutOfDateError",
+    "Transactions",
+    "make_engine",
+    "migrate",
+    "session_scope",
+    "sqlite_url",
+]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -126,3 +134,43 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One transaction: commit on success, roll back on any exception."""
     with factory() as session, session.begin():
         yield session
+
+
+class Transactions:
+    """Write and read transactions on one database.
+
+    On SQLite, writers of this process also queue on a lock: waiting in
+    SQLite's own busy loop (sleep and retry) makes the slowest request many
+    times slower than the typical one, while a lock hands the database over
+    in arrival order. Readers never wait for writers (WAL).
+
+    Args:
+        url: SQLAlchemy database URL.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+        sqlite = url.startswith("sqlite")
+        self.reader_engine = make_engine(url, writer=False) if sqlite else self.engine
+        self._writer = sessionmaker(self.engine, expire_on_commit=False)
+        self._reader = sessionmaker(self.reader_engine, expire_on_commit=False)
+        self._lock: AbstractContextManager[object] = threading.Lock() if sqlite else nullcontext()
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A transaction that may write; it holds the write lock from its first statement."""
+        with self._lock, session_scope(self._writer) as session:
+            session.connection()  # begin now, so the clock read inside is after the lock
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only transaction: a consistent view that never blocks writers."""
+        with session_scope(self._reader) as session:
+            yield session
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+        if self.reader_engine is not self.engine:
+            self.reader_engine.dispose()

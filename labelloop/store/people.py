@@ -16,10 +16,9 @@ from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
 
 from labelloop.errors import LabelloopError
-from labelloop.store.database import session_scope
+from labelloop.store.database import Transactions
 from labelloop.store.schema import CredentialRow, UserRow, utcnow
 
 __all__ = [
@@ -77,9 +76,8 @@ def _aware(moment: datetime) -> datetime:
 class People:
     """Accounts and credentials, on the store's session factories."""
 
-    def __init__(self, writer: sessionmaker[Session], reader: sessionmaker[Session]) -> None:
-        self._writer = writer
-        self._reader = reader
+    def __init__(self, db: Transactions) -> None:
+        self._db = db
 
     def create_user(self, username: str, password_hash: str, role: Role) -> User:
         """Add an account; names are 1 to 100 of letters, digits and ``_.@-``."""
@@ -90,7 +88,7 @@ class People:
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}; choose one of {list(ROLES)}")
         try:
-            with session_scope(self._writer) as s:
+            with self._db.write() as s:
                 row = UserRow(username=username, password_hash=password_hash, role=role)
                 s.add(row)
                 s.flush()
@@ -100,7 +98,7 @@ class People:
 
     def user(self, username: str) -> User:
         """The account called ``username``."""
-        with session_scope(self._reader) as s:
+        with self._db.read() as s:
             row = s.scalars(select(UserRow).where(UserRow.username == username)).one_or_none()
             if row is None:
                 raise UserNotFoundError(f"no user named {username!r}")
@@ -108,7 +106,7 @@ class People:
 
     def users(self) -> list[User]:
         """Every account, by id."""
-        with session_scope(self._reader) as s:
+        with self._db.read() as s:
             return [_user(r) for r in s.scalars(select(UserRow).order_by(UserRow.id))]
 
     def update_user(self, username: str, **changes: Any) -> User:
@@ -118,7 +116,7 @@ class People:
             raise ValueError(f"can change only {sorted(allowed)}, not {sorted(set(changes))}")
         if "role" in changes and changes["role"] not in ROLES:
             raise ValueError(f"unknown role {changes['role']!r}; choose one of {list(ROLES)}")
-        with session_scope(self._writer) as s:
+        with self._db.write() as s:
             row = s.scalars(select(UserRow).where(UserRow.username == username)).one_or_none()
             if row is None:
                 raise UserNotFoundError(f"no user named {username!r}")
@@ -140,7 +138,7 @@ class People:
         """Create a credential; returns its secret (shown once) and, for sessions, a CSRF token."""
         secret = secrets.token_urlsafe(32)
         csrf = secrets.token_urlsafe(24) if kind == "session" else None
-        with session_scope(self._writer) as s:
+        with self._db.write() as s:
             s.add(
                 CredentialRow(
                     user_id=user_id,
@@ -155,7 +153,7 @@ class People:
 
     def resolve(self, secret: str, kind: CredentialKind) -> tuple[User, str | None] | None:
         """The active user a live credential belongs to, and its CSRF token; None otherwise."""
-        with session_scope(self._reader) as s:
+        with self._db.read() as s:
             found = s.execute(
                 select(CredentialRow, UserRow)
                 .join(UserRow, UserRow.id == CredentialRow.user_id)
@@ -171,7 +169,7 @@ class People:
 
     def revoke(self, secret: str) -> None:
         """End a credential now (logging out, or withdrawing a token)."""
-        with session_scope(self._writer) as s:
+        with self._db.write() as s:
             cred = s.scalars(
                 select(CredentialRow).where(CredentialRow.secret_hash == _digest(secret))
             ).one_or_none()

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from labelloop.store._events import (
     append_event,
@@ -27,7 +27,7 @@ from labelloop.store._events import (
     to_event,
     to_item,
 )
-from labelloop.store.database import session_scope
+from labelloop.store.database import Transactions
 from labelloop.store.records import Item, LabelConflictError, LabelEvent
 from labelloop.store.schema import (
     ItemRow,
@@ -110,9 +110,8 @@ def _held(now: datetime) -> Any:
 class Queue:
     """Serving and answering, on the store's session factories."""
 
-    def __init__(self, writer: sessionmaker[Session], reader: sessionmaker[Session]) -> None:
-        self._writer = writer
-        self._reader = reader
+    def __init__(self, db: Transactions) -> None:
+        self._db = db
 
     # serving ----------------------------------------------------------------
 
@@ -126,7 +125,7 @@ class Queue:
         """
         for _ in range(5):
             try:
-                with session_scope(self._writer) as s:
+                with self._db.write() as s:
                     return self._serve(s, project_id, user_id, kind, ttl)
             except IntegrityError:
                 continue  # another server leased the same item first; choose again
@@ -298,7 +297,7 @@ class Queue:
             UnknownClassError, InvalidLabelError: the value is not allowed.
         """
         try:
-            with session_scope(self._writer) as s:
+            with self._db.write() as s:
                 now = utcnow()
                 lease = self._open_lease(s, project_id, lease_id, user_id, now)
                 schema, val_fraction = project_schema(s, project_id)
@@ -342,7 +341,7 @@ class Queue:
 
     def skip(self, project_id: int, lease_id: int, *, user_id: int) -> None:
         """Give a leased item back; this user is served it again only when nothing else is left."""
-        with session_scope(self._writer) as s:
+        with self._db.write() as s:
             lease = self._open_lease(s, project_id, lease_id, user_id, utcnow())
             lease.closed_at, lease.outcome = utcnow(), "skipped"
 
@@ -371,7 +370,7 @@ class Queue:
             How many events were written.
         """
         written = 0
-        with session_scope(self._writer) as s:
+        with self._db.write() as s:
             schema, val_fraction = project_schema(s, project_id)
             now = utcnow()
             held = set(
@@ -415,7 +414,7 @@ class Queue:
 
     def review_outcomes(self, project_id: int) -> dict[str, int]:
         """How reviewers answered auto labels: ``accepted`` and ``corrected`` counts."""
-        with session_scope(self._reader) as s:
+        with self._db.read() as s:
             auto = LabelEventRow.__table__.alias("auto")
             rows = s.execute(
                 select(LabelEventRow.action, func.count())

@@ -72,6 +72,7 @@ class ItemRow(Base):
     __table_args__ = (
         UniqueConstraint("project_id", "sha256", name="uq_items_project_sha256"),
         Index("ix_items_project_split_class", "project_id", "split_class", "split"),
+        Index("ix_items_project_labeled", "project_id", "labeled", "head_event_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -238,6 +239,13 @@ class LeaseRow(Base):
             postgresql_where=text("closed_at IS NULL"),
         ),
         Index("ix_leases_user", "project_id", "user_id", "outcome"),
+        Index(
+            "ix_leases_skipped",
+            "item_id",
+            "user_id",
+            sqlite_where=text("outcome = 'skipped'"),
+            postgresql_where=text("outcome = 'skipped'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -9,9 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Text, cast, func, select
-from sqlalchemy.orm import Session, sessionmaker
 
-from labelloop.store.database import session_scope
+from labelloop.store.database import Transactions
 from labelloop.store.schema import ItemRow, LabelEventRow, LeaseRow
 
 __all__ = ["Stats"]
@@ -26,12 +25,12 @@ def _aware(moment: datetime) -> datetime:
 class Stats:
     """Read-only aggregates over a project's events, on the store's reader sessions."""
 
-    def __init__(self, reader: sessionmaker[Session]) -> None:
-        self._reader = reader
+    def __init__(self, db: Transactions) -> None:
+        self._db = db
 
     def progress(self, project_id: int) -> dict[str, int]:
         """Items in the pool, and how many are labeled by a person, auto-labeled, or not at all."""
-        with session_scope(self._reader) as s:
+        with self._db.read() as s:
             total = s.scalar(select(func.count()).where(ItemRow.project_id == project_id)) or 0
             rows = s.execute(
                 select(LabelEventRow.source, func.count())
@@ -51,7 +50,7 @@ class Stats:
 
     def labels_over_time(self, project_id: int) -> list[dict[str, Any]]:
         """Label events per hour and source (undo and withdrawals left out), counted in SQL."""
-        with session_scope(self._reader) as s:
+        with self._db.read() as s:
             if s.get_bind().dialect.name == "sqlite":
                 hour: Any = func.strftime("%Y-%m-%dT%H:00:00+00:00", LabelEventRow.created_at)
             else:
@@ -77,7 +76,7 @@ class Stats:
     def class_balance(self, project_id: int) -> dict[str, dict[str, int]]:
         """Current labels per class and source, grouped in SQL."""
         balance: dict[str, dict[str, int]] = defaultdict(dict)
-        with session_scope(self._reader) as s:
+        with self._db.read() as s:
             value = cast(LabelEventRow.value, Text)
             rows = s.execute(
                 select(value, LabelEventRow.source, func.count())
@@ -94,7 +93,7 @@ class Stats:
 
     def annotators(self, project_id: int) -> list[dict[str, Any]]:
         """Per person: labels made, and the median seconds from being served to answering."""
-        with session_scope(self._reader) as s:
+        with self._db.read() as s:
             rows = s.execute(
                 select(LabelEventRow.annotator, LabelEventRow.created_at, LeaseRow.created_at)
                 .outerjoin(LeaseRow, LeaseRow.id == LabelEventRow.lease_id)

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from labelloop.data.labels import LabelSchema
 from labelloop.store._events import (
@@ -29,7 +29,7 @@ from labelloop.store._events import (
     to_event,
     to_item,
 )
-from labelloop.store.database import check_schema, make_engine, migrate, session_scope
+from labelloop.store.database import Transactions, check_schema, migrate
 from labelloop.store.people import People
 from labelloop.store.queue import Queue
 from labelloop.store.records import (
@@ -114,29 +114,26 @@ class Store:
 
     def __init__(self, url: str, *, create: bool = False) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self._db = Transactions(url)
+        self.engine = self._db.engine
         if create:
             migrate(self.engine)
         else:
             check_schema(self.engine)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._reader = make_engine(url, writer=False) if url.startswith("sqlite") else self.engine
-        self._read_sessions = sessionmaker(self._reader, expire_on_commit=False)
-        self.people = People(self._sessions, self._read_sessions)
-        self.leases = Queue(self._sessions, self._read_sessions)
-        self.training = TrainingRuns(self._sessions, self._read_sessions)
-        self.stats = Stats(self._read_sessions)
+        self.people = People(self._db)
+        self.leases = Queue(self._db)
+        self.training = TrainingRuns(self._db)
+        self.stats = Stats(self._db)
 
     def close(self) -> None:
         """Release every pooled connection."""
-        self.engine.dispose()
-        self._reader.dispose()
+        self._db.dispose()
 
     def _tx(self) -> Any:
-        return session_scope(self._sessions)
+        return self._db.write()
 
     def _read(self) -> Any:
-        return session_scope(self._read_sessions)
+        return self._db.read()
 
     # projects -------------------------------------------------------------
 

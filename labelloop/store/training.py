@@ -7,11 +7,10 @@ from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, sessionmaker
 
 from labelloop.errors import LabelloopError
 from labelloop.store._events import aware
-from labelloop.store.database import session_scope
+from labelloop.store.database import Transactions
 from labelloop.store.schema import LabelEventRow, ProjectRow, TrainingRunRow, utcnow
 
 __all__ = ["TrainingBusyError", "TrainingRun", "TrainingRuns", "TrainingStatus"]
@@ -59,9 +58,8 @@ def _run(row: TrainingRunRow) -> TrainingRun:
 class TrainingRuns:
     """Training-run bookkeeping, on the store's session factories."""
 
-    def __init__(self, writer: sessionmaker[Session], reader: sessionmaker[Session]) -> None:
-        self._writer = writer
-        self._reader = reader
+    def __init__(self, db: Transactions) -> None:
+        self._db = db
 
     def start(self, project_id: int, *, trigger: str, requested_by: str | None) -> TrainingRun:
         """Open a run; :class:`TrainingBusyError` if one is running already.
@@ -70,7 +68,7 @@ class TrainingRuns:
         whose writers are serialized anyway; ``FOR UPDATE`` elsewhere), so two
         processes cannot both start one.
         """
-        with session_scope(self._writer) as s:
+        with self._db.write() as s:
             s.execute(select(ProjectRow.id).where(ProjectRow.id == project_id).with_for_update())
             running = s.scalar(
                 select(TrainingRunRow.id).where(
@@ -96,7 +94,7 @@ class TrainingRuns:
 
     def progress(self, run_id: int, step: str, fraction: float) -> None:
         """Report how far a running run is."""
-        with session_scope(self._writer) as s:
+        with self._db.write() as s:
             s.execute(
                 update(TrainingRunRow)
                 .where(TrainingRunRow.id == run_id)
@@ -112,7 +110,7 @@ class TrainingRuns:
         message: str | None = None,
     ) -> None:
         """Close a run as succeeded or failed."""
-        with session_scope(self._writer) as s:
+        with self._db.write() as s:
             s.execute(
                 update(TrainingRunRow)
                 .where(TrainingRunRow.id == run_id)
@@ -128,7 +126,7 @@ class TrainingRuns:
 
     def abandon_running(self, project_id: int, reason: str) -> int:
         """Mark runs left 'running' by a process that died as failed; returns how many."""
-        with session_scope(self._writer) as s:
+        with self._db.write() as s:
             result = s.execute(
                 update(TrainingRunRow)
                 .where(TrainingRunRow.project_id == project_id, TrainingRunRow.status == "running")
@@ -138,7 +136,7 @@ class TrainingRuns:
 
     def runs(self, project_id: int, limit: int = 20) -> list[TrainingRun]:
         """The most recent runs, newest first."""
-        with session_scope(self._reader) as s:
+        with self._db.read() as s:
             rows = s.scalars(
                 select(TrainingRunRow)
                 .where(TrainingRunRow.project_id == project_id)
@@ -149,7 +147,7 @@ class TrainingRuns:
 
     def human_labels_since(self, project_id: int, event_id: int) -> int:
         """Human label events written after event ``event_id``."""
-        with session_scope(self._reader) as s:
+        with self._db.read() as s:
             return int(
                 s.scalar(
                     select(func.count()).where(
