@@ -575,6 +575,24 @@ def demo(
     _serve(project_dir, host, port, False)
 
 
+@app.command()
+@_friendly
+def migrate(project_dir: ProjectDir) -> None:
+    """Upgrade the project's database schema to this version of labelloop."""
+    import yaml
+
+    from labelloop.store import Store, sqlite_url
+
+    manifest = project_dir / "labelloop.yaml"
+    if not manifest.is_file():
+        raise FileNotFoundError(f"{project_dir} is not a labelloop project (no labelloop.yaml)")
+    url = (yaml.safe_load(manifest.read_text()) or {}).get("database_url") or sqlite_url(
+        project_dir / "labelloop.db"
+    )
+    Store(str(url), create=True).close()
+    console.print(f"{project_dir}: schema is up to date")
+
+
 @app.command("config")
 @_friendly
 def show_config(project_dir: ProjectDir) -> None:

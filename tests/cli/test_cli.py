@@ -160,3 +160,19 @@ def test_simulate_command(tmp_path: Path) -> None:
     assert set(summary["strategies"]) == {"random", "least_confidence"}
     assert (tmp_path / "run" / "curves.png").is_file()
     assert "unknown" in _fails("simulate", "--strategies", "nope", "--out", tmp_path / "x")
+
+
+def test_migrate_upgrades_an_old_schema(tmp_path: Path) -> None:
+    from labelloop.store import make_engine, sqlite_url
+
+    proj = tmp_path / "proj"
+    _ok("init", proj, "--classes", "a,b")
+    engine = make_engine(sqlite_url(proj / "labelloop.db"))
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_leases_skipped")
+        conn.exec_driver_sql("DROP INDEX ix_items_project_labeled")
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0002'")
+    engine.dispose()
+    assert "labelloop migrate" in _fails("status", proj)
+    assert "up to date" in _ok("migrate", proj)
+    assert json.loads(_ok("status", proj, "--json"))["items"] == 0
