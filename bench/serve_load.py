@@ -52,7 +52,7 @@ from labelloop.config import ProjectConfig
 from labelloop.data.demo import DIGITS_CLASSES, digits_arrays
 from labelloop.loop import Workspace, run_round
 from labelloop.server.security import hash_password
-from labelloop.store import LabelInput
+from labelloop.store import LabelInput, Store, sqlite_url
 
 CACHE = Path("runs/serve_load")
 _SEEDS_PER_CLASS = 5
@@ -150,6 +150,8 @@ def fresh_copy(project: Path, n_clients: int) -> tuple[Path, list[str], str]:
             shutil.copytree(entry, root / entry.name)
         else:
             shutil.copy2(entry, root / entry.name)
+    # A project cached by an older labelloop gets this version's schema.
+    Store(sqlite_url(root / "labelloop.db"), create=True).close()
     ws = Workspace.open(root)
     try:
         secret = hash_password("bench-password")
