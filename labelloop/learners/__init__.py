@@ -1,10 +1,14 @@
 """Models that fit on labeled images and score a pool: probabilities and embeddings.
 
 Every learner follows :class:`Learner`; build one by name with
-:func:`make_learner`, and score it with :func:`evaluate`.
+:func:`make_learner`, and score it with :func:`evaluate`. Those that can say how
+unsure they are follow :class:`SupportsSamples` too; :class:`TemperatureScaler`
+recalibrates probabilities on a validation split.
 """
 
-from labelloop.learners.base import LEARNER_NAMES, Learner, LearnerName
+from labelloop.learners.base import LEARNER_NAMES, Learner, LearnerName, SupportsSamples
+from labelloop.learners.calibration import InputKind, TemperatureScaler
+from labelloop.learners.ensemble import DeepEnsemble
 from labelloop.learners.errors import (
     InvalidInputError,
     InvalidParameterError,
@@ -17,6 +21,7 @@ from labelloop.learners.errors import (
     WeightsMismatchError,
 )
 from labelloop.learners.factory import make_learner
+from labelloop.learners.mc_dropout import mc_dropout_logits
 from labelloop.learners.metrics import (
     ClassificationMetrics,
     evaluate,
@@ -36,8 +41,10 @@ from labelloop.learners.training import EpochStats
 __all__ = [
     "LEARNER_NAMES",
     "ClassificationMetrics",
+    "DeepEnsemble",
     "EpochStats",
     "FeatureClassifier",
+    "InputKind",
     "InvalidInputError",
     "InvalidParameterError",
     "Learner",
@@ -51,6 +58,8 @@ __all__ = [
     "ResNet18Classifier",
     "SklearnLearner",
     "SmallCNN",
+    "SupportsSamples",
+    "TemperatureScaler",
     "TorchClassifier",
     "UnknownLearnerError",
     "WeightsMismatchError",
@@ -58,4 +67,5 @@ __all__ = [
     "evaluate",
     "expected_calibration_error",
     "make_learner",
+    "mc_dropout_logits",
 ]

@@ -5,6 +5,11 @@ images: class probabilities for uncertainty strategies, and feature vectors for
 diversity strategies. Images are ``float32`` arrays of shape
 ``(n_samples, channels, height, width)`` with values in ``[0, 1]``; labels are
 ``int64`` class indices in ``[0, n_classes)``.
+
+Learners that can express their own uncertainty also follow
+:class:`SupportsSamples`: several plausible probability vectors per image (Monte
+Carlo dropout passes, ensemble members, bootstrap clones), whose disagreement
+strategies such as BALD measure.
 """
 
 from pathlib import Path
@@ -13,12 +18,12 @@ from typing import Literal, Protocol, Self, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["LEARNER_NAMES", "Learner", "LearnerName"]
+__all__ = ["LEARNER_NAMES", "Learner", "LearnerName", "SupportsSamples"]
 
-LearnerName = Literal["cnn", "resnet18", "logreg"]
+LearnerName = Literal["cnn", "cnn_ensemble", "logreg", "logreg_bagging", "resnet18"]
 """Names :func:`~labelloop.learners.make_learner` accepts."""
 
-LEARNER_NAMES: tuple[str, ...] = ("cnn", "logreg", "resnet18")
+LEARNER_NAMES: tuple[str, ...] = ("cnn", "cnn_ensemble", "logreg", "logreg_bagging", "resnet18")
 """The values of :data:`LearnerName`, sorted."""
 
 
@@ -93,5 +98,34 @@ class Learner(Protocol):
 
         Returns:
             The learner itself, fitted, predicting as the saved one did.
+        """
+        ...
+
+
+@runtime_checkable
+class SupportsSamples(Protocol):
+    """A learner that gives several probability samples per image.
+
+    The samples stand for the model's uncertainty about its own parameters:
+    stochastic passes (:class:`~labelloop.learners.TorchClassifier`, Monte
+    Carlo dropout), members (:class:`~labelloop.learners.DeepEnsemble`) or
+    bootstrap clones (:class:`~labelloop.learners.SklearnLearner` with
+    ``bagging``). ``isinstance`` checks only that the method exists: a
+    ``SklearnLearner`` built without ``bagging`` has it but raises
+    :class:`~labelloop.learners.InvalidParameterError` when called.
+    """
+
+    def predict_samples(self, X: NDArray[np.floating], n_samples: int) -> NDArray[np.float64]:
+        """Probabilities of several plausible models.
+
+        Args:
+            X: Images, shape ``(n, channels, height, width)``.
+            n_samples: Samples wanted. Stochastic learners (MC dropout) draw
+                exactly this many; learners with a fixed set (ensemble
+                members, bootstrap clones) return at most the set.
+
+        Returns:
+            Probabilities, shape ``(k, n, n_classes)``: ``k = n_samples``, or
+            ``min(n_samples, set size)`` for a fixed set; rows sum to 1.
         """
         ...

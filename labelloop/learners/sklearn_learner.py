@@ -11,6 +11,7 @@ from sklearn.dummy import DummyClassifier
 from sklearn.pipeline import Pipeline
 
 from labelloop.learners._files import read_file, write_atomically
+from labelloop.learners._params import check_int, check_n_samples
 from labelloop.learners._validation import (
     ImageShape,
     check_fit_data,
@@ -18,6 +19,7 @@ from labelloop.learners._validation import (
     check_n_classes,
 )
 from labelloop.learners.errors import (
+    InvalidParameterError,
     ModelFileCorruptError,
     NoPredictProbaError,
     NotFittedError,
@@ -27,7 +29,8 @@ from labelloop.learners.errors import (
 __all__ = ["SklearnLearner"]
 
 _FORMAT = "labelloop.learners.SklearnLearner"
-_FORMAT_VERSION = 1
+# Version 2 adds the bootstrap clones; version 1 files load without them.
+_FORMAT_VERSION = 2
 
 
 def _single_class_estimator(estimator: Any) -> Any:
@@ -44,6 +47,26 @@ def _single_class_estimator(estimator: Any) -> Any:
     return dummy
 
 
+def _stratified_bootstrap(labels: NDArray[np.int64], rng: np.random.Generator) -> NDArray[np.intp]:
+    """Indices of a bootstrap resample drawn class by class.
+
+    Each class is resampled with replacement to its own count, so every
+    resample holds every labeled class, as often as the labeled set does.
+
+    Args:
+        labels: Class indices, shape ``(n,)``.
+        rng: Source of the draws.
+
+    Returns:
+        Indices into ``labels``, shape ``(n,)``, grouped by class.
+    """
+    parts = []
+    for cls in np.unique(labels):
+        members = np.flatnonzero(labels == cls)
+        parts.append(rng.choice(members, size=members.size, replace=True))
+    return np.concatenate(parts)
+
+
 class SklearnLearner:
     """A scikit-learn classifier with ``predict_proba``, seen as a :class:`Learner`.
 
@@ -53,6 +76,15 @@ class SklearnLearner:
     of a single class is fitted with a ``DummyClassifier`` that predicts that
     class with probability 1 (inside the pipeline, if ``estimator`` is one).
 
+    With ``bagging=K``, ``fit`` also trains ``K`` clones on bootstrap
+    resamples of the labeled set, and :meth:`predict_samples` returns their
+    probabilities, for strategies that measure disagreement. The resamples are
+    drawn class by class (each class resampled to its own count), so every
+    clone sees every labeled class: a tiny labeled set would otherwise leave
+    classes out of some resamples, and those clones would disagree only
+    because a class was missing. :meth:`predict_proba` stays that of the clone
+    fitted on the whole set.
+
     Args:
         estimator: An unfitted scikit-learn classifier or pipeline that has
             ``predict_proba``.
@@ -60,22 +92,36 @@ class SklearnLearner:
         flatten: If true, images ``(n, C, H, W)`` are reshaped to
             ``(n, C * H * W)`` before they reach the estimator; if false, the
             estimator (a pipeline, say) receives the 4-D array.
+        bagging: Number of bootstrap clones for :meth:`predict_samples`; 0
+            fits none, and :meth:`predict_samples` then raises.
+        random_state: Seeds the bootstrap resamples.
 
     Attributes:
         estimator_: The fitted clone of ``estimator``.
+        bags_: The clones fitted on bootstrap resamples, ``bagging`` of them.
         classes_: Class indices the fitted estimator knows, shape ``(k,)``,
             ``k <= n_classes``.
         input_shape_: ``(channels, height, width)`` of the images seen in ``fit``.
     """
 
     estimator_: Any
+    bags_: list[Any]
     classes_: NDArray[np.int64]
     input_shape_: ImageShape
 
-    def __init__(self, estimator: Any, n_classes: int, flatten: bool = True) -> None:
+    def __init__(
+        self,
+        estimator: Any,
+        n_classes: int,
+        flatten: bool = True,
+        bagging: int = 0,
+        random_state: int = 0,
+    ) -> None:
         self.estimator = estimator
         self.n_classes = n_classes
         self.flatten = flatten
+        self.bagging = bagging
+        self.random_state = random_state
 
     def fit(
         self,
@@ -98,7 +144,11 @@ class SklearnLearner:
         Raises:
             NoPredictProbaError: If the estimator has no ``predict_proba``.
             InvalidInputError: If ``X`` or ``y`` is malformed.
+            InvalidParameterError: If ``bagging`` or ``random_state`` is not an
+                int ``>= 0``.
         """
+        bagging = check_int("bagging", self.bagging, 0)
+        seed = check_int("random_state", self.random_state, 0)
         if not hasattr(self.estimator, "predict_proba"):
             raise NoPredictProbaError(
                 f"{type(self.estimator).__name__} has no predict_proba, which active "
@@ -107,14 +157,14 @@ class SklearnLearner:
             )
         n_classes = check_n_classes(self.n_classes)
         images, labels = check_fit_data(X, y, n_classes=n_classes)
-        present = np.unique(labels)
-        if present.size == 1:
-            estimator = _single_class_estimator(self.estimator)
-        else:
-            estimator = clone(self.estimator)
-        estimator.fit(self._features(images), labels)
-        self.estimator_ = estimator
-        self.classes_ = np.asarray(estimator.classes_, dtype=np.int64)
+        features = self._features(images)
+        self.estimator_ = self._fitted_clone(features, labels)
+        self.classes_ = np.asarray(self.estimator_.classes_, dtype=np.int64)
+        rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(bagging)]
+        self.bags_ = []
+        for rng in rngs:
+            rows = _stratified_bootstrap(labels, rng)
+            self.bags_.append(self._fitted_clone(features[rows], labels[rows]))
         self.input_shape_ = (images.shape[1], images.shape[2], images.shape[3])
         return self
 
@@ -132,11 +182,39 @@ class SklearnLearner:
             InvalidInputError: If ``X`` differs in shape from the fitted images.
         """
         images = self._check_predict_input(X)
-        probs = np.zeros((images.shape[0], self.n_classes), dtype=np.float64)
-        if images.shape[0]:
-            probs[:, self.classes_] = self.estimator_.predict_proba(self._features(images))
-            probs /= probs.sum(axis=1, keepdims=True)
-        return probs
+        return self._all_columns(self.estimator_, self._features(images))
+
+    def predict_samples(
+        self, X: NDArray[np.floating], n_samples: int | None = None
+    ) -> NDArray[np.float64]:
+        """Class probabilities of the bootstrap clones, one sample per clone.
+
+        Args:
+            X: Images, shape ``(n, channels, height, width)``.
+            n_samples: Most samples to return: the first ``min(n_samples,
+                bagging)`` clones give one each. ``None`` uses them all.
+
+        Returns:
+            Probabilities, shape ``(k, n, n_classes)`` with
+            ``k = min(n_samples, bagging)``, with zero columns for classes
+            never seen in ``fit``; rows sum to 1.
+
+        Raises:
+            NotFittedError: If called before :meth:`fit` or :meth:`load`.
+            InvalidInputError: If ``X`` differs in shape from the fitted images.
+            InvalidParameterError: If the learner has no bootstrap clones, or
+                ``n_samples`` is not a positive int.
+        """
+        images = self._check_predict_input(X)
+        count = len(self.bags_)
+        if count == 0:
+            raise InvalidParameterError(
+                "this SklearnLearner was fitted with bagging=0, so it has no bootstrap "
+                "clones to sample; build it with bagging=10 (say) and fit it again."
+            )
+        count = check_n_samples(n_samples, count)
+        features = self._features(images)
+        return np.stack([self._all_columns(bag, features) for bag in self.bags_[:count]])
 
     def embed(self, X: NDArray[np.floating]) -> NDArray[np.float32]:
         """Features: the pipeline's transform steps, else the flattened pixels.
@@ -179,6 +257,7 @@ class SklearnLearner:
             "input_shape": self.input_shape_,
             "classes": self.classes_,
             "estimator": self.estimator_,
+            "bags": self.bags_,
         }
 
         def write(partial: Path) -> None:
@@ -201,8 +280,8 @@ class SklearnLearner:
         Raises:
             ModelFileNotFoundError: If ``path`` does not exist.
             ModelFileCorruptError: If the file is not a saved ``SklearnLearner``.
-            WeightsMismatchError: If it was saved with another ``n_classes`` or
-                ``flatten``.
+            WeightsMismatchError: If it was saved with another ``n_classes``,
+                ``flatten`` or ``bagging``.
         """
         path = Path(path)
         state = read_file(
@@ -215,17 +294,36 @@ class SklearnLearner:
             raise ModelFileCorruptError(
                 f"{path} is not a saved SklearnLearner; load it with the learner that wrote it."
             )
-        for name in ("n_classes", "flatten"):
-            if state[name] != getattr(self, name):
+        bags = state.get("bags", [])
+        saved = {"n_classes": state["n_classes"], "flatten": state["flatten"], "bagging": len(bags)}
+        for name, value in saved.items():
+            if value != getattr(self, name):
                 raise WeightsMismatchError(
-                    f"{path} was saved with {name}={state[name]!r} but this learner has "
-                    f"{name}={getattr(self, name)!r}; build it with {name}={state[name]!r}."
+                    f"{path} was saved with {name}={value!r} but this learner has "
+                    f"{name}={getattr(self, name)!r}; build it with {name}={value!r}."
                 )
         channels, height, width = state["input_shape"]
         self.estimator_ = state["estimator"]
+        self.bags_ = list(bags)
         self.classes_ = np.asarray(state["classes"], dtype=np.int64)
         self.input_shape_ = (int(channels), int(height), int(width))
         return self
+
+    def _fitted_clone(self, features: NDArray[np.float32], labels: NDArray[np.int64]) -> Any:
+        if np.unique(labels).size == 1:
+            estimator = _single_class_estimator(self.estimator)
+        else:
+            estimator = clone(self.estimator)
+        return estimator.fit(features, labels)
+
+    def _all_columns(self, estimator: Any, features: NDArray[np.float32]) -> NDArray[np.float64]:
+        """``estimator``'s probabilities placed in the columns of its classes."""
+        probs = np.zeros((features.shape[0], self.n_classes), dtype=np.float64)
+        if features.shape[0]:
+            classes = np.asarray(estimator.classes_, dtype=np.int64)
+            probs[:, classes] = estimator.predict_proba(features)
+            probs /= probs.sum(axis=1, keepdims=True)
+        return probs
 
     def _features(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
         return images.reshape(images.shape[0], -1) if self.flatten else images

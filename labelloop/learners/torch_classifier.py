@@ -9,6 +9,7 @@ from numpy.typing import NDArray
 from torch import Tensor
 
 from labelloop.learners._files import read_file, write_atomically
+from labelloop.learners._params import check_float, check_int
 from labelloop.learners._validation import (
     ImageShape,
     check_fit_data,
@@ -16,6 +17,7 @@ from labelloop.learners._validation import (
     check_input_shape,
     check_n_classes,
 )
+from labelloop.learners.calibration import TemperatureScaler
 from labelloop.learners.errors import (
     InvalidInputError,
     InvalidParameterError,
@@ -23,6 +25,8 @@ from labelloop.learners.errors import (
     NotFittedError,
     WeightsMismatchError,
 )
+from labelloop.learners.mc_dropout import mc_dropout_logits
+from labelloop.learners.metrics import expected_calibration_error
 from labelloop.learners.networks import (
     NETWORK_NAMES,
     FeatureClassifier,
@@ -36,23 +40,21 @@ from labelloop.learners.training import EpochStats, map_batches, resolve_device,
 __all__ = ["TorchClassifier"]
 
 _FORMAT = "labelloop.learners.TorchClassifier"
-_FORMAT_VERSION = 1
+# Version 2 adds the temperature; version 1 files load with temperature 1.
+_FORMAT_VERSION = 2
+
+CALIBRATION_PRIOR_STD = 0.5
+"""Standard deviation of the prior on ``log T`` when ``calibrate=True``; see
+:class:`~labelloop.learners.calibration.TemperatureScaler`. Validation splits
+in a labeling loop are small and often classified without error, which drives
+a plain maximum-likelihood ``T`` to its lower bound; on digits with 60
+validation images, a std of 1 still sharpened a well-calibrated CNN to
+``T`` of about 0.6 and raised its test NLL, 0.5 held it near 0.8."""
 
 
-def _check_int(name: str, value: object, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidParameterError(f"{name} must be an int >= {minimum}, got {value!r}.")
-
-
-def _check_float(name: str, value: object, low: float, high: float, *, open_low: bool) -> None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        number = float(value)
-        if (number > low if open_low else number >= low) and number < high:
-            return
-    bracket = "(" if open_low else "["
-    raise InvalidParameterError(
-        f"{name} must be a number in {bracket}{low}, {high}), got {value!r}."
-    )
+def _probabilities(logits: Tensor, temperature: float) -> Tensor:
+    """Softmax over the last axis of ``logits / temperature``, in float64."""
+    return torch.softmax(logits.double() / temperature, dim=-1)
 
 
 class TorchClassifier:
@@ -67,6 +69,18 @@ class TorchClassifier:
     A fit is reproducible on the CPU: the same weights, data and parameters
     give the same model. Seeding happens inside forked generators, so torch's
     global random state is left as it was.
+
+    :meth:`predict_samples` gives Monte Carlo dropout samples: stochastic
+    passes with the dropout before the head on and batch-norm in eval mode.
+
+    With ``calibrate`` and a validation split, ``fit`` ends by fitting a
+    temperature on the validation logits (a
+    :class:`~labelloop.learners.calibration.TemperatureScaler` with a prior of
+    std :data:`CALIBRATION_PRIOR_STD` on ``log T``, so a small or error-free
+    split keeps ``T`` near 1); :meth:`predict_proba` and
+    :meth:`predict_samples` divide the logits by it. The temperature is
+    fitted on the same split that picks the best epoch, so ``ece_after_`` is
+    an in-sample figure. A fit without validation resets the temperature to 1.
 
     Args:
         network: ``"cnn"`` (:class:`~labelloop.learners.networks.SmallCNN`) or
@@ -91,7 +105,10 @@ class TorchClassifier:
             shapes do not fit (a 1000-class head, an RGB stem) are skipped.
         dropout: Dropout probability before the classifier head.
         inference_batch_size: Images per batch in :meth:`predict_proba`,
-            :meth:`embed` and validation.
+            :meth:`predict_samples`, :meth:`embed` and validation.
+        calibrate: If true, fit a temperature on the validation split at the
+            end of each fit that has one. Off by default, so probabilities are
+            the network's own softmax unless asked for.
 
     Attributes:
         network_: The trained network, in eval mode, on ``device_``.
@@ -101,6 +118,12 @@ class TorchClassifier:
             0 when no epoch ran.
         skipped_weights_: Names in ``weights_path`` that did not fit the
             network; empty without ``weights_path``.
+        temperature_: The logits' divisor; 1.0 unless ``calibrate`` fitted one.
+        ece_before_: Expected calibration error on the validation split of the
+            last fit before temperature scaling; ``None`` without validation
+            and after :meth:`load`.
+        ece_after_: The same with the temperature applied; equals
+            ``ece_before_`` when the temperature is 1.
     """
 
     network_: FeatureClassifier
@@ -108,6 +131,9 @@ class TorchClassifier:
     history_: list[EpochStats]
     best_epoch_: int
     skipped_weights_: list[str]
+    temperature_: float
+    ece_before_: float | None
+    ece_after_: float | None
 
     def __init__(
         self,
@@ -127,6 +153,7 @@ class TorchClassifier:
         weights_path: Path | None = None,
         dropout: float = 0.25,
         inference_batch_size: int = 1024,
+        calibrate: bool = False,
     ) -> None:
         self.network = network
         self.n_classes = n_classes
@@ -143,6 +170,7 @@ class TorchClassifier:
         self.weights_path = weights_path
         self.dropout = dropout
         self.inference_batch_size = inference_batch_size
+        self.calibrate = calibrate
 
     def fit(
         self,
@@ -187,6 +215,8 @@ class TorchClassifier:
             self.network_.dropout.p = float(self.dropout)
             self.network_.to(device)
             self.device_ = device
+            # The old temperature belongs to the old weights; _fit_temperature sets the new one.
+            self.temperature_ = 1.0
             self.history_, self.best_epoch_ = train(
                 self.network_,
                 images,
@@ -202,10 +232,13 @@ class TorchClassifier:
                 device=device,
                 inference_batch_size=self.inference_batch_size,
             )
+        self._fit_temperature(validation)
         return self
 
     def predict_proba(self, X: NDArray[np.floating]) -> NDArray[np.float64]:
         """Class probabilities, computed in batches with dropout off.
+
+        The logits are divided by ``temperature_`` first (1 unless calibrated).
 
         Args:
             X: Images, shape ``(n_samples, channels, height, width)``.
@@ -219,9 +252,10 @@ class TorchClassifier:
         """
         images = self._check_predict_input(X)
         network = self.network_
+        temperature = self.temperature_
 
         def probabilities(batch: Tensor) -> Tensor:
-            return torch.softmax(network(batch).double(), dim=1)
+            return _probabilities(network(batch), temperature)
 
         return map_batches(
             probabilities,
@@ -231,6 +265,44 @@ class TorchClassifier:
             batch_size=self.inference_batch_size,
             device=self.device_,
         ).astype(np.float64, copy=False)
+
+    def predict_samples(self, X: NDArray[np.floating], n_samples: int = 20) -> NDArray[np.float64]:
+        """Monte Carlo dropout: probabilities of stochastic passes with dropout on.
+
+        Only the dropout layers run in training mode; batch-norm keeps its
+        running statistics. The features are computed once per batch and only
+        the dropout and the head are run ``n_samples`` times (see
+        :mod:`~labelloop.learners.mc_dropout`), so 20 passes cost little more
+        than one :meth:`predict_proba`. The masks are seeded with
+        ``random_state``: the same call returns the same samples (for the same
+        ``inference_batch_size``). With ``dropout=0`` every sample equals
+        :meth:`predict_proba`. The logits are divided by ``temperature_``.
+
+        Args:
+            X: Images, shape ``(n, channels, height, width)``.
+            n_samples: Number of stochastic passes, at least 1.
+
+        Returns:
+            Probabilities, shape ``(n_samples, n, n_classes)``; rows sum to 1.
+            The host holds ``n_samples * n * n_classes`` float64 values.
+
+        Raises:
+            NotFittedError: If called before :meth:`fit` or :meth:`load`.
+            InvalidInputError: If ``X`` does not match ``input_shape``.
+            InvalidParameterError: If ``n_samples`` is not a positive int.
+        """
+        images = self._check_predict_input(X)
+        check_int("n_samples", n_samples, 1)
+        logits = mc_dropout_logits(
+            self.network_,
+            images,
+            n_samples,
+            batch_size=self.inference_batch_size,
+            device=self.device_,
+            seed=self.random_state,
+        )
+        probs = _probabilities(torch.from_numpy(logits), self.temperature_)
+        return probs.numpy()
 
     def embed(self, X: NDArray[np.floating]) -> NDArray[np.float32]:
         """Penultimate-layer features, computed in batches.
@@ -268,13 +340,7 @@ class TorchClassifier:
         Raises:
             NotFittedError: If called before :meth:`fit` or :meth:`load`.
         """
-        self._check_fitted()
-        state = {
-            "format": _FORMAT,
-            "version": _FORMAT_VERSION,
-            "config": self._architecture(self.n_classes, self.input_shape),
-            "state_dict": {k: v.detach().cpu() for k, v in self.network_.state_dict().items()},
-        }
+        state = self._to_state()
         write_atomically(Path(path), lambda partial: torch.save(state, partial))
 
     def load(self, path: Path) -> Self:
@@ -293,8 +359,23 @@ class TorchClassifier:
             WeightsMismatchError: If it was saved for another network,
                 ``n_classes`` or ``input_shape``.
         """
+        path = Path(path)
+        return self._from_state(self._read_saved(path), path)
+
+    def _to_state(self) -> dict[str, Any]:
+        """The fitted model as tensors and plain values, for :func:`torch.save`."""
+        self._check_fitted()
+        return {
+            "format": _FORMAT,
+            "version": _FORMAT_VERSION,
+            "config": self._architecture(self.n_classes, self.input_shape),
+            "state_dict": {k: v.detach().cpu() for k, v in self.network_.state_dict().items()},
+            "temperature": float(self.temperature_),
+        }
+
+    def _from_state(self, state: dict[str, Any], path: Path) -> Self:
+        """Restore what :meth:`_to_state` returned; ``path`` is named in errors."""
         n_classes, input_shape = self._check_params()
-        state = self._read_saved(Path(path))
         expected = self._architecture(n_classes, input_shape)
         if state["config"] != expected:
             raise WeightsMismatchError(
@@ -316,6 +397,8 @@ class TorchClassifier:
         self.history_ = []
         self.best_epoch_ = 0
         self.skipped_weights_ = []
+        self.temperature_ = float(state.get("temperature", 1.0))
+        self.ece_before_ = self.ece_after_ = None
         return self
 
     def _architecture(self, n_classes: int, input_shape: tuple[int, ...]) -> dict[str, Any]:
@@ -347,16 +430,44 @@ class TorchClassifier:
             )
         n_classes = check_n_classes(self.n_classes)
         input_shape = check_input_shape(self.input_shape)
-        _check_int("epochs", self.epochs, 0)
-        _check_int("batch_size", self.batch_size, 2)
-        _check_int("min_epoch_samples", self.min_epoch_samples, 0)
-        _check_int("patience", self.patience, 1)
-        _check_int("random_state", self.random_state, 0)
-        _check_int("inference_batch_size", self.inference_batch_size, 1)
-        _check_float("lr", self.lr, 0.0, float("inf"), open_low=True)
-        _check_float("weight_decay", self.weight_decay, 0.0, float("inf"), open_low=False)
-        _check_float("dropout", self.dropout, 0.0, 1.0, open_low=False)
+        check_int("epochs", self.epochs, 0)
+        check_int("batch_size", self.batch_size, 2)
+        check_int("min_epoch_samples", self.min_epoch_samples, 0)
+        check_int("patience", self.patience, 1)
+        check_int("random_state", self.random_state, 0)
+        check_int("inference_batch_size", self.inference_batch_size, 1)
+        check_float("lr", self.lr, 0.0, float("inf"), open_low=True)
+        check_float("weight_decay", self.weight_decay, 0.0, float("inf"), open_low=False)
+        check_float("dropout", self.dropout, 0.0, 1.0, open_low=False)
+        if not isinstance(self.calibrate, bool):
+            raise InvalidParameterError(f"calibrate must be True or False, got {self.calibrate!r}.")
         return n_classes, input_shape
+
+    def _fit_temperature(
+        self, validation: tuple[NDArray[np.float32], NDArray[np.int64]] | None
+    ) -> None:
+        """Measure calibration on the validation split; fit ``temperature_`` if asked."""
+        self.temperature_ = 1.0
+        self.ece_before_ = self.ece_after_ = None
+        if validation is None:
+            return
+        X_val, y_val = validation
+        logits = map_batches(
+            self.network_,
+            X_val,
+            width=self.network_.head.out_features,
+            dtype=np.float32,
+            batch_size=self.inference_batch_size,
+            device=self.device_,
+        )
+        logits_t = torch.from_numpy(logits)
+        self.ece_before_ = expected_calibration_error(_probabilities(logits_t, 1.0).numpy(), y_val)
+        self.ece_after_ = self.ece_before_
+        if self.calibrate:
+            scaler = TemperatureScaler(input_kind="logits", prior_std=CALIBRATION_PRIOR_STD)
+            self.temperature_ = scaler.fit(logits, y_val).temperature_
+            probs = _probabilities(logits_t, self.temperature_).numpy()
+            self.ece_after_ = expected_calibration_error(probs, y_val)
 
     def _fits_current_network(self, n_classes: int, input_shape: ImageShape) -> bool:
         built_for = getattr(self, "_built_for", None)

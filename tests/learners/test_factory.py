@@ -5,6 +5,7 @@ import pytest
 
 from labelloop.learners import (
     LEARNER_NAMES,
+    DeepEnsemble,
     InvalidParameterError,
     Learner,
     LearnerName,
@@ -26,8 +27,14 @@ def test_make_learner_builds_each_name(name: str) -> None:
     learner = make_learner(name, n_classes=10, input_shape=(1, 8, 8), random_state=3)
     assert isinstance(learner, Learner)
     assert learner.n_classes == 10
-    if name == "logreg":
+    if name.startswith("logreg"):
         assert isinstance(learner, SklearnLearner)
+        assert learner.bagging == (10 if name == "logreg_bagging" else 0)
+        assert learner.random_state == 3
+    elif name == "cnn_ensemble":
+        assert isinstance(learner, DeepEnsemble)
+        assert learner.members == 5
+        assert (learner.base.network, learner.base.random_state) == ("cnn", 3)
     else:
         assert isinstance(learner, TorchClassifier)
         assert learner.network == name
@@ -35,7 +42,8 @@ def test_make_learner_builds_each_name(name: str) -> None:
 
 
 def test_unknown_name_lists_choices() -> None:
-    with pytest.raises(UnknownLearnerError, match="cnn, logreg, resnet18") as info:
+    choices = "cnn, cnn_ensemble, logreg, logreg_bagging, resnet18"
+    with pytest.raises(UnknownLearnerError, match=choices) as info:
         make_learner("svm", n_classes=10, input_shape=(1, 8, 8))
     assert isinstance(info.value, ValueError)
 

@@ -1,0 +1,245 @@
+"""Deep ensembles: several networks trained alike from different seeds."""
+
+import inspect
+from pathlib import Path
+from typing import Any, Self
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+
+from labelloop.learners._files import read_file, write_atomically
+from labelloop.learners._params import check_int, check_n_samples
+from labelloop.learners.errors import (
+    ModelFileCorruptError,
+    NotFittedError,
+    WeightsMismatchError,
+)
+from labelloop.learners.torch_classifier import TorchClassifier
+
+__all__ = ["DeepEnsemble"]
+
+_FORMAT = "labelloop.learners.DeepEnsemble"
+_FORMAT_VERSION = 1
+
+
+def _constructor_params(learner: TorchClassifier) -> dict[str, Any]:
+    """The learner's constructor arguments, read back from its attributes."""
+    names = list(inspect.signature(type(learner).__init__).parameters)[1:]
+    return {name: getattr(learner, name) for name in names}
+
+
+class DeepEnsemble:
+    """``members`` copies of a :class:`TorchClassifier`, each trained from its own seed.
+
+    Member ``i`` takes every parameter of ``base`` except ``random_state``,
+    which is ``base.random_state + i``: member 0 is the model ``base`` alone
+    would be. The members differ by initialisation, shuffling and dropout
+    masks. ``base`` itself is never fitted; it only holds the parameters, and
+    changes to them reach the members at the next :meth:`fit`.
+
+    With ``base.warm_start`` each member continues from its own weights at the
+    next :meth:`fit`. With ``base.calibrate`` each member fits its own
+    temperature on the validation split.
+
+    Args:
+        base: An unfitted classifier whose parameters every member copies.
+        members: Number of members, at least 1.
+
+    Attributes:
+        members_: The fitted members, member ``i`` seeded with
+            ``base.random_state + i``.
+    """
+
+    members_: list[TorchClassifier]
+
+    def __init__(self, base: TorchClassifier, members: int = 5) -> None:
+        self.base = base
+        self.members = members
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes, that of ``base``."""
+        return self.base.n_classes
+
+    @n_classes.setter
+    def n_classes(self, value: int) -> None:
+        self.base.n_classes = value
+
+    def fit(
+        self,
+        X: NDArray[np.floating],
+        y: NDArray[np.integer],
+        X_val: NDArray[np.floating] | None = None,
+        y_val: NDArray[np.integer] | None = None,
+    ) -> Self:
+        """Fit every member on the labeled set, one after another.
+
+        Args:
+            X: Images in ``[0, 1]``, shape ``(n_samples, channels, height, width)``.
+            y: Class indices in ``[0, n_classes)``, shape ``(n_samples,)``.
+            X_val: Validation images for early stopping (and calibration),
+                shape ``(n_val, channels, height, width)``.
+            y_val: Validation class indices, shape ``(n_val,)``.
+
+        Returns:
+            The fitted ensemble itself.
+
+        Raises:
+            InvalidParameterError: If ``members`` or a parameter of ``base`` is
+                out of range.
+            InvalidInputError: If the images or labels are malformed.
+        """
+        members = self._updated_members()
+        for member in members:
+            member.fit(X, y, X_val, y_val)
+        self.members_ = members
+        return self
+
+    def predict_proba(self, X: NDArray[np.floating]) -> NDArray[np.float64]:
+        """The members' mean class probabilities.
+
+        Args:
+            X: Images, shape ``(n, channels, height, width)``.
+
+        Returns:
+            Probabilities, shape ``(n, n_classes)``; rows sum to 1.
+
+        Raises:
+            NotFittedError: If called before :meth:`fit` or :meth:`load`.
+            InvalidInputError: If ``X`` does not match ``input_shape``.
+        """
+        self._check_fitted()
+        total = self.members_[0].predict_proba(X)
+        for member in self.members_[1:]:
+            total += member.predict_proba(X)
+        return total / len(self.members_)
+
+    def predict_samples(
+        self, X: NDArray[np.floating], n_samples: int | None = None
+    ) -> NDArray[np.float64]:
+        """Each member's class probabilities, one sample per member.
+
+        The samples are deterministic: member ``i`` gives sample ``i``, with
+        dropout off. Their mean over all members is :meth:`predict_proba`.
+
+        Args:
+            X: Images, shape ``(n, channels, height, width)``.
+            n_samples: Most samples to return: the first ``min(n_samples,
+                members)`` members give one each. ``None`` uses them all.
+
+        Returns:
+            Probabilities, shape ``(k, n, n_classes)`` with
+            ``k = min(n_samples, members)``; rows sum to 1.
+
+        Raises:
+            NotFittedError: If called before :meth:`fit` or :meth:`load`.
+            InvalidInputError: If ``X`` does not match ``input_shape``.
+            InvalidParameterError: If ``n_samples`` is not a positive int.
+        """
+        self._check_fitted()
+        count = check_n_samples(n_samples, len(self.members_))
+        return np.stack([member.predict_proba(X) for member in self.members_[:count]])
+
+    def embed(self, X: NDArray[np.floating]) -> NDArray[np.float32]:
+        """The first member's penultimate-layer features.
+
+        Each member learns its own feature space, so averaging the members'
+        features would mix unrelated coordinates; member 0's stand for all.
+
+        Args:
+            X: Images, shape ``(n, channels, height, width)``.
+
+        Returns:
+            Features, shape ``(n, d)``.
+
+        Raises:
+            NotFittedError: If called before :meth:`fit` or :meth:`load`.
+            InvalidInputError: If ``X`` does not match ``input_shape``.
+        """
+        self._check_fitted()
+        return self.members_[0].embed(X)
+
+    def save(self, path: Path) -> None:
+        """Write every member's weights and temperature to one file.
+
+        Args:
+            path: File to write; it is replaced atomically if it exists.
+
+        Raises:
+            NotFittedError: If called before :meth:`fit` or :meth:`load`.
+        """
+        self._check_fitted()
+        state = {
+            "format": _FORMAT,
+            "version": _FORMAT_VERSION,
+            "members": [member._to_state() for member in self.members_],
+        }
+        write_atomically(Path(path), lambda partial: torch.save(state, partial))
+
+    def load(self, path: Path) -> Self:
+        """Restore an ensemble written by :meth:`save`.
+
+        Args:
+            path: File written by :meth:`save`.
+
+        Returns:
+            The ensemble itself, fitted.
+
+        Raises:
+            InvalidParameterError: If ``members`` or a parameter of ``base`` is
+                out of range.
+            ModelFileNotFoundError: If ``path`` does not exist.
+            ModelFileCorruptError: If the file is not a saved ``DeepEnsemble``.
+            WeightsMismatchError: If it holds another number of members, or
+                members of another network, ``n_classes`` or ``input_shape``.
+        """
+        path = Path(path)
+        state = read_file(
+            path,
+            what="saved DeepEnsemble",
+            missing_hint="check the path or call save() first.",
+            use_torch=True,
+        )
+        if not isinstance(state, dict) or state.get("format") != _FORMAT:
+            raise ModelFileCorruptError(
+                f"{path} is not a saved DeepEnsemble; load it with the learner that wrote it."
+            )
+        saved = state["members"]
+        members = self._new_members()
+        if len(saved) != len(members):
+            raise WeightsMismatchError(
+                f"{path} holds {len(saved)} members but this ensemble has {len(members)}; "
+                f"build it with members={len(saved)}."
+            )
+        for member, member_state in zip(members, saved, strict=True):
+            member._from_state(member_state, path)
+        self.members_ = members
+        return self
+
+    def _new_members(self) -> list[TorchClassifier]:
+        count = check_int("members", self.members, 1)
+        params = _constructor_params(self.base)
+        seed = check_int("random_state", params["random_state"], 0)
+        return [type(self.base)(**(params | {"random_state": seed + i})) for i in range(count)]
+
+    def _updated_members(self) -> list[TorchClassifier]:
+        """Fresh members, with the fitted ones (and their weights) kept in place.
+
+        A fitted member gets the current parameters of ``base`` but keeps its
+        network, so warm start carries over; members beyond the old count start
+        fresh, and members beyond the new count are dropped.
+        """
+        fresh = self._new_members()
+        fitted = getattr(self, "members_", [])
+        for index, member in enumerate(fitted[: len(fresh)]):
+            for name, value in _constructor_params(fresh[index]).items():
+                setattr(member, name, value)
+            fresh[index] = member
+        return fresh
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "members_"):
+            raise NotFittedError(
+                "this DeepEnsemble is not fitted yet; call fit(X, y) or load(path) first."
+            )
