@@ -97,7 +97,9 @@ def init(
     classes: Annotated[str | None, typer.Option(help="Comma-separated class names.")] = None,
     config: Annotated[Path | None, typer.Option(help="A YAML configuration file.")] = None,
     strategy: Annotated[str, typer.Option(help="Query strategy.")] = "margin",
-    learner: Annotated[str, typer.Option(help="Learner: cnn, resnet18 or logreg.")] = "cnn",
+    learner: Annotated[
+        str, typer.Option(help="Learner: cnn, cnn_ensemble, logreg, logreg_bagging, resnet18.")
+    ] = "cnn",
     batch_size: Annotated[int, typer.Option(help="Items queued per round.")] = 10,
     seed: Annotated[int, typer.Option(help="Seed of every random choice.")] = 0,
     database_url: Annotated[
@@ -355,7 +357,9 @@ def simulate(
         str | None,
         typer.Option(help="Comma-separated pool strategies or stream selectors; default: all."),
     ] = None,
-    learner: Annotated[str, typer.Option(help="cnn, resnet18, logreg, ...")] = "cnn",
+    learner: Annotated[
+        str, typer.Option(help="cnn, cnn_ensemble, logreg, logreg_bagging or resnet18.")
+    ] = "cnn",
     seed_size: Annotated[int, typer.Option(help="Labels drawn at random to start.")] = 20,
     batch_size: Annotated[int, typer.Option(help="Pool: labels queried per round.")] = 10,
     budget: Annotated[int, typer.Option(help="Pool: total labels per run.")] = 300,

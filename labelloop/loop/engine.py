@@ -10,7 +10,16 @@ from numpy.typing import NDArray
 from labelloop.learners import ClassificationMetrics, Learner, evaluate
 from labelloop.strategies import Pool, QueryStrategy, UncertaintyStrategy
 
-__all__ = ["Selection", "fit_learner", "score_pool", "select_batch"]
+__all__ = ["Selection", "calibration_report", "fit_learner", "score_pool", "select_batch"]
+
+
+def calibration_report(learner: Learner) -> dict[str, float | None]:
+    """Validation ECE before and after temperature scaling, and the temperature, if measured."""
+    return {
+        "ece_before_calibration": getattr(learner, "ece_before_", None),
+        "ece_after_calibration": getattr(learner, "ece_after_", None),
+        "temperature": getattr(learner, "temperature_", None),
+    }
 
 
 @dataclass(frozen=True)

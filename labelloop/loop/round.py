@@ -17,7 +17,13 @@ from numpy.typing import NDArray
 
 from labelloop.errors import LabelloopError
 from labelloop.learners import Learner, make_learner
-from labelloop.loop.engine import Selection, fit_learner, score_pool, select_batch
+from labelloop.loop.engine import (
+    Selection,
+    calibration_report,
+    fit_learner,
+    score_pool,
+    select_batch,
+)
 from labelloop.loop.workspace import Workspace
 from labelloop.store import Item, LabelEvent, RankedItem, RoundRecord
 from labelloop.strategies import make_strategy
@@ -105,6 +111,7 @@ def run_round(ws: Workspace, *, on_step: Progress | None = None) -> RoundResult:
             learner, X[idx], y, np.flatnonzero(~is_val), np.flatnonzero(is_val)
         )
         metrics |= {"n_train": int((~is_val).sum()), "n_val": int(is_val.sum())}
+        metrics["calibration"] = calibration_report(learner)
         if val_metrics is not None:
             metrics["validation"] = val_metrics.to_dict()
         model = ws.store.add_model(pid, snapshot.id, cfg.learner, metrics)

@@ -23,7 +23,7 @@ from labelloop.data.demo import DIGITS_CLASSES, digits_arrays
 from labelloop.data.images import scan_folder
 from labelloop.data.split import StratifiedSplitter
 from labelloop.learners import evaluate, make_learner
-from labelloop.loop.engine import fit_learner, score_pool, select_batch
+from labelloop.loop.engine import calibration_report, fit_learner, score_pool, select_batch
 from labelloop.loop.oracle import Oracle
 from labelloop.monitor.curves import (
     CURVE_COLUMNS,
@@ -145,6 +145,7 @@ def _run_one(
             {
                 "test": tested.to_dict(),
                 "validation": None if validation is None else validation.to_dict(),
+                "calibration": calibration_report(learner),
             },
         )
         room = settings.budget - len(order)

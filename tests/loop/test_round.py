@@ -60,6 +60,7 @@ def test_rounds_fit_record_and_queue_unlabeled_items(ws: Workspace) -> None:
     model = ws.store.model(result.round.model_id)
     assert (ws.root / str(model.path)).is_file()
     assert result.metrics["n_val"] >= 1 and "accuracy" in result.metrics["validation"]
+    assert "ece_before_calibration" in result.metrics["calibration"]
     scores = [s for _, s in ws.store.queue(pid)]
     assert all(s is not None for s in scores) and scores == sorted(scores, reverse=True)
     snapshot_labels = ws.store.snapshot_labels(pid, result.round.snapshot_id)

@@ -47,6 +47,11 @@ def test_curves_format_and_outputs(digits: Dataset, tmp_path: Path) -> None:
         and len(first["test"]["per_class_recall"]) == 10
     )
     assert {"macro_f1", "ece"} <= set(first["test"]) and first["validation"]["n"] >= 1
+    assert set(first["calibration"]) == {
+        "ece_before_calibration",
+        "ece_after_calibration",
+        "temperature",
+    }
 
 
 def test_strategies_share_seed_set_and_initialisation(digits: Dataset, tmp_path: Path) -> None:
