@@ -1,3 +1,61 @@
-"""labelloop.synthesis."""
+"""Membership-query synthesis: augmented variants of known images, kept when the model is unsure.
 
-__all__: list[str] = []
+Make variants with :func:`generate_variants`, score them and their sources with
+the current learner, and pick the queries with :func:`select_queries`. Each
+variant's :class:`Provenance` rebuilds its exact pixels from the source image.
+"""
+
+from labelloop.synthesis.config import SynthesisConfig
+from labelloop.synthesis.errors import (
+    InvalidParamsError,
+    SynthesisError,
+    SynthesisInputError,
+    UnknownTransformError,
+)
+from labelloop.synthesis.generate import generate_variants, source_rows
+from labelloop.synthesis.provenance import Provenance
+from labelloop.synthesis.selection import (
+    QUERY_MODES,
+    UNCERTAINTY_NAMES,
+    QueryMode,
+    UncertaintyName,
+    prediction_flips,
+    select_queries,
+    uncertainty_scores,
+)
+from labelloop.synthesis.transforms import (
+    MIN_IMAGE_SIDE,
+    TRANSFORM_NAMES,
+    Params,
+    TransformName,
+    TransformRanges,
+    apply_transform,
+    apply_transform_batch,
+    sample_params,
+)
+
+__all__ = [
+    "MIN_IMAGE_SIDE",
+    "QUERY_MODES",
+    "TRANSFORM_NAMES",
+    "UNCERTAINTY_NAMES",
+    "InvalidParamsError",
+    "Params",
+    "Provenance",
+    "QueryMode",
+    "SynthesisConfig",
+    "SynthesisError",
+    "SynthesisInputError",
+    "TransformName",
+    "TransformRanges",
+    "UncertaintyName",
+    "UnknownTransformError",
+    "apply_transform",
+    "apply_transform_batch",
+    "generate_variants",
+    "prediction_flips",
+    "sample_params",
+    "select_queries",
+    "source_rows",
+    "uncertainty_scores",
+]
