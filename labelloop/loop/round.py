@@ -24,6 +24,7 @@ from labelloop.loop.engine import (
     score_pool,
     select_batch,
 )
+from labelloop.loop.synthesize import synthesize_queries
 from labelloop.loop.workspace import Workspace
 from labelloop.store import Item, LabelEvent, RankedItem, RoundRecord
 from labelloop.strategies import make_strategy
@@ -170,6 +171,13 @@ def run_round(ws: Workspace, *, on_step: Progress | None = None) -> RoundResult:
             threshold=cfg.auto_label_threshold,
         )
         metrics["auto_labels_written"] = auto
+    synthesized: list[int] = []
+    if cfg.synthesis.enabled and learner is not None and X is not None and probs is not None:
+        step("synthesize", 0.97)
+        synthesized = synthesize_queries(
+            ws, cfg.synthesis, learner, X, items, probs, seed=cfg.seed + n_rounds
+        )
+        metrics["synthesized"] = synthesized
     record = ws.store.add_round(
         pid,
         snapshot_id=snapshot.id,
@@ -179,5 +187,7 @@ def run_round(ws: Workspace, *, on_step: Progress | None = None) -> RoundResult:
         batch_size=cfg.batch_size,
         metrics=metrics,
     )
+    for item_id in reversed(synthesized):  # the new round's ranking: synthesized first
+        ws.store.enqueue(pid, item_id)
     step("done", 1.0)
     return RoundResult(record, metrics, auto)
