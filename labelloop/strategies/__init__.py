@@ -5,12 +5,24 @@ Build one by name with :func:`make_strategy`, wrap the model's outputs in a
 """
 
 from labelloop.strategies.base import POOL_FIELDS, Pool, QueryStrategy
+from labelloop.strategies.batch import (
+    DiverseEntropySampling,
+    DiverseLeastConfidence,
+    DiverseMarginSampling,
+    DiverseUncertaintySampling,
+    diverse_top_k,
+)
+from labelloop.strategies.bayesian import BALD, MeanStd, SampleScoreStrategy, VariationRatios
+from labelloop.strategies.coldstart import TypiClust
+from labelloop.strategies.committee import ConsensusKL, VoteEntropy
+from labelloop.strategies.diversity import CoreSet
 from labelloop.strategies.errors import (
     InvalidParameterError,
     MissingPoolFieldError,
     PoolShapeError,
     UnknownStrategyError,
 )
+from labelloop.strategies.hybrid import BADGE, ClusterMargin, DensityWeighted, UncertaintyName
 from labelloop.strategies.random import RandomSampling
 from labelloop.strategies.registry import STRATEGY_NAMES, StrategyName, make_strategy
 from labelloop.strategies.uncertainty import (
@@ -21,19 +33,36 @@ from labelloop.strategies.uncertainty import (
 )
 
 __all__ = [
+    "BADGE",
+    "BALD",
     "POOL_FIELDS",
     "STRATEGY_NAMES",
+    "ClusterMargin",
+    "ConsensusKL",
+    "CoreSet",
+    "DensityWeighted",
+    "DiverseEntropySampling",
+    "DiverseLeastConfidence",
+    "DiverseMarginSampling",
+    "DiverseUncertaintySampling",
     "EntropySampling",
     "InvalidParameterError",
     "LeastConfidence",
     "MarginSampling",
+    "MeanStd",
     "MissingPoolFieldError",
     "Pool",
     "PoolShapeError",
     "QueryStrategy",
     "RandomSampling",
+    "SampleScoreStrategy",
     "StrategyName",
+    "TypiClust",
+    "UncertaintyName",
     "UncertaintyStrategy",
     "UnknownStrategyError",
+    "VariationRatios",
+    "VoteEntropy",
+    "diverse_top_k",
     "make_strategy",
 ]

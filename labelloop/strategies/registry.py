@@ -3,18 +3,65 @@
 from typing import Literal
 
 from labelloop.strategies.base import QueryStrategy
+from labelloop.strategies.batch import (
+    DiverseEntropySampling,
+    DiverseLeastConfidence,
+    DiverseMarginSampling,
+)
+from labelloop.strategies.bayesian import BALD, MeanStd, VariationRatios
+from labelloop.strategies.coldstart import TypiClust
+from labelloop.strategies.committee import ConsensusKL, VoteEntropy
+from labelloop.strategies.diversity import CoreSet
 from labelloop.strategies.errors import UnknownStrategyError
+from labelloop.strategies.hybrid import BADGE, ClusterMargin, DensityWeighted
 from labelloop.strategies.random import RandomSampling
 from labelloop.strategies.uncertainty import EntropySampling, LeastConfidence, MarginSampling
 
 __all__ = ["STRATEGY_NAMES", "StrategyName", "make_strategy"]
 
 #: The names :func:`make_strategy` accepts, for typed configuration fields.
-StrategyName = Literal["entropy", "least_confidence", "margin", "random"]
+StrategyName = Literal[
+    "badge",
+    "bald",
+    "cluster_margin",
+    "consensus_kl",
+    "coreset",
+    "density_weighted",
+    "entropy",
+    "entropy_diverse",
+    "least_confidence",
+    "least_confidence_diverse",
+    "margin",
+    "margin_diverse",
+    "mean_std",
+    "random",
+    "typiclust",
+    "variation_ratios",
+    "vote_entropy",
+]
 
 # To add a strategy, list its class here and its name in StrategyName.
 _STRATEGIES: dict[str, type[QueryStrategy]] = {
-    cls.name: cls for cls in (EntropySampling, LeastConfidence, MarginSampling, RandomSampling)
+    cls.name: cls
+    for cls in (
+        BADGE,
+        BALD,
+        ClusterMargin,
+        ConsensusKL,
+        CoreSet,
+        DensityWeighted,
+        DiverseEntropySampling,
+        DiverseLeastConfidence,
+        DiverseMarginSampling,
+        EntropySampling,
+        LeastConfidence,
+        MarginSampling,
+        MeanStd,
+        RandomSampling,
+        TypiClust,
+        VariationRatios,
+        VoteEntropy,
+    )
 }
 
 #: Every registered strategy name, sorted.

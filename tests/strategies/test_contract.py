@@ -122,6 +122,16 @@ def test_missing_required_field_is_named(name: str, field: str) -> None:
         select(name, Pool(labeled=pool.labeled, **fields), 2)
 
 
+@pytest.mark.parametrize("name", STRATEGY_NAMES)
+def test_runs_with_only_the_required_fields(name: str) -> None:
+    # The loop computes only what `requires` names, so nothing else may be read.
+    pool = full_pool()
+    strategy = make_strategy(name, random_state=0)
+    fields = {field: getattr(pool, field) for field in strategy.requires}
+    picked = strategy.select(Pool(labeled=pool.labeled, **fields), 3)
+    np.testing.assert_array_equal(picked, strategy.select(pool, 3))
+
+
 @pytest.mark.parametrize(("name", "field"), REQUIRED_FIELDS)
 def test_required_field_with_wrong_length_is_refused(name: str, field: str) -> None:
     pool = full_pool()

@@ -5,34 +5,85 @@ from typing import get_args
 import pytest
 
 from labelloop.strategies import (
+    BADGE,
+    BALD,
     STRATEGY_NAMES,
+    ClusterMargin,
+    ConsensusKL,
+    CoreSet,
+    DensityWeighted,
+    DiverseEntropySampling,
+    DiverseLeastConfidence,
+    DiverseMarginSampling,
     EntropySampling,
     LeastConfidence,
     MarginSampling,
+    MeanStd,
     RandomSampling,
     StrategyName,
+    TypiClust,
     UnknownStrategyError,
+    VariationRatios,
+    VoteEntropy,
     make_strategy,
 )
 
+CLASSES = {
+    "badge": BADGE,
+    "bald": BALD,
+    "cluster_margin": ClusterMargin,
+    "consensus_kl": ConsensusKL,
+    "coreset": CoreSet,
+    "density_weighted": DensityWeighted,
+    "entropy": EntropySampling,
+    "entropy_diverse": DiverseEntropySampling,
+    "least_confidence": LeastConfidence,
+    "least_confidence_diverse": DiverseLeastConfidence,
+    "margin": MarginSampling,
+    "margin_diverse": DiverseMarginSampling,
+    "mean_std": MeanStd,
+    "random": RandomSampling,
+    "typiclust": TypiClust,
+    "variation_ratios": VariationRatios,
+    "vote_entropy": VoteEntropy,
+}
+
+# What each strategy reads: the loop computes only these, so they must be exact.
+REQUIRES = {
+    "badge": {"probs", "embeddings"},
+    "bald": {"samples"},
+    "cluster_margin": {"probs", "embeddings"},
+    "consensus_kl": {"samples"},
+    "coreset": {"embeddings"},
+    "density_weighted": {"probs", "embeddings"},
+    "entropy": {"probs"},
+    "entropy_diverse": {"probs", "embeddings"},
+    "least_confidence": {"probs"},
+    "least_confidence_diverse": {"probs", "embeddings"},
+    "margin": {"probs"},
+    "margin_diverse": {"probs", "embeddings"},
+    "mean_std": {"samples"},
+    "random": set(),
+    "typiclust": {"embeddings"},
+    "variation_ratios": {"samples"},
+    "vote_entropy": {"samples"},
+}
+
 
 def test_names_are_sorted_and_complete() -> None:
-    assert STRATEGY_NAMES == ("entropy", "least_confidence", "margin", "random")
+    assert tuple(sorted(CLASSES)) == STRATEGY_NAMES
+
+
+@pytest.mark.parametrize("name", STRATEGY_NAMES)
+def test_requires_names_exactly_what_the_strategy_reads(name: str) -> None:
+    assert make_strategy(name).requires == REQUIRES[name]
 
 
 def test_literal_type_lists_the_registered_names() -> None:
     assert get_args(StrategyName) == STRATEGY_NAMES
 
 
-@pytest.mark.parametrize(
-    ("name", "cls"),
-    [
-        ("entropy", EntropySampling),
-        ("least_confidence", LeastConfidence),
-        ("margin", MarginSampling),
-        ("random", RandomSampling),
-    ],
-)
+@pytest.mark.parametrize(("name", "cls"), sorted(CLASSES.items()))
 def test_each_name_builds_its_class(name: str, cls: type) -> None:
     strategy = make_strategy(name)
     assert type(strategy) is cls
@@ -42,10 +93,15 @@ def test_each_name_builds_its_class(name: str, cls: type) -> None:
 def test_random_state_reaches_strategies_that_take_one() -> None:
     assert make_strategy("random", random_state=5).get_params() == {"random_state": 5}
     assert make_strategy("entropy", random_state=5).get_params() == {}
+    for name in ("badge", "cluster_margin", "typiclust"):
+        assert make_strategy(name, random_state=5).get_params()["random_state"] == 5
+    assert "random_state" not in make_strategy("coreset", random_state=5).get_params()
 
 
 def test_unknown_name_lists_the_allowed_ones() -> None:
-    with pytest.raises(UnknownStrategyError, match="entropy, least_confidence, margin, random"):
-        make_strategy("bald")
+    with pytest.raises(
+        UnknownStrategyError, match=r"badge, bald, cluster_margin, .*, vote_entropy"
+    ):
+        make_strategy("bald_mc")
     with pytest.raises(ValueError, match="'Entropy'"):
         make_strategy("Entropy")
