@@ -45,6 +45,8 @@ class ProjectConfig(BaseModel):
         synthesis: membership-query synthesis: augmented variants of pool
             images the model is unsure of become queued items (off by default;
             on digits it did not beat plain margin sampling at equal labels).
+        cold_start: how the first batch is chosen before any label exists:
+            ``random``, or ``typiclust``/``coreset`` on the images' pixels.
         mc_samples: stochastic passes (MC dropout) or ensemble members drawn
             for strategies that look at sampled predictions (BALD, committees).
         show_prediction: when the labeling view shows the model's guess:
@@ -70,6 +72,7 @@ class ProjectConfig(BaseModel):
     auto_label_min_labels: int = Field(default=100, ge=1)
     show_prediction: Literal["prefill", "after", "never"] = "after"
     mc_samples: int = Field(default=20, ge=2, le=1000)
+    cold_start: Literal["random", "typiclust", "coreset"] = "random"
     synthesis: SynthesisConfig = SynthesisConfig()
 
     @field_validator("strategy")

@@ -27,7 +27,7 @@ from labelloop.loop.engine import (
 from labelloop.loop.synthesize import synthesize_queries
 from labelloop.loop.workspace import Workspace
 from labelloop.store import Item, LabelEvent, RankedItem, RoundRecord
-from labelloop.strategies import make_strategy
+from labelloop.strategies import Pool, QueryStrategy, make_strategy
 
 __all__ = ["RoundResult", "UnsupportedTaskError", "run_round"]
 
@@ -62,6 +62,42 @@ def _warm_learner(ws: Workspace, X: NDArray[np.float32]) -> Learner:
         if last.learner == cfg.learner and last.path:
             learner.load(ws.root / last.path)
     return learner
+
+
+def _rank(
+    ws: Workspace,
+    strategy: QueryStrategy,
+    learner: Learner | None,
+    X: NDArray[np.float32] | None,
+    items: list[Item],
+    human: NDArray[np.bool_],
+    size: int,
+    probs: NDArray[np.float64] | None,
+) -> Selection:
+    """Rank ``size`` unlabeled items.
+
+    Score-based strategies rank the whole range themselves. Batch strategies
+    (core-set, BADGE, TypiClust, ...) choose the batch as a set, and asking
+    them for thousands of items would change what they choose and cost a lot:
+    they pick the batch, and the rest of the ranking follows by margin (or at
+    random before any model).
+    """
+    cfg = ws.config
+    if learner is None and strategy.requires:
+        # Cold start: no model yet, so the seed set is chosen on the images'
+        # own pixels (TypiClust or core-set spread it over the pool's clusters).
+        pixels = ws.load_arrays(items)
+        view = Pool(labeled=human, embeddings=pixels.reshape(len(items), -1))
+    else:
+        view = score_pool(strategy, learner, X, human, n_samples=cfg.mc_samples, probs=probs)
+    if hasattr(strategy, "score") or size <= cfg.batch_size:
+        return select_batch(strategy, view, size)
+    batch = select_batch(strategy, view, cfg.batch_size)
+    taken = human.copy()
+    taken[batch.indices] = True
+    filler = make_strategy("margin" if probs is not None else "random", random_state=cfg.seed)
+    rest = select_batch(filler, Pool(labeled=taken, probs=probs), size - len(batch.indices))
+    return Selection(np.concatenate([batch.indices, rest.indices]), None)
 
 
 def _trained_on(pairs: list[tuple[Item, LabelEvent]]) -> list[tuple[Item, LabelEvent]]:
@@ -124,7 +160,7 @@ def run_round(ws: Workspace, *, on_step: Progress | None = None) -> RoundResult:
         step("score pool", 0.7)
         probs = learner.predict_proba(X)
     else:
-        strategy_name = "random"
+        strategy_name = cfg.cold_start
     step("rank", 0.85)
     n_rounds = len(ws.store.rounds(pid))
     strategy = make_strategy(strategy_name, random_state=cfg.seed + n_rounds)
@@ -133,8 +169,7 @@ def run_round(ws: Workspace, *, on_step: Progress | None = None) -> RoundResult:
     # label withdrawn later still has its place in the ranking.
     size = min(int((~human).sum()), max(cfg.ranking_size, cfg.batch_size))
     if size:
-        pool_view = score_pool(strategy, learner, X, human, n_samples=cfg.mc_samples, probs=probs)
-        selection = select_batch(strategy, pool_view, size)
+        selection = _rank(ws, strategy, learner, X, items, human, size, probs)
     else:  # every item has a person's label: nothing left to rank
         selection = Selection(np.zeros(0, dtype=np.int64), None)
     ranking = []

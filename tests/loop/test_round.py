@@ -43,6 +43,22 @@ def test_cold_start_queues_a_random_batch_without_a_model(ws: Workspace) -> None
     assert sorted(queue) == [item.id for item in ws.store.items(ws.project.id)]
 
 
+def test_cold_start_with_typiclust_covers_the_classes(tmp_path: Path) -> None:
+    folder = write_digits(tmp_path / "digits")
+    config = ProjectConfig(
+        name="cold", classes=DIGITS_CLASSES, learner="logreg", batch_size=10, cold_start="typiclust"
+    )
+    ws = Workspace.init(tmp_path / "proj", config)
+    ws.import_folder(folder, with_labels=False)
+    result = run_round(ws)
+    assert result.round.strategy == "typiclust" and result.round.model_id is None
+    truth = _truth(ws)
+    picked = {truth[i] for i in result.round.selected}
+    # Ten typical points of ten clusters of digit pixels cover most digits;
+    # ten random draws cover about 6.5 on average.
+    assert len(picked) >= 8
+
+
 def test_rounds_fit_record_and_queue_unlabeled_items(ws: Workspace) -> None:
     pid = ws.project.id
     truth = _truth(ws)
@@ -161,3 +177,28 @@ def test_synthesis_queues_variants_with_provenance(tmp_path: Path) -> None:
     # Synthesized items are labeled like any other.
     ws.store.record_label(pid, made[0], "7", annotator="ann")
     assert ws.store.current_labels(pid)[made[0]].value == "7"
+
+
+@pytest.mark.parametrize("strategy", ["badge", "coreset", "bald"])
+def test_any_registered_strategy_ranks_the_server_queue(tmp_path: Path, strategy: str) -> None:
+    folder = write_digits(tmp_path / "digits")
+    small = tmp_path / "small"
+    for digit in DIGITS_CLASSES:
+        (small / digit).mkdir(parents=True)
+        for path in sorted((folder / digit).glob("*.png"))[:8]:
+            (small / digit / path.name).write_bytes(path.read_bytes())
+    learner = "logreg_bagging" if strategy == "bald" else "logreg"
+    config = ProjectConfig(
+        name="any", classes=DIGITS_CLASSES, learner=learner, strategy=strategy, batch_size=6
+    )
+    ws = Workspace.init(tmp_path / "proj", config)
+    ws.import_folder(small, with_labels=False)
+    pid = ws.project.id
+    truth = _truth(ws)
+    seed = list(truth)[::4]
+    ws.store.record_labels(pid, [LabelInput(i, truth[i]) for i in seed])
+    result = run_round(ws)
+    assert result.round.strategy == strategy and len(result.round.selected) == 6
+    queue = [item.id for item, _ in ws.store.queue(pid)]
+    assert queue[:6] == result.round.selected
+    assert sorted(queue) == sorted(set(truth) - set(seed))
