@@ -30,6 +30,13 @@ def available() -> bool:
         import psycopg  # noqa: F401
     except ImportError:
         return False
+    if os.geteuid() == 0:
+        import pwd
+
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            return False  # as root the server must run as another account
     return _bin("initdb") is not None and _bin("pg_ctl") is not None
 
 
