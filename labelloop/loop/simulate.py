@@ -102,6 +102,16 @@ def load_dataset(spec: str, *, image_size: tuple[int, int] | None = None) -> Dat
     return Dataset(X, y, classes)
 
 
+def split_pool_test(
+    data: Dataset, test_fraction: float, seed: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Indices of the pool and of the held-out test set, stratified by class."""
+    pool, test = train_test_split(
+        np.arange(len(data.y)), test_size=test_fraction, stratify=data.y, random_state=seed
+    )
+    return np.asarray(pool, dtype=np.int64), np.asarray(test, dtype=np.int64)
+
+
 RoundCallback = Callable[[CurvePoint], None]
 _Emit = Callable[[CurvePoint, dict[str, object]], None]
 
@@ -182,12 +192,7 @@ def run_simulation(
         The summary that was written to ``summary.json``.
     """
     out.mkdir(parents=True, exist_ok=True)
-    pool, test = train_test_split(
-        np.arange(len(data.y)),
-        test_size=settings.test_fraction,
-        stratify=data.y,
-        random_state=settings.seed,
-    )
+    pool, test = split_pool_test(data, settings.test_fraction, settings.seed)
     curves = out / "curves.csv"
     try:
         with curves.open("w", newline="") as f, (out / "rounds.jsonl").open("w") as details:

@@ -16,13 +16,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from labelloop.data.split import StratifiedSplitter
 from labelloop.learners import evaluate, make_learner
 from labelloop.loop.engine import fit_learner
 from labelloop.loop.oracle import Oracle
-from labelloop.loop.simulate import Dataset
+from labelloop.loop.simulate import Dataset, split_pool_test
 from labelloop.monitor.curves import (
     CURVE_COLUMNS,
     CurvePoint,
@@ -146,12 +145,7 @@ def run_stream_simulation(
         ``spent_share``, the mean share of streamed items sent for labeling.
     """
     out.mkdir(parents=True, exist_ok=True)
-    pool, test = train_test_split(
-        np.arange(len(data.y)),
-        test_size=settings.test_fraction,
-        stratify=data.y,
-        random_state=settings.seed,
-    )
+    pool, test = split_pool_test(data, settings.test_fraction, settings.seed)
     spent: dict[str, list[float]] = {name: [] for name in settings.selectors}
     with (out / "curves.csv").open("w", newline="") as f, (out / "rounds.jsonl").open("w") as log:
         writer = csv.writer(f)
