@@ -45,6 +45,9 @@ class ProjectConfig(BaseModel):
         synthesis: membership-query synthesis: augmented variants of pool
             images the model is unsure of become queued items (off by default;
             on digits it did not beat plain margin sampling at equal labels).
+        calibrate: fit a temperature on the validation split after each
+            round's fit (torch learners); rounds record validation ECE before
+            and after either way.
         cold_start: how the first batch is chosen before any label exists:
             ``random``, or ``typiclust``/``coreset`` on the images' pixels.
         mc_samples: stochastic passes (MC dropout) or ensemble members drawn
@@ -73,6 +76,7 @@ class ProjectConfig(BaseModel):
     show_prediction: Literal["prefill", "after", "never"] = "after"
     mc_samples: int = Field(default=20, ge=2, le=1000)
     cold_start: Literal["random", "typiclust", "coreset"] = "random"
+    calibrate: bool = False
     synthesis: SynthesisConfig = SynthesisConfig()
 
     @field_validator("strategy")

@@ -25,6 +25,7 @@ def make_learner(
     input_shape: tuple[int, int, int],
     random_state: int = 0,
     device: str | None = None,
+    calibrate: bool = False,
 ) -> Learner:
     """Build an unfitted learner by name.
 
@@ -47,6 +48,8 @@ def make_learner(
         random_state: Seed for initialisation and shuffling.
         device: Torch device for the networks (``None`` picks CUDA when
             available); ignored by the ``"logreg"`` learners.
+        calibrate: Fit a temperature on the validation split after each fit
+            (the torch learners; ignored by the ``"logreg"`` learners).
 
     Returns:
         The learner.
@@ -74,8 +77,11 @@ def make_learner(
             lr=1e-3,
             random_state=random_state,
             device=device,
+            calibrate=calibrate,
         )
-    cnn = TorchClassifier("cnn", n_classes, input_shape, random_state=random_state, device=device)
+    cnn = TorchClassifier(
+        "cnn", n_classes, input_shape, random_state=random_state, device=device, calibrate=calibrate
+    )
     if name == "cnn_ensemble":
         return DeepEnsemble(cnn, members=ENSEMBLE_MEMBERS)
     return cnn

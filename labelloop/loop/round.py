@@ -55,6 +55,7 @@ def _warm_learner(ws: Workspace, X: NDArray[np.float32]) -> Learner:
         n_classes=len(cfg.classes),
         input_shape=tuple(X.shape[1:]),
         random_state=cfg.seed,
+        calibrate=cfg.calibrate,
     )
     trained = [r for r in ws.store.rounds(ws.project.id) if r.model_id is not None]
     if trained:

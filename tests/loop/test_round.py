@@ -128,6 +128,20 @@ def test_auto_labeling_waits_for_enough_labels(ws: Workspace) -> None:
     assert {e.source for e in ws.store.current_labels(pid).values()} == {"human"}
 
 
+def test_calibrated_rounds_report_ece_before_and_after(tmp_path: Path) -> None:
+    folder = write_digits(tmp_path / "digits")
+    config = ProjectConfig(name="cal", classes=DIGITS_CLASSES, learner="cnn", calibrate=True)
+    ws = Workspace.init(tmp_path / "proj", config)
+    ws.import_folder(folder, with_labels=False)
+    pid = ws.project.id
+    truth = _truth(ws)
+    ws.store.record_labels(pid, [LabelInput(i, truth[i]) for i in list(truth)[::12]])
+    report = run_round(ws).metrics["calibration"]
+    assert report["ece_before_calibration"] is not None
+    assert report["ece_after_calibration"] is not None
+    assert report["temperature"] != 1.0
+
+
 def test_detection_projects_cannot_train_yet(tmp_path: Path) -> None:
     cfg = ProjectConfig(name="det", task="detection", classes=("car",))
     ws = Workspace.init(tmp_path / "det", cfg)
