@@ -96,6 +96,16 @@ def head_event(s: Session, item: ItemRow) -> LabelEventRow | None:
     return None if item.head_event_id is None else s.get(LabelEventRow, item.head_event_id)
 
 
+def answer_action(head: LabelEventRow | None, value: Any, source: str) -> str:
+    """What a new label does to the item: ``label`` a blank item, ``accept`` an
+    auto label (a person giving the same value), or ``correct`` what was there."""
+    if head is None or head.value is None:
+        return "label"
+    if source == "human" and head.source == "auto" and head.value == value:
+        return "accept"
+    return "correct"
+
+
 def _stratum(value: Any) -> str:
     """The class an item is stratified by when it is given its split."""
     if isinstance(value, str):

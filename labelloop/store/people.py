@@ -11,13 +11,14 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from labelloop.errors import LabelloopError
+from labelloop.store._events import aware
 from labelloop.store.database import Transactions
 from labelloop.store.schema import CredentialRow, UserRow, utcnow
 
@@ -66,11 +67,6 @@ def _user(row: UserRow) -> User:
 
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands datetimes back without a zone; they were written in UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class People:
@@ -162,7 +158,7 @@ class People:
             if found is None:
                 return None
             cred, user = found
-            expired = cred.expires_at is not None and _aware(cred.expires_at) <= utcnow()
+            expired = cred.expires_at is not None and aware(cred.expires_at) <= utcnow()
             if cred.revoked_at is not None or expired or not user.active:
                 return None
             return _user(user), cred.csrf_token

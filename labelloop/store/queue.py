@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import and_, exists, func, select, update
@@ -20,7 +20,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from labelloop.store._events import (
+    answer_action,
     append_event,
+    aware,
     head_event,
     item_row,
     project_schema,
@@ -84,10 +86,6 @@ class Served:
     rank: int | None
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def _lease(row: LeaseRow) -> Lease:
     return Lease(
         row.id,
@@ -95,8 +93,8 @@ def _lease(row: LeaseRow) -> Lease:
         row.user_id,
         row.kind,  # type: ignore[arg-type]
         row.head_event_id,
-        _aware(row.created_at),
-        _aware(row.expires_at),
+        aware(row.created_at),
+        aware(row.expires_at),
     )
 
 
@@ -276,7 +274,7 @@ class Queue:
             raise refuse("belongs to another user")
         if lease.closed_at is not None:
             raise refuse(f"was already closed ({lease.outcome})")
-        if _aware(lease.expires_at) <= now:
+        if aware(lease.expires_at) <= now:
             raise refuse("has expired")
         return lease
 
@@ -312,12 +310,7 @@ class Queue:
                         item_id=item.id,
                         current_event_id=item.head_event_id,
                     )
-                if head is None or head.value is None:
-                    action = "label"
-                elif head.source == "auto" and head.value == canonical:
-                    action = "accept"
-                else:
-                    action = "correct"
+                action = answer_action(head, canonical, "human")
                 row = append_event(
                     s,
                     item,

@@ -5,21 +5,18 @@ from __future__ import annotations
 import json
 import statistics
 from collections import Counter, defaultdict
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Text, cast, func, select
 
+from labelloop.store._events import aware
 from labelloop.store.database import Transactions
 from labelloop.store.schema import ItemRow, LabelEventRow, LeaseRow
 
 __all__ = ["Stats"]
 
 _ANSWERS = ("label", "correct", "accept")
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class Stats:
@@ -66,7 +63,7 @@ class Stats:
             )
             return [
                 {
-                    "hour": h if isinstance(h, str) else _aware(h).isoformat(),
+                    "hour": h if isinstance(h, str) else aware(h).isoformat(),
                     "source": source,
                     "count": n,
                 }
@@ -110,10 +107,10 @@ class Stats:
             for name, answered, served in rows:
                 who = str(name)
                 counts[who] += 1
-                answered = _aware(answered)
+                answered = aware(answered)
                 last[who] = max(last.get(who, answered), answered)
                 if served is not None:
-                    per[who].append((answered - _aware(served)).total_seconds())
+                    per[who].append((answered - aware(served)).total_seconds())
         return [
             {
                 "annotator": who,

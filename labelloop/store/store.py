@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from labelloop.data.labels import LabelSchema
 from labelloop.store._events import (
+    answer_action,
     append_event,
     aware,
     content_hash,
@@ -281,9 +282,7 @@ class Store:
                     value = schema.validate_value(lab.value)
                     head = head_event(s, item)
                     self._check_expected(lab, head)
-                    action = "label" if head is None or head.value is None else "correct"
-                    if head is not None and lab.source == "human" and head.source == "auto":
-                        action = "accept" if head.value == value else "correct"
+                    action = answer_action(head, value, lab.source)
                     written.append(
                         append_event(
                             s,
