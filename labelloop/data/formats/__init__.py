@@ -1,0 +1,137 @@
+"""Object-detection annotation formats: COCO, YOLO, Pascal VOC and Label Studio.
+
+Each format has a reader and a writer over the same types: a
+:class:`DetectionRecord` per image with boxes in pixels of the original image.
+:func:`read_detections` and :func:`write_detections` pick the format by name;
+each format's module says what its ``source``/``dest`` is and where images
+are found. Write-then-read round trips keep every box (to float rounding), the
+class order and "no objects" labels, wherever the format can express them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from labelloop.data.formats._common import (
+    EDGE_TOLERANCE_PX,
+    FORMAT_NAMES,
+    DetectionDataset,
+    DetectionFormatError,
+    DetectionRecord,
+    FormatName,
+    FormatProblem,
+)
+from labelloop.data.formats.coco import read_coco, write_coco
+from labelloop.data.formats.labelstudio import read_labelstudio, write_labelstudio
+from labelloop.data.formats.voc import read_voc, write_voc
+from labelloop.data.formats.yolo import read_yolo, write_yolo
+
+__all__ = [
+    "EDGE_TOLERANCE_PX",
+    "FORMAT_NAMES",
+    "DetectionDataset",
+    "DetectionFormatError",
+    "DetectionRecord",
+    "FormatName",
+    "FormatProblem",
+    "read_coco",
+    "read_detections",
+    "read_labelstudio",
+    "read_voc",
+    "read_yolo",
+    "write_coco",
+    "write_detections",
+    "write_labelstudio",
+    "write_voc",
+    "write_yolo",
+]
+
+_Reader = Callable[..., DetectionDataset]
+_Writer = Callable[..., list[Path]]
+
+_FORMATS: dict[str, tuple[_Reader, _Writer]] = {
+    "coco": (read_coco, write_coco),
+    "labelstudio": (read_labelstudio, write_labelstudio),
+    "voc": (read_voc, write_voc),
+    "yolo": (read_yolo, write_yolo),
+}
+
+
+def _format(name: str) -> tuple[_Reader, _Writer]:
+    try:
+        return _FORMATS[name]
+    except KeyError:
+        raise DetectionFormatError(
+            f"Unknown detection format {name!r}; use one of {', '.join(FORMAT_NAMES)}."
+        ) from None
+
+
+def read_detections(
+    format: FormatName,
+    source: Path,
+    *,
+    image_root: Path | None = None,
+    classes: Sequence[str] | None = None,
+) -> DetectionDataset:
+    """Reads detection annotations in one of :data:`FORMAT_NAMES`.
+
+    Args:
+        format: ``"coco"`` (``source`` is the JSON file), ``"labelstudio"``
+            (the exported JSON file), ``"voc"`` (a folder of XML files or one
+            holding ``Annotations/``) or ``"yolo"`` (the dataset folder).
+        source: The annotation file or folder.
+        image_root: The folder image paths are relative to. When given,
+            images missing from it are reported (YOLO finds its images there
+            instead of in ``source``).
+        classes: The classes boxes may have, in index order; boxes of other
+            classes are reported. ``None`` takes the classes the source declares.
+
+    Returns:
+        The records that imported, the classes, and the problems found.
+
+    Raises:
+        DetectionFormatError: The format is unknown or the source cannot be
+            read at all (not JSON, not a folder, no class names for YOLO).
+    """
+    reader, _ = _format(format)
+    root = None if image_root is None else Path(image_root)
+    return reader(Path(source), image_root=root, classes=classes)
+
+
+def write_detections(
+    format: FormatName,
+    dataset_or_records: DetectionDataset | Sequence[DetectionRecord],
+    classes: Sequence[str],
+    dest: Path,
+    *,
+    image_root: Path | None = None,
+) -> list[Path]:
+    """Writes detection annotations in one of :data:`FORMAT_NAMES`.
+
+    Args:
+        format: ``"coco"`` or ``"labelstudio"`` (``dest`` is the JSON file),
+            ``"voc"`` or ``"yolo"`` (``dest`` is the dataset folder).
+        dataset_or_records: The records, or a dataset whose records to write.
+        classes: Class names in index order; every box's class must be one.
+        dest: The file or folder to write.
+        image_root: Where the images are now, to copy them into the written
+            dataset (COCO, Label Studio: ``dest.parent/images``; VOC:
+            ``dest/JPEGImages``; YOLO: ``dest/images``). ``None`` writes
+            annotations only.
+
+    Returns:
+        The files written.
+
+    Raises:
+        DetectionFormatError: The format is unknown, a box's class is not in
+            ``classes``, or an image to copy is missing.
+    """
+    _, writer = _format(format)
+    records = (
+        dataset_or_records.records
+        if isinstance(dataset_or_records, DetectionDataset)
+        else dataset_or_records
+    )
+    root = None if image_root is None else Path(image_root)
+    return writer(records, classes, Path(dest), image_root=root)

@@ -1,0 +1,233 @@
+"""Pascal VOC XML: one ``.xml`` file per image with ``<size>`` and ``<object>`` entries.
+
+Coordinates: VOC's ``xmin, ymin, xmax, ymax`` are 1-based, inclusive pixel
+indices in the original convention, so a box over pixel columns 0..9
+(0-based) has ``xmin = 1, xmax = 10``. labelloop's box edges are therefore
+``x = xmin - 1, width = xmax - xmin + 1`` (same for y), and writing does the
+inverse, ``xmin = x + 1, xmax = x + width``. Integral values are written as
+integers and others as their shortest exact decimal, so a round trip is exact.
+
+Reading (``source`` is a folder): the ``.xml`` files under
+``source/Annotations`` when that folder exists, else under ``source``
+itself. The image is ``<filename>`` (relative to the image root) and its size
+is ``<size>``; every file found is a labeled image, one with no ``<object>``
+meaning "no objects". ``<difficult>`` and ``<truncated>`` objects import like
+any other. Classes are read from ``source/classes.txt`` when present (one per
+line, which fixes their order), else in order of first appearance.
+
+Writing (``dest`` is a folder): ``dest/Annotations/<image path>.xml`` for
+each labeled record and ``dest/classes.txt``; unlabeled records are left
+out. With ``image_root``, images are copied to ``dest/JPEGImages``.
+
+XML is parsed with the standard library's expat, whose limits on entity
+expansion guard against "billion laughs" files.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from pathlib import Path, PurePosixPath
+
+from labelloop.data.formats._common import (
+    DetectionDataset,
+    DetectionFormatError,
+    DetectionRecord,
+    FormatProblem,
+    RawBox,
+    build_record,
+    check_size,
+    check_writable,
+    copy_images,
+    first_appearance,
+    missing_image,
+    number_text,
+    resolve_classes,
+)
+
+__all__ = ["read_voc", "write_voc"]
+
+ANNOTATION_FOLDER = "Annotations"
+VOC_IMAGE_FOLDER = "JPEGImages"
+_CORNERS = ("xmin", "ymin", "xmax", "ymax")
+
+
+def _text(element: ET.Element, path: str) -> str | None:
+    found = element.find(path)
+    if found is None or found.text is None or not found.text.strip():
+        return None
+    return found.text.strip()
+
+
+def _number(element: ET.Element, path: str) -> float | None:
+    text = _text(element, path)
+    try:
+        return None if text is None else float(text)
+    except ValueError:
+        return None
+
+
+def _object_box(obj: ET.Element, where: str) -> RawBox | str:
+    """One ``<object>`` as a pixel box, or the reason it is refused."""
+    name = _text(obj, "name")
+    if name is None:
+        return "the object has no <name>; add the class name"
+    corners = [_number(obj, f"bndbox/{tag}") for tag in _CORNERS]
+    if any(value is None for value in corners):
+        return (
+            "<bndbox> needs numeric <xmin>, <ymin>, <xmax>, <ymax>; fix the object "
+            "(the image's record is not imported)"
+        )
+    xmin, ymin, xmax, ymax = (float(value or 0.0) for value in corners)
+    return RawBox(xmin - 1, ymin - 1, xmax - xmin + 1, ymax - ymin + 1, name, where)
+
+
+def _read_file(
+    path: Path, image_root: Path | None, allowed: Sequence[str] | None
+) -> tuple[DetectionRecord | None, list[FormatProblem]]:
+    file = str(path)
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as exc:
+        line, column = exc.position
+        return None, [
+            FormatProblem(
+                file, f"line {line}", f"not well-formed XML ({exc}) at column {column}; fix it"
+            )
+        ]
+    file_name = _text(root, "filename")
+    size = check_size(_number(root, "size/width"), _number(root, "size/height"))
+    if file_name is None or size is None:
+        return None, [
+            FormatProblem(
+                file,
+                None,
+                "needs <filename> and a <size> with positive integer <width> and <height>; "
+                "add them",
+            )
+        ]
+    absent = missing_image(image_root, file_name, file)
+    if absent is not None:
+        return None, [absent]
+    raw: list[RawBox] = []
+    problems: list[FormatProblem] = []
+    for number, obj in enumerate(root.iter("object"), start=1):
+        parsed = _object_box(obj, f"object {number}")
+        if isinstance(parsed, str):
+            problems.append(FormatProblem(file, f"object {number}", parsed))
+        else:
+            raw.append(parsed)
+    record, box_problems = build_record(file_name, size, raw, file=file, classes=allowed)
+    return (None if problems else record), problems + box_problems
+
+
+def read_voc(
+    source: Path, *, image_root: Path | None = None, classes: Sequence[str] | None = None
+) -> DetectionDataset:
+    """Reads a folder of Pascal VOC XML files (rules in the module docstring).
+
+    Args:
+        source: The dataset folder (holding ``Annotations/``) or the folder of XML files.
+        image_root: The folder ``<filename>`` is relative to; when given,
+            missing images are reported.
+        classes: The classes boxes may have, in index order; ``None`` takes
+            ``classes.txt``, else the order of first appearance.
+
+    Returns:
+        The records, classes and problems.
+
+    Raises:
+        DetectionFormatError: ``source`` is not a folder.
+    """
+    source = Path(source)
+    if not source.is_dir():
+        raise DetectionFormatError(f"{source} is not a folder; pass the VOC dataset folder.")
+    folder = source / ANNOTATION_FOLDER
+    folder = folder if folder.is_dir() else source
+    declared: list[str] = []
+    if (source / "classes.txt").is_file():
+        lines = (source / "classes.txt").read_text(encoding="utf-8").splitlines()
+        declared = [line.strip() for line in lines if line.strip()]
+    if classes is None and declared:
+        classes = declared
+    records: list[DetectionRecord] = []
+    problems: list[FormatProblem] = []
+    for path in sorted(folder.rglob("*.xml")):
+        record, file_problems = _read_file(path, image_root, classes)
+        problems += file_problems
+        if record is not None:
+            records.append(record)
+    dataset_classes, _ = resolve_classes(first_appearance(records), classes)
+    return DetectionDataset(tuple(records), dataset_classes, tuple(problems))
+
+
+def _element(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
+    child = ET.SubElement(parent, tag)
+    child.text = text
+    return child
+
+
+def _document(record: DetectionRecord) -> ET.ElementTree[ET.Element]:
+    root = ET.Element("annotation")
+    _element(root, "folder", VOC_IMAGE_FOLDER)
+    _element(root, "filename", record.file_name)
+    size = _element(root, "size")
+    _element(size, "width", str(record.width))
+    _element(size, "height", str(record.height))
+    _element(size, "depth", "3")
+    for box in record.boxes:
+        obj = _element(root, "object")
+        _element(obj, "name", box.label)
+        _element(obj, "difficult", "0")
+        bndbox = _element(obj, "bndbox")
+        corners = (box.x + 1, box.y + 1, box.x + box.width, box.y + box.height)
+        for tag, value in zip(_CORNERS, corners, strict=True):
+            _element(bndbox, tag, number_text(value))
+    ET.indent(root)
+    return ET.ElementTree(root)
+
+
+def write_voc(
+    records: Sequence[DetectionRecord],
+    classes: Sequence[str],
+    dest: Path,
+    *,
+    image_root: Path | None = None,
+) -> list[Path]:
+    """Writes records as Pascal VOC XML files (rules in the module docstring).
+
+    Args:
+        records: The records; unlabeled ones are left out.
+        classes: Class names in index order, written to ``classes.txt``.
+        dest: The dataset folder; created if missing.
+        image_root: Where the images are now, to copy them to
+            ``dest/JPEGImages``; ``None`` writes the annotations only.
+
+    Returns:
+        The files written: ``classes.txt``, the XML files, then images.
+
+    Raises:
+        DetectionFormatError: A box's class is not in ``classes``, or two
+            images share an XML file (``a.png`` and ``a.jpg``).
+    """
+    dest = Path(dest)
+    labeled = [record for record in records if record.labeled]
+    check_writable(labeled, classes)
+    dest.mkdir(parents=True, exist_ok=True)
+    classes_txt = dest / "classes.txt"
+    classes_txt.write_text("".join(f"{name}\n" for name in classes), encoding="utf-8")
+    written = [classes_txt]
+    targets: dict[PurePosixPath, str] = {}
+    for record in labeled:
+        target = PurePosixPath(record.file_name).with_suffix(".xml")
+        if target in targets:
+            raise DetectionFormatError(
+                f"{record.file_name} and {targets[target]} would share the annotation file "
+                f"{target}; rename one of the images."
+            )
+        targets[target] = record.file_name
+        path = dest / ANNOTATION_FOLDER / target
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _document(record).write(path, encoding="utf-8", xml_declaration=False)
+        written.append(path)
+    return written + copy_images(labeled, image_root, dest / VOC_IMAGE_FOLDER)

@@ -1,0 +1,263 @@
+"""YOLO text labels: one ``.txt`` per image, lines ``class_id cx cy w h`` in [0, 1].
+
+Reading (``source`` is the dataset folder):
+
+- Layout: if ``source/images`` is a folder, images are found under it
+  (subfolders such as ``train/`` included) and each image's labels at the
+  same relative path under ``source/labels`` with the suffix ``.txt``; this
+  is the usual YOLO layout. Otherwise the layout is flat: images and their
+  ``.txt`` files side by side in ``source`` (and its subfolders).
+  ``image_root`` replaces the folder images are found in.
+- Classes: the ``names:`` of ``source/data.yaml`` (a list, or a mapping from
+  index to name), else the lines of ``source/classes.txt``, else the
+  ``classes`` argument, whose order then gives the indices.
+- An image with a ``.txt`` file is labeled, an empty file meaning "no
+  objects"; an image with no ``.txt`` file is unlabeled.
+- Image sizes are read from the image files (Pillow) to turn normalised
+  coordinates into pixels.
+
+Writing (``dest`` is the dataset folder): ``dest/labels/<image path>.txt``
+for each labeled record, with coordinates written exactly (shortest repr of
+each float), plus ``dest/data.yaml`` and ``dest/classes.txt`` naming the
+classes. Unlabeled records get no ``.txt``. With ``image_root``, images are
+copied to ``dest/images``; without it, put them there yourself.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from pathlib import Path, PurePosixPath
+
+import yaml
+
+from labelloop.data.formats._common import (
+    IMAGE_FOLDER,
+    DetectionDataset,
+    DetectionFormatError,
+    DetectionRecord,
+    FormatProblem,
+    RawBox,
+    build_record,
+    check_writable,
+    copy_images,
+    image_size,
+    posix_relative,
+    resolve_classes,
+)
+
+__all__ = ["read_yolo", "write_yolo"]
+
+LABEL_FOLDER = "labels"
+_IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"})
+
+
+def _yaml_names(path: Path) -> list[str]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise DetectionFormatError(
+            f"Cannot read {path} as YAML ({exc}); fix it so that it has a 'names:' list."
+        ) from exc
+    names = data.get("names") if isinstance(data, dict) else None
+    if isinstance(names, dict) and sorted(names) == list(range(len(names))):
+        names = [names[index] for index in range(len(names))]
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise DetectionFormatError(
+            f"{path} has no usable 'names:'; write the class names as a list "
+            "(names: [cat, dog]) or a mapping from index 0, 1, ... to name."
+        )
+    return names
+
+
+def _declared_classes(source: Path) -> list[str] | None:
+    if (source / "data.yaml").is_file():
+        return _yaml_names(source / "data.yaml")
+    if (source / "classes.txt").is_file():
+        lines = (source / "classes.txt").read_text(encoding="utf-8").splitlines()
+        return [line.strip() for line in lines if line.strip()]
+    return None
+
+
+def _iter_images(root: Path) -> Iterator[Path]:
+    for path in sorted(root.rglob("*")):
+        hidden = any(part.startswith(".") for part in path.relative_to(root).parts)
+        if path.suffix.lower() in _IMAGE_SUFFIXES and not hidden and path.is_file():
+            yield path
+
+
+def _parse_line(line: str, names: Sequence[str], size: tuple[int, int], where: str) -> RawBox | str:
+    """One label line as a pixel box, or the reason it is refused."""
+    fields = line.split()
+    if len(fields) != 5:
+        return f"expected 5 fields 'class_id cx cy w h', got {len(fields)}; fix the line"
+    try:
+        class_id = int(fields[0])
+        cx, cy, w, h = (float(field) for field in fields[1:])
+    except ValueError:
+        return f"{line.strip()!r} is not an integer class id and four numbers; fix the line"
+    if not 0 <= class_id < len(names):
+        return (
+            f"class index {class_id} is out of range for the {len(names)} classes "
+            f"{list(names)}; fix the index or the class list"
+        )
+    if not all(math.isfinite(value) for value in (cx, cy, w, h)):
+        return "a coordinate is not finite; write numbers in [0, 1]"
+    width, height = size
+    box_w, box_h = w * width, h * height
+    left, top = cx * width - box_w / 2, cy * height - box_h / 2
+    return RawBox(left, top, box_w, box_h, names[class_id], where)
+
+
+def _read_label_file(
+    path: Path, names: Sequence[str], size: tuple[int, int]
+) -> tuple[list[RawBox], list[FormatProblem]]:
+    boxes: list[RawBox] = []
+    problems: list[FormatProblem] = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        return [], [FormatProblem(str(path), None, f"cannot read the file ({exc}); rewrite it")]
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        parsed = _parse_line(line, names, size, f"line {number}")
+        if isinstance(parsed, str):
+            problems.append(FormatProblem(str(path), f"line {number}", parsed))
+        else:
+            boxes.append(parsed)
+    return boxes, problems
+
+
+def read_yolo(
+    source: Path, *, image_root: Path | None = None, classes: Sequence[str] | None = None
+) -> DetectionDataset:
+    """Reads a YOLO dataset folder (rules in the module docstring).
+
+    Args:
+        source: The dataset folder.
+        image_root: The folder to find images in, instead of ``source/images``
+            (or ``source`` when flat).
+        classes: The classes boxes may have, in index order; also names the
+            indices when the folder has neither ``data.yaml`` nor ``classes.txt``.
+
+    Returns:
+        The records, classes and problems.
+
+    Raises:
+        DetectionFormatError: ``source`` is not a folder, or no class names
+            can be found.
+    """
+    source = Path(source)
+    if not source.is_dir():
+        raise DetectionFormatError(f"{source} is not a folder; pass the YOLO dataset folder.")
+    names = _declared_classes(source)
+    if names is None:
+        if classes is None:
+            raise DetectionFormatError(
+                f"{source} has neither data.yaml (names:) nor classes.txt; add one, or pass "
+                "the class names in index order as classes."
+            )
+        names = list(classes)
+    dataset_classes, allowed = resolve_classes(names, classes)
+    layered = (source / IMAGE_FOLDER).is_dir()
+    images = Path(image_root) if image_root is not None else source
+    if image_root is None and layered:
+        images = source / IMAGE_FOLDER
+    labels = source / LABEL_FOLDER if layered else source
+    records: list[DetectionRecord] = []
+    problems: list[FormatProblem] = []
+    used_labels: set[Path] = set()
+    for image in _iter_images(images):
+        file_name = posix_relative(image, images)
+        label_file = (labels / file_name).with_suffix(".txt")
+        used_labels.add(label_file)
+        size = image_size(image)
+        if isinstance(size, str):
+            problems.append(FormatProblem(str(image), None, size))
+            continue
+        if not label_file.is_file():
+            records.append(DetectionRecord(file_name, size[0], size[1], (), labeled=False))
+            continue
+        raw, line_problems = _read_label_file(label_file, names, size)
+        record, box_problems = build_record(
+            file_name, size, raw, file=str(label_file), classes=allowed
+        )
+        problems += line_problems + box_problems
+        if record is not None and not line_problems:
+            records.append(record)
+    for orphan in sorted(set(labels.rglob("*.txt")) - used_labels):
+        if orphan.parent == source and orphan.name == "classes.txt":
+            continue
+        problems.append(
+            FormatProblem(
+                str(orphan), None, "no image for this label file; add the image or delete it"
+            )
+        )
+    return DetectionDataset(tuple(records), dataset_classes, tuple(problems))
+
+
+def _line(index: int, values: tuple[float, float, float, float]) -> str:
+    return " ".join([str(index), *(repr(float(value)) for value in values)])
+
+
+def write_yolo(
+    records: Sequence[DetectionRecord],
+    classes: Sequence[str],
+    dest: Path,
+    *,
+    image_root: Path | None = None,
+) -> list[Path]:
+    """Writes records as a YOLO dataset folder (rules in the module docstring).
+
+    Args:
+        records: The records; unlabeled ones get no ``.txt`` file.
+        classes: Class names in index order.
+        dest: The dataset folder; created if missing.
+        image_root: Where the images are now, to copy them to ``dest/images``;
+            ``None`` writes the labels only.
+
+    Returns:
+        The files written: class lists, label files, then images.
+
+    Raises:
+        DetectionFormatError: A box's class is not in ``classes``, or two
+            images share a label file (``a.png`` and ``a.jpg``).
+    """
+    dest = Path(dest)
+    check_writable(records, classes)
+    index = {name: position for position, name in enumerate(classes)}
+    dest.mkdir(parents=True, exist_ok=True)
+    data_yaml, classes_txt = dest / "data.yaml", dest / "classes.txt"
+    data = {"path": ".", "train": IMAGE_FOLDER, "names": list(classes)}
+    data_yaml.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    classes_txt.write_text("".join(f"{name}\n" for name in classes), encoding="utf-8")
+    written = [data_yaml, classes_txt]
+    targets: dict[PurePosixPath, str] = {}
+    for record in records:
+        target = PurePosixPath(record.file_name).with_suffix(".txt")
+        if target in targets:
+            raise DetectionFormatError(
+                f"{record.file_name} and {targets[target]} would share the label file "
+                f"{target}; rename one of the images."
+            )
+        targets[target] = record.file_name
+        if not record.labeled:
+            continue
+        lines = [
+            _line(
+                index[box.label],
+                (
+                    (box.x + box.width / 2) / record.width,
+                    (box.y + box.height / 2) / record.height,
+                    box.width / record.width,
+                    box.height / record.height,
+                ),
+            )
+            for box in record.boxes
+        ]
+        path = dest / LABEL_FOLDER / target
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+        written.append(path)
+    return written + copy_images(records, image_root, dest / IMAGE_FOLDER)
