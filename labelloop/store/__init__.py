@@ -1,6 +1,18 @@
 """The label store: projects, items, append-only label events, snapshots, rounds."""
 
 from labelloop.store.database import SchemaOutOfDateError, make_engine, migrate, sqlite_url
+from labelloop.store.monitoring import (
+    FLAG_KINDS,
+    REPORT_KINDS,
+    FlagInput,
+    FlagKind,
+    ItemFlag,
+    MetadataValue,
+    MonitorRecords,
+    MonitorReport,
+    PredictionOutcome,
+    ReportKind,
+)
 from labelloop.store.people import ROLES, People, Role, User, UserExistsError, UserNotFoundError
 from labelloop.store.queue import Lease, LeaseConflictError, LeaseKind, Queue, Served
 from labelloop.store.records import (
@@ -24,10 +36,15 @@ from labelloop.store.store import AddItemsResult, LabelInput, RankedItem, Store
 from labelloop.store.training import TrainingBusyError, TrainingRun, TrainingRuns
 
 __all__ = [
+    "FLAG_KINDS",
     "LABEL_SOURCES",
+    "REPORT_KINDS",
     "ROLES",
     "AddItemsResult",
+    "FlagInput",
+    "FlagKind",
     "Item",
+    "ItemFlag",
     "LabelAction",
     "LabelConflictError",
     "LabelEvent",
@@ -36,14 +53,19 @@ __all__ = [
     "Lease",
     "LeaseConflictError",
     "LeaseKind",
+    "MetadataValue",
     "ModelRecord",
+    "MonitorRecords",
+    "MonitorReport",
     "NewItem",
     "People",
+    "PredictionOutcome",
     "ProjectExistsError",
     "ProjectNotFoundError",
     "ProjectRecord",
     "Queue",
     "RankedItem",
+    "ReportKind",
     "Role",
     "RoundRecord",
     "SchemaOutOfDateError",

@@ -97,11 +97,12 @@ def head_event(s: Session, item: ItemRow) -> LabelEventRow | None:
 
 
 def answer_action(head: LabelEventRow | None, value: Any, source: str) -> str:
-    """What a new label does to the item: ``label`` a blank item, ``accept`` an
-    auto label (a person giving the same value), or ``correct`` what was there."""
+    """What a new label does to the item: ``label`` a blank item, ``accept`` what
+    was there (a person giving the same value: reviewing an auto label, or
+    confirming a label the monitor doubted), or ``correct`` it."""
     if head is None or head.value is None:
         return "label"
-    if source == "human" and head.source == "auto" and head.value == value:
+    if source == "human" and head.value == value:
         return "accept"
     return "correct"
 

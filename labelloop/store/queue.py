@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import and_, case, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,6 +32,7 @@ from labelloop.store._events import (
 from labelloop.store.database import Transactions
 from labelloop.store.records import Item, LabelConflictError, LabelEvent
 from labelloop.store.schema import (
+    ItemFlagRow,
     ItemRow,
     LabelEventRow,
     LeaseRow,
@@ -224,16 +225,32 @@ class Queue:
 
     @staticmethod
     def _next_to_review(s: Session, project_id: int, now: datetime) -> ItemRow | None:
+        # Flagged items come first: auto labels made before a concept drift,
+        # then labels the monitor thinks are wrong (the relabel queue, which
+        # holds people's labels too); then the rest of the auto labels, least
+        # confident first.
+        def flagged(kind: str) -> Any:
+            return exists().where(
+                ItemFlagRow.item_id == ItemRow.id,
+                ItemFlagRow.kind == kind,
+                ItemFlagRow.resolved_at.is_(None),
+            )
+
+        drifted, suspect = flagged("concept_drift"), flagged("label_error")
         return s.scalars(
             select(ItemRow)
             .join(LabelEventRow, LabelEventRow.id == ItemRow.head_event_id)
             .where(
                 ItemRow.project_id == project_id,
                 ItemRow.labeled.is_(True),
-                LabelEventRow.source == "auto",
+                or_(LabelEventRow.source == "auto", suspect),
                 ~_held(now),
             )
-            .order_by(LabelEventRow.confidence, ItemRow.id)
+            .order_by(
+                case((drifted, 0), (suspect, 1), else_=2),
+                LabelEventRow.confidence,
+                ItemRow.id,
+            )
             .limit(1)
         ).one_or_none()
 
@@ -324,6 +341,17 @@ class Queue:
                     head=head,
                 )
                 lease.closed_at, lease.outcome = now, "answered"
+                # A person has now looked at the item: the monitor's reasons
+                # to send it back to one are settled.
+                s.execute(
+                    update(ItemFlagRow)
+                    .where(
+                        ItemFlagRow.item_id == item.id,
+                        ItemFlagRow.kind.in_(("concept_drift", "label_error")),
+                        ItemFlagRow.resolved_at.is_(None),
+                    )
+                    .values(resolved_at=now, resolution=action)
+                )
                 return to_event(row)
         except IntegrityError as exc:
             raise LeaseConflictError(

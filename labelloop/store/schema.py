@@ -29,10 +29,13 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 __all__ = [
     "Base",
     "CredentialRow",
+    "ItemFlagRow",
     "ItemRow",
     "LabelEventRow",
     "LeaseRow",
+    "MetadataValueRow",
     "ModelRow",
+    "MonitorReportRow",
     "ProjectRow",
     "QueueEntryRow",
     "RoundRow",
@@ -277,3 +280,76 @@ class TrainingRunRow(Base):
     requested_by: Mapped[str | None] = mapped_column(String(100), default=None)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class MonitorReportRow(Base):
+    """One finding of the monitor: a drift test, a stopping verdict, an outlier scan.
+
+    ``kind`` names the check (``data_drift``, ``concept_drift``, ``outliers``,
+    ``label_errors``, ``stopping``, ``metadata``); ``body`` is the check's own
+    JSON report; ``alert`` is whether it asks for a person's attention.
+    """
+
+    __tablename__ = "monitor_reports"
+    __table_args__ = (Index("ix_monitor_reports_project_kind", "project_id", "kind", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    alert: Mapped[bool] = mapped_column(Boolean, default=False)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ItemFlagRow(Base):
+    """An item the monitor singled out: an outlier, a likely label error, a drifted image.
+
+    A flag stays open until it is resolved (relabeled, reviewed, dismissed);
+    at most one open flag per item and kind.
+    """
+
+    __tablename__ = "item_flags"
+    __table_args__ = (
+        Index(
+            "uq_item_flags_open",
+            "item_id",
+            "kind",
+            unique=True,
+            sqlite_where=text("resolved_at IS NULL"),
+            postgresql_where=text("resolved_at IS NULL"),
+        ),
+        Index("ix_item_flags_project_kind", "project_id", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    score: Mapped[float | None] = mapped_column(Float, default=None)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("monitor_reports.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    resolution: Mapped[str | None] = mapped_column(String(32), default=None)
+
+
+class MetadataValueRow(Base):
+    """One numeric metadata value of an item: as it came, and as cleaned.
+
+    The original is never overwritten; ``cleaned`` and ``reason`` record what
+    the cleaning did (nothing, clipped, imputed) and which report did it.
+    """
+
+    __tablename__ = "metadata_values"
+    __table_args__ = (UniqueConstraint("item_id", "column", name="uq_metadata_values_item_column"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    column: Mapped[str] = mapped_column(String(200))
+    original: Mapped[float | None] = mapped_column(Float, default=None)
+    cleaned: Mapped[float | None] = mapped_column(Float, default=None)
+    reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("monitor_reports.id"), default=None)

@@ -31,6 +31,7 @@ from labelloop.store._events import (
     to_item,
 )
 from labelloop.store.database import Transactions, check_schema, migrate
+from labelloop.store.monitoring import MonitorRecords
 from labelloop.store.people import People
 from labelloop.store.queue import Queue
 from labelloop.store.records import (
@@ -125,6 +126,7 @@ class Store:
         self.leases = Queue(self._db)
         self.training = TrainingRuns(self._db)
         self.stats = Stats(self._db)
+        self.monitor = MonitorRecords(self._db)
 
     def close(self) -> None:
         """Release every pooled connection."""
