@@ -79,6 +79,12 @@ class DetectionRecord:
     boxes: tuple[Box, ...]
     labeled: bool = True
 
+    def __post_init__(self) -> None:
+        if not self.labeled and self.boxes:
+            raise DetectionFormatError(
+                f"{self.file_name} is unlabeled but has boxes; set labeled=True or drop the boxes."
+            )
+
 
 @dataclass(frozen=True)
 class FormatProblem:
