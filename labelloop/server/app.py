@@ -35,6 +35,8 @@ PAGES = {
     "/dashboard": "dashboard.html",
     "/history": "history.html",
 }
+# Detection projects label and review boxes in their own editor.
+DETECTION_PAGES = {"/label": "detect.html", "/review": "detect.html"}
 
 
 def _error(code: int) -> object:
@@ -112,10 +114,15 @@ def create_app(
     def index() -> RedirectResponse:
         return RedirectResponse("/label")
 
-    for route, page in PAGES.items():
+    def page_for(route: str) -> str:
+        if ws.config.task == "detection":
+            return DETECTION_PAGES.get(route, PAGES[route])
+        return PAGES[route]
+
+    for route in PAGES:
         app.add_api_route(
             route,
-            (lambda page=page: FileResponse(STATIC / page)),
+            (lambda route=route: FileResponse(STATIC / page_for(route))),
             include_in_schema=False,
             methods=["GET"],
         )

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import FileResponse
+from pydantic import TypeAdapter, ValidationError
 
+from labelloop.data.labels import LabelSchema
 from labelloop.server.deps import trainer_of, workspace_of
 from labelloop.server.schemas import (
+    BoxOut,
     CorrectionIn,
+    DetectionPredictionOut,
     EventOut,
     ItemOut,
     LabelIn,
@@ -26,12 +32,45 @@ from labelloop.store import LabelInput, LeaseKind, Served
 router = APIRouter(prefix="/api", tags=["labeling"])
 Annotator = Annotated[Caller, Depends(require("annotator"))]
 Reviewer = Annotated[Caller, Depends(require("reviewer"))]
+log = logging.getLogger("labelloop.server")
+_BOXES = TypeAdapter(list[BoxOut])
 
 
-def _prediction(served: Served) -> PredictionOut | None:
-    if served.predicted is None or served.confidence is None:
+def _proposals(
+    item_id: int, predicted: str, confidence: float | None, schema: LabelSchema
+) -> DetectionPredictionOut | None:
+    """A detection model's proposals, from the JSON text its round stored.
+
+    A proposal that is not a JSON list of boxes of the project's classes is
+    logged and left out, so that one bad ranking row never stops serving.
+    """
+    try:
+        boxes = _BOXES.validate_python(json.loads(predicted))
+    except (ValueError, ValidationError) as exc:
+        log.warning("item %s: ignoring proposals that are not a list of boxes: %s", item_id, exc)
         return None
-    return PredictionOut(label=served.predicted, confidence=served.confidence)
+    unknown = sorted({box.label for box in boxes} - set(schema.classes))
+    if unknown:
+        log.warning("item %s: ignoring proposals with unknown classes %s", item_id, unknown)
+        return None
+    return DetectionPredictionOut(boxes=boxes, confidence=confidence)
+
+
+def _guess(
+    item_id: int, predicted: str | None, confidence: float | None, schema: LabelSchema
+) -> PredictionOut | DetectionPredictionOut | None:
+    """The model's view of an item, shaped for the project's task."""
+    if schema.task == "detection":
+        return None if predicted is None else _proposals(item_id, predicted, confidence, schema)
+    if predicted is None or confidence is None:
+        return None
+    return PredictionOut(label=predicted, confidence=confidence)
+
+
+def _served_guess(
+    served: Served, schema: LabelSchema
+) -> PredictionOut | DetectionPredictionOut | None:
+    return _guess(served.item.id, served.predicted, served.confidence, schema)
 
 
 def _next(request: Request, who: Caller, kind: LeaseKind) -> NextOut:
@@ -54,7 +93,7 @@ def _next(request: Request, who: Caller, kind: LeaseKind) -> NextOut:
             kind=kind,
             item=ItemOut.of(served.item),
             current=None if served.current is None else EventOut.of(served.current),
-            prediction=_prediction(served) if show else None,
+            prediction=_served_guess(served, cfg.label_schema()) if show else None,
             uncertainty=served.score,
             rank=served.rank,
         ),
@@ -73,10 +112,11 @@ def _answer(request: Request, who: Caller, body: LabelIn) -> LabelOut:
     )
     trainer_of(request).maybe_start()
     prediction = None
-    if ws.config.show_prediction != "never":
+    cfg = ws.config
+    if cfg.show_prediction != "never":
         guess = ws.store.prediction(ws.project.id, event.item_id)
         if guess is not None:
-            prediction = PredictionOut(label=guess[0], confidence=guess[1])
+            prediction = _guess(event.item_id, guess[0], guess[1], cfg.label_schema())
     return LabelOut(
         event=EventOut.of(event),
         prediction=prediction,

@@ -10,8 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from labelloop.store import Item, LabelEvent, Role, TrainingRun, User
 
 __all__ = [
+    "BoxOut",
     "CorrectionIn",
     "DashboardOut",
+    "DetectionPredictionOut",
     "EventOut",
     "ItemOut",
     "LabelIn",
@@ -160,6 +162,28 @@ class PredictionOut(BaseModel):
     confidence: float
 
 
+class BoxOut(BaseModel):
+    """A box the model proposes, in pixels of the original image (top-left origin)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    x: float = Field(ge=0)
+    y: float = Field(ge=0)
+    width: float = Field(gt=0)
+    height: float = Field(gt=0)
+    label: str
+    score: float = Field(description="the model's confidence in this box")
+
+
+class DetectionPredictionOut(BaseModel):
+    """The current model's proposed boxes for an item (detection projects)."""
+
+    boxes: list[BoxOut]
+    confidence: float | None = Field(
+        description="the least certain box's score; None when the model proposes no box"
+    )
+
+
 class ServedOut(BaseModel):
     """An item leased to the caller, to label or to review."""
 
@@ -168,7 +192,7 @@ class ServedOut(BaseModel):
     kind: Literal["label", "review"]
     item: ItemOut
     current: EventOut | None
-    prediction: PredictionOut | None
+    prediction: PredictionOut | DetectionPredictionOut | None
     uncertainty: float | None = Field(
         description="the ranking strategy's score; higher = less sure"
     )
@@ -193,7 +217,7 @@ class LabelOut(BaseModel):
     """The recorded event, and the model's guess when the project shows it after answering."""
 
     event: EventOut
-    prediction: PredictionOut | None
+    prediction: PredictionOut | DetectionPredictionOut | None
     progress: dict[str, int]
 
 
