@@ -32,6 +32,7 @@ from labelloop.monitor.curves import (
     read_curves,
     summarize_curves,
 )
+from labelloop.monitor.stopping import RoundObservation, evaluate_stopping, prediction_agreement
 from labelloop.strategies import make_strategy
 
 __all__ = ["Dataset", "SimulationSettings", "load_dataset", "run_simulation"]
@@ -65,12 +66,15 @@ class SimulationSettings:
     seed: int = 0
     test_fraction: float = 0.2
     n_samples: int = 20
+    stop_set_size: int = 500
 
     def __post_init__(self) -> None:
         if not self.strategies:
             raise ValueError("name at least one strategy, e.g. --strategies random,margin")
-        if min(self.seed_size, self.batch_size, self.repeats) < 1:
-            raise ValueError("seed size, batch size and repeats must each be at least 1")
+        if min(self.seed_size, self.batch_size, self.repeats, self.stop_set_size) < 1:
+            raise ValueError(
+                "seed size, batch size, repeats and stop-set size must each be at least 1"
+            )
         if self.budget < self.seed_size:
             raise ValueError(
                 f"budget ({self.budget}) must be at least the seed size ({self.seed_size})"
@@ -143,6 +147,11 @@ def _run_one(
     strategy = make_strategy(strategy_name, random_state=seed)
     labeled = np.zeros(len(pool), dtype=bool)
     labeled[order] = True
+    stop_rng = np.random.default_rng([seed, _STOP_SET_STREAM])
+    stop_set = stop_rng.choice(
+        len(pool), size=min(settings.stop_set_size, len(pool)), replace=False
+    )
+    monitor = _RoundMonitor(stop_set)
     while True:
         idx = np.array(order, dtype=np.int64)
         y_lab = np.array(labels, dtype=np.int64)
@@ -150,24 +159,78 @@ def _run_one(
         train, val = np.flatnonzero(~is_val), np.flatnonzero(is_val)
         validation = fit_learner(learner, X_pool[idx], y_lab, train, val)
         tested = evaluate(learner.predict_proba(X_test), y_test, len(data.classes))
+        pool_probs = learner.predict_proba(X_pool)
+        watched = monitor.observe(
+            len(order), None if validation is None else validation.accuracy, pool_probs, labeled
+        )
         emit(
             CurvePoint(strategy_name, repeat, len(order), tested.accuracy),
             {
                 "test": tested.to_dict(),
                 "validation": None if validation is None else validation.to_dict(),
                 "calibration": calibration_report(learner),
+                **watched,
             },
         )
         room = settings.budget - len(order)
         if room <= 0 or labeled.all():
             return
-        pool_view = score_pool(strategy, learner, X_pool, labeled, n_samples=settings.n_samples)
+        pool_view = score_pool(
+            strategy, learner, X_pool, labeled, n_samples=settings.n_samples, probs=pool_probs
+        )
         chosen = select_batch(strategy, pool_view, min(settings.batch_size, room)).indices
         labeled[chosen] = True
         new = oracle.label(chosen)
         order.extend(chosen.tolist())
         labels.extend(new.tolist())
         sides.extend(splitter.assign(data.classes[c]) for c in new)
+
+
+# Second seed word for the stop set's generator, so drawing it leaves the
+# seed-set draw (and so every existing curve) unchanged.
+_STOP_SET_STREAM = 1
+
+
+class _RoundMonitor:
+    """What the stopping rules read, gathered round by round in one simulated run.
+
+    ``predicted_change`` is measured on the remaining pool (items still
+    unlabeled at this round), ``stop_kappa`` on the fixed stop set, and
+    ``pool_uncertainty`` is the mean ``1 - max prob`` over the remaining pool.
+    """
+
+    def __init__(self, stop_set: NDArray[np.int64]) -> None:
+        self.stop_set = stop_set
+        self.rounds: list[RoundObservation] = []
+        self.previous: NDArray[np.int64] | None = None
+
+    def observe(
+        self,
+        n_labeled: int,
+        val_accuracy: float | None,
+        probs: NDArray[np.float64],
+        labeled: NDArray[np.bool_],
+    ) -> dict[str, object]:
+        """Record one round; return the record's monitoring fields."""
+        preds = np.asarray(probs.argmax(axis=1), dtype=np.int64)
+        remaining = ~labeled
+        change = kappa = uncertainty = None
+        if remaining.any():
+            uncertainty = float(np.mean(1.0 - probs[remaining].max(axis=1)))
+        if self.previous is not None:
+            kappa = prediction_agreement(self.previous[self.stop_set], preds[self.stop_set])
+            if remaining.any():
+                change = float(np.mean(self.previous[remaining] != preds[remaining]))
+        self.previous = preds
+        self.rounds.append(
+            RoundObservation(n_labeled, val_accuracy, preds[self.stop_set], uncertainty, change)
+        )
+        return {
+            "predicted_change": change,
+            "stop_kappa": kappa,
+            "pool_uncertainty": uncertainty,
+            "stopping": evaluate_stopping(self.rounds).to_dict(),
+        }
 
 
 def run_simulation(
@@ -180,7 +243,15 @@ def run_simulation(
     """Run every strategy for every repeat; write curves.csv, summary.json, curves.png.
 
     ``rounds.jsonl`` beside them holds each round's full metrics on the test
-    set and on the validation split: accuracy, macro-F1, per-class recall, ECE.
+    set and on the validation split (accuracy, macro-F1, per-class recall,
+    ECE) and what the stopping rules read: ``predicted_change`` (share of the
+    still-unlabeled pool whose predicted class changed since the previous
+    round), ``stop_kappa`` (Cohen's kappa with the previous round on a fixed
+    stop set of up to ``stop_set_size`` pool images drawn by the seed),
+    ``pool_uncertainty`` (mean ``1 - max prob`` over the unlabeled pool), and
+    ``stopping``, the stopping report after this round (see
+    :func:`labelloop.monitor.stopping.evaluate_stopping`). The first round's
+    change and kappa are None.
 
     Args:
         data: the images and their true labels.

@@ -186,10 +186,9 @@ class LearningCurveFit:
         ends = np.array([start, start + extra], dtype=np.float64) / self.n_ref
         fitted = _scaled_law(ends, *(float(p) for p in self.scaled_params))
         rng = np.random.default_rng(random_state)
-        draws = rng.multivariate_normal(
-            self.scaled_params, self.scaled_covariance, size=n_draws, method="eigh"
+        draws = np.clip(
+            _draw(self.scaled_params, self.scaled_covariance, n_draws, rng), _LOWER, _UPPER
         )
-        draws = np.clip(draws, _LOWER, _UPPER)
         a, g, c = draws[:, :1], draws[:, 1:2], draws[:, 2:]
         curves = a - g * np.power(ends[None, :], -c)
         gains = curves[:, 1] - curves[:, 0]
@@ -216,6 +215,15 @@ class LearningCurveFit:
             "n_points": len(self.n),
             "residual_std": self.residual_std,
         }
+
+
+def _draw(
+    mean: NDArray[np.float64], cov: NDArray[np.float64], size: int, rng: np.random.Generator
+) -> NDArray[np.float64]:
+    """``(size, 3)`` normal draws; round-off negative eigenvalues of ``cov`` count as 0."""
+    values, vectors = np.linalg.eigh((cov + cov.T) / 2.0)
+    root = vectors * np.sqrt(np.clip(values, 0.0, None))
+    return np.asarray(mean + rng.standard_normal((size, len(mean))) @ root.T, dtype=np.float64)
 
 
 def _positive(values: ArrayLike, name: str) -> NDArray[np.float64]:

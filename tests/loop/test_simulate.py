@@ -99,7 +99,7 @@ def test_uncertainty_beats_random_at_equal_labels(digits: Dataset, tmp_path: Pat
     points = read_curves(tmp_path / "curves.csv")
 
     def curve(strategy: str) -> np.ndarray:
-        table = {}
+        table: dict[int, list[float]] = {}
         for p in points:
             if p.strategy == strategy:
                 table.setdefault(p.n_labeled, []).append(p.accuracy)
@@ -198,3 +198,64 @@ def test_stream_settings_refuse_bad_values() -> None:
         StreamSettings(selectors=("random",), budget_fraction=0.0)
     with pytest.raises(ValueError, match=r"(?i)unknown"):
         StreamSettings(selectors=("clairvoyant",))
+
+
+def test_round_records_carry_what_the_stopping_rules_read(digits: Dataset, tmp_path: Path) -> None:
+    settings = SimulationSettings(
+        strategies=("random", "margin"),
+        learner="logreg",
+        seed_size=20,
+        batch_size=15,
+        budget=80,
+        repeats=1,
+        stop_set_size=200,
+    )
+    run_simulation(digits, settings, tmp_path)
+    with (tmp_path / "curves.csv").open() as f:
+        assert next(csv.reader(f)) == ["strategy", "repeat", "n_labeled", "accuracy"]
+    details = [json.loads(line) for line in (tmp_path / "rounds.jsonl").read_text().splitlines()]
+    for strategy in settings.strategies:
+        run = [d for d in details if d["strategy"] == strategy]
+        assert len(run) == settings.rounds() == 5
+        assert run[0]["predicted_change"] is None and run[0]["stop_kappa"] is None
+        for d in run[1:]:
+            assert 0.0 <= d["predicted_change"] <= 1.0 and -1.0 <= d["stop_kappa"] <= 1.0
+        assert all(0.0 < d["pool_uncertainty"] < 1.0 for d in run)
+        assert {"macro_f1", "ece"} <= set(run[-1]["test"]) <= set(run[-1]["validation"])
+        last = run[-1]["stopping"]
+        assert last["decision"] in ("continue", "diminishing")
+        verdicts = {v["rule"]: v for v in last["verdicts"]}
+        # The rules read exactly the per-round fields written beside them.
+        stabilizing = verdicts["stabilizing_predictions"]["evidence"]
+        assert stabilizing["kappas"] == [d["stop_kappa"] for d in run[1:]]
+        uncertainty = verdicts["pool_uncertainty_below"]["evidence"]["uncertainties"]
+        assert uncertainty == [d["pool_uncertainty"] for d in run]
+        plateau = verdicts["validation_plateau"]
+        assert plateau["evidence"]["window_val_accuracy"] == [
+            d["validation"]["accuracy"] for d in run[-3:]
+        ]
+        assert [p["extra"] for p in last["projections"]] == [100, 1000]
+        # Before three kappas exist, stabilizing predictions cannot fire.
+        assert "reason" in run[2]["stopping"]["verdicts"][0]["evidence"]
+
+
+def test_round_monitor_measures_change_kappa_and_uncertainty() -> None:
+    from labelloop.loop.simulate import _RoundMonitor
+
+    monitor = _RoundMonitor(np.array([0, 1, 2, 3], dtype=np.int64))
+    labeled = np.array([True, False, False, False, False, False])
+    first = np.array([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7], [0.6, 0.4], [0.5, 0.5], [0.2, 0.8]])
+    record = monitor.observe(10, 0.5, first, labeled)
+    assert record["predicted_change"] is None and record["stop_kappa"] is None
+    # Unlabeled items 1..5: 1 - max prob = 0.2, 0.3, 0.4, 0.5, 0.2.
+    assert record["pool_uncertainty"] == pytest.approx(0.32)
+    labeled[1] = True
+    # Predictions 0,0,1,0,0,1 become 1,0,1,1,0,1: item 0 (labeled) and item 3 change.
+    second = np.array([[0.1, 0.9], [0.9, 0.1], [0.2, 0.8], [0.4, 0.6], [0.6, 0.4], [0.1, 0.9]])
+    record = monitor.observe(20, 0.6, second, labeled)
+    # Remaining pool is items 2..5, of which only item 3 changed.
+    assert record["predicted_change"] == pytest.approx(0.25)
+    # Stop set 0..3: [0,0,1,0] -> [1,0,1,1]; agreement 2/4, chance 0.75*0.25 + 0.25*0.75.
+    assert record["stop_kappa"] == pytest.approx((0.5 - 0.375) / (1 - 0.375))
+    assert record["pool_uncertainty"] == pytest.approx(np.mean([0.2, 0.4, 0.4, 0.1]))
+    assert monitor.rounds[-1].n_labeled == 20 and monitor.rounds[-1].val_accuracy == 0.6
