@@ -21,8 +21,8 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from labelloop.data.demo import DIGITS_CLASSES, digits_arrays
-from labelloop.data.formats import FormatName, write_detections
-from labelloop.data.formats._common import IMAGE_FOLDER, DetectionRecord
+from labelloop.data.formats import DetectionRecord, FormatName, write_detections
+from labelloop.data.formats._common import IMAGE_FOLDER
 from labelloop.data.labels import Box
 
 __all__ = [

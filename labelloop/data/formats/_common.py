@@ -351,6 +351,40 @@ def first_appearance(records: Iterable[DetectionRecord]) -> tuple[str, ...]:
     return tuple(names)
 
 
+CLASS_LIST = "classes.txt"
+
+
+def read_class_list(folder: Path) -> list[str] | None:
+    """The class names in ``folder/classes.txt``, one per line, if that file exists.
+
+    Args:
+        folder: The dataset folder.
+
+    Returns:
+        The names in file order (blank lines skipped), or ``None`` without the file.
+    """
+    path = folder / CLASS_LIST
+    if not path.is_file():
+        return None
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip()]
+
+
+def write_class_list(folder: Path, classes: Sequence[str]) -> Path:
+    """Writes ``folder/classes.txt``, one class name per line in index order.
+
+    Args:
+        folder: The dataset folder (must exist).
+        classes: Class names in index order.
+
+    Returns:
+        The file written.
+    """
+    path = folder / CLASS_LIST
+    path.write_text("".join(f"{name}\n" for name in classes), encoding="utf-8")
+    return path
+
+
 def check_writable(records: Sequence[DetectionRecord], classes: Sequence[str]) -> None:
     """Refuses to write records whose boxes name classes outside ``classes``.
 

@@ -5,7 +5,8 @@ indices in the original convention, so a box over pixel columns 0..9
 (0-based) has ``xmin = 1, xmax = 10``. labelloop's box edges are therefore
 ``x = xmin - 1, width = xmax - xmin + 1`` (same for y), and writing does the
 inverse, ``xmin = x + 1, xmax = x + width``. Integral values are written as
-integers and others as their shortest exact decimal, so a round trip is exact.
+integers and others as their shortest exact decimal, so a round trip is exact
+for whole pixels and within float rounding (about 1e-14 px) otherwise.
 
 Reading (``source`` is a folder): the ``.xml`` files under
 ``source/Annotations`` when that folder exists, else under ``source``
@@ -42,7 +43,9 @@ from labelloop.data.formats._common import (
     first_appearance,
     missing_image,
     number_text,
+    read_class_list,
     resolve_classes,
+    write_class_list,
 )
 
 __all__ = ["read_voc", "write_voc"]
@@ -144,12 +147,8 @@ def read_voc(
         raise DetectionFormatError(f"{source} is not a folder; pass the VOC dataset folder.")
     folder = source / ANNOTATION_FOLDER
     folder = folder if folder.is_dir() else source
-    declared: list[str] = []
-    if (source / "classes.txt").is_file():
-        lines = (source / "classes.txt").read_text(encoding="utf-8").splitlines()
-        declared = [line.strip() for line in lines if line.strip()]
-    if classes is None and declared:
-        classes = declared
+    if classes is None:
+        classes = read_class_list(source) or None
     records: list[DetectionRecord] = []
     problems: list[FormatProblem] = []
     for path in sorted(folder.rglob("*.xml")):
@@ -214,9 +213,7 @@ def write_voc(
     labeled = [record for record in records if record.labeled]
     check_writable(labeled, classes)
     dest.mkdir(parents=True, exist_ok=True)
-    classes_txt = dest / "classes.txt"
-    classes_txt.write_text("".join(f"{name}\n" for name in classes), encoding="utf-8")
-    written = [classes_txt]
+    written = [write_class_list(dest, classes)]
     targets: dict[PurePosixPath, str] = {}
     for record in labeled:
         target = PurePosixPath(record.file_name).with_suffix(".xml")

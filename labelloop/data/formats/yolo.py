@@ -32,6 +32,7 @@ from pathlib import Path, PurePosixPath
 import yaml
 
 from labelloop.data.formats._common import (
+    CLASS_LIST,
     IMAGE_FOLDER,
     DetectionDataset,
     DetectionFormatError,
@@ -43,7 +44,9 @@ from labelloop.data.formats._common import (
     copy_images,
     image_size,
     posix_relative,
+    read_class_list,
     resolve_classes,
+    write_class_list,
 )
 
 __all__ = ["read_yolo", "write_yolo"]
@@ -73,10 +76,7 @@ def _yaml_names(path: Path) -> list[str]:
 def _declared_classes(source: Path) -> list[str] | None:
     if (source / "data.yaml").is_file():
         return _yaml_names(source / "data.yaml")
-    if (source / "classes.txt").is_file():
-        lines = (source / "classes.txt").read_text(encoding="utf-8").splitlines()
-        return [line.strip() for line in lines if line.strip()]
-    return None
+    return read_class_list(source)
 
 
 def _iter_images(root: Path) -> Iterator[Path]:
@@ -187,7 +187,7 @@ def read_yolo(
         if record is not None and not line_problems:
             records.append(record)
     for orphan in sorted(set(labels.rglob("*.txt")) - used_labels):
-        if orphan.parent == source and orphan.name == "classes.txt":
+        if orphan.parent == source and orphan.name == CLASS_LIST:
             continue
         problems.append(
             FormatProblem(
@@ -228,11 +228,10 @@ def write_yolo(
     check_writable(records, classes)
     index = {name: position for position, name in enumerate(classes)}
     dest.mkdir(parents=True, exist_ok=True)
-    data_yaml, classes_txt = dest / "data.yaml", dest / "classes.txt"
+    data_yaml = dest / "data.yaml"
     data = {"path": ".", "train": IMAGE_FOLDER, "names": list(classes)}
     data_yaml.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    classes_txt.write_text("".join(f"{name}\n" for name in classes), encoding="utf-8")
-    written = [data_yaml, classes_txt]
+    written = [data_yaml, write_class_list(dest, classes)]
     targets: dict[PurePosixPath, str] = {}
     for record in records:
         target = PurePosixPath(record.file_name).with_suffix(".txt")
