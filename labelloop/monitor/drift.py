@@ -412,7 +412,9 @@ class KSDriftTest(DriftTest):
         ks = stats.ks_2samp(self.reference_, Y, axis=0)
         raw = np.atleast_1d(np.asarray(ks.pvalue, dtype=np.float64))
         corrected = correct_p_values(raw, self.correction)
-        best = int(np.argmin(corrected))
+        ks_statistic = np.atleast_1d(np.asarray(ks.statistic, dtype=np.float64))
+        # Among equally significant dimensions, report the largest KS distance.
+        best = int(np.lexsort((-ks_statistic, corrected))[0])
         drifted_dims = np.flatnonzero(corrected <= self.alpha)
         z = np.abs(Y[:, drifted_dims] - self.mean_[drifted_dims]) / self.scale_[drifted_dims]
         info: Info = {
@@ -420,8 +422,7 @@ class KSDriftTest(DriftTest):
             "drifted_dimensions": [int(i) for i in drifted_dims],
             "n_dimensions": int(raw.shape[0]),
         }
-        statistic = float(np.atleast_1d(ks.statistic)[best])
-        return statistic, float(corrected[best]), z.sum(axis=1), info
+        return float(ks_statistic[best]), float(corrected[best]), z.sum(axis=1), info
 
 
 def correct_p_values(
