@@ -10,11 +10,14 @@ from pathlib import Path
 
 import numpy as np
 
+from labelloop.monitor.projection import LearningCurveFit
+
 __all__ = [
     "CURVE_COLUMNS",
     "CurvePoint",
     "labels_to_reach",
     "plot_curves",
+    "plot_projection",
     "read_curves",
     "summarize_curves",
 ]
@@ -143,6 +146,56 @@ def plot_curves(points: Sequence[CurvePoint], path: Path, *, title: str = "") ->
     ax.set_xlabel("labeled images")
     ax.set_ylabel("test accuracy")
     ax.set_title(title or "Learning curves (mean ± std over repeats)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_projection(
+    curve: LearningCurveFit,
+    path: Path,
+    *,
+    extra: int = 1000,
+    level: float = 0.9,
+    title: str = "",
+) -> Path:
+    """Plot measured points, the fitted curve out to ``extra`` more labels, and its band.
+
+    Args:
+        curve: a fit from :func:`~labelloop.monitor.projection.fit_learning_curve`.
+        path: where to write the PNG (folders created).
+        extra: how far past the last measured label count to draw the curve.
+        level: coverage of the shaded band (see ``LearningCurveFit.predict_band``).
+        title: the plot's title; a default names the projected gain.
+
+    Returns:
+        ``path``.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    last = float(curve.n.max())
+    xs = np.linspace(float(curve.n.min()), last + extra, 200)
+    low, high = curve.predict_band(xs, level=level)
+    gain = curve.project_gain(extra, level=level)
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    ax.plot(curve.n, curve.accuracy, "o", markersize=3, label="measured")
+    ax.plot(xs, curve.predict(xs), linewidth=1.6, label="fitted a - b n^-c")
+    ax.fill_between(xs, low, high, alpha=0.2, label=f"{round(100 * level)}% band")
+    ax.axvline(last, color="grey", linewidth=0.8, linestyle=":")
+    ax.set_xlabel("labeled images")
+    ax.set_ylabel("accuracy")
+    ax.set_title(
+        title
+        or f"+{extra} labels: {100 * gain.gain:+.1f} pts "
+        f"({100 * gain.low:+.1f} to {100 * gain.high:+.1f})"
+    )
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
     fig.tight_layout()

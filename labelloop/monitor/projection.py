@@ -183,14 +183,9 @@ class LearningCurveFit:
         start = int(self.n.max()) if n_from is None else n_from
         if start < 1:
             raise LearningCurveInputError(f"n_from={start}: start from at least 1 label")
-        ends = np.array([start, start + extra], dtype=np.float64) / self.n_ref
-        fitted = _scaled_law(ends, *(float(p) for p in self.scaled_params))
-        rng = np.random.default_rng(random_state)
-        draws = np.clip(
-            _draw(self.scaled_params, self.scaled_covariance, n_draws, rng), _LOWER, _UPPER
-        )
-        a, g, c = draws[:, :1], draws[:, 1:2], draws[:, 2:]
-        curves = a - g * np.power(ends[None, :], -c)
+        ends = np.array([start, start + extra], dtype=np.float64)
+        fitted = self.predict(ends)
+        curves = self._sampled_curves(ends, n_draws, random_state)
         gains = curves[:, 1] - curves[:, 0]
         tail = (1.0 - level) / 2.0
         low, high = np.quantile(gains, [tail, 1.0 - tail])
@@ -202,6 +197,45 @@ class LearningCurveFit:
             high=float(high),
             level=level,
         )
+
+    def predict_band(
+        self, n: ArrayLike, *, level: float = 0.9, n_draws: int = 4000, random_state: int = 0
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Central ``level`` band of the curve itself at ``n``, from parameter draws.
+
+        Args:
+            n: ``(k,)`` label counts, all positive.
+            level: coverage of the band, in (0, 1).
+            n_draws: parameter draws, at least 100.
+            random_state: seed of the draws.
+
+        Returns:
+            ``(low, high)``, each ``(k,)``.
+
+        Raises:
+            LearningCurveInputError: an argument is out of range.
+        """
+        if n_draws < 100 or not 0.0 < level < 1.0:
+            raise LearningCurveInputError(
+                f"n_draws={n_draws}, level={level}: use n_draws >= 100 and 0 < level < 1"
+            )
+        counts = np.atleast_1d(_positive(n, "n"))
+        curves = self._sampled_curves(counts, n_draws, random_state)
+        tail = (1.0 - level) / 2.0
+        low, high = np.quantile(curves, [tail, 1.0 - tail], axis=0)
+        return np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
+
+    def _sampled_curves(
+        self, counts: NDArray[np.float64], n_draws: int, random_state: int
+    ) -> NDArray[np.float64]:
+        """``(n_draws, k)`` curves at ``counts`` under parameters drawn from the fit."""
+        rng = np.random.default_rng(random_state)
+        draws = np.clip(
+            _draw(self.scaled_params, self.scaled_covariance, n_draws, rng), _LOWER, _UPPER
+        )
+        a, g, c = draws[:, :1], draws[:, 1:2], draws[:, 2:]
+        x = counts[None, :] / self.n_ref
+        return np.asarray(a - g * np.power(x, -c), dtype=np.float64)
 
     def to_dict(self) -> dict[str, object]:
         """The fit as a JSON-ready dict: ``a``, ``b``, ``c``, their standard errors, residual."""

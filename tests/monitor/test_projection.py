@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from labelloop.errors import LabelloopError
+from labelloop.monitor.curves import plot_projection
 from labelloop.monitor.projection import (
     LearningCurveFit,
     LearningCurveInputError,
@@ -122,3 +124,15 @@ def test_to_dict_is_json_ready() -> None:
     )
     assert blob["curve"]["n_points"] == len(N) and len(blob["curve"]["stderr"]) == 3
     assert set(blob["p"]) == {"extra", "n_from", "gain", "low", "high", "level"}
+
+
+def test_curve_band_and_its_plot(tmp_path: Path) -> None:
+    noise = np.random.default_rng(5).normal(0.0, 0.01, len(N))
+    curve = fit(N, inverse_power_law(N, A, B, C) + noise)
+    xs = np.array([100.0, 500.0, 1500.0])
+    low, high = curve.predict_band(xs)
+    assert np.all(low <= curve.predict(xs)) and np.all(curve.predict(xs) <= high)
+    # Extrapolating is less certain than interpolating.
+    assert high[2] - low[2] > high[1] - low[1]
+    out = plot_projection(curve, tmp_path / "sub" / "projection.png", extra=1000)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
