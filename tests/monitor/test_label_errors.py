@@ -24,6 +24,9 @@ from labelloop.monitor.label_errors import (
 
 FLIP_FRACTION = 0.05
 
+Digits = tuple[NDArray[np.float32], NDArray[np.int64], NDArray[np.int64], NDArray[np.intp]]
+"""Images, true labels, labels with some flipped, and the flipped indices."""
+
 
 def _flip(y: NDArray[np.int64], seed: int) -> tuple[NDArray[np.int64], NDArray[np.intp]]:
     """Labels with FLIP_FRACTION of them changed to another class, and the flipped indices."""
@@ -39,7 +42,7 @@ def _logreg() -> Learner:
 
 
 @pytest.fixture(scope="module")
-def noisy_digits() -> tuple[NDArray[np.float32], NDArray[np.int64], NDArray[np.int64], NDArray]:
+def noisy_digits() -> Digits:
     """Digits, true labels, labels with 5% flipped, and the flipped indices."""
     X, y = digits_arrays()
     noisy, flipped = _flip(y, seed=0)
@@ -47,14 +50,17 @@ def noisy_digits() -> tuple[NDArray[np.float32], NDArray[np.int64], NDArray[np.i
 
 
 @pytest.fixture(scope="module")
-def report(noisy_digits: tuple[NDArray, NDArray, NDArray, NDArray]) -> LabelErrorReport:
+def report(
+    noisy_digits: Digits,
+) -> LabelErrorReport:
     X, _, noisy, _ = noisy_digits
     probs = out_of_sample_probs(_logreg, X, noisy, n_folds=5, random_state=0)
     return find_label_errors(noisy, probs)
 
 
 def test_finds_most_flipped_labels(
-    noisy_digits: tuple[NDArray, NDArray, NDArray, NDArray], report: LabelErrorReport
+    noisy_digits: Digits,
+    report: LabelErrorReport,
 ) -> None:
     _, y, _, flipped = noisy_digits
     found, truth = set(report.flagged.tolist()), set(flipped.tolist())
@@ -119,7 +125,7 @@ class _Memorizer:
 
 
 def test_out_of_sample_probs_never_see_the_items_own_label(
-    noisy_digits: tuple[NDArray, NDArray, NDArray, NDArray],
+    noisy_digits: Digits,
 ) -> None:
     X, _, noisy, flipped = noisy_digits
     in_sample = _Memorizer(10).fit(X, noisy).predict_proba(X)
@@ -223,7 +229,9 @@ def test_find_label_errors_input_errors() -> None:
         find_label_errors(labels, probs, rank_by="entropy")  # type: ignore[arg-type]
 
 
-def _annotations(seed: int = 0) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray]:
+def _annotations(
+    seed: int = 0,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.intp]]:
     """40 items, 3 classes, 3 annotators: items 0..9 get three different labels."""
     rng = np.random.default_rng(seed)
     truth = rng.integers(0, 3, 40)

@@ -1,6 +1,7 @@
 """Tests for labelloop.monitor.outliers: planted outliers among the demo digits."""
 
 import json
+from typing import Any
 
 import numpy as np
 import pytest
@@ -26,6 +27,9 @@ from labelloop.monitor.outliers import (
 
 N_CLEAN = 1500
 
+Planted = tuple[NDArray[np.float64], NDArray[np.intp]]
+"""Clean digits followed by planted outliers, and the outliers' indices."""
+
 
 @pytest.fixture(scope="module")
 def digits() -> NDArray[np.float64]:
@@ -34,7 +38,7 @@ def digits() -> NDArray[np.float64]:
 
 
 @pytest.fixture(scope="module")
-def planted(digits: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.intp]]:
+def planted(digits: NDArray[np.float64]) -> Planted:
     """1500 clean digits, then 10 uniform-noise, 3 blank and 3 saturated images."""
     rng = np.random.default_rng(0)
     noise = rng.uniform(0.0, 1.0, size=(10, 64))
@@ -48,7 +52,7 @@ def _detectors() -> list[OutlierDetector]:
 
 @pytest.mark.parametrize("detector", _detectors(), ids=["isolation_forest", "knn"])
 def test_planted_outliers_rank_in_top_two_percent(
-    detector: OutlierDetector, planted: tuple[NDArray[np.float64], NDArray[np.intp]]
+    detector: OutlierDetector, planted: Planted
 ) -> None:
     data, outliers = planted
     scores = detector.fit_score(data)
@@ -99,7 +103,9 @@ def test_knn_self_exclusion_with_exact_duplicates() -> None:
     np.testing.assert_allclose(scores, [0.0, 0.0, 0.0, 5.0])
 
 
-def test_isolation_forest_scale_and_threshold(planted: tuple[NDArray[np.float64], NDArray]) -> None:
+def test_isolation_forest_scale_and_threshold(
+    planted: Planted,
+) -> None:
     data, _ = planted
     auto = IsolationForestOutliers(random_state=0).fit(data)
     assert auto.threshold_ == pytest.approx(0.5)
@@ -110,7 +116,7 @@ def test_isolation_forest_scale_and_threshold(planted: tuple[NDArray[np.float64]
 
 
 def test_isolation_forest_is_deterministic_with_random_state(
-    planted: tuple[NDArray[np.float64], NDArray],
+    planted: Planted,
 ) -> None:
     data, _ = planted
     first = IsolationForestOutliers(n_estimators=50, random_state=3).fit_score(data)
@@ -132,7 +138,7 @@ def test_constructor_only_stores_parameters() -> None:
     ("detector", "match"),
     [
         (KNNDistanceOutliers(quantile=0.0), "quantile"),
-        (KNNDistanceOutliers(quantile=True), "quantile"),  # type: ignore[arg-type]
+        (KNNDistanceOutliers(quantile=True), "quantile"),
         (IsolationForestOutliers(n_estimators=0), "n_estimators"),
         (IsolationForestOutliers(contamination=0.9), "contamination"),
         (IsolationForestOutliers(random_state=-1), "random_state"),
@@ -153,7 +159,7 @@ def test_invalid_parameters_raise_at_fit(detector: OutlierDetector, match: str) 
         (np.zeros((5, 2)), "at least 6 rows"),
     ],
 )
-def test_invalid_reference_raises(reference: NDArray, match: str) -> None:
+def test_invalid_reference_raises(reference: NDArray[Any], match: str) -> None:
     with pytest.raises(InvalidOutlierInputError, match=match) as info:
         KNNDistanceOutliers().fit(reference)
     assert isinstance(info.value, LabelloopError)
@@ -191,7 +197,7 @@ def test_report_orders_flagged_most_outlying_first() -> None:
 
 
 def test_detect_outliers_within_batch_and_against_reference(
-    digits: NDArray[np.float64], planted: tuple[NDArray[np.float64], NDArray[np.intp]]
+    digits: NDArray[np.float64], planted: Planted
 ) -> None:
     data, outliers = planted
     within = detect_outliers(data, "knn")
@@ -224,6 +230,6 @@ def test_policy_input_errors() -> None:
     with pytest.raises(InvalidOutlierParameterError, match="review_first"):
         apply_outlier_policy(np.zeros(3, dtype=bool), "drop")  # type: ignore[arg-type]
     with pytest.raises(InvalidOutlierInputError, match="boolean"):
-        apply_outlier_policy(np.zeros(3), "keep")
+        apply_outlier_policy(np.zeros(3), "keep")  # type: ignore[arg-type]
     with pytest.raises(InvalidOutlierInputError, match="shape"):
         apply_outlier_policy(np.zeros(3, dtype=bool), "keep", np.zeros(4))
