@@ -1,0 +1,675 @@
+"""An object detector for the active-learning loop: torchvision FCOS, trained from scratch.
+
+Labels and predictions are boxes in pixels of the original image, ``(x, y,
+width, height)`` with the origin at the top-left corner, plus a class index
+into the detector's ``classes``. Images are ``float32`` arrays of shape
+``(n, channels, height, width)`` in ``[0, 1]``, as for the classifiers.
+
+Each predicted box carries the whole class distribution of its location, so
+the detection strategies (:mod:`labelloop.strategies.detection`) can score
+per-object uncertainty, and optionally a localization stability (Kao et al.,
+"Localization-Aware Active Learning for Object Detection", 2018): how well the
+box survives a mirrored and a noisy copy of the image.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Self, cast
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from torch import Tensor
+from torchvision.models.detection import FCOS
+from torchvision.ops import box_iou
+
+from labelloop.learners._detection_net import (
+    ARCHITECTURES,
+    Architecture,
+    RawDetections,
+    build_fcos,
+    detect,
+    embedding_dim,
+    mirror_boxes,
+    pooled_features,
+)
+from labelloop.learners._detection_training import (
+    DetectionEpochStats,
+    TargetTensors,
+    train_detector,
+)
+from labelloop.learners._files import read_file, write_atomically
+from labelloop.learners._params import check_float, check_int
+from labelloop.learners._validation import check_images
+from labelloop.learners.errors import (
+    InvalidInputError,
+    InvalidParameterError,
+    ModelFileCorruptError,
+    NotFittedError,
+    UnknownLearnerError,
+    WeightsMismatchError,
+)
+from labelloop.learners.networks import load_matching_weights, read_state_dict
+from labelloop.learners.training import resolve_device, seeded
+
+__all__ = [
+    "DETECTOR_NAMES",
+    "BoxTargets",
+    "DetectionEpochStats",
+    "ImageDetections",
+    "TorchDetector",
+    "make_detector",
+    "to_box_dicts",
+]
+
+DETECTOR_NAMES: tuple[str, ...] = ARCHITECTURES
+"""Names :func:`make_detector` accepts, sorted: ``"fcos_resnet50_fpn"``, ``"fcos_tiny"``."""
+
+_FORMAT = "labelloop.learners.TorchDetector"
+_FORMAT_VERSION = 1
+# Standard deviation of the noise added to the noisy copy for stability.
+_STABILITY_NOISE = 0.02
+
+
+@dataclass(frozen=True)
+class BoxTargets:
+    """The ground-truth boxes of one image; no boxes means a negative image.
+
+    The arrays are converted on construction, so lists are accepted.
+
+    Attributes:
+        boxes: ``(m, 4)`` float32 ``x, y, width, height`` in pixels, widths
+            and heights above 0.
+        labels: ``(m,)`` int64 class indices into the detector's ``classes``.
+
+    Raises:
+        InvalidInputError: If the shapes disagree, a coordinate is not finite
+            or a width or height is not positive.
+    """
+
+    boxes: NDArray[np.float32]
+    labels: NDArray[np.int64]
+
+    def __post_init__(self) -> None:
+        """Convert and check the arrays."""
+        boxes = np.asarray(self.boxes, dtype=np.float32)
+        labels = np.asarray(self.labels)
+        if boxes.size == 0 and labels.size == 0:
+            # [] and [] (a negative image) come in as float arrays of shape (0,).
+            boxes, labels = boxes.reshape(0, 4), labels.astype(np.int64)
+        if boxes.ndim != 2 or boxes.shape[1] != 4:
+            raise InvalidInputError(
+                f"BoxTargets.boxes must have shape (m, 4) as x, y, width, height; got "
+                f"{boxes.shape}. Pass one row per object, or an empty (0, 4) array."
+            )
+        if labels.dtype.kind not in "iu" or labels.shape != (boxes.shape[0],):
+            raise InvalidInputError(
+                f"BoxTargets.labels must be {boxes.shape[0]} integer class indices, one per "
+                f"box; got shape {labels.shape} and dtype {labels.dtype}."
+            )
+        if not np.isfinite(boxes).all() or (boxes[:, 2:] <= 0).any():
+            raise InvalidInputError(
+                "BoxTargets.boxes must be finite with width and height above 0; drop or fix "
+                "the degenerate boxes."
+            )
+        object.__setattr__(self, "boxes", boxes)
+        object.__setattr__(self, "labels", labels.astype(np.int64, copy=False))
+
+
+@dataclass(frozen=True)
+class ImageDetections:
+    """The boxes a detector found in one image, by score descending.
+
+    Attributes:
+        boxes: ``(m, 4)`` float32 ``x, y, width, height`` in pixels, clipped to
+            the image.
+        labels: ``(m,)`` int64 class indices, the argmax of ``class_probs``.
+        scores: ``(m,)`` float32 confidence of the predicted class in
+            ``[0, 1]``. For FCOS this is the score the detector ranks and
+            suppresses by, ``sqrt(sigmoid(class logit) * sigmoid(centerness))``
+            of the predicted class.
+        class_probs: ``(m, n_classes)`` float32 class distribution of each box,
+            rows summing to 1: FCOS scores every class with its own sigmoid, so
+            the sigmoids at the box's location are divided by their sum.
+        stability: ``(m,)`` float32 localization stability in ``[0, 1]``, or
+            ``None`` unless asked for (see :meth:`TorchDetector.predict`).
+    """
+
+    boxes: NDArray[np.float32]
+    labels: NDArray[np.int64]
+    scores: NDArray[np.float32]
+    class_probs: NDArray[np.float32]
+    stability: NDArray[np.float32] | None = None
+
+
+def to_box_dicts(detections: ImageDetections, classes: Sequence[str]) -> list[dict[str, Any]]:
+    """One image's detections as JSON-ready proposals for the queue and the browser.
+
+    Args:
+        detections: The image's detections.
+        classes: Class names, indexed by ``detections.labels``.
+
+    Returns:
+        One ``{"x", "y", "width", "height", "label", "score"}`` dict per box,
+        plain floats and the class name, in the detections' order.
+
+    Raises:
+        InvalidInputError: If a label is not an index into ``classes``.
+    """
+    if detections.labels.size and int(detections.labels.max()) >= len(classes):
+        raise InvalidInputError(
+            f"a detection has class index {int(detections.labels.max())} but only "
+            f"{len(classes)} classes were given; pass the detector's classes."
+        )
+    return [
+        {
+            "x": float(x),
+            "y": float(y),
+            "width": float(w),
+            "height": float(h),
+            "label": classes[int(label)],
+            "score": float(score),
+        }
+        for (x, y, w, h), label, score in zip(
+            detections.boxes.tolist(),
+            detections.labels.tolist(),
+            detections.scores.tolist(),
+            strict=True,
+        )
+    ]
+
+
+def _xywh_to_xyxy(boxes: NDArray[np.float32]) -> Tensor:
+    tensor = torch.from_numpy(np.ascontiguousarray(boxes, dtype=np.float32))
+    return torch.cat((tensor[:, :2], tensor[:, :2] + tensor[:, 2:]), dim=1)
+
+
+def _xyxy_to_xywh(boxes: Tensor) -> NDArray[np.float32]:
+    array = boxes.detach().cpu().numpy().astype(np.float32)
+    array[:, 2:] -= array[:, :2]
+    return array
+
+
+def _matched_iou(boxes: Tensor, labels: Tensor, other: RawDetections) -> Tensor:
+    """``(m,)`` IoU of each box with its best-overlapping ``other`` box of the same class."""
+    if boxes.numel() == 0 or other.boxes.numel() == 0:
+        return torch.zeros(boxes.shape[0], device=boxes.device)
+    iou = box_iou(boxes, other.boxes)
+    iou[labels[:, None] != other.labels[None, :]] = 0.0
+    best: Tensor = iou.max(dim=1).values
+    return best
+
+
+class TorchDetector:
+    """An FCOS object detector that the labeling loop fits, scores with and stores.
+
+    Each :meth:`fit` trains with AdamW on shuffled mini-batches, left-right
+    mirrored at random. Given a validation split it stops early on the
+    validation loss and keeps the best epoch's weights; otherwise it trains
+    for ``epochs`` epochs. With ``warm_start`` a later fit continues from the
+    current weights (same architecture, classes and channels). A fit is
+    reproducible on the CPU for a fixed ``random_state``, and leaves torch's
+    global random state as it was.
+
+    Images are neither resized nor cropped: they are normalised and padded to
+    a multiple of 32 px, so a 64 px image is seen at 64 px.
+
+    Args:
+        classes: Class names; a label is an index into them. At least one.
+        architecture: ``"fcos_tiny"`` (default: a five-stage, 64-channel
+            backbone with a three-level feature pyramid and two-conv heads,
+            about 0.5 M weights, for 64-128 px images with 10-60 px objects)
+            or ``"fcos_resnet50_fpn"`` (torchvision's FCOS layout, 32 M
+            weights; pass ``weights_path`` to start from pretrained weights).
+        image_channels: Channels of the images (1 or 3 for the ResNet, whose
+            stem takes 3 channels; grayscale is repeated).
+        epochs: Most epochs per fit.
+        batch_size: Images per mini-batch.
+        min_epoch_samples: Fewest images an epoch draws; a small labeled set
+            is passed over several times per epoch.
+        lr: AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        patience: Epochs without a lower validation loss before stopping.
+        augment: If true, mirror training images left-right at random.
+        random_state: Seeds initialisation, shuffling, mirroring and the noise
+            of the stability pass.
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, or ``"auto"``/``None``
+            for CUDA when available, else the CPU.
+        weights_path: A state-dict file loaded after each fresh initialisation;
+            weights whose names or shapes do not fit are skipped. A plain
+            ResNet-50 state dict fills the ResNet backbone.
+        score_threshold: Boxes scoring at most this are not reported.
+        nms_threshold: IoU above which a lower-scoring box of the same class
+            is suppressed.
+        max_detections: Most boxes reported per image.
+        warm_start: If true, a later fit starts from the current weights.
+        inference_batch_size: Images per batch in :meth:`predict` and :meth:`embed`.
+
+    Attributes:
+        network_: The trained FCOS model, in eval mode, on ``device_``.
+        device_: The device it lives on.
+        history_: Stats of each epoch of the last fit.
+        best_epoch_: Epoch of the last fit whose weights the network holds.
+        skipped_weights_: Names in ``weights_path`` that did not fit.
+    """
+
+    network_: FCOS
+    device_: torch.device
+    history_: list[DetectionEpochStats]
+    best_epoch_: int
+    skipped_weights_: list[str]
+
+    def __init__(
+        self,
+        classes: Sequence[str],
+        *,
+        architecture: Architecture = "fcos_tiny",
+        image_channels: int = 1,
+        epochs: int = 20,
+        batch_size: int = 16,
+        min_epoch_samples: int = 128,
+        lr: float = 2e-3,
+        weight_decay: float = 1e-4,
+        patience: int = 5,
+        augment: bool = True,
+        random_state: int = 0,
+        device: str | None = "auto",
+        weights_path: Path | None = None,
+        score_threshold: float = 0.05,
+        nms_threshold: float = 0.6,
+        max_detections: int = 100,
+        warm_start: bool = True,
+        inference_batch_size: int = 64,
+    ) -> None:
+        self.classes = classes
+        self.architecture = architecture
+        self.image_channels = image_channels
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.min_epoch_samples = min_epoch_samples
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.patience = patience
+        self.augment = augment
+        self.random_state = random_state
+        self.device = device
+        self.weights_path = weights_path
+        self.score_threshold = score_threshold
+        self.nms_threshold = nms_threshold
+        self.max_detections = max_detections
+        self.warm_start = warm_start
+        self.inference_batch_size = inference_batch_size
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes, ``len(classes)``."""
+        return len(self.classes)
+
+    def fit(
+        self,
+        images: NDArray[np.floating],
+        targets: Sequence[BoxTargets],
+        images_val: NDArray[np.floating] | None = None,
+        targets_val: Sequence[BoxTargets] | None = None,
+    ) -> Self:
+        """Train the detector on labeled images.
+
+        Args:
+            images: Images in ``[0, 1]``, shape ``(n, channels, height, width)``.
+            targets: One :class:`BoxTargets` per image; empty ones are negatives.
+            images_val: Validation images for early stopping, shape
+                ``(n_val, channels, height, width)``.
+            targets_val: One :class:`BoxTargets` per validation image.
+
+        Returns:
+            The fitted detector itself.
+
+        Raises:
+            InvalidParameterError: If a constructor parameter is out of range.
+            InvalidInputError: If the images or targets are malformed, or only
+                one of ``images_val`` and ``targets_val`` is given.
+        """
+        classes = self._check_params()
+        train_images, train_targets = self._check_fit_data(images, targets, "")
+        validation = None
+        if (images_val is None) != (targets_val is None):
+            raise InvalidInputError(
+                "pass both images_val and targets_val for early stopping, or neither to "
+                f"train for a fixed {self.epochs} epochs."
+            )
+        if images_val is not None and targets_val is not None:
+            validation = self._check_fit_data(images_val, targets_val, "_val")
+        device = resolve_device(None if self.device == "auto" else self.device)
+        with seeded(self.random_state, device):
+            if not (self.warm_start and self._fits_current_network(classes)):
+                self._init_network(classes)
+            self.network_.to(device)
+            self.device_ = device
+            self.history_, self.best_epoch_ = train_detector(
+                self.network_,
+                train_images,
+                train_targets,
+                validation=validation,
+                epochs=self.epochs,
+                batch_size=self.batch_size,
+                min_epoch_samples=self.min_epoch_samples,
+                lr=self.lr,
+                weight_decay=self.weight_decay,
+                patience=self.patience,
+                augment=self.augment,
+                seed=self.random_state,
+                device=device,
+            )
+        return self
+
+    def predict(
+        self, images: NDArray[np.floating], *, stability: bool = False
+    ) -> list[ImageDetections]:
+        """Detect objects, a batch at a time.
+
+        With ``stability``, the detector also runs on a left-right mirrored
+        copy (its boxes mirrored back) and on a copy with Gaussian noise of
+        std 0.02 (seeded with ``random_state``). Each box is matched with the
+        box of the same class that overlaps it most in each copy; its
+        stability is the mean of those IoUs, an unmatched copy counting 0.
+        This triples the cost.
+
+        Args:
+            images: Images in ``[0, 1]``, shape ``(n, channels, height, width)``.
+            stability: If true, fill :attr:`ImageDetections.stability`.
+
+        Returns:
+            One :class:`ImageDetections` per image.
+
+        Raises:
+            NotFittedError: If called before :meth:`fit` or :meth:`load`.
+            InvalidInputError: If the images do not have ``image_channels``.
+        """
+        array = self._check_predict_input(images)
+        generator = torch.Generator().manual_seed(self.random_state)
+        results: list[ImageDetections] = []
+        with torch.inference_mode():
+            for start in range(0, array.shape[0], self.inference_batch_size):
+                batch = torch.from_numpy(array[start : start + self.inference_batch_size])
+                results.extend(self._predict_batch(batch, stability, generator))
+        return results
+
+    def embed(self, images: NDArray[np.floating]) -> NDArray[np.float32]:
+        """Pooled backbone features, for diversity strategies and drift.
+
+        Args:
+            images: Images, shape ``(n, channels, height, width)``.
+
+        Returns:
+            Features, shape ``(n, d)``: every pyramid level average-pooled and
+            the levels concatenated (192 for ``"fcos_tiny"``, 1280 for
+            ``"fcos_resnet50_fpn"``).
+
+        Raises:
+            NotFittedError: If called before :meth:`fit` or :meth:`load`.
+            InvalidInputError: If the images do not have ``image_channels``.
+        """
+        array = self._check_predict_input(images)
+        out = np.empty((array.shape[0], embedding_dim(self.network_)), dtype=np.float32)
+        with torch.inference_mode():
+            for start in range(0, array.shape[0], self.inference_batch_size):
+                batch = torch.from_numpy(array[start : start + self.inference_batch_size])
+                features = pooled_features(self.network_, batch.to(self.device_))
+                out[start : start + batch.shape[0]] = features.cpu().numpy()
+        return out
+
+    def save(self, path: Path) -> None:
+        """Write the weights and the architecture they belong to.
+
+        The file holds only tensors and plain values; :meth:`load` reads it
+        with ``torch.load(weights_only=True)``.
+
+        Args:
+            path: File to write; it is replaced atomically if it exists.
+
+        Raises:
+            NotFittedError: If called before :meth:`fit` or :meth:`load`.
+        """
+        self._check_fitted()
+        state = {
+            "format": _FORMAT,
+            "version": _FORMAT_VERSION,
+            "config": self._config(self._check_params()),
+            "state_dict": {k: v.detach().cpu() for k, v in self.network_.state_dict().items()},
+        }
+        write_atomically(Path(path), lambda partial: torch.save(state, partial))
+
+    def load(self, path: Path) -> Self:
+        """Restore weights written by :meth:`save`.
+
+        Args:
+            path: File written by :meth:`save`.
+
+        Returns:
+            The detector itself, fitted, on the device ``device`` picks.
+
+        Raises:
+            InvalidParameterError: If a constructor parameter is out of range.
+            ModelFileNotFoundError: If ``path`` does not exist.
+            ModelFileCorruptError: If the file is not a saved ``TorchDetector``.
+            WeightsMismatchError: If it was saved for another architecture,
+                other classes or another number of channels.
+        """
+        path = Path(path)
+        classes = self._check_params()
+        state = read_file(
+            path,
+            what="saved TorchDetector",
+            missing_hint="check the path or call save() first.",
+            use_torch=True,
+        )
+        if not isinstance(state, dict) or state.get("format") != _FORMAT:
+            raise ModelFileCorruptError(
+                f"{path} is not a saved TorchDetector; to start from bare weights, pass the "
+                "file as weights_path instead."
+            )
+        if state["config"] != self._config(classes):
+            raise WeightsMismatchError(
+                f"{path} holds a {state['config']} detector but this one is "
+                f"{self._config(classes)}; build the TorchDetector with the saved "
+                "architecture, classes and image_channels."
+            )
+        device = resolve_device(None if self.device == "auto" else self.device)
+        with seeded(self.random_state, device):
+            network = build_fcos(self.architecture, len(classes), self.image_channels)
+        network.load_state_dict(state["state_dict"])
+        self.network_ = network.to(device).eval()
+        self._built_for = self._config(classes)
+        self.device_ = device
+        self.history_ = []
+        self.best_epoch_ = 0
+        self.skipped_weights_ = []
+        return self
+
+    def _predict_batch(
+        self, batch: Tensor, stability: bool, generator: torch.Generator
+    ) -> list[ImageDetections]:
+        detections = self._detect(batch)
+        if not stability:
+            return [self._to_numpy(d, None) for d in detections]
+        width = batch.shape[-1]
+        mirrored = self._detect(batch.flip(-1))
+        noise = torch.randn(batch.shape, generator=generator) * _STABILITY_NOISE
+        noisy = self._detect((batch + noise).clamp(0.0, 1.0))
+        results = []
+        for plain, flipped, noised in zip(detections, mirrored, noisy, strict=True):
+            unflipped = mirror_boxes(flipped.boxes, width)
+            flipped = RawDetections(unflipped, flipped.labels, flipped.scores, flipped.class_probs)
+            ious = [_matched_iou(plain.boxes, plain.labels, other) for other in (flipped, noised)]
+            results.append(self._to_numpy(plain, torch.stack(ious).mean(dim=0)))
+        return results
+
+    def _detect(self, batch: Tensor) -> list[RawDetections]:
+        return detect(
+            self.network_,
+            batch.to(self.device_),
+            score_threshold=self.score_threshold,
+            nms_threshold=self.nms_threshold,
+            max_detections=self.max_detections,
+        )
+
+    @staticmethod
+    def _to_numpy(raw: RawDetections, stability: Tensor | None) -> ImageDetections:
+        return ImageDetections(
+            boxes=_xyxy_to_xywh(raw.boxes),
+            labels=raw.labels.cpu().numpy().astype(np.int64),
+            scores=raw.scores.cpu().numpy().astype(np.float32),
+            class_probs=raw.class_probs.cpu().numpy().astype(np.float32),
+            stability=None if stability is None else stability.cpu().numpy().astype(np.float32),
+        )
+
+    def _check_fit_data(
+        self, images: NDArray[np.floating], targets: Sequence[BoxTargets], suffix: str
+    ) -> tuple[NDArray[np.float32], list[TargetTensors]]:
+        array = check_images(images, name=f"images{suffix}")
+        self._check_channels(array, suffix)
+        if array.shape[0] == 0:
+            raise InvalidInputError(f"images{suffix} is empty; fit needs at least one image.")
+        if len(targets) != array.shape[0]:
+            raise InvalidInputError(
+                f"targets{suffix} has {len(targets)} entries but there are {array.shape[0]} "
+                "images; pass one BoxTargets per image (empty for an image without objects)."
+            )
+        converted = []
+        for index, target in enumerate(targets):
+            if not isinstance(target, BoxTargets):
+                raise InvalidInputError(
+                    f"targets{suffix}[{index}] is a {type(target).__name__}; wrap the boxes "
+                    "in BoxTargets(boxes=..., labels=...)."
+                )
+            if target.labels.size and (
+                target.labels.min() < 0 or target.labels.max() >= self.n_classes
+            ):
+                raise InvalidInputError(
+                    f"targets{suffix}[{index}] has a class index outside [0, {self.n_classes}); "
+                    f"the classes are {list(self.classes)}."
+                )
+            converted.append(
+                {
+                    "boxes": _xywh_to_xyxy(target.boxes),
+                    "labels": torch.from_numpy(target.labels.copy()),
+                }
+            )
+        return array, converted
+
+    def _check_channels(self, array: NDArray[np.float32], suffix: str) -> None:
+        if array.shape[1] != self.image_channels:
+            raise InvalidInputError(
+                f"images{suffix} have {array.shape[1]} channels but the detector was built "
+                f"with image_channels={self.image_channels}; convert the images or change "
+                "image_channels."
+            )
+
+    def _check_params(self) -> tuple[str, ...]:
+        if self.architecture not in ARCHITECTURES:
+            raise InvalidParameterError(
+                f"architecture={self.architecture!r} is unknown; use one of {ARCHITECTURES}."
+            )
+        classes = tuple(self.classes) if not isinstance(self.classes, str) else ()
+        if not classes or not all(isinstance(c, str) and c for c in classes):
+            raise InvalidParameterError(
+                f"classes must be a sequence of non-empty class names, got {self.classes!r}; "
+                "pass e.g. classes=['cat', 'dog']."
+            )
+        if self.architecture == "fcos_resnet50_fpn" and self.image_channels not in (1, 3):
+            raise InvalidParameterError(
+                f"fcos_resnet50_fpn takes 1 or 3 image channels, got {self.image_channels}; "
+                "use architecture='fcos_tiny' for other channel counts."
+            )
+        check_int("image_channels", self.image_channels, 1)
+        check_int("epochs", self.epochs, 0)
+        check_int("batch_size", self.batch_size, 1)
+        check_int("min_epoch_samples", self.min_epoch_samples, 0)
+        check_int("patience", self.patience, 1)
+        check_int("random_state", self.random_state, 0)
+        check_int("max_detections", self.max_detections, 1)
+        check_int("inference_batch_size", self.inference_batch_size, 1)
+        check_float("lr", self.lr, 0.0, float("inf"), open_low=True)
+        check_float("weight_decay", self.weight_decay, 0.0, float("inf"), open_low=False)
+        check_float("score_threshold", self.score_threshold, 0.0, 1.0, open_low=False)
+        check_float("nms_threshold", self.nms_threshold, 0.0, 1.0, open_low=True)
+        return classes
+
+    def _config(self, classes: tuple[str, ...]) -> dict[str, Any]:
+        return {
+            "architecture": self.architecture,
+            "classes": list(classes),
+            "image_channels": int(self.image_channels),
+        }
+
+    def _fits_current_network(self, classes: tuple[str, ...]) -> bool:
+        built_for = getattr(self, "_built_for", None)
+        return built_for == self._config(classes) and hasattr(self, "network_")
+
+    def _init_network(self, classes: tuple[str, ...]) -> None:
+        network = build_fcos(self.architecture, len(classes), self.image_channels)
+        self.skipped_weights_ = []
+        if self.weights_path is not None:
+            state = read_state_dict(Path(self.weights_path))
+            own = network.state_dict()
+            # A bare backbone's names ("conv1.weight") sit under "backbone.body." in FCOS.
+            renamed = {
+                (key if key in own else f"backbone.body.{key}"): value
+                for key, value in state.items()
+            }
+            self.skipped_weights_ = load_matching_weights(network, renamed)
+        self.network_ = network
+        self._built_for = self._config(classes)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "network_"):
+            raise NotFittedError(
+                "this TorchDetector is not fitted yet; call fit(images, targets) or "
+                "load(path) first."
+            )
+
+    def _check_predict_input(self, images: NDArray[np.floating]) -> NDArray[np.float32]:
+        self._check_fitted()
+        array = check_images(images, name="images")
+        self._check_channels(array, "")
+        return array
+
+
+def make_detector(
+    name: str,
+    classes: Sequence[str],
+    *,
+    image_channels: int = 1,
+    random_state: int = 0,
+    device: str | None = "auto",
+    **params: Any,
+) -> TorchDetector:
+    """Build an unfitted detector by architecture name.
+
+    Args:
+        name: One of :data:`DETECTOR_NAMES`.
+        classes: Class names.
+        image_channels: Channels of the images.
+        random_state: Seed for initialisation, shuffling and augmentation.
+        device: Torch device; ``"auto"`` picks CUDA when available.
+        **params: Other :class:`TorchDetector` parameters (``epochs``, ``lr``, ...).
+
+    Returns:
+        The detector.
+
+    Raises:
+        UnknownLearnerError: If ``name`` is not a known architecture.
+    """
+    if name not in DETECTOR_NAMES:
+        raise UnknownLearnerError(
+            f"unknown detector {name!r}; choose one of {', '.join(DETECTOR_NAMES)}."
+        )
+    return TorchDetector(
+        classes,
+        architecture=cast(Architecture, name),
+        image_channels=image_channels,
+        random_state=random_state,
+        device=device,
+        **params,
+    )
