@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,14 @@ from numpy.typing import NDArray
 
 from labelloop.config import ProjectConfig
 from labelloop.data.arrays import load_images
-from labelloop.data.images import RejectedFile, ScannedImage, inspect_image, iter_folder
+from labelloop.data.images import (
+    ImageFileError,
+    ImageInfo,
+    RejectedFile,
+    ScannedImage,
+    inspect_image,
+    iter_folder,
+)
 from labelloop.data.labels import InvalidLabelError, UnknownClassError
 from labelloop.errors import LabelloopError
 from labelloop.store import Item, NewItem, ProjectRecord, Store, sqlite_url
@@ -68,6 +75,21 @@ def _store_file(source: Path, media: Path, sha256: str) -> str:
         shutil.copyfile(source, tmp)
         os.replace(tmp, target)
     return relative.as_posix()
+
+
+def _new_item(info: ImageInfo, name: str, media: Path, label: Any = None) -> NewItem:
+    """The item to add for an inspected image, its file copied into ``media``."""
+    return NewItem(
+        sha256=info.sha256,
+        name=name,
+        uri=_store_file(info.path, media, info.sha256),
+        width=info.width,
+        height=info.height,
+        mode=info.mode,
+        format=info.format,
+        size_bytes=info.size_bytes,
+        label=label,
+    )
 
 
 class Workspace:
@@ -175,21 +197,7 @@ class Workspace:
             if entry is None:
                 continue
             scanned, label = entry
-            info = scanned.info
-            uri = _store_file(info.path, self.media_dir, info.sha256)
-            batch.append(
-                NewItem(
-                    sha256=info.sha256,
-                    name=scanned.relpath,
-                    uri=uri,
-                    width=info.width,
-                    height=info.height,
-                    mode=info.mode,
-                    format=info.format,
-                    size_bytes=info.size_bytes,
-                    label=label,
-                )
-            )
+            batch.append(_new_item(scanned.info, scanned.relpath, self.media_dir, label))
             if len(batch) >= batch_size:
                 self._flush(batch, report, annotator)
         self._flush(batch, report, annotator)
@@ -205,27 +213,56 @@ class Workspace:
             CorruptImageError, UnsupportedImageFormatError: the file is not a usable image.
         """
         info = inspect_image(path)
-        uri = _store_file(info.path, self.media_dir, info.sha256)
         if not Path(name).suffix:
             name += info.path.suffix
-        result = self.store.add_items(
-            self.project.id,
-            [
-                NewItem(
-                    sha256=info.sha256,
-                    name=name,
-                    uri=uri,
-                    width=info.width,
-                    height=info.height,
-                    mode=info.mode,
-                    format=info.format,
-                    size_bytes=info.size_bytes,
-                )
-            ],
-        )
+        result = self.store.add_items(self.project.id, [_new_item(info, name, self.media_dir)])
         if result.added:
             return result.added[0], True
         return self.store.item(self.project.id, result.duplicates[0][1]), False
+
+    def import_files(
+        self,
+        files: Iterable[tuple[Path, str, Any]],
+        *,
+        annotator: str | None = None,
+        batch_size: int = 256,
+        on_file: Callable[[], None] | None = None,
+    ) -> ImportReport:
+        """Import image files, each with its name and label, one transaction per batch.
+
+        This is what format importers (COCO, YOLO, ...) build on: they know each
+        image's path and label; this copies the image into the media folder and
+        records the label as an ``import`` event. A file that does not decode, or
+        a label the project's schema refuses, is reported and left out.
+
+        Args:
+            files: ``(path, name, label)`` per image; ``name`` is how the item is
+                known in the project, ``label`` None for an unlabeled image.
+            annotator: who made the imported labels.
+            batch_size: images per transaction.
+            on_file: called once per file, for progress.
+
+        Returns:
+            The counts and the rejected files.
+        """
+        report = ImportReport()
+        schema = self.config.label_schema()
+        batch: list[NewItem] = []
+        for path, name, label in files:
+            if on_file is not None:
+                on_file()
+            try:
+                info = inspect_image(path)
+                value = None if label is None else schema.validate_value(label)
+            except (ImageFileError, InvalidLabelError) as exc:
+                reason = exc.reason if isinstance(exc, ImageFileError) else str(exc)
+                report.rejected.append(RejectedFile(path, reason))
+                continue
+            batch.append(_new_item(info, name, self.media_dir, value))
+            if len(batch) >= batch_size:
+                self._flush(batch, report, annotator)
+        self._flush(batch, report, annotator)
+        return report
 
     @staticmethod
     def _checked(
