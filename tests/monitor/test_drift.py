@@ -184,7 +184,8 @@ TINY_BATCH = np.array([[1.0], [2.0]])
 
 def tiny_kernel() -> NDArray[np.float64]:
     pooled = np.vstack([TINY_REFERENCE, TINY_BATCH])
-    return gaussian_block(sq_distances(pooled, pooled), 0.8)
+    K: NDArray[np.float64] = gaussian_block(sq_distances(pooled, pooled), 0.8)
+    return K
 
 
 def test_mmd2_all_matches_every_split_of_a_tiny_sample() -> None:
