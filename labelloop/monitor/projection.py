@@ -49,6 +49,7 @@ MIN_POINTS = 4
 _LOWER = (0.0, 0.0, 1e-3)
 _UPPER = (1.0, 2.0, 5.0)
 _START_EXPONENTS = (0.3, 0.7, 1.5)
+_MAX_DRAW_BATCHES = 20
 
 
 class LearningCurveInputError(LabelloopError, ValueError):
@@ -158,8 +159,8 @@ class LearningCurveFit:
         """Accuracy gain of ``extra`` more labels, with an uncertainty band.
 
         The band is the central ``level`` interval of the gain over parameter
-        draws from a normal with the fitted (scaled) covariance, clipped to the
-        fit's bounds. It covers the uncertainty of the curve, not the noise of
+        draws from a normal with the fitted (scaled) covariance, truncated to
+        the fit's bounds. It covers the uncertainty of the curve, not the noise of
         a single future measurement.
 
         Args:
@@ -229,10 +230,7 @@ class LearningCurveFit:
         self, counts: NDArray[np.float64], n_draws: int, random_state: int
     ) -> NDArray[np.float64]:
         """``(n_draws, k)`` curves at ``counts`` under parameters drawn from the fit."""
-        rng = np.random.default_rng(random_state)
-        draws = np.clip(
-            _draw(self.scaled_params, self.scaled_covariance, n_draws, rng), _LOWER, _UPPER
-        )
+        draws = _draw_in_bounds(self.scaled_params, self.scaled_covariance, n_draws, random_state)
         a, g, c = draws[:, :1], draws[:, 1:2], draws[:, 2:]
         x = counts[None, :] / self.n_ref
         return np.asarray(a - g * np.power(x, -c), dtype=np.float64)
@@ -258,6 +256,30 @@ def _draw(
     values, vectors = np.linalg.eigh((cov + cov.T) / 2.0)
     root = vectors * np.sqrt(np.clip(values, 0.0, None))
     return np.asarray(mean + rng.standard_normal((size, len(mean))) @ root.T, dtype=np.float64)
+
+
+def _draw_in_bounds(
+    mean: NDArray[np.float64], cov: NDArray[np.float64], size: int, random_state: int
+) -> NDArray[np.float64]:
+    """Up to ``size`` draws from the fitted normal, truncated to the fit's bounds.
+
+    Out-of-bounds draws are rejected, not clipped: clipping would pile the
+    mass of a poorly determined fit onto a bound (a gap of 0, a steep
+    exponent), each of which projects no gain, and the band would collapse
+    onto 0 exactly when the curve is least known. The fitted parameters are
+    always one of the draws, so the set is never empty.
+    """
+    rng = np.random.default_rng(random_state)
+    kept = [mean[None, :]]
+    count = 1
+    for _ in range(_MAX_DRAW_BATCHES):
+        batch = _draw(mean, cov, size, rng)
+        inside = np.all((batch >= _LOWER) & (batch <= _UPPER), axis=1)
+        kept.append(batch[inside])
+        count += int(inside.sum())
+        if count >= size:
+            break
+    return np.concatenate(kept)[:size]
 
 
 def _positive(values: ArrayLike, name: str) -> NDArray[np.float64]:
