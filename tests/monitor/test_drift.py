@@ -184,7 +184,7 @@ TINY_BATCH = np.array([[1.0], [2.0]])
 
 def tiny_kernel() -> NDArray[np.float64]:
     pooled = np.vstack([TINY_REFERENCE, TINY_BATCH])
-    K: NDArray[np.float64] = gaussian_block(sq_distances(pooled, pooled), 0.8)
+    K = np.asarray(gaussian_block(sq_distances(pooled, pooled), 0.8), dtype=np.float64)
     return K
 
 
