@@ -25,7 +25,8 @@ def detections(boxes: list[list[float]], labels: list[int], scores: list[float])
 
 
 def truth(boxes: list[list[float]], labels: list[int]) -> BoxTargets:
-    return BoxTargets(boxes=np.asarray(boxes, dtype=np.float32).reshape(-1, 4), labels=labels)
+    box_array = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
+    return BoxTargets(boxes=box_array, labels=np.asarray(labels, np.int64))
 
 
 GROUND_TRUTH = [

@@ -47,7 +47,9 @@ def scenes(n: int, seed: int = 0) -> tuple[NDArray[np.float32], list[BoxTargets]
                 image[y : y + s, x + s // 2 - 2 : x + s // 2 + 2] = 0.9
             boxes.append([x, y, s, s])
             labels.append(label)
-        targets.append(BoxTargets(np.asarray(boxes, np.float32).reshape(-1, 4), labels))
+        targets.append(
+            BoxTargets(np.asarray(boxes, np.float32).reshape(-1, 4), np.asarray(labels, np.int64))
+        )
     return images, targets
 
 
@@ -212,13 +214,13 @@ def test_errors_name_the_fix(data: tuple[NDArray[np.float32], list[BoxTargets]])
         quick().fit(images, targets[:3])
     with pytest.raises(InvalidInputError, match="channels"):
         quick().fit(np.repeat(images, 3, axis=1), targets)
-    bad = [BoxTargets(np.array([[1, 1, 5, 5]], np.float32), [2])] * len(targets)
+    bad = [BoxTargets(np.array([[1, 1, 5, 5]], np.float32), np.array([2]))] * len(targets)
     with pytest.raises(InvalidInputError, match="outside"):
         quick().fit(images, bad)
     with pytest.raises(InvalidInputError, match=r"\(m, 4\)"):
-        BoxTargets(np.zeros((2, 3)), [0, 1])
+        BoxTargets(np.zeros((2, 3), np.float32), np.array([0, 1]))
     with pytest.raises(InvalidInputError, match="width and height"):
-        BoxTargets(np.array([[1, 1, 0, 5]]), [0])
+        BoxTargets(np.array([[1, 1, 0, 5]], np.float32), np.array([0]))
     with pytest.raises(UnknownLearnerError, match="fcos_tiny"):
         make_detector("yolo", CLASSES)
 
