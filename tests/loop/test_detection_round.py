@@ -1,0 +1,171 @@
+"""A detection project's round: fit, rank by a detection strategy, proposals, auto labels."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from labelloop.config import ProjectConfig
+from labelloop.data.detection_demo import write_detection_demo
+from labelloop.learners.detector import ImageDetections, TorchDetector
+from labelloop.loop import Workspace, run_round
+from labelloop.loop.detection_io import import_detections
+from labelloop.loop.detection_round import boxes_to_targets, proposals
+
+CLASSES = ("0", "1", "2")
+N_IMAGES, N_LABELED = 60, 20
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> None:
+    torch.set_num_threads(1)
+
+
+def _project(tmp_path: Path, **settings: object) -> Workspace:
+    """60 generated images, the first 20 labeled (YOLO: no .txt means unlabeled)."""
+    source = write_detection_demo(
+        tmp_path / "demo", N_IMAGES, classes=CLASSES, seed=1, format="yolo"
+    )
+    for path in sorted((source / "labels").glob("*.txt"))[N_LABELED:]:
+        path.unlink()
+    config = ProjectConfig.model_validate(
+        {
+            "name": "det",
+            "task": "detection",
+            "classes": CLASSES,
+            "batch_size": 5,
+            "detection": {"epochs": 2, "min_score": 0.05},
+            **settings,
+        }
+    )
+    ws = Workspace.init(tmp_path / "proj", config)
+    report = import_detections(ws, "yolo", source)
+    assert report.imported == N_IMAGES and report.labeled == N_LABELED
+    return ws
+
+
+def _proposals_of(ws: Workspace, item_id: int) -> tuple[list[dict[str, object]], float] | None:
+    found = ws.store.prediction(ws.project.id, item_id)
+    return None if found is None else (json.loads(found[0]), found[1])
+
+
+def test_a_round_fits_ranks_and_proposes_boxes(tmp_path: Path) -> None:
+    ws = _project(tmp_path, auto_label_threshold=None)
+    pid = ws.project.id
+    steps: list[str] = []
+    result = run_round(ws, on_step=lambda name, _done: steps.append(name))
+    assert steps[0] == "snapshot" and "fit" in steps and steps[-1] == "done"
+    assert result.round.strategy == "entropy_sum" and result.round.model_id is not None
+    assert result.metrics["n_labeled"] == N_LABELED
+    assert result.metrics["n_val"] >= 1 and result.metrics["n_train"] >= 1
+    validation = result.metrics["validation"]
+    assert 0.0 <= validation["map"] <= validation["map50"] <= 1.0
+    model = ws.store.model(result.round.model_id)
+    assert (ws.root / str(model.path)).is_file()
+    labeled = set(ws.store.current_labels(pid))
+    queue = ws.store.queue(pid)
+    assert len(queue) == N_IMAGES - N_LABELED and not {item.id for item, _ in queue} & labeled
+    scores = [score for _, score in queue]
+    assert None not in scores
+    assert scores == sorted((s for s in scores if s is not None), reverse=True)
+    proposed = [_proposals_of(ws, item.id) for item, _ in queue]
+    assert any(p is not None for p in proposed), "the model proposed no box at all"
+    for found in proposed:
+        if found is None:
+            continue
+        boxes, confidence = found
+        assert boxes and set(boxes[0]) == {"x", "y", "width", "height", "label", "score"}
+        assert min(b["score"] for b in boxes) == pytest.approx(confidence)  # type: ignore[type-var]
+        assert all(b["score"] >= 0.05 and b["label"] in CLASSES for b in boxes)  # type: ignore[operator]
+    assert result.auto_labels == 0
+
+
+def test_the_next_round_starts_from_the_saved_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = _project(tmp_path, auto_label_threshold=None)
+    first = run_round(ws)
+    saved = torch.load(ws.root / str(ws.store.model(first.round.model_id).path))  # type: ignore[arg-type]
+    starts: list[dict[str, torch.Tensor]] = []
+    fit = TorchDetector.fit
+
+    def recording_fit(self: TorchDetector, *args: object, **kwargs: object) -> TorchDetector:
+        starts.append({k: v.clone() for k, v in self.network_.state_dict().items()})
+        return fit(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(TorchDetector, "fit", recording_fit)
+    second = run_round(ws)
+    assert second.round.model_id != first.round.model_id and len(starts) == 1
+    for name, tensor in saved["state_dict"].items():
+        assert torch.equal(starts[0][name], tensor), name
+
+
+def test_confident_images_are_auto_labeled_with_their_boxes(tmp_path: Path) -> None:
+    ws = _project(tmp_path, auto_label_threshold=0.06, auto_label_min_labels=10)
+    pid = ws.project.id
+    result = run_round(ws)
+    auto = {i: e for i, e in ws.store.current_labels(pid).items() if e.source == "auto"}
+    assert result.auto_labels == len(auto) > 0
+    for item_id, event in auto.items():
+        found = _proposals_of(ws, item_id)
+        assert found is not None
+        boxes, confidence = found
+        assert event.value == [
+            {k: b[k] for k in ("x", "y", "width", "height", "label")} for b in boxes
+        ]
+        assert event.confidence == pytest.approx(confidence) and confidence >= 0.06
+
+
+@pytest.mark.slow
+def test_a_high_threshold_or_too_few_labels_writes_no_auto_label(tmp_path: Path) -> None:
+    for settings in (
+        {"auto_label_threshold": 1.0, "auto_label_min_labels": 1},
+        {"auto_label_threshold": 0.06, "auto_label_min_labels": 100},
+    ):
+        ws = _project(
+            tmp_path / str(len(settings)) / str(settings["auto_label_min_labels"]), **settings
+        )
+        assert run_round(ws).auto_labels == 0
+        assert "auto" not in ws.store.source_counts(ws.project.id)
+
+
+def test_a_cold_start_round_ranks_without_a_model(tmp_path: Path) -> None:
+    source = write_detection_demo(tmp_path / "demo", 10, classes=CLASSES, format="yolo")
+    for path in (source / "labels").glob("*.txt"):
+        path.unlink()
+    ws = Workspace.init(
+        tmp_path / "proj", ProjectConfig(name="d", task="detection", classes=CLASSES, batch_size=4)
+    )
+    import_detections(ws, "yolo", source)
+    result = run_round(ws)
+    assert result.round.model_id is None and result.round.strategy == "random"
+    assert len(ws.store.queue(ws.project.id)) == 10
+
+
+def test_labels_become_targets_in_model_pixels() -> None:
+    value = [
+        {"x": 10.0, "y": 20.0, "width": 4.0, "height": 8.0, "label": "2"},
+        {"x": 0.0, "y": 0.0, "width": 2.0, "height": 2.0, "label": "0"},
+    ]
+    targets = boxes_to_targets(value, CLASSES, scale=(0.5, 2.0))
+    np.testing.assert_allclose(targets.boxes, [[5, 40, 2, 16], [0, 0, 1, 4]])
+    assert targets.labels.tolist() == [2, 0]
+    assert boxes_to_targets([], CLASSES).boxes.shape == (0, 4)
+
+
+def test_proposals_keep_boxes_at_or_above_the_minimum_score() -> None:
+    dets = ImageDetections(
+        boxes=np.array([[1, 2, 3, 4], [5, 6, 7, 8]], dtype=np.float32),
+        labels=np.array([1, 0]),
+        scores=np.array([0.9, 0.2], dtype=np.float32),
+        class_probs=np.array([[0.1, 0.8, 0.1], [0.5, 0.3, 0.2]], dtype=np.float32),
+    )
+    kept = proposals(dets, CLASSES, 0.3)
+    assert kept == [
+        {"x": 1.0, "y": 2.0, "width": 3.0, "height": 4.0, "label": "1", "score": pytest.approx(0.9)}
+    ]
+    assert len(proposals(dets, CLASSES, 0.2)) == 2
