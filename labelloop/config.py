@@ -16,7 +16,86 @@ from labelloop.learners import LEARNER_NAMES
 from labelloop.strategies import STRATEGY_NAMES
 from labelloop.synthesis import SynthesisConfig
 
-__all__ = ["ProjectConfig"]
+__all__ = ["DetectionConfig", "MonitorConfig", "ProjectConfig"]
+
+# What a detection project runs with when its configuration names no strategy
+# or learner: per-box entropy summed per image (Brust et al. 2019 found the
+# sum the best aggregation) and the small FCOS that trains on a CPU.
+_DETECTION_DEFAULTS = {"strategy": "entropy_sum", "learner": "fcos_tiny"}
+
+
+class MonitorConfig(BaseModel):
+    """How the monitor watches a project: stopping, drift, outliers, label errors.
+
+    Attributes:
+        stop_set_size: pool images whose predictions are compared round to
+            round (stabilizing predictions); drawn once, with the project's seed.
+        kappa_threshold: mean Cohen's kappa between successive models on the
+            stop set, over ``kappa_window`` rounds, at which predictions count as stable.
+        kappa_window: rounds the kappa is averaged over.
+        min_gain_per_100: validation-accuracy gain per 100 labels below which
+            the validation curve counts as flat.
+        uncertainty_threshold: mean pool uncertainty (1 - top probability)
+            below which the pool counts as learned.
+        drift_test: two-sample test run on each import batch and stream window.
+        drift_alpha: its significance level.
+        drift_upweight: how much the next round favours images from a drifted
+            batch (0 switches it off; 1 doubles a drifted image's score at most).
+        concept_detector: detector run on the stream of the model's errors.
+        outlier_detector: detector run on each import batch.
+        outlier_policy: what happens to an outlier: ``review_first`` (queued
+            for a person first), ``exclude`` (never selected) or ``keep``.
+        label_error_folds: cross-validation folds for out-of-sample probabilities.
+        metadata_rules: per numeric metadata column, the lowest and highest
+            possible values (None for no bound); values outside are errors.
+        winsorize: quantiles of the reference data that metadata values are
+            clipped to; None switches clipping off.
+        impute: how missing or erroneous metadata values are filled.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    stop_set_size: int = Field(default=500, ge=10)
+    kappa_threshold: float = Field(default=0.99, gt=0.0, le=1.0)
+    kappa_window: int = Field(default=3, ge=1)
+    min_gain_per_100: float = Field(default=0.005, ge=0.0)
+    uncertainty_threshold: float = Field(default=0.05, gt=0.0, lt=1.0)
+    drift_test: Literal["mmd", "ks", "classifier"] = "mmd"
+    drift_alpha: float = Field(default=0.05, gt=0.0, lt=1.0)
+    drift_upweight: float = Field(default=0.0, ge=0.0)
+    concept_detector: Literal["adwin", "ddm", "page_hinkley"] = "adwin"
+    outlier_detector: Literal["isolation_forest", "knn"] = "isolation_forest"
+    outlier_policy: Literal["review_first", "exclude", "keep"] = "review_first"
+    label_error_folds: int = Field(default=5, ge=2, le=20)
+    metadata_rules: dict[str, tuple[float | None, float | None]] = Field(default_factory=dict)
+    winsorize: tuple[float, float] | None = (0.01, 0.99)
+    impute: Literal["median", "mean", "knn"] = "median"
+
+    @field_validator("winsorize")
+    @classmethod
+    def _ordered_quantiles(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and not 0.0 <= value[0] < value[1] <= 1.0:
+            raise ValueError(f"winsorize needs two quantiles 0 <= low < high <= 1, got {value}")
+        return value
+
+
+class DetectionConfig(BaseModel):
+    """Settings only detection projects use.
+
+    Attributes:
+        min_score: boxes the model scores below this are not detections: not
+            proposed to annotators, not auto-labeled, not counted by strategies.
+        epochs: training epochs per round (warm-started from the last round).
+        empty_policy: the score an image with no detection above ``min_score``
+            gets from uncertainty strategies: ``max`` (look at it first: the
+            model may be missing its objects), ``zero`` or ``mean``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_score: float = Field(default=0.3, gt=0.0, lt=1.0)
+    epochs: int = Field(default=20, ge=1, le=10_000)
+    empty_policy: Literal["max", "zero", "mean"] = "max"
 
 
 class ProjectConfig(BaseModel):
@@ -78,20 +157,29 @@ class ProjectConfig(BaseModel):
     cold_start: Literal["random", "typiclust", "coreset"] = "random"
     calibrate: bool = False
     synthesis: SynthesisConfig = SynthesisConfig()
+    monitor: MonitorConfig = MonitorConfig()
+    detection: DetectionConfig = DetectionConfig()
 
-    @field_validator("strategy")
+    @model_validator(mode="before")
     @classmethod
-    def _known_strategy(cls, value: str) -> str:
-        if value not in STRATEGY_NAMES:
-            raise ValueError(f"unknown strategy {value!r}; choose one of {list(STRATEGY_NAMES)}")
-        return value
+    def _task_defaults(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("task") == "detection":
+            return {**_DETECTION_DEFAULTS, **data}
+        return data
 
-    @field_validator("learner")
-    @classmethod
-    def _known_learner(cls, value: str) -> str:
-        if value not in LEARNER_NAMES:
-            raise ValueError(f"unknown learner {value!r}; choose one of {list(LEARNER_NAMES)}")
-        return value
+    @model_validator(mode="after")
+    def _known_names(self) -> Self:
+        strategies, learners = _names_for(self.task)
+        if self.strategy not in strategies:
+            raise ValueError(
+                f"unknown strategy {self.strategy!r} for {self.task}; "
+                f"choose one of {list(strategies)}"
+            )
+        if self.learner not in learners:
+            raise ValueError(
+                f"unknown learner {self.learner!r} for {self.task}; choose one of {list(learners)}"
+            )
+        return self
 
     @field_validator("image_size")
     @classmethod
@@ -124,3 +212,14 @@ class ProjectConfig(BaseModel):
         if not isinstance(data, dict):
             raise ValueError("a project configuration must be a YAML mapping of settings")
         return cls.model_validate(data)
+
+
+def _names_for(task: TaskType) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The strategy and learner names a task accepts."""
+    if task == "classification":
+        return STRATEGY_NAMES, LEARNER_NAMES
+    # Imported here: the detection modules pull in torchvision's detection models.
+    from labelloop.learners.detector import DETECTOR_NAMES
+    from labelloop.strategies.detection import DETECTION_STRATEGY_NAMES
+
+    return DETECTION_STRATEGY_NAMES, DETECTOR_NAMES

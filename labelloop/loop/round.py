@@ -24,6 +24,13 @@ from labelloop.loop.engine import (
     score_pool,
     select_batch,
 )
+from labelloop.loop.health import (
+    check_concept_drift,
+    latest_learner,
+    observe_round,
+    recent_label_weight,
+    record_stopping,
+)
 from labelloop.loop.synthesize import synthesize_queries
 from labelloop.loop.workspace import Workspace
 from labelloop.store import Item, LabelEvent, RankedItem, RoundRecord
@@ -50,19 +57,13 @@ Progress = Callable[[str, float], None]
 
 def _warm_learner(ws: Workspace, X: NDArray[np.float32]) -> Learner:
     cfg = ws.config
-    learner = make_learner(
+    return latest_learner(ws, tuple(X.shape[1:])) or make_learner(
         cfg.learner,
         n_classes=len(cfg.classes),
         input_shape=tuple(X.shape[1:]),
         random_state=cfg.seed,
         calibrate=cfg.calibrate,
     )
-    trained = [r for r in ws.store.rounds(ws.project.id) if r.model_id is not None]
-    if trained:
-        last = ws.store.model(trained[-1].model_id)  # type: ignore[arg-type]
-        if last.learner == cfg.learner and last.path:
-            learner.load(ws.root / last.path)
-    return learner
 
 
 def _rank(
@@ -101,6 +102,35 @@ def _rank(
     return Selection(np.concatenate([batch.indices, rest.indices]), None)
 
 
+def _weighted(ws: Workspace, pairs: list[tuple[Item, LabelEvent]]) -> list[tuple[Item, LabelEvent]]:
+    """After a concept drift, labels given since count twice in training (training set only)."""
+    since, times = recent_label_weight(ws)
+    if since is None:
+        return pairs
+    recent = [
+        (item, event)
+        for item, event in pairs
+        if item.split != "val" and event.created_at.isoformat() >= since
+    ]
+    return pairs + recent * (times - 1)
+
+
+def _favour_drifted(ws: Workspace, items: list[Item], selection: Selection) -> Selection:
+    """Move images from drifted batches up the ranking, by their scores times a weight."""
+    strength = ws.config.monitor.drift_upweight
+    if strength <= 0 or selection.scores is None:
+        return selection
+    drifted = ws.store.monitor.flagged_items(ws.project.id, "drift")
+    if not drifted:
+        return selection
+    weights = np.array(
+        [1.0 + strength if items[i].id in drifted else 1.0 for i in selection.indices]
+    )
+    weighted = selection.scores * weights
+    order = np.argsort(-weighted, kind="stable")
+    return Selection(selection.indices[order], weighted[order])
+
+
 def _trained_on(pairs: list[tuple[Item, LabelEvent]]) -> list[tuple[Item, LabelEvent]]:
     return [(item, event) for item, event in pairs if event.source != "auto"]
 
@@ -120,11 +150,12 @@ def run_round(ws: Workspace, *, on_step: Progress | None = None) -> RoundResult:
     """
     step = on_step or (lambda _name, _done: None)
     cfg = ws.config
-    if cfg.task != "classification":
-        raise UnsupportedTaskError(
-            f"training for task {cfg.task!r} is not available yet; "
-            "only classification projects can run rounds"
-        )
+    if cfg.task == "detection":
+        # Imported here: detection rounds pull in torchvision's detection models.
+        from labelloop.loop.detection_round import run_detection_round
+
+        detection_result: RoundResult = run_detection_round(ws, on_step=on_step)
+        return detection_result
     pid = ws.project.id
     step("snapshot", 0.0)
     snapshot = ws.store.create_snapshot(pid, note="round")
@@ -140,6 +171,7 @@ def run_round(ws: Workspace, *, on_step: Progress | None = None) -> RoundResult:
     if pairs:
         step("load images", 0.1)
         X = ws.load_arrays(items)
+        pairs = _weighted(ws, pairs)
         idx = np.array([position[item.id] for item, _ in pairs], dtype=np.int64)
         y = np.array([cfg.classes.index(event.value) for _, event in pairs], dtype=np.int64)
         is_val = np.array([item.split == "val" for item, _ in pairs])
@@ -149,6 +181,7 @@ def run_round(ws: Workspace, *, on_step: Progress | None = None) -> RoundResult:
             learner, X[idx], y, np.flatnonzero(~is_val), np.flatnonzero(is_val)
         )
         metrics |= {"n_train": int((~is_val).sum()), "n_val": int(is_val.sum())}
+        metrics["n_labeled"] = int(human.sum())
         metrics["calibration"] = calibration_report(learner)
         if val_metrics is not None:
             metrics["validation"] = val_metrics.to_dict()
@@ -160,6 +193,7 @@ def run_round(ws: Workspace, *, on_step: Progress | None = None) -> RoundResult:
         model_id, version = model.id, model.version
         step("score pool", 0.7)
         probs = learner.predict_proba(X)
+        metrics["monitor"] = observe_round(ws, items, probs, human)
     else:
         strategy_name = cfg.cold_start
     step("rank", 0.85)
@@ -168,9 +202,15 @@ def run_round(ws: Workspace, *, on_step: Progress | None = None) -> RoundResult:
     # The ranking covers every item no person has labeled, auto-labeled ones
     # included: serving skips whatever is labeled at the time, so an auto
     # label withdrawn later still has its place in the ranking.
-    size = min(int((~human).sum()), max(cfg.ranking_size, cfg.batch_size))
+    # Outliers the project keeps out of selection are ranked like labeled items: not at all.
+    taken = human.copy()
+    if cfg.monitor.outlier_policy == "exclude":
+        excluded = ws.store.monitor.flagged_items(pid, "outlier")
+        taken[[position[i] for i in excluded if i in position]] = True
+    size = min(int((~taken).sum()), max(cfg.ranking_size, cfg.batch_size))
     if size:
-        selection = _rank(ws, strategy, learner, X, items, human, size, probs)
+        selection = _rank(ws, strategy, learner, X, items, taken, size, probs)
+        selection = _favour_drifted(ws, items, selection)
     else:  # every item has a person's label: nothing left to rank
         selection = Selection(np.zeros(0, dtype=np.int64), None)
     ranking = []
@@ -225,5 +265,13 @@ def run_round(ws: Workspace, *, on_step: Progress | None = None) -> RoundResult:
     )
     for item_id in reversed(synthesized):  # the new round's ranking: synthesized first
         ws.store.enqueue(pid, item_id)
+    if cfg.monitor.outlier_policy == "review_first":
+        for item_id in sorted(ws.store.monitor.flagged_items(pid, "outlier"), reverse=True):
+            if not human[position[item_id]]:
+                ws.store.enqueue(pid, item_id)
+    step("monitor", 0.99)
+    if "monitor" in metrics:
+        record_stopping(ws, record.id)
+    check_concept_drift(ws)
     step("done", 1.0)
     return RoundResult(record, metrics, auto)

@@ -365,6 +365,23 @@ class MonitorRecords:
                 for row in rows
             ]
 
+    def auto_labeled_before(self, project_id: int, when: datetime) -> list[int]:
+        """Items whose current label is an auto label made before ``when``, oldest first."""
+        with self._db.read() as s:
+            return list(
+                s.scalars(
+                    select(ItemRow.id)
+                    .join(LabelEventRow, LabelEventRow.id == ItemRow.head_event_id)
+                    .where(
+                        ItemRow.project_id == project_id,
+                        ItemRow.labeled.is_(True),
+                        LabelEventRow.source == "auto",
+                        LabelEventRow.created_at < when,
+                    )
+                    .order_by(LabelEventRow.id)
+                )
+            )
+
     def prediction_outcomes(self, project_id: int) -> list[PredictionOutcome]:
         """People's labels, oldest first, each beside the model's prediction at that moment.
 

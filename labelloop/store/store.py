@@ -591,18 +591,18 @@ class Store:
                 s.add(row)
                 s.flush()
                 latest = row.id
-            if s.get(QueueEntryRow, (latest, item_id)) is not None:
-                return
             top = s.scalar(
                 select(func.min(QueueEntryRow.rank)).where(QueueEntryRow.round_id == latest)
             )
+            head = min(top if top is not None else 0, 0) - 1
+            entry = s.get(QueueEntryRow, (latest, item_id))
+            if entry is not None:  # already ranked: moved to the head, keeping its prediction
+                if entry.rank != top:
+                    entry.rank = head
+                return
             s.add(
                 QueueEntryRow(
-                    round_id=latest,
-                    item_id=item_id,
-                    project_id=project_id,
-                    rank=min(top if top is not None else 0, 0) - 1,
-                    score=score,
+                    round_id=latest, item_id=item_id, project_id=project_id, rank=head, score=score
                 )
             )
 

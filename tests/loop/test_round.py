@@ -8,7 +8,7 @@ import pytest
 
 from labelloop.config import ProjectConfig
 from labelloop.data.demo import DIGITS_CLASSES, digits_arrays, write_digits
-from labelloop.loop import UnsupportedTaskError, Workspace, run_round
+from labelloop.loop import Workspace, run_round
 from labelloop.store import LabelInput
 
 
@@ -140,13 +140,6 @@ def test_calibrated_rounds_report_ece_before_and_after(tmp_path: Path) -> None:
     assert report["ece_before_calibration"] is not None
     assert report["ece_after_calibration"] is not None
     assert report["temperature"] != 1.0
-
-
-def test_detection_projects_cannot_train_yet(tmp_path: Path) -> None:
-    cfg = ProjectConfig(name="det", task="detection", classes=("car",))
-    ws = Workspace.init(tmp_path / "det", cfg)
-    with pytest.raises(UnsupportedTaskError, match="detection"):
-        run_round(ws)
 
 
 def test_digits_are_what_the_demo_says() -> None:

@@ -139,3 +139,16 @@ def test_review_serves_flagged_items_first_and_an_answer_resolves_the_flag(
     assert store.monitor.flagged_items(project_id, "concept_drift") == set()
     resolved = store.monitor.flags(project_id, open_only=False)
     assert {f.resolution for f in resolved} == {"accept", "correct"}
+
+
+def test_auto_labels_before_a_moment_are_found(
+    store: Store, project_id: int, item_ids: list[int]
+) -> None:
+    a, b, c = item_ids[:3]
+    store.record_label(project_id, a, "cat", source="auto", model_version="m", confidence=0.9)
+    store.record_label(project_id, c, "cat", source="auto", model_version="m", confidence=0.9)
+    store.record_label(project_id, c, "dog", annotator="rita")  # reviewed: no longer auto
+    later = store.record_label(
+        project_id, b, "dog", source="auto", model_version="m", confidence=0.9
+    )
+    assert store.monitor.auto_labeled_before(project_id, later.created_at) == [a]
