@@ -1,6 +1,23 @@
 // One item's history: its image, and every label event from first to last.
 
 import { $, ApiError, api, el, failPage, fmtInt, fmtPct, fmtTime, fmtValue, setText, startPage } from "/static/common.js";
+import { boxesPreview, describeBoxes, isBoxList } from "/static/boxes.js";
+
+let classes = [];
+
+// A label value in words: a class name as is, a box list as "3 boxes: 1×cat, 2×dog".
+function describe(value) {
+  return isBoxList(value) ? describeBoxes(value) : fmtValue(value);
+}
+
+// A box list drawn small over the item's frame, for the events table.
+function valueCell(value, item) {
+  if (!isBoxList(value)) return el("strong", {}, fmtValue(value));
+  return el("span", { title: JSON.stringify(value) },
+    boxesPreview(value, item.width, item.height, classes, 40),
+    el("strong", {}, describeBoxes(value)),
+  );
+}
 
 function fact(term, value) {
   return [el("dt", {}, term), el("dd", {}, value)];
@@ -20,12 +37,15 @@ function showItem(item, current) {
       ? `width:${item.width * scale}px;height:${item.height * scale}px`
       : "max-width:100%;max-height:100%;image-rendering:auto",
   });
-  $("#thumb").replaceChildren(img);
+  const boxes = current && isBoxList(current.value) ? current.value : null;
+  $("#thumb").replaceChildren(boxes
+    ? el("span", { class: "thumb-frame" }, img, boxesPreview(boxes, item.width, item.height, classes))
+    : img);
   $("#item-facts").replaceChildren(
     ...fact("Name", item.name),
     ...fact("Size", `${item.width}×${item.height}`),
     ...fact("Split", item.split ?? "pool"),
-    ...fact("Current label", current && current.value !== null ? fmtValue(current.value) : "none"),
+    ...fact("Current label", current && current.value !== null ? describe(current.value) : "none"),
     ...fact("Labeled by", current && current.value !== null
       ? (current.annotator ? `${current.annotator} (${current.source})` : current.source)
       : "—"),
@@ -33,7 +53,7 @@ function showItem(item, current) {
   );
 }
 
-function eventRow(event, headId, seqOf) {
+function eventRow(event, headId, seqOf, item) {
   const supersedes = event.supersedes_id === null
     ? "—"
     : el("a", { href: `#event-${event.supersedes_id}` },
@@ -41,7 +61,7 @@ function eventRow(event, headId, seqOf) {
   return el("tr", { id: `event-${event.id}`, class: event.id === headId ? "head-row" : null, dataset: { eventId: event.id, action: event.action } },
     el("td", { class: "num" }, event.seq),
     el("td", {}, el("span", { class: `pill ${event.action}` }, event.action)),
-    el("td", { class: "value" }, el("strong", {}, fmtValue(event.value))),
+    el("td", { class: "value" }, valueCell(event.value, item)),
     el("td", {}, el("span", { class: `pill ${event.source}` }, event.source)),
     el("td", {}, event.annotator ?? "—"),
     el("td", {}, event.model_version ?? "—"),
@@ -60,7 +80,7 @@ async function load(itemId) {
     ]);
     showItem(item, current);
     const seqOf = new Map(events.map((e) => [e.id, e.seq]));
-    $("#events tbody").replaceChildren(...events.map((e) => eventRow(e, current?.id, seqOf)));
+    $("#events tbody").replaceChildren(...events.map((e) => eventRow(e, current?.id, seqOf, item)));
     setText("#event-count", `${fmtInt(events.length)} event${events.length === 1 ? "" : "s"}`);
     setText("#history-message", events.length ? "The highlighted row is the item's current state." : "No label events yet: the item has never been labeled.");
     box.dataset.state = "ready";
@@ -76,7 +96,7 @@ async function load(itemId) {
 }
 
 async function main() {
-  await startPage("history");
+  ({ project: { classes } } = await startPage("history"));
   const itemId = new URLSearchParams(location.search).get("item");
   $("#item-jump").addEventListener("submit", (event) => {
     event.preventDefault();
