@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from labelloop.data.labels import InvalidLabelError
 from labelloop.loop import Workspace
-from labelloop.server import routes_auth, routes_labeling, routes_project
+from labelloop.server import routes_auth, routes_labeling, routes_monitor, routes_project
 from labelloop.server.trainer import Trainer
 from labelloop.store import (
     LabelConflictError,
@@ -89,7 +89,12 @@ def create_app(
     app.state.trainer = Trainer(root, ws)
     app.state.secure_cookies = secure_cookies
     app.state.max_upload_bytes = max_upload_bytes
-    for router in (routes_auth.router, routes_labeling.router, routes_project.router):
+    for router in (
+        routes_auth.router,
+        routes_labeling.router,
+        routes_project.router,
+        routes_monitor.router,
+    ):
         app.include_router(router)
     handlers: list[tuple[type[Exception], int]] = [
         (LabelConflictError, status.HTTP_409_CONFLICT),

@@ -1,0 +1,195 @@
+"""The monitor over HTTP: stopping verdict, drift, outliers, label errors, flags."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from pydantic import BaseModel
+
+from labelloop.loop.health import (
+    MonitorInputError,
+    check_concept_drift,
+    check_label_errors,
+    monitor_overview,
+)
+from labelloop.server.deps import workspace_of
+from labelloop.server.security import Caller, require
+from labelloop.store import FLAG_KINDS, REPORT_KINDS, ItemFlag, MonitorReport
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/monitor", tags=["monitor"])
+Annotator = Annotated[Caller, Depends(require("annotator"))]
+Reviewer = Annotated[Caller, Depends(require("reviewer"))]
+
+
+class ReportOut(BaseModel):
+    """One finding of the monitor."""
+
+    id: int
+    kind: str
+    alert: bool
+    summary: str
+    body: dict[str, Any]
+    round_id: int | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, report: MonitorReport) -> ReportOut:
+        """From the store's record."""
+        return cls(
+            id=report.id,
+            kind=report.kind,
+            alert=report.alert,
+            summary=report.summary,
+            body=report.body,
+            round_id=report.round_id,
+            created_at=report.created_at,
+        )
+
+
+class FlagOut(BaseModel):
+    """An item the monitor singled out."""
+
+    id: int
+    item_id: int
+    item_name: str
+    kind: str
+    score: float | None
+    detail: dict[str, Any] | None
+    created_at: datetime
+    resolved_at: datetime | None
+    resolution: str | None
+
+    @classmethod
+    def of(cls, flag: ItemFlag) -> FlagOut:
+        """From the store's record."""
+        return cls(
+            id=flag.id,
+            item_id=flag.item_id,
+            item_name=flag.item_name,
+            kind=flag.kind,
+            score=flag.score,
+            detail=flag.detail,
+            created_at=flag.created_at,
+            resolved_at=flag.resolved_at,
+            resolution=flag.resolution,
+        )
+
+
+class OverviewOut(BaseModel):
+    """Continue or stop, the latest finding of each check, the open flags, and the curve."""
+
+    decision: Literal["continue", "diminishing"]
+    latest: dict[str, dict[str, Any] | None]
+    open_flags: dict[str, int]
+    drift_history: list[dict[str, Any]]
+
+
+def _check_kind(value: str | None, allowed: tuple[str, ...], what: str) -> None:
+    if value is not None and value not in allowed:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"unknown {what} {value!r}; choose one of {', '.join(allowed)}",
+        )
+
+
+@router.get("")
+def overview(request: Request, who: Annotator) -> OverviewOut:
+    """The stopping decision with its evidence, the latest report of each check, open flags."""
+    ws = workspace_of(request)
+    found = monitor_overview(ws)
+    drift = ws.store.monitor.reports(ws.project.id, "data_drift", limit=50)
+    history = [
+        {
+            "id": r.id,
+            "batch": r.body.get("batch"),
+            "p_value": r.body.get("p_value"),
+            "alpha": r.body.get("alpha"),
+            "drifted": r.alert,
+            "created_at": r.created_at.isoformat(),
+        }
+        for r in reversed(drift)
+    ]
+    return OverviewOut(
+        decision=found["decision"],
+        latest=found["latest"],
+        open_flags=found["open_flags"],
+        drift_history=history,
+    )
+
+
+@router.get("/reports")
+def reports(
+    request: Request,
+    who: Annotator,
+    kind: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[ReportOut]:
+    """Reports, newest first, of one kind or all."""
+    _check_kind(kind, REPORT_KINDS, "report kind")
+    ws = workspace_of(request)
+    return [
+        ReportOut.of(r)
+        for r in ws.store.monitor.reports(ws.project.id, kind, limit=limit)  # type: ignore[arg-type]
+    ]
+
+
+@router.get("/flags")
+def flags(
+    request: Request,
+    who: Annotator,
+    kind: str | None = None,
+    open_only: bool = True,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 200,
+) -> list[FlagOut]:
+    """Flagged items, highest score first: the outlier and relabel queues."""
+    _check_kind(kind, FLAG_KINDS, "flag kind")
+    ws = workspace_of(request)
+    found = ws.store.monitor.flags(
+        ws.project.id,
+        kind,  # type: ignore[arg-type]
+        open_only=open_only,
+        limit=limit,
+    )
+    return [FlagOut.of(f) for f in found]
+
+
+@router.post("/flags/{kind}/{item_id}/dismiss", status_code=status.HTTP_204_NO_CONTENT)
+def dismiss(kind: str, item_id: int, request: Request, who: Reviewer) -> None:
+    """Close an item's open flag: a person looked and found nothing wrong."""
+    _check_kind(kind, FLAG_KINDS, "flag kind")
+    ws = workspace_of(request)
+    closed = ws.store.monitor.resolve(
+        ws.project.id,
+        [item_id],
+        kind,  # type: ignore[arg-type]
+        resolution=f"dismissed by {who.user.username}",
+    )
+    if not closed:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"item {item_id} has no open {kind} flag")
+
+
+@router.post("/label-errors", status_code=status.HTTP_201_CREATED)
+def find_label_errors(request: Request, who: Reviewer) -> ReportOut:
+    """Look for likely wrong labels now; flagged items join the review queue."""
+    ws = workspace_of(request)
+    try:
+        return ReportOut.of(check_label_errors(ws))
+    except MonitorInputError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+
+
+@router.post("/concept-drift", status_code=status.HTTP_201_CREATED)
+def find_concept_drift(request: Request, who: Reviewer) -> ReportOut:
+    """Replay the model's errors through the concept-drift detector now."""
+    ws = workspace_of(request)
+    report = check_concept_drift(ws)
+    if report is None:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            "no label has a model prediction to compare with yet; train a model first",
+        )
+    return ReportOut.of(report)
