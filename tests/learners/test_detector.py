@@ -249,3 +249,15 @@ def test_training_learns_to_find_the_objects() -> None:
     after = detection_map(trained.predict(images), targets, CLASSES)
     assert before.map50 < 0.1
     assert after.map50 > 0.5
+
+
+def test_images_without_detections_give_empty_arrays(
+    fitted: TorchDetector, data: tuple[NDArray[np.float32], list[BoxTargets]]
+) -> None:
+    strict = quick(score_threshold=0.999)
+    strict.network_, strict.device_ = fitted.network_, fitted.device_
+    for dets in strict.predict(data[0][:2], stability=True):
+        check_detections(dets, len(CLASSES))
+        assert dets.boxes.shape == (0, 4)
+        assert dets.stability is not None and dets.stability.shape == (0,)
+        assert to_box_dicts(dets, CLASSES) == []
