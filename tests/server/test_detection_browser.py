@@ -38,6 +38,7 @@ AUTO = [
     {"x": 2.0, "y": 3.0, "width": 30.0, "height": 20.0, "label": "cat", "score": 0.9},
     {"x": 50.0, "y": 10.0, "width": 40.0, "height": 40.0, "label": "dog", "score": 0.6},
 ]
+SURE = [{"x": 10.0, "y": 10.0, "width": 10.0, "height": 10.0, "label": "bird", "score": 0.97}]
 
 
 class Served(NamedTuple):
@@ -53,11 +54,11 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         tmp_path_factory.mktemp("boxes") / "boxes", n_items=8, show_prediction="prefill"
     )
     items = item_ids(root)
-    # A round ranks items 0, 1, 2 first (0 with one proposal); the last is
-    # auto-labeled. Both are recorded before the server starts, so that it
-    # finds a ranking and does not train at start-up.
+    # A round ranks items 0, 1, 2 first (0 with one proposal); the last two
+    # are auto-labeled. Both are recorded before the server starts, so that
+    # it finds a ranking and does not train at start-up.
     add_proposals(root, {items[0]: [PROPOSAL], items[1]: [], items[2]: []})
-    add_auto_labels(root, {items[-1]: AUTO})
+    add_auto_labels(root, {items[-1]: AUTO, items[-2]: SURE})
     server = start_server(root)
     yield Served(server, items)
     server.stop()
@@ -279,3 +280,39 @@ def test_review_fixes_auto_boxes(page: Page, live: Served) -> None:
     last = _api(page, f"/api/items/{item_id}/history")[-1]
     assert (last["action"], last["annotator"]) == ("correct", "rita")
     assert last["value"] == [_plain(AUTO[0])]
+
+    # The next, more confident one is accepted as it is, with the button.
+    expect(
+        page.locator(f"#workbench[data-state=ready][data-item-id='{live.items[-2]}']")
+    ).to_have_count(1)
+    expect(page.locator("#rank")).to_contain_text("least certain box 0.97")
+    page.click("#accept")
+    expect(page.locator("#session-count")).to_have_text("2 saved this session")
+    accepted = _api(page, f"/api/items/{live.items[-2]}/history")[-1]
+    assert (accepted["action"], accepted["value"]) == ("accept", [_plain(SURE[0])])
+
+
+def test_geometry_keeps_boxes_inside_the_image(page: Page) -> None:
+    page.goto("/login")
+    result = page.evaluate(
+        """async () => {
+            const g = await import("/static/boxes.js");
+            const box = { x: 10, y: 10, width: 20, height: 10, label: "cat" };
+            return {
+                drawn: g.boxFromCorners(90.4, 70, 80.6, -5, 96, 64, "dog"),
+                dot: g.boxFromCorners(95.9, 63.9, 95.9, 63.9, 96, 64, "dog"),
+                moved: g.moveBox(box, 100, -100, 96, 64),
+                shrunk: g.resizeBox(box, "se", -50, -50, 96, 64),
+                grown: g.resizeBox(box, "nw", -50, -50, 96, 64),
+                edge: g.resizeBox(box, "e", 3.4, 99, 96, 64),
+                words: [g.describeBoxes([]), g.describeBoxes([box, box, { ...box, label: "ant" }])],
+            };
+        }"""
+    )
+    assert result["drawn"] == {"x": 81, "y": 0, "width": 9, "height": 64, "label": "dog"}
+    assert result["dot"] == {"x": 95, "y": 63, "width": 1, "height": 1, "label": "dog"}
+    assert result["moved"] == {"x": 76, "y": 0, "width": 20, "height": 10, "label": "cat"}
+    assert result["shrunk"] == {"x": 10, "y": 10, "width": 1, "height": 1, "label": "cat"}
+    assert result["grown"] == {"x": 0, "y": 0, "width": 30, "height": 20, "label": "cat"}
+    assert result["edge"] == {"x": 10, "y": 10, "width": 23, "height": 10, "label": "cat"}
+    assert result["words"] == ["No objects", f"3 boxes: 1{X}ant, 2{X}cat"]
