@@ -288,7 +288,8 @@ def observe_round(
         before = np.asarray(previous["stop_predictions"])
         change = float(np.mean(before != np.asarray(stop_predictions)))
     unlabeled = probs[~human]
-    uncertainty = float(np.mean(1.0 - unlabeled.max(axis=1))) if len(unlabeled) else 0.0
+    # An empty pool has no uncertainty to measure (not zero uncertainty).
+    uncertainty = float(np.mean(1.0 - unlabeled.max(axis=1))) if len(unlabeled) else None
     return {
         "stop_items": stop_items,
         "stop_predictions": stop_predictions,

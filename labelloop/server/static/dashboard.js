@@ -1,10 +1,11 @@
 // The dashboard: progress, labels over time, the learning curve, class balance,
-// the model, training, auto-label precision, annotators and exports. One API
-// call per refresh, every few seconds while the tab is visible.
+// the model, training, auto-label precision, data health (stopping, drift,
+// outliers, label errors), annotators and exports. Two API calls per refresh,
+// every few seconds while the tab is visible.
 
 import {
   $, ApiError, ProgressBar, api, canReview, el, every, failPage, fmtAgo, fmtDuration, fmtInt, fmtNum, fmtPct,
-  fmtTime, notify, parseTime, setText, startPage,
+  fmtTime, fmtValue, notify, parseTime, setText, startPage,
 } from "/static/common.js";
 import { legend, lineChart, sourceColor, stackedBars } from "/static/charts.js";
 import { renderTraining } from "/static/workbench.js";
@@ -179,6 +180,143 @@ function renderAnnotators(rows) {
   )));
 }
 
+
+const RULE_NAMES = {
+  stabilizing_predictions: "Stable predictions (kappa)",
+  validation_plateau: "Validation gain per 100 labels",
+  pool_uncertainty_below: "Pool uncertainty",
+};
+
+function renderStopping(report) {
+  const tbody = $("#stop-rules tbody");
+  if (!report) {
+    setText("#stop-decision", "–");
+    tbody.replaceChildren();
+    $("#chart-projection").replaceChildren();
+    return;
+  }
+  const body = report.body;
+  const decision = $("#stop-decision");
+  decision.textContent = body.decision === "diminishing" ? "returns are diminishing" : "continue";
+  decision.dataset.decision = body.decision;
+  setText("#stop-summary", report.summary);
+  tbody.replaceChildren(...body.verdicts.map((v) => el("tr", {},
+    el("td", {}, RULE_NAMES[v.rule] ?? v.rule),
+    el("td", { class: "num" }, v.value === null ? "n/a" : fmtNum(v.value)),
+    el("td", { class: "num" }, fmtNum(v.threshold)),
+    el("td", {}, v.fired ? "yes" : (v.value === null ? v.evidence.reason ?? "not yet" : "no")))));
+  renderProjection(body);
+}
+
+// The fitted curve a - b n^-c through the rounds, and the projected gain of
+// +100 and +1000 labels with its band.
+function renderProjection(body) {
+  const curve = body.curve;
+  const root = $("#chart-projection");
+  if (!curve || !body.projections.length) {
+    root.replaceChildren(el("div", { class: "empty" }, "A projection needs four rounds with a validation score."));
+    return;
+  }
+  const law = (n) => curve.a - curve.b * Math.pow(n, -curve.c);
+  const from = body.projections[0].n_from;
+  const fitted = [];
+  for (let n = Math.max(1, Math.round(from / 4)); n <= from; n += Math.max(1, Math.round(from / 12))) {
+    fitted.push({ x: n, y: law(n), title: `${fmtInt(n)} labels: ${fmtNum(law(n))} fitted` });
+  }
+  const at = (p, key) => ({ x: p.n_from + p.extra, y: law(p.n_from) + p[key], title: `+${p.extra} labels: ${key} ${fmtPct(p[key])}` });
+  const start = { x: from, y: law(from), title: `now: ${fmtInt(from)} labels` };
+  lineChart(root, {
+    series: [
+      { name: "fitted", color: "#2c66d1", points: fitted },
+      { name: "projected", color: "#b5562a", points: [start, ...body.projections.map((p) => at(p, "gain"))] },
+      { name: "band (high)", color: "#d9a38a", points: [start, ...body.projections.map((p) => at(p, "high"))] },
+      { name: "band (low)", color: "#d9a38a", points: [start, ...body.projections.map((p) => at(p, "low"))] },
+    ],
+    xLabel: "labels",
+    empty: "",
+  });
+}
+
+function renderDrift(history, concept) {
+  const alpha = history.length ? history[history.length - 1].alpha : null;
+  setText("#drift-alpha", alpha === null ? "p-value per import batch" : `p-value per import batch (alert below ${alpha})`);
+  lineChart($("#chart-drift"), {
+    series: [
+      {
+        name: "p-value",
+        color: "#7a4fc4",
+        points: history.map((h, i) => ({ x: i + 1, y: h.p_value, title: `${h.batch}: p=${fmtNum(h.p_value)}${h.drifted ? " (drift)" : ""}` })),
+      },
+      { name: "alpha", color: "#c0392b", points: history.length ? [{ x: 1, y: alpha, title: "alpha" }, { x: Math.max(2, history.length), y: alpha, title: "alpha" }] : [] },
+    ],
+    xLabel: "batch",
+    empty: "No import batch has been tested yet.",
+  });
+  const drifted = history.filter((h) => h.drifted).length;
+  setText("#drift-summary", history.length ? `${drifted} of ${history.length} batches drifted.` : "");
+  setText("#concept-summary", concept ? concept.summary : "No label has been compared with a prediction yet.");
+}
+
+function itemLink(flag) {
+  return el("a", { href: `/history?item=${flag.item_id}` }, flag.item_name);
+}
+
+function dismissButton(flag) {
+  if (!canReview(user)) return "";
+  const button = el("button", { type: "button", class: "ghost small" }, "Dismiss");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await api(`/api/monitor/flags/${flag.kind}/${flag.item_id}/dismiss`, { method: "POST" });
+      notify(`Flag on ${flag.item_name} dismissed.`, "ok");
+    } catch (error) {
+      notify(`Could not dismiss: ${error.message}`, "warn");
+    }
+    refresh();
+  });
+  return button;
+}
+
+function renderFlags(outliers, labelErrors) {
+  setText("#outlier-count", `${outliers.length} open`);
+  $("#outlier-queue tbody").replaceChildren(...(outliers.length ? outliers.map((f) => el("tr", {},
+    el("td", {}, itemLink(f)),
+    el("td", { class: "num" }, fmtNum(f.score)),
+    el("td", {}, f.detail?.batch ?? ""),
+    el("td", {}, dismissButton(f)))) : [el("tr", {}, el("td", { colspan: 4, class: "muted" }, "No open outliers."))]));
+  $("#label-error-queue tbody").replaceChildren(...(labelErrors.length ? labelErrors.map((f) => el("tr", {},
+    el("td", {}, itemLink(f)),
+    el("td", {}, fmtValue(f.detail?.given)),
+    el("td", {}, fmtValue(f.detail?.suggested)),
+    el("td", { class: "num" }, fmtNum(f.score)),
+    el("td", {}, dismissButton(f)))) : [el("tr", {}, el("td", { colspan: 5, class: "muted" }, "No labels flagged."))]));
+}
+
+async function loadHealth() {
+  const [overview, outliers, labelErrors] = await Promise.all([
+    api("/api/monitor"),
+    api("/api/monitor/flags?kind=outlier&limit=50"),
+    api("/api/monitor/flags?kind=label_error&limit=50"),
+  ]);
+  renderStopping(overview.latest.stopping);
+  renderDrift(overview.drift_history, overview.latest.concept_drift);
+  renderFlags(outliers, labelErrors);
+}
+
+async function findLabelErrors() {
+  const button = $("#find-label-errors");
+  button.disabled = true;
+  try {
+    const report = await api("/api/monitor/label-errors", { method: "POST" });
+    notify(report.summary, "ok");
+  } catch (error) {
+    notify(error instanceof ApiError && error.status === 409 ? error.message : `Could not check labels: ${error.message}`, "warn");
+  } finally {
+    button.disabled = false;
+  }
+  refresh();
+}
+
 async function load() {
   const data = await api("/api/dashboard");
   renderCounts(data.progress);
@@ -189,6 +327,7 @@ async function load() {
   renderTrainingCard(data.training);
   renderAuto(data.auto_labels);
   renderAnnotators(data.annotators);
+  await loadHealth();
   $("#dashboard").dataset.state = "ready";
   setText("#updated", `Updated ${new Date().toLocaleTimeString()} · refreshes every ${REFRESH_MS / 1000} s`);
 }
@@ -224,6 +363,8 @@ async function main() {
   ({ user, project } = await startPage("dashboard"));
   progressBar = new ProgressBar($("#progress"));
   $("#retrain").addEventListener("click", retrain);
+  $("#find-label-errors").hidden = !canReview(user);
+  $("#find-label-errors").addEventListener("click", findLabelErrors);
   wireExports();
   refresh = every(REFRESH_MS, async () => {
     try {
