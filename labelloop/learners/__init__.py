@@ -8,6 +8,15 @@ recalibrates probabilities on a validation split.
 
 from labelloop.learners.base import LEARNER_NAMES, Learner, LearnerName, SupportsSamples
 from labelloop.learners.calibration import InputKind, TemperatureScaler
+from labelloop.learners.detection_metrics import DetectionMetrics, detection_map
+from labelloop.learners.detector import (
+    DETECTOR_NAMES,
+    BoxTargets,
+    ImageDetections,
+    TorchDetector,
+    make_detector,
+    to_box_dicts,
+)
 from labelloop.learners.ensemble import DeepEnsemble
 from labelloop.learners.errors import (
     InvalidInputError,
@@ -39,11 +48,15 @@ from labelloop.learners.torch_classifier import TorchClassifier
 from labelloop.learners.training import EpochStats
 
 __all__ = [
+    "DETECTOR_NAMES",
     "LEARNER_NAMES",
+    "BoxTargets",
     "ClassificationMetrics",
     "DeepEnsemble",
+    "DetectionMetrics",
     "EpochStats",
     "FeatureClassifier",
+    "ImageDetections",
     "InputKind",
     "InvalidInputError",
     "InvalidParameterError",
@@ -61,11 +74,15 @@ __all__ = [
     "SupportsSamples",
     "TemperatureScaler",
     "TorchClassifier",
+    "TorchDetector",
     "UnknownLearnerError",
     "WeightsMismatchError",
     "build_network",
+    "detection_map",
     "evaluate",
     "expected_calibration_error",
+    "make_detector",
     "make_learner",
     "mc_dropout_logits",
+    "to_box_dicts",
 ]

@@ -15,6 +15,17 @@ from labelloop.strategies.batch import (
 from labelloop.strategies.bayesian import BALD, MeanStd, SampleScoreStrategy, VariationRatios
 from labelloop.strategies.coldstart import TypiClust
 from labelloop.strategies.committee import ConsensusKL, VoteEntropy
+from labelloop.strategies.detection import (
+    DETECTION_STRATEGY_NAMES,
+    DetectionPool,
+    DetectionStrategy,
+    DetectionStrategyName,
+    aggregate,
+    box_uncertainty,
+    image_confidence,
+    least_certain_box,
+    make_detection_strategy,
+)
 from labelloop.strategies.diversity import CoreSet
 from labelloop.strategies.errors import (
     InvalidParameterError,
@@ -35,12 +46,16 @@ from labelloop.strategies.uncertainty import (
 __all__ = [
     "BADGE",
     "BALD",
+    "DETECTION_STRATEGY_NAMES",
     "POOL_FIELDS",
     "STRATEGY_NAMES",
     "ClusterMargin",
     "ConsensusKL",
     "CoreSet",
     "DensityWeighted",
+    "DetectionPool",
+    "DetectionStrategy",
+    "DetectionStrategyName",
     "DiverseEntropySampling",
     "DiverseLeastConfidence",
     "DiverseMarginSampling",
@@ -63,6 +78,11 @@ __all__ = [
     "UnknownStrategyError",
     "VariationRatios",
     "VoteEntropy",
+    "aggregate",
+    "box_uncertainty",
     "diverse_top_k",
+    "image_confidence",
+    "least_certain_box",
+    "make_detection_strategy",
     "make_strategy",
 ]
