@@ -12,8 +12,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from labelloop.data.labels import LabelSchema, TaskType
-from labelloop.learners import LEARNER_NAMES
-from labelloop.strategies import STRATEGY_NAMES
+from labelloop.learners import DETECTOR_NAMES, LEARNER_NAMES
+from labelloop.strategies import DETECTION_STRATEGY_NAMES, STRATEGY_NAMES
 from labelloop.synthesis import SynthesisConfig
 
 __all__ = ["DetectionConfig", "MonitorConfig", "ProjectConfig"]
@@ -218,8 +218,4 @@ def _names_for(task: TaskType) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The strategy and learner names a task accepts."""
     if task == "classification":
         return STRATEGY_NAMES, LEARNER_NAMES
-    # Imported here: the detection modules pull in torchvision's detection models.
-    from labelloop.learners.detector import DETECTOR_NAMES
-    from labelloop.strategies.detection import DETECTION_STRATEGY_NAMES
-
     return DETECTION_STRATEGY_NAMES, DETECTOR_NAMES
