@@ -133,6 +133,8 @@ class ProjectConfig(BaseModel):
             for strategies that look at sampled predictions (BALD, committees).
         show_prediction: when the labeling view shows the model's guess:
             ``prefill`` (before answering), ``after`` (once answered) or ``never``.
+            Detection projects show proposed boxes while labeling unless ``never``:
+            accepting and correcting them is the point of them.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -85,7 +85,13 @@ def _next(request: Request, who: Caller, kind: LeaseKind) -> NextOut:
     progress = ws.store.stats.progress(ws.project.id)
     if served is None:
         return NextOut(served=None, progress=progress)
-    show = kind == "review" or cfg.show_prediction == "prefill"
+    # Detection proposals are what an annotator accepts or corrects box by box,
+    # so they are shown while labeling unless the project says "never".
+    show = (
+        kind == "review"
+        or cfg.show_prediction == "prefill"
+        or (cfg.task == "detection" and cfg.show_prediction != "never")
+    )
     return NextOut(
         served=ServedOut(
             lease_id=served.lease.id,

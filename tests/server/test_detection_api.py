@@ -114,13 +114,14 @@ def test_proposals_follow_show_prediction(det_root: Path, client: TestClient, sh
     served = _next(client, headers)
     answered = _submit(client, headers, served["lease_id"], [CAT])
     assert served["item"]["id"] == ids[1]
-    assert served["prediction"] is None
     assert answered.status_code == 201, answered.text
     after = answered.json()["prediction"]
     if show == "after":
+        # Proposals are there to be accepted or corrected: shown while labeling too.
+        assert served["prediction"] == {"boxes": [_scored(DOG, 0.7)], "confidence": 0.7}
         assert after == {"boxes": [_scored(DOG, 0.7)], "confidence": 0.7}
     else:
-        assert after is None
+        assert served["prediction"] is None and after is None
 
 
 def test_submitted_boxes_are_recorded_exactly(client: TestClient) -> None:
