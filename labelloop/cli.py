@@ -8,7 +8,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import typer
 from pydantic import ValidationError
@@ -29,6 +29,9 @@ from labelloop.loop.export import ExportFormat, export_bytes
 from labelloop.loop.simulate import parse_strategies
 from labelloop.monitor.curves import CurvePoint
 from labelloop.store import LabelEvent, LabelInput
+
+if TYPE_CHECKING:
+    from labelloop.data.formats import FormatName
 
 app = typer.Typer(
     help="Active learning for computer-vision labeling.",
@@ -96,10 +99,20 @@ def init(
     name: Annotated[str | None, typer.Option(help="Project name.")] = None,
     classes: Annotated[str | None, typer.Option(help="Comma-separated class names.")] = None,
     config: Annotated[Path | None, typer.Option(help="A YAML configuration file.")] = None,
-    strategy: Annotated[str, typer.Option(help="Query strategy.")] = "margin",
+    strategy: Annotated[
+        str | None,
+        typer.Option(help="Query strategy; default margin (detection: entropy_sum)."),
+    ] = None,
     learner: Annotated[
-        str, typer.Option(help="Learner: cnn, cnn_ensemble, logreg, logreg_bagging, resnet18.")
-    ] = "cnn",
+        str | None,
+        typer.Option(
+            help="Learner: cnn (default), cnn_ensemble, logreg, logreg_bagging, resnet18; "
+            "detection: fcos_tiny (default), fcos_resnet50_fpn."
+        ),
+    ] = None,
+    task_type: Annotated[
+        str, typer.Option("--task", help="classification or detection.")
+    ] = "classification",
     batch_size: Annotated[int, typer.Option(help="Items queued per round.")] = 10,
     seed: Annotated[int, typer.Option(help="Seed of every random choice.")] = 0,
     database_url: Annotated[
@@ -112,13 +125,16 @@ def init(
     else:
         if not classes:
             raise ValueError("give --classes a,b,c (or --config FILE.yaml)")
-        cfg = ProjectConfig(
-            name=name or project_dir.resolve().name,
-            classes=tuple(c.strip() for c in classes.split(",")),
-            strategy=strategy,
-            learner=learner,
-            batch_size=batch_size,
-            seed=seed,
+        chosen = {"strategy": strategy, "learner": learner}
+        cfg = ProjectConfig.model_validate(
+            {
+                "name": name or project_dir.resolve().name,
+                "task": task_type,
+                "classes": tuple(c.strip() for c in classes.split(",")),
+                "batch_size": batch_size,
+                "seed": seed,
+                **{key: value for key, value in chosen.items() if value is not None},
+            }
         )
     ws = Workspace.init(project_dir, cfg, database_url=database_url)
     console.print(f"Created project [bold]{cfg.name}[/bold] in {project_dir}")
@@ -130,15 +146,33 @@ def init(
 @_friendly
 def import_(
     project_dir: ProjectDir,
-    source: Annotated[Path, typer.Argument(help="Folder of images to import.")],
+    source: Annotated[
+        Path,
+        typer.Argument(
+            help="Folder of images; with --format, the annotation file (COCO, Label Studio) "
+            "or dataset folder (YOLO, VOC)."
+        ),
+    ],
     labels: Annotated[Path | None, typer.Option(help="CSV of filename,label.")] = None,
     unlabeled: Annotated[
         bool, typer.Option("--unlabeled", help="Ignore labels the folder layout carries.")
     ] = False,
     annotator: Annotated[str | None, typer.Option(help="Who made the imported labels.")] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="Detection annotations: coco, yolo, voc or labelstudio."),
+    ] = None,
+    images: Annotated[
+        Path | None,
+        typer.Option(help="With --format: the folder image names are relative to."),
+    ] = None,
 ) -> None:
-    """Import a folder of PNG, JPEG or WebP images (class subfolders, flat, or flat + CSV)."""
+    """Import images: a folder (class subfolders, flat, or flat + CSV), or a detection dataset."""
     ws = Workspace.open(project_dir)
+    if fmt is not None:
+        _import_detections(ws, fmt, source, images, annotator)
+        ws.close()
+        return
     total = sum(1 for p in source.rglob("*") if p.is_file()) if source.is_dir() else None
     with _progress() as progress:
         task = progress.add_task("importing", total=total)
@@ -157,6 +191,40 @@ def import_(
         f"duplicate {s['duplicate']}, rejected {s['rejected']}"
     )
     ws.close()
+
+
+def _detection_format(fmt: str) -> FormatName:
+    from labelloop.data.formats import FORMAT_NAMES
+
+    if fmt not in FORMAT_NAMES:
+        raise ValueError(f"--format must be one of {', '.join(FORMAT_NAMES)}, not {fmt!r}")
+    return fmt
+
+
+def _import_detections(
+    ws: Workspace, fmt: str, source: Path, images: Path | None, annotator: str | None
+) -> None:
+    from labelloop.loop.detection_io import import_detections
+
+    with _progress() as progress:
+        task = progress.add_task("importing", total=None)
+        report = import_detections(
+            ws,
+            _detection_format(fmt),
+            source,
+            image_root=images,
+            annotator=annotator,
+            on_file=lambda: progress.advance(task),
+        )
+    for problem in report.problems:
+        err.print(f"[yellow]problem[/yellow] {problem}")
+    for rejected in report.rejected:
+        err.print(f"[yellow]rejected[/yellow] {rejected.path}: {rejected.reason}")
+    s = report.summary()
+    console.print(
+        f"imported {s['imported']} ({s['labeled']} labeled), duplicate {s['duplicate']}, "
+        f"rejected {s['rejected']}, problems {s['problems']}"
+    )
 
 
 @app.command()
@@ -188,7 +256,11 @@ def status(project_dir: ProjectDir, as_json: JsonFlag = False) -> None:
     for source, count in sorted(sources.items()):
         table.add_row(f"labels from {source}", str(count))
     latest = report["latest_metrics"]
-    if isinstance(latest, dict) and "validation" in latest:
+    val = latest.get("validation") if isinstance(latest, dict) else None
+    if isinstance(val, dict) and "map50" in val:
+        table.add_row("validation mAP@0.5", _number(val["map50"]))
+        table.add_row("validation mAP@[.5:.95]", _number(val["map"]))
+    elif isinstance(latest, dict) and "validation" in latest:
         val = latest["validation"]
         table.add_row("validation accuracy", f"{val['accuracy']:.3f}")
         table.add_row("validation macro-F1", f"{val['macro_f1']:.3f}")
@@ -286,12 +358,22 @@ def train(project_dir: ProjectDir) -> None:
         f"round {r.number}: {result.metrics['n_labeled']} labels, strategy {r.strategy}, "
         f"queued {len(r.selected)} items"
     )
-    if "validation" in result.metrics:
+    val = result.metrics.get("validation")
+    if isinstance(val, dict) and "map50" in val:
+        console.print(
+            f"validation mAP@0.5 {_number(val['map50'])}, mAP@[.5:.95] {_number(val['map'])} "
+            f"on {val['n_images']} images"
+        )
+    elif "validation" in result.metrics:
         val = result.metrics["validation"]
         console.print(
             f"validation accuracy {val['accuracy']:.3f}, macro-F1 {val['macro_f1']:.3f}, "
             f"ECE {val['ece']:.3f} on {val['n']} items"
         )
+
+
+def _number(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
 
 
 @app.command()
@@ -326,21 +408,53 @@ def history(project_dir: ProjectDir, item: str, as_json: JsonFlag = False) -> No
 @_friendly
 def export(
     project_dir: ProjectDir,
+    dest: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Detection formats: the JSON file (coco, labelstudio) or folder (yolo, voc)."
+        ),
+    ] = None,
     snapshot: Annotated[int | None, typer.Option(help="Snapshot id; default current.")] = None,
-    fmt: Annotated[ExportFormat, typer.Option("--format")] = "csv",
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", help="csv, json, imagefolder; for detection coco, yolo, voc, labelstudio."
+        ),
+    ] = "csv",
     output: Annotated[Path | None, typer.Option(help="File to write; default stdout.")] = None,
+    include_auto: Annotated[
+        bool, typer.Option(help="Detection formats: also export unchecked auto labels.")
+    ] = False,
 ) -> None:
-    """Export labels, current or at a snapshot, as CSV, JSON or an ImageFolder zip."""
+    """Export labels, current or at a snapshot: CSV, JSON, ImageFolder zip, or detection formats."""
     ws = Workspace.open(project_dir)
-    data = export_bytes(ws, fmt, snapshot)
-    ws.close()
-    if output is not None:
-        output.write_bytes(data)
-        err.print(f"wrote {output}")
+    try:
+        if fmt not in ("csv", "json", "imagefolder"):
+            _export_detections(ws, _detection_format(fmt), dest or output, snapshot, include_auto)
+            return
+        data = export_bytes(ws, cast(ExportFormat, fmt), snapshot)
+    finally:
+        ws.close()
+    target = output or dest
+    if target is not None:
+        target.write_bytes(data)
+        err.print(f"wrote {target}")
     elif fmt == "imagefolder":
         raise ValueError("an ImageFolder export is a zip file: give --output FILE.zip")
     else:
         sys.stdout.write(data.decode())
+
+
+def _export_detections(
+    ws: Workspace, fmt: FormatName, dest: Path | None, snapshot: int | None, include_auto: bool
+) -> None:
+    from labelloop.loop.detection_io import export_detections
+
+    if dest is None:
+        raise ValueError(f"a {fmt} export is written to files: give DEST after the project")
+    written = export_detections(ws, fmt, dest, snapshot=snapshot, include_auto=include_auto)
+    n_images = sum(1 for path in written[1:] if path.suffix.lower() != ".xml")
+    console.print(f"wrote {fmt} annotations to {dest} ({len(written)} files, {n_images} images)")
 
 
 @app.command()
@@ -371,8 +485,32 @@ def simulate(
     ),
     repeats: Annotated[int, typer.Option(help="Runs per strategy (different seeds).")] = 3,
     seed: Annotated[int, typer.Option(help="Base seed.")] = 0,
+    task_type: Annotated[
+        str,
+        typer.Option(
+            "--task",
+            help="classification, or detection (curves' accuracy column is then test mAP@0.5).",
+        ),
+    ] = "classification",
+    images: Annotated[
+        int, typer.Option(help="Detection: images generated for detection-demo.")
+    ] = 400,
+    epochs: Annotated[int, typer.Option(help="Detection: detector epochs per round.")] = 5,
 ) -> None:
     """Simulate active learning with an oracle and compare strategies against random."""
+    if task_type == "detection":
+        _simulate_detection(
+            out,
+            "detection-demo" if dataset == "digits" else dataset,
+            strategies,
+            "fcos_tiny" if learner == "cnn" else learner,
+            (seed_size, batch_size, budget, repeats, seed),
+            images,
+            epochs,
+        )
+        return
+    if task_type != "classification":
+        raise ValueError(f"--task must be classification or detection, not {task_type!r}")
     from labelloop.loop.stream_sim import StreamSettings, run_stream_simulation
     from labelloop.strategies import STRATEGY_NAMES
     from labelloop.strategies.stream import STREAM_SELECTOR_NAMES
@@ -424,6 +562,65 @@ def simulate(
             raise typer.Exit(130) from None
     _print_summary(summary)
     console.print(f"wrote {out / 'curves.csv'}, {out / 'summary.json'}, {out / 'curves.png'}")
+
+
+_DETECTION_SIM_DEFAULT = "random,entropy_sum,entropy_max,margin_sum"
+
+
+def _simulate_detection(
+    out: Path,
+    dataset: str,
+    strategies: str | None,
+    learner: str,
+    sizes: tuple[int, int, int, int, int],
+    images: int,
+    epochs: int,
+) -> None:
+    from labelloop.loop.detection_sim import (
+        DetectionSimulationSettings,
+        load_detection_dataset,
+        run_detection_simulation,
+    )
+
+    seed_size, batch_size, budget, repeats, seed = sizes
+    settings = DetectionSimulationSettings(
+        strategies=tuple(parse_strategies(strategies or _DETECTION_SIM_DEFAULT)),
+        learner=learner,
+        seed_size=seed_size,
+        batch_size=batch_size,
+        budget=budget,
+        repeats=repeats,
+        seed=seed,
+        epochs=epochs,
+    )
+    data = load_detection_dataset(dataset, n_images=images, seed=seed)
+    total = settings.rounds() * len(settings.strategies) * repeats
+    with _progress() as progress:
+        task = progress.add_task("simulating", total=total)
+
+        def advance(point: CurvePoint) -> None:
+            progress.update(
+                task, advance=1, description=f"{point.strategy} repeat {point.repeat + 1}/{repeats}"
+            )
+
+        try:
+            summary = run_detection_simulation(data, settings, out, on_round=advance)
+        except KeyboardInterrupt:
+            err.print(f"interrupted: finished rows are in {out / 'curves.csv'}")
+            raise typer.Exit(130) from None
+    table = Table(Column("strategy", no_wrap=True), "final mAP@0.5", "mean mAP@0.5", "labels")
+    for name, entry in summary["strategies"].items():  # type: ignore[attr-defined]
+        table.add_row(
+            name,
+            f"{entry['final_accuracy_mean']:.3f} ± {entry['final_accuracy_std']:.3f}",
+            f"{entry['mean_accuracy_over_curve']:.3f}",
+            str(entry["final_n_labeled"]),
+        )
+    console.print(table)
+    console.print(
+        f"wrote {out / 'curves.csv'} (accuracy = test mAP@0.5), {out / 'rounds.jsonl'}, "
+        f"{out / 'summary.json'}, {out / 'curves.png'}"
+    )
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
@@ -564,17 +761,30 @@ def demo(
     ),
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    task_type: Annotated[
+        str,
+        typer.Option("--task", help="classification (digits) or detection (digits on canvases)."),
+    ] = "classification",
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Build the project and exit without serving.")
+    ] = False,
 ) -> None:
-    """Build the bundled digits demo project (once) and serve it."""
-    from labelloop.loop.demo import build_demo_project
+    """Build a bundled demo project (once) and serve it."""
+    from labelloop.loop.demo import build_demo_project, build_detection_demo_project
     from labelloop.server.security import hash_password
 
-    ws, user, password = build_demo_project(project_dir, hash_password)
+    if task_type not in ("classification", "detection"):
+        raise ValueError(f"--task must be classification or detection, not {task_type!r}")
+    build = build_detection_demo_project if task_type == "detection" else build_demo_project
+    ws, user, password = build(project_dir, hash_password)
     progress = ws.store.stats.progress(ws.project.id)
     ws.close()
+    what = "images with digits to box" if task_type == "detection" else "digits"
     console.print(
-        f"demo project {project_dir}: {progress['items']} digits, {progress['labeled']} labeled"
+        f"demo project {project_dir}: {progress['items']} {what}, {progress['labeled']} labeled"
     )
+    if no_serve:
+        return
     console.print(f"open http://{host}:{port}/ and log in as [bold]{user}[/bold] / {password}")
     _serve(project_dir, host, port, False)
 

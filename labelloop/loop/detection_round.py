@@ -197,6 +197,8 @@ def rank_detections(
         embeddings=detector.embed(X) if "embeddings" in strategy.requires else None,
         labeled=labeled,
     )
+    if size < 1:  # every image is labeled: nothing to rank
+        return Selection(np.zeros(0, dtype=np.int64), None), list(detections)
     indices = np.asarray(strategy.select(pool, size, random_state=seed), dtype=np.int64)
     scores = None
     if strategy.name != "random":
