@@ -10,11 +10,16 @@ import pytest
 import torch
 
 from labelloop.config import ProjectConfig
-from labelloop.data.detection_demo import write_detection_demo
-from labelloop.learners.detector import ImageDetections, TorchDetector
+from labelloop.data.detection_demo import detection_demo_arrays, write_detection_demo
+from labelloop.learners.detector import BoxTargets, ImageDetections, TorchDetector, make_detector
 from labelloop.loop import Workspace, run_round
 from labelloop.loop.detection_io import import_detections
-from labelloop.loop.detection_round import boxes_to_targets, proposals
+from labelloop.loop.detection_round import (
+    boxes_to_targets,
+    detection_strategy,
+    proposals,
+    rank_detections,
+)
 
 CLASSES = ("0", "1", "2")
 N_IMAGES, N_LABELED = 60, 20
@@ -169,3 +174,23 @@ def test_proposals_keep_boxes_at_or_above_the_minimum_score() -> None:
         {"x": 1.0, "y": 2.0, "width": 3.0, "height": 4.0, "label": "1", "score": pytest.approx(0.9)}
     ]
     assert len(proposals(dets, CLASSES, 0.2)) == 2
+
+
+@pytest.mark.parametrize("name", ["coreset", "instability_sum", "entropy_sum_diverse", "random"])
+def test_rank_detections_gives_each_strategy_what_it_reads(name: str) -> None:
+    data = detection_demo_arrays(24, classes=CLASSES, seed=5)
+    detector = make_detector("fcos_tiny", CLASSES, epochs=1, min_epoch_samples=8, device="cpu")
+    targets = [
+        BoxTargets(b.astype(np.float32), lab)
+        for b, lab in zip(data.boxes, data.labels, strict=True)
+    ]
+    detector.fit(data.images[:8], targets[:8])
+    labeled = np.zeros(24, dtype=bool)
+    labeled[:8] = True
+    strategy = detection_strategy(name, min_score=0.05, empty_policy="max")
+    ranking, detections = rank_detections(strategy, detector, data.images, labeled, 10, seed=0)
+    assert len(detections) == 24 and len(ranking.indices) == 10
+    assert len(set(ranking.indices.tolist())) == 10 and ranking.indices.min() >= 8
+    assert (ranking.scores is None) == (name == "random")
+    if name == "instability_sum":
+        assert all(d.stability is not None for d in detections)
