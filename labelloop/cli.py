@@ -166,11 +166,21 @@ def import_(
         Path | None,
         typer.Option(help="With --format: the folder image names are relative to."),
     ] = None,
+    check: Annotated[
+        bool, typer.Option(help="Test the new images for data drift and outliers.")
+    ] = True,
 ) -> None:
-    """Import images: a folder (class subfolders, flat, or flat + CSV), or a detection dataset."""
+    """Import images: a folder (class subfolders, flat, or flat + CSV), or a detection dataset.
+
+    New images are then tested for data drift against the images the model
+    learned from, and scored for outliers (``--no-check`` skips both).
+    """
     ws = Workspace.open(project_dir)
+    before = {i.id for i in ws.store.items(ws.project.id)}
     if fmt is not None:
         _import_detections(ws, fmt, source, images, annotator)
+        if check:
+            _check_new_items(ws, before, label=f"import {source.name}")
         ws.close()
         return
     total = sum(1 for p in source.rglob("*") if p.is_file()) if source.is_dir() else None
@@ -190,7 +200,21 @@ def import_(
         f"imported {s['imported']} ({s['labeled']} labeled), "
         f"duplicate {s['duplicate']}, rejected {s['rejected']}"
     )
+    if check:
+        _check_new_items(ws, before, label=f"import {source.name}")
     ws.close()
+
+
+def _check_new_items(ws: Workspace, before: set[int], *, label: str) -> None:
+    """Drift and outlier checks on the items an import added, printed as alerts."""
+    from labelloop.loop.health import check_batch
+
+    added = [i.id for i in ws.store.items(ws.project.id) if i.id not in before]
+    health = check_batch(ws, added, label=label)
+    for found in (health.drift, health.outliers):
+        if found is not None:
+            style = "bold red" if found.alert else "green"
+            console.print(f"[{style}]{'alert' if found.alert else 'ok'}[/{style}] {found.summary}")
 
 
 def _detection_format(fmt: str) -> FormatName:
@@ -246,6 +270,9 @@ def status(project_dir: ProjectDir, as_json: JsonFlag = False) -> None:
         "queued": len(ws.store.queue(pid)),
         "latest_metrics": rounds[-1].metrics if rounds else None,
     }
+    stopping = ws.store.monitor.latest(pid, "stopping")
+    report["decision"] = "continue" if stopping is None else stopping.body.get("decision")
+    report["decision_evidence"] = None if stopping is None else stopping.summary
     ws.close()
     if as_json:
         typer.echo(json.dumps(report, indent=2))
@@ -265,7 +292,91 @@ def status(project_dir: ProjectDir, as_json: JsonFlag = False) -> None:
         table.add_row("validation accuracy", f"{val['accuracy']:.3f}")
         table.add_row("validation macro-F1", f"{val['macro_f1']:.3f}")
         table.add_row("validation ECE", f"{val['ece']:.3f}")
+    decision = "returns are diminishing" if report["decision"] == "diminishing" else "continue"
+    table.add_row("labeling", decision)
+    if report["decision_evidence"]:
+        table.add_row("because", str(report["decision_evidence"]))
     console.print(table)
+
+
+@app.command()
+@_friendly
+def monitor(
+    project_dir: ProjectDir,
+    as_json: JsonFlag = False,
+    label_errors: Annotated[
+        bool, typer.Option("--label-errors", help="Look for likely wrong labels now.")
+    ] = False,
+    concept_drift: Annotated[
+        bool,
+        typer.Option("--concept-drift", help="Replay the model's errors for concept drift now."),
+    ] = False,
+    metadata: Annotated[
+        Path | None,
+        typer.Option(help="CSV of filename plus numeric columns to import and clean."),
+    ] = None,
+) -> None:
+    """Data health: keep labeling or stop, data and concept drift, outliers, label errors."""
+    from labelloop.loop.health import (
+        check_concept_drift,
+        check_label_errors,
+        import_metadata,
+        monitor_overview,
+    )
+
+    ws = Workspace.open(project_dir)
+    if metadata is not None:
+        err.print(import_metadata(ws, metadata).summary)
+    if label_errors:
+        err.print(check_label_errors(ws).summary)
+    if concept_drift:
+        found = check_concept_drift(ws)
+        err.print(
+            "no label has a prediction to compare with yet" if found is None else found.summary
+        )
+    overview = monitor_overview(ws)
+    flags = {
+        kind: [
+            {"item": f.item_id, "name": f.item_name, "score": f.score, "detail": f.detail}
+            for f in ws.store.monitor.flags(ws.project.id, kind, limit=10)
+        ]
+        for kind in ("outlier", "label_error", "drift", "concept_drift")
+    }
+    ws.close()
+    if as_json:
+        typer.echo(json.dumps(overview | {"top_flags": flags}, indent=2, default=str))
+        return
+    decision = overview["decision"]
+    style = "bold yellow" if decision == "diminishing" else "bold green"
+    words = "returns are diminishing" if decision == "diminishing" else "continue labeling"
+    console.print(f"[{style}]{words}[/{style}]")
+    stopping = overview["latest"]["stopping"]
+    if stopping is not None:
+        console.print(stopping["summary"])
+        rules = Table("rule", "value", "threshold", "fired")
+        for verdict in stopping["body"]["verdicts"]:
+            value = verdict["value"]
+            rules.add_row(
+                verdict["rule"],
+                "n/a" if value is None else f"{value:.4f}",
+                f"{verdict['threshold']:g}",
+                "yes" if verdict["fired"] else "no",
+            )
+        console.print(rules)
+    checks = Table("check", "alert", "latest finding")
+    for kind in ("data_drift", "concept_drift", "outliers", "label_errors", "metadata"):
+        found = overview["latest"][kind]
+        checks.add_row(
+            kind,
+            "" if found is None else ("[bold red]yes[/bold red]" if found["alert"] else "no"),
+            "not run yet" if found is None else found["summary"],
+        )
+    console.print(checks)
+    open_flags = Table("flag", "open", "top items")
+    for kind, count in overview["open_flags"].items():
+        names = ", ".join(str(f["name"]) for f in flags[kind][:5])
+        open_flags.add_row(kind, str(count), names)
+    console.print(open_flags)
 
 
 @app.command()
@@ -667,8 +778,15 @@ def stream(
         float | None, typer.Option(help="With --watch, stop after this many seconds.")
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of randomized selectors.")] = 0,
+    drift_window: Annotated[
+        int, typer.Option(help="Test every this many arrivals for data drift; 0 never.")
+    ] = 200,
 ) -> None:
-    """Decide on arriving images one by one; import and queue only those worth labeling."""
+    """Decide on arriving images one by one; import and queue only those worth labeling.
+
+    Every ``--drift-window`` arrivals (picked or not) are tested for data drift
+    against the images the model learned from.
+    """
     import time
 
     from labelloop.loop.streaming import iter_arrivals, stream_images
@@ -687,10 +805,21 @@ def stream(
     else:
         raise FileNotFoundError(f"{source} is neither a folder nor a file listing images")
 
+    window: list[Path] = []
+    windows = 0
+
     def tell(path: Path, picked: bool) -> None:
+        nonlocal windows
         err.print(f"{'queued' if picked else 'passed'} {path.name}")
+        window.append(path)
+        if drift_window and len(window) >= drift_window:
+            windows += 1
+            _check_window(ws, window, f"stream window {windows}")
+            window.clear()
 
     report = stream_images(ws, arrivals, chooser, on_decision=tell)
+    if drift_window and len(window) >= max(10, drift_window // 2):
+        _check_window(ws, window, f"stream window {windows + 1}")
     ws.close()
     for path, reason in report.rejected:
         err.print(f"[yellow]rejected[/yellow] {path}: {reason}")
@@ -698,6 +827,15 @@ def stream(
     console.print(
         f"seen {s['seen']}, queued {s['queued']}, passed {s['passed']}, rejected {s['rejected']}"
     )
+
+
+def _check_window(ws: Workspace, paths: list[Path], label: str) -> None:
+    from labelloop.loop.health import check_window
+
+    found = check_window(ws, paths, label=label)
+    if found is not None:
+        style = "bold red" if found.alert else "green"
+        err.print(f"[{style}]{'alert' if found.alert else 'ok'}[/{style}] {found.summary}")
 
 
 user_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)

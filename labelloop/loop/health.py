@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from labelloop.data.arrays import load_images
 from labelloop.errors import LabelloopError
 from labelloop.learners import Learner, make_learner
 from labelloop.loop.workspace import Workspace
@@ -49,6 +50,7 @@ __all__ = [
     "check_batch",
     "check_concept_drift",
     "check_label_errors",
+    "check_window",
     "import_metadata",
     "latest_learner",
     "monitor_overview",
@@ -106,7 +108,10 @@ def latest_learner(ws: Workspace, input_shape: tuple[int, int, int]) -> Learner 
 
 def _features(ws: Workspace, items: Sequence[Item]) -> NDArray[np.float64]:
     """Embeddings of the latest model, or the images' pixels before there is one."""
-    X = ws.load_arrays(list(items))
+    return _embed(ws, ws.load_arrays(list(items)))
+
+
+def _embed(ws: Workspace, X: NDArray[np.float32]) -> NDArray[np.float64]:
     shape = (int(X.shape[1]), int(X.shape[2]), int(X.shape[3]))
     learner = latest_learner(ws, shape) if ws.config.task == "classification" else None
     if learner is not None and hasattr(learner, "embed"):
@@ -163,12 +168,37 @@ def check_batch(ws: Workspace, item_ids: Sequence[int], *, label: str = "import"
     return BatchHealth(drift, outliers)
 
 
+def check_window(ws: Workspace, paths: Sequence[Path], *, label: str) -> MonitorReport | None:
+    """Test a window of arriving images (a stream's, imported or not) for data drift.
+
+    A stream imports only the images it picks, and those are chosen for being
+    unusual to the model, so drift is tested on everything that arrived.
+
+    Args:
+        ws: The open project.
+        paths: The window's image files.
+        label: What the window was, for the report.
+
+    Returns:
+        The stored report, or None when the window or reference is too small.
+    """
+    reference = _reference(ws, set())
+    if len(paths) < 2 or len(reference) < 10:
+        return None
+    cfg = ws.config
+    ref = _features(ws, reference)
+    new = _embed(ws, load_images(list(paths), size=cfg.image_size, channels=cfg.channels))
+    return _record_drift(ws, [], ref, new, label, names=[p.name for p in paths])
+
+
 def _record_drift(
     ws: Workspace,
     batch: list[Item],
     ref: NDArray[np.float64],
     new: NDArray[np.float64],
     label: str,
+    *,
+    names: Sequence[str] | None = None,
 ) -> MonitorReport | None:
     cfg = ws.config.monitor
     params: dict[str, Any] = {"alpha": cfg.drift_alpha}
@@ -178,18 +208,19 @@ def _record_drift(
         result: DriftResult = make_drift_test(cfg.drift_test, **params).fit(ref).test(new)
     except LabelloopError:
         return None  # too few images for this test: nothing to say yet
-    body = result.to_dict() | {
-        "batch": label,
-        "item_ids": [i.id for i in batch],
-        "top_items": [batch[int(i)].id for i in result.most_shifted(10)],
-    }
+    top = result.most_shifted(10)
+    body = result.to_dict() | {"batch": label}
+    if names is not None:
+        body["top_files"] = [names[int(i)] for i in top]
+    else:
+        body |= {"item_ids": [i.id for i in batch], "top_items": [batch[int(i)].id for i in top]}
     verdict = "drift" if result.drifted else "no drift"
     summary = (
         f"{label}: {verdict} ({result.method} p={result.p_value:.3g}, "
         f"{result.n_batch} images vs {result.n_reference})"
     )
     flags = []
-    if result.drifted:
+    if result.drifted and batch:
         flags = [
             FlagInput(batch[int(i)].id, float(result.scores[int(i)]), {"batch": label})
             for i in result.most_shifted(_FLAG_TOP)
