@@ -87,15 +87,16 @@ class DetectionConfig(BaseModel):
             proposed to annotators, not auto-labeled, not counted by strategies.
         epochs: training epochs per round (warm-started from the last round).
         empty_policy: the score an image with no detection above ``min_score``
-            gets from uncertainty strategies: ``max`` (look at it first: the
-            model may be missing its objects), ``zero`` or ``mean``.
+            gets from uncertainty strategies: ``mean`` of the pool (default:
+            an early model finds nothing in most images, and ``max`` would fill
+            whole batches with them), ``max`` (look at them first) or ``zero``.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     min_score: float = Field(default=0.3, gt=0.0, lt=1.0)
     epochs: int = Field(default=20, ge=1, le=10_000)
-    empty_policy: Literal["max", "zero", "mean"] = "max"
+    empty_policy: Literal["max", "zero", "mean"] = "mean"
 
 
 class ProjectConfig(BaseModel):
