@@ -55,6 +55,7 @@ __all__ = [
     "proposals",
     "rank_detections",
     "run_detection_round",
+    "warm_detector",
 ]
 
 Progress = Callable[[str, float], None]
@@ -216,7 +217,7 @@ def _trained_on(pairs: list[tuple[Item, LabelEvent]]) -> list[tuple[Item, LabelE
     return [(item, event) for item, event in pairs if event.source != "auto"]
 
 
-def _warm_detector(ws: Workspace) -> TorchDetector:
+def warm_detector(ws: Workspace) -> TorchDetector:
     """The project's detector, holding the last round's weights when there are any."""
     cfg = ws.config
     detector = make_detector(
@@ -336,7 +337,7 @@ def _fit_and_rank(
         for (_, event), i in zip(pairs, idx.tolist(), strict=True)
     ]
     is_val = np.array([item.split == "val" for item, _ in pairs])
-    detector = _warm_detector(ws)
+    detector = warm_detector(ws)
     step("fit", 0.3)
     validation = fit_detector(detector, X[idx], targets, is_val)
     metrics |= {"n_train": int((~is_val).sum()), "n_val": int(is_val.sum())}

@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 
 from labelloop.data.arrays import load_images
 from labelloop.data.images import ImageFileError, inspect_image
 from labelloop.learners import Learner, make_learner
 from labelloop.loop.workspace import Workspace
+from labelloop.strategies.detection import image_confidence
 from labelloop.strategies.stream import StreamSelector
 
 __all__ = ["StreamReport", "current_learner", "iter_arrivals", "stream_images"]
@@ -66,6 +68,37 @@ def current_learner(ws: Workspace, input_shape: tuple[int, int, int]) -> Learner
     return learner.load(ws.root / record.path)
 
 
+def _confidence_of(
+    ws: Workspace, input_shape: tuple[int, int, int]
+) -> Callable[[NDArray[np.float32]], float] | None:
+    """How sure the latest model is about one image; None before the first model.
+
+    A classifier's confidence is its top probability. A detector's is that of
+    its least confident object (boxes at or above ``detection.min_score``):
+    one doubtful object is enough to send the image to a person, and an image
+    with no detection at all gets 0, since a missed object is what a person
+    must catch.
+    """
+    cfg = ws.config
+    if cfg.task == "classification":
+        learner = current_learner(ws, input_shape)
+        if learner is None:
+            return None
+        return lambda X: float(np.max(learner.predict_proba(X)[0]))
+    # Imported here: the detection round pulls in torchvision's detection models.
+    from labelloop.loop.detection_round import warm_detector
+
+    if not any(r.model_id is not None for r in ws.store.rounds(ws.project.id)):
+        return None
+    detector = warm_detector(ws)
+
+    def least_confident_object(X: NDArray[np.float32]) -> float:
+        scores = detector.predict(X)[0].scores
+        return image_confidence(scores[scores >= cfg.detection.min_score], how="min", empty=0.0)
+
+    return least_confident_object
+
+
 def iter_arrivals(
     source: Path | Iterable[Path], *, watch: bool, interval: float, until: float | None
 ) -> Iterator[Path]:
@@ -100,7 +133,7 @@ def stream_images(
     state_path = ws.root / _STATE
     state: dict[str, bool] = json.loads(state_path.read_text()) if state_path.exists() else {}
     report = StreamReport()
-    learner: Learner | None = None
+    confidence_of: Callable[[NDArray[np.float32]], float] | None = None
     loaded = False
     for path in arrivals:
         key = str(path.resolve())
@@ -113,10 +146,10 @@ def stream_images(
             report.rejected.append((str(path), str(exc)))
             continue
         if not loaded:
-            learner = current_learner(ws, tuple(X.shape[1:]))
+            confidence_of = _confidence_of(ws, (int(X.shape[1]), int(X.shape[2]), int(X.shape[3])))
             loaded = True
         report.seen += 1
-        confidence = 0.0 if learner is None else float(np.max(learner.predict_proba(X)[0]))
+        confidence = 0.0 if confidence_of is None else confidence_of(X)
         picked = selector.decide(confidence=confidence)
         if picked:
             item, _new = ws.add_file(path, path.name)

@@ -194,3 +194,28 @@ def test_rank_detections_gives_each_strategy_what_it_reads(name: str) -> None:
     assert (ranking.scores is None) == (name == "random")
     if name == "instability_sum":
         assert all(d.stability is not None for d in detections)
+
+
+def test_stream_decides_by_the_least_confident_object(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from labelloop.loop.streaming import _confidence_of, stream_images
+    from labelloop.strategies.stream import make_stream_selector
+
+    # Boxes below min_score are not detections: with 0.99 a 2-epoch model has none.
+    ws = _project(tmp_path, detection={"epochs": 2, "min_score": 0.99})
+    assert _confidence_of(ws, (1, 64, 64)) is None  # no model yet
+    run_round(ws)
+    confidence_of = _confidence_of(ws, (1, 64, 64))
+    assert confidence_of is not None
+    demo = detection_demo_arrays(4, classes=CLASSES, seed=9)
+    arrivals = tmp_path / "arrivals"
+    arrivals.mkdir()
+    for n, image in enumerate(demo.images):
+        Image.fromarray((image[0] * 255).astype(np.uint8)).save(arrivals / f"a{n}.png")
+    # Nothing detected is the least sure a detector can be: such images go to a person.
+    assert [confidence_of(image[None]) for image in demo.images] == [0.0] * 4
+    chooser = make_stream_selector("fixed_threshold", budget=1.0, threshold=0.5)
+    report = stream_images(ws, sorted(arrivals.iterdir()), chooser)
+    assert report.seen == 4 and len(report.queued) == 4
+    assert [item.id for item, _ in ws.store.queue(ws.project.id, limit=4)] == report.queued[::-1]
