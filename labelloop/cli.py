@@ -28,7 +28,7 @@ from labelloop.loop import (
 from labelloop.loop.export import ExportFormat, export_bytes
 from labelloop.loop.simulate import parse_strategies
 from labelloop.monitor.curves import CurvePoint
-from labelloop.store import LabelEvent, LabelInput
+from labelloop.store import FLAG_KINDS, REPORT_KINDS, LabelEvent, LabelInput
 
 if TYPE_CHECKING:
     from labelloop.data.formats import FormatName
@@ -340,7 +340,7 @@ def monitor(
             {"item": f.item_id, "name": f.item_name, "score": f.score, "detail": f.detail}
             for f in ws.store.monitor.flags(ws.project.id, kind, limit=10)
         ]
-        for kind in ("outlier", "label_error", "drift", "concept_drift")
+        for kind in FLAG_KINDS
     }
     ws.close()
     if as_json:
@@ -364,7 +364,7 @@ def monitor(
             )
         console.print(rules)
     checks = Table("check", "alert", "latest finding")
-    for kind in ("data_drift", "concept_drift", "outliers", "label_errors", "metadata"):
+    for kind in (k for k in REPORT_KINDS if k != "stopping"):  # stopping is shown above
         found = overview["latest"][kind]
         checks.add_row(
             kind,

@@ -35,6 +35,7 @@ from labelloop.learners.detector import (
 )
 from labelloop.learners.errors import WeightsMismatchError
 from labelloop.loop.engine import Selection, select_batch
+from labelloop.loop.models import latest_model
 from labelloop.loop.workspace import Workspace
 from labelloop.store import Item, LabelEvent, RankedItem
 from labelloop.strategies import Pool, make_strategy
@@ -227,13 +228,11 @@ def warm_detector(ws: Workspace) -> TorchDetector:
         random_state=cfg.seed,
         epochs=cfg.detection.epochs,
     )
-    trained = [r for r in ws.store.rounds(ws.project.id) if r.model_id is not None]
-    if trained:
-        last = ws.store.model(trained[-1].model_id)  # type: ignore[arg-type]
-        if last.learner == cfg.learner and last.path:
-            # Saved for other classes or channels: start afresh.
-            with contextlib.suppress(WeightsMismatchError):
-                detector.load(ws.root / last.path)
+    last = latest_model(ws)
+    if last is not None and last.path is not None:
+        # Saved for other classes or channels: start afresh.
+        with contextlib.suppress(WeightsMismatchError):
+            detector.load(ws.root / last.path)
     return detector
 
 

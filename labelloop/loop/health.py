@@ -21,10 +21,15 @@ from numpy.typing import NDArray
 from labelloop.data.arrays import load_images
 from labelloop.errors import LabelloopError
 from labelloop.learners import Learner, make_learner
+from labelloop.loop.models import latest_learner
 from labelloop.loop.workspace import Workspace
 from labelloop.monitor.concept import detect_concept_drift
 from labelloop.monitor.drift import DriftResult, make_drift_test
-from labelloop.monitor.label_errors import find_label_errors, out_of_sample_probs
+from labelloop.monitor.label_errors import (
+    activelab_scores,
+    find_label_errors,
+    out_of_sample_probs,
+)
 from labelloop.monitor.metadata import MetadataCleaner, MetadataTable, ValueRule
 from labelloop.monitor.outliers import detect_outliers
 from labelloop.monitor.stopping import (
@@ -36,12 +41,13 @@ from labelloop.monitor.stopping import (
     evaluate_stopping,
 )
 from labelloop.store import (
+    FLAG_KINDS,
+    REPORT_KINDS,
     FlagInput,
-    FlagKind,
     Item,
+    LabelEvent,
     MetadataValue,
     MonitorReport,
-    ReportKind,
 )
 
 __all__ = [
@@ -52,7 +58,6 @@ __all__ = [
     "check_label_errors",
     "check_window",
     "import_metadata",
-    "latest_learner",
     "monitor_overview",
     "observe_round",
     "record_stopping",
@@ -63,15 +68,6 @@ __all__ = [
 _MAX_REFERENCE = 2000
 # Shifted images flagged per drifted batch.
 _FLAG_TOP = 50
-_REPORT_KINDS: tuple[ReportKind, ...] = (
-    "stopping",
-    "data_drift",
-    "concept_drift",
-    "outliers",
-    "label_errors",
-    "metadata",
-)
-_FLAG_KINDS: tuple[FlagKind, ...] = ("outlier", "label_error", "drift", "concept_drift")
 
 
 class MonitorInputError(LabelloopError, ValueError):
@@ -84,26 +80,6 @@ class BatchHealth:
 
     drift: MonitorReport | None
     outliers: MonitorReport | None
-
-
-def latest_learner(ws: Workspace, input_shape: tuple[int, int, int]) -> Learner | None:
-    """The project's latest trained classifier, loaded, or None before the first model."""
-    cfg = ws.config
-    trained = [r for r in ws.store.rounds(ws.project.id) if r.model_id is not None]
-    if not trained:
-        return None
-    record = ws.store.model(trained[-1].model_id)  # type: ignore[arg-type]
-    if record.learner != cfg.learner or not record.path:
-        return None
-    learner = make_learner(
-        cfg.learner,
-        n_classes=len(cfg.classes),
-        input_shape=input_shape,
-        random_state=cfg.seed,
-        calibrate=cfg.calibrate,
-    )
-    learner.load(ws.root / record.path)
-    return learner
 
 
 def _features(ws: Workspace, items: Sequence[Item]) -> NDArray[np.float64]:
@@ -186,8 +162,10 @@ def check_window(ws: Workspace, paths: Sequence[Path], *, label: str) -> Monitor
     if len(paths) < 2 or len(reference) < 10:
         return None
     cfg = ws.config
-    ref = _features(ws, reference)
-    new = _embed(ws, load_images(list(paths), size=cfg.image_size, channels=cfg.channels))
+    arriving = load_images(list(paths), size=cfg.image_size, channels=cfg.channels)
+    # One pass through the model for both sides: the learner is loaded once.
+    features = _embed(ws, np.concatenate([ws.load_arrays(reference), arriving]))
+    ref, new = features[: len(reference)], features[len(reference) :]
     return _record_drift(ws, [], ref, new, label, names=[p.name for p in paths])
 
 
@@ -479,25 +457,68 @@ def check_label_errors(ws: Workspace) -> MonitorReport:
         model, X, y, n_folds=cfg.monitor.label_error_folds, random_state=cfg.seed
     )
     report = find_label_errors(y, probs)
-    flagged = [int(i) for i in report.flagged]
-    body = report.to_dict() | {"items": [pairs[i][0].id for i in flagged]}
-    suggested = [cfg.classes[int(probs[i].argmax())] for i in flagged]
+    # Flag score = how badly the item needs another look: 1 - label quality,
+    # or, where several people labeled it, 1 - its ActiveLab score. The
+    # relabel queue serves the highest first.
+    need = {int(i): float(1.0 - report.quality[int(i)]) for i in report.flagged}
+    relabel = _activelab_need(ws, pairs, probs)
+    for i, (score, disagree) in relabel.items():
+        if disagree or i in need:
+            need[i] = score
+    order = sorted(need, key=lambda i: (-need[i], i))
+    how = "confident learning"
+    if relabel:
+        how += f"; ActiveLab over {len(relabel)} items with several annotators"
+    body = report.to_dict() | {
+        "items": [pairs[i][0].id for i in order],
+        "activelab_items": [pairs[i][0].id for i in sorted(relabel, key=lambda i: -relabel[i][0])],
+    }
     return ws.store.monitor.add_report(
         pid,
         "label_errors",
         body=body,
-        summary=f"{len(flagged)} of {len(pairs)} labels look wrong (confident learning)",
-        alert=bool(flagged),
+        summary=(
+            f"{len(order)} of {len(pairs)} labels need another look (confident learning"
+            + (
+                f"; ActiveLab over {len(relabel)} items with several annotators)"
+                if relabel
+                else ")"
+            )
+        ),
+        alert=bool(order),
         flags=[
             FlagInput(
                 pairs[i][0].id,
-                float(1.0 - report.quality[i]),
-                {"given": pairs[i][1].value, "suggested": s},
+                need[i],
+                {"given": pairs[i][1].value, "suggested": cfg.classes[int(probs[i].argmax())]},
             )
-            for i, s in zip(flagged, suggested, strict=True)
+            for i in order
         ],
         flag_kind="label_error",
     )
+
+
+def _activelab_need(
+    ws: Workspace, pairs: list[tuple[Item, LabelEvent]], probs: NDArray[np.float64]
+) -> dict[int, tuple[float, bool]]:
+    """For labeled items two or more people answered: 1 - ActiveLab score, and
+    whether the people disagree; keyed by position in ``pairs``."""
+    answers = ws.store.monitor.annotations(ws.project.id)
+    rows = [n for n, (item, _) in enumerate(pairs) if item.id in answers]
+    if not rows:
+        return {}
+    classes = ws.config.classes
+    people = sorted({who for n in rows for who in answers[pairs[n][0].id]})
+    matrix = np.full((len(rows), len(people)), np.nan)
+    for r, n in enumerate(rows):
+        for who, value in answers[pairs[n][0].id].items():
+            if value in classes:
+                matrix[r, people.index(who)] = classes.index(value)
+    scores = activelab_scores(matrix, probs[rows], random_state=ws.config.seed)
+    return {
+        n: (float(1.0 - scores[r]), len(set(answers[pairs[n][0].id].values())) > 1)
+        for r, n in enumerate(rows)
+    }
 
 
 def import_metadata(ws: Workspace, csv_path: Path) -> MonitorReport:
@@ -565,7 +586,7 @@ def monitor_overview(ws: Workspace) -> dict[str, Any]:
     """The latest report of each kind, and the open flags, as one JSON-ready mapping."""
     pid = ws.project.id
     latest: dict[str, dict[str, Any] | None] = {}
-    for kind in _REPORT_KINDS:
+    for kind in REPORT_KINDS:
         report = ws.store.monitor.latest(pid, kind)
         latest[kind] = (
             None
@@ -578,7 +599,7 @@ def monitor_overview(ws: Workspace) -> dict[str, Any]:
                 "body": report.body,
             }
         )
-    flags = {kind: len(ws.store.monitor.flagged_items(pid, kind)) for kind in _FLAG_KINDS}
+    flags = {kind: len(ws.store.monitor.flagged_items(pid, kind)) for kind in FLAG_KINDS}
     stopping = ws.store.monitor.latest(pid, "stopping")
     decision = "continue" if stopping is None else str(stopping.body.get("decision", "continue"))
     return {"decision": decision, "latest": latest, "open_flags": flags}

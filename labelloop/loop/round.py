@@ -26,11 +26,11 @@ from labelloop.loop.engine import (
 )
 from labelloop.loop.health import (
     check_concept_drift,
-    latest_learner,
     observe_round,
     recent_label_weight,
     record_stopping,
 )
+from labelloop.loop.models import latest_learner
 from labelloop.loop.synthesize import synthesize_queries
 from labelloop.loop.workspace import Workspace
 from labelloop.store import Item, LabelEvent, RankedItem, RoundRecord

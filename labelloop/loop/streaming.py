@@ -21,12 +21,12 @@ from numpy.typing import NDArray
 
 from labelloop.data.arrays import load_images
 from labelloop.data.images import ImageFileError, inspect_image
-from labelloop.learners import Learner, make_learner
+from labelloop.loop.models import latest_learner
 from labelloop.loop.workspace import Workspace
 from labelloop.strategies.detection import image_confidence
 from labelloop.strategies.stream import StreamSelector
 
-__all__ = ["StreamReport", "current_learner", "iter_arrivals", "stream_images"]
+__all__ = ["StreamReport", "iter_arrivals", "stream_images"]
 
 _STATE = "stream-state.json"
 
@@ -50,24 +50,6 @@ class StreamReport:
         }
 
 
-def current_learner(ws: Workspace, input_shape: tuple[int, int, int]) -> Learner | None:
-    """The latest trained model of the project, loaded; None before the first model."""
-    cfg = ws.config
-    trained = [r for r in ws.store.rounds(ws.project.id) if r.model_id is not None]
-    if not trained:
-        return None
-    record = ws.store.model(trained[-1].model_id)  # type: ignore[arg-type]
-    if record.path is None:
-        return None
-    learner = make_learner(
-        record.learner,
-        n_classes=len(cfg.classes),
-        input_shape=input_shape,
-        random_state=cfg.seed,
-    )
-    return learner.load(ws.root / record.path)
-
-
 def _confidence_of(
     ws: Workspace, input_shape: tuple[int, int, int]
 ) -> Callable[[NDArray[np.float32]], float] | None:
@@ -81,7 +63,7 @@ def _confidence_of(
     """
     cfg = ws.config
     if cfg.task == "classification":
-        learner = current_learner(ws, input_shape)
+        learner = latest_learner(ws, input_shape)
         if learner is None:
             return None
         return lambda X: float(np.max(learner.predict_proba(X)[0]))

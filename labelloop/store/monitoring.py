@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, func, select, update
 
 from labelloop.store._events import aware
 from labelloop.store.database import Transactions
@@ -44,19 +44,12 @@ __all__ = [
 ReportKind = Literal[
     "concept_drift", "data_drift", "label_errors", "metadata", "outliers", "stopping"
 ]
-REPORT_KINDS: tuple[str, ...] = (
-    "concept_drift",
-    "data_drift",
-    "label_errors",
-    "metadata",
-    "outliers",
-    "stopping",
-)
+REPORT_KINDS: tuple[ReportKind, ...] = get_args(ReportKind)
 
 FlagKind = Literal["concept_drift", "drift", "label_error", "outlier"]
 """Why an item is flagged: re-review after concept drift, shifted input, likely
 wrong label, outlying image."""
-FLAG_KINDS: tuple[str, ...] = ("concept_drift", "drift", "label_error", "outlier")
+FLAG_KINDS: tuple[FlagKind, ...] = get_args(FlagKind)
 
 
 @dataclass(frozen=True)
@@ -381,6 +374,36 @@ class MonitorRecords:
                     .order_by(LabelEventRow.id)
                 )
             )
+
+    def annotations(self, project_id: int) -> dict[int, dict[str, Any]]:
+        """Each person's latest answer per item, for items two or more people answered.
+
+        Labels without an annotator's name (an import, an oracle) count as one
+        person each, named by their source.
+
+        Returns:
+            ``{item_id: {annotator: value}}``; withdrawn answers (value None) are left out.
+        """
+        with self._db.read() as s:
+            rows = s.execute(
+                select(
+                    LabelEventRow.item_id,
+                    func.coalesce(LabelEventRow.annotator, LabelEventRow.source),
+                    LabelEventRow.value,
+                )
+                .where(
+                    LabelEventRow.project_id == project_id,
+                    # Imported labels are someone's answer too, known by their source.
+                    LabelEventRow.source.in_(("human", "import", "oracle")),
+                    LabelEventRow.action.in_(("label", "correct", "accept")),
+                    LabelEventRow.value.is_not(None),
+                )
+                .order_by(LabelEventRow.id)
+            )
+            answers: dict[int, dict[str, Any]] = {}
+            for item_id, annotator, value in rows:
+                answers.setdefault(item_id, {})[annotator] = value
+        return {item: by for item, by in answers.items() if len(by) >= 2}
 
     def prediction_outcomes(self, project_id: int) -> list[PredictionOutcome]:
         """People's labels, oldest first, each beside the model's prediction at that moment.

@@ -237,6 +237,17 @@ class Queue:
             )
 
         drifted, suspect = flagged("concept_drift"), flagged("label_error")
+        # Among suspect labels, the one that most needs another look first
+        # (the flag's score: 1 - label quality, or 1 - ActiveLab score).
+        need = (
+            select(func.max(ItemFlagRow.score))
+            .where(
+                ItemFlagRow.item_id == ItemRow.id,
+                ItemFlagRow.kind == "label_error",
+                ItemFlagRow.resolved_at.is_(None),
+            )
+            .scalar_subquery()
+        )
         return s.scalars(
             select(ItemRow)
             .join(LabelEventRow, LabelEventRow.id == ItemRow.head_event_id)
@@ -248,6 +259,7 @@ class Queue:
             )
             .order_by(
                 case((drifted, 0), (suspect, 1), else_=2),
+                func.coalesce(need, -1.0).desc(),
                 LabelEventRow.confidence,
                 ItemRow.id,
             )

@@ -183,7 +183,12 @@ class QueueEntryRow(Base):
     """An unlabeled item in a round's ranking, with the model's guess for it."""
 
     __tablename__ = "queue_entries"
-    __table_args__ = (Index("ix_queue_entries_round_rank", "round_id", "rank"),)
+    __table_args__ = (
+        Index("ix_queue_entries_round_rank", "round_id", "rank"),
+        # The monitor pairs each label with the prediction of the round that
+        # served it: a lookup by item across rounds.
+        Index("ix_queue_entries_item", "item_id"),
+    )
 
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True)

@@ -171,6 +171,7 @@ def test_migrate_upgrades_an_old_schema(tmp_path: Path) -> None:
     with engine.begin() as conn:
         for table in ("metadata_values", "item_flags", "monitor_reports"):  # 0004
             conn.exec_driver_sql(f"DROP TABLE {table}")
+        conn.exec_driver_sql("DROP INDEX ix_queue_entries_item")
         conn.exec_driver_sql("DROP INDEX ix_leases_skipped")
         conn.exec_driver_sql("DROP INDEX ix_items_project_labeled")
         conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0002'")

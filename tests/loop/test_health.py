@@ -18,6 +18,7 @@ from labelloop.loop.health import (
     check_batch,
     check_concept_drift,
     check_label_errors,
+    check_window,
     import_metadata,
     monitor_overview,
 )
@@ -226,24 +227,65 @@ def test_flipped_labels_are_flagged_for_relabeling(tmp_path: Path) -> None:
     digits = write_digits(tmp_path / "digits")
     config = ProjectConfig(name="d", classes=DIGITS_CLASSES, learner="logreg")
     ws = Workspace.init(tmp_path / "proj", config)
-    ws.import_folder(_copy(digits, tmp_path / "seed", 30), with_labels=True)
+    ws.import_folder(_copy(digits, tmp_path / "seed", 30), with_labels=False)
     pid = ws.project.id
     items = ws.store.items(pid)
     rng = np.random.default_rng(0)
     flipped = {items[i].id for i in rng.choice(len(items), 15, replace=False)}
+    # One person labels everything, 15 wrongly: only confident learning can tell.
     ws.store.record_labels(
         pid,
         [
-            LabelInput(i.id, str((int(i.name.split("/")[0]) + 3) % 10), annotator="t")
+            LabelInput(
+                i.id,
+                str((int(digit) + 3) % 10) if i.id in flipped else digit,
+                annotator="t",
+            )
             for i in items
-            if i.id in flipped
+            for digit in [i.name.split("/")[0]]
         ],
     )
     report = check_label_errors(ws)
     found = ws.store.monitor.flagged_items(pid, "label_error")
-    assert report.alert
+    assert report.alert and "ActiveLab" not in report.summary
     assert len(found & flipped) >= 10  # recall of the planted flips ≥ 2/3
     assert len(found & flipped) >= 0.5 * len(found)  # and most flags are real
+
+
+def test_activelab_orders_items_people_disagree_on(tmp_path: Path) -> None:
+    digits = write_digits(tmp_path / "digits")
+    config = ProjectConfig(name="d", classes=DIGITS_CLASSES, learner="logreg")
+    ws = Workspace.init(tmp_path / "proj", config)
+    ws.import_folder(_copy(digits, tmp_path / "seed", 20), with_labels=True)
+    pid = ws.project.id
+    items = ws.store.items(pid)
+    truth = {i.id: i.name.split("/")[0] for i in items}
+    agreed, disputed = items[:5], items[5:10]
+    # A second person labels ten items: agreeing on five, disagreeing on five.
+    ws.store.record_labels(
+        pid,
+        [LabelInput(i.id, truth[i.id], annotator="sam") for i in agreed]
+        + [LabelInput(i.id, str((int(truth[i.id]) + 1) % 10), annotator="sam") for i in disputed],
+    )
+    report = check_label_errors(ws)
+    assert sorted(report.body["activelab_items"]) == sorted(i.id for i in items[:10])
+    flagged = ws.store.monitor.flagged_items(pid, "label_error")
+    assert {i.id for i in disputed} <= flagged
+    assert "ActiveLab over 10 items" in report.summary
+    # Agreement with correct labels is no reason to look again.
+    assert not flagged & {i.id for i in agreed}
+    needs = {f.item_id: f.score for f in ws.store.monitor.flags(pid, "label_error")}
+    assert all(0.0 <= needs[i.id] <= 1.0 for i in disputed)
+
+
+def test_a_stream_window_of_shifted_images_is_flagged(tmp_path: Path) -> None:
+    ws, digits = _project(tmp_path)
+    shifted = _write_batch(digits, tmp_path / "inv", 40, "invert")
+    report = check_window(ws, sorted(shifted.iterdir()), label="window 1")
+    assert report is not None and report.alert
+    assert report.body["top_files"][0].startswith("invert_")
+    # Nothing was imported, so nothing is flagged: the window is only reported.
+    assert ws.store.monitor.flagged_items(ws.project.id, "drift") == set()
 
 
 def test_label_errors_need_enough_labels(tmp_path: Path) -> None:

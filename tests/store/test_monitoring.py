@@ -152,3 +152,40 @@ def test_auto_labels_before_a_moment_are_found(
         project_id, b, "dog", source="auto", model_version="m", confidence=0.9
     )
     assert store.monitor.auto_labeled_before(project_id, later.created_at) == [a]
+
+
+def test_annotations_keep_each_persons_latest_answer_on_shared_items(
+    store: Store, project_id: int, item_ids: list[int]
+) -> None:
+    a, b = item_ids[:2]
+    store.record_label(project_id, a, "cat", annotator="rita")
+    store.record_label(project_id, a, "dog", annotator="sam")
+    store.record_label(project_id, a, "bird", annotator="rita")  # rita changed her mind
+    store.record_label(project_id, b, "cat", annotator="rita")  # one person only
+    assert store.monitor.annotations(project_id) == {a: {"rita": "bird", "sam": "dog"}}
+
+
+def test_suspect_labels_are_reviewed_by_need(
+    store: Store, project_id: int, item_ids: list[int]
+) -> None:
+    a, b, c = item_ids[:3]
+    for item in (a, b, c):
+        store.record_label(project_id, item, "cat", annotator="rita")
+    store.monitor.add_report(
+        project_id,
+        "label_errors",
+        body={},
+        summary="",
+        flags=[FlagInput(a, 0.2), FlagInput(b, 0.9), FlagInput(c, 0.5)],
+        flag_kind="label_error",
+    )
+    user = store.people.create_user("rev", "x", "reviewer")
+    order = []
+    for _ in range(3):
+        served = store.leases.serve(project_id, user.id, kind="review", ttl=timedelta(minutes=5))
+        assert served is not None
+        order.append(served.item.id)
+        store.leases.submit(
+            project_id, served.lease.id, user_id=user.id, annotator="rev", value="cat"
+        )
+    assert order == [b, c, a]

@@ -1,4 +1,5 @@
-"""The monitor's records: reports, item flags, numeric metadata with originals.
+"""The monitor's records: reports, item flags, numeric metadata with originals;
+queue entries indexed by item.
 
 Revision ID: 0004
 Revises: 0003
@@ -15,6 +16,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_index("ix_queue_entries_item", "queue_entries", ["item_id"])
     op.create_table(
         "monitor_reports",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -87,3 +89,4 @@ def downgrade() -> None:
     op.drop_table("item_flags")
     op.drop_index("ix_monitor_reports_project_kind", table_name="monitor_reports")
     op.drop_table("monitor_reports")
+    op.drop_index("ix_queue_entries_item", table_name="queue_entries")

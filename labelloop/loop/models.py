@@ -1,0 +1,42 @@
+"""The project's trained models, found and loaded from the store's records."""
+
+from __future__ import annotations
+
+from labelloop.learners import Learner, make_learner
+from labelloop.loop.workspace import Workspace
+from labelloop.store import ModelRecord
+
+__all__ = ["latest_learner", "latest_model"]
+
+
+def latest_model(ws: Workspace) -> ModelRecord | None:
+    """The model of the project's latest trained round, if it trained one of the
+    configured learner and saved it; None otherwise (then nothing is warm-started)."""
+    trained = [r.model_id for r in ws.store.rounds(ws.project.id) if r.model_id is not None]
+    if not trained:
+        return None
+    record = ws.store.model(trained[-1])
+    if record.learner != ws.config.learner or not record.path:
+        return None
+    return record
+
+
+def latest_learner(ws: Workspace, input_shape: tuple[int, int, int]) -> Learner | None:
+    """The project's latest trained classifier, loaded, or None before the first model.
+
+    Args:
+        ws: The open project.
+        input_shape: ``(C, H, W)`` of the images the model takes.
+    """
+    record = latest_model(ws)
+    if record is None or record.path is None:
+        return None
+    cfg = ws.config
+    learner = make_learner(
+        cfg.learner,
+        n_classes=len(cfg.classes),
+        input_shape=input_shape,
+        random_state=cfg.seed,
+        calibrate=cfg.calibrate,
+    )
+    return learner.load(ws.root / record.path)
