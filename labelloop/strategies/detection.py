@@ -10,12 +10,14 @@ Detection", 2019, who found the sum of per-box margins best on Pascal VOC).
 Images with no box above ``min_score`` have nothing to aggregate and are
 handled by an explicit ``empty_policy``:
 
-* ``"mean"`` (default): the mean score of the pool's other images. Such an
-  image is either a true negative or one whose objects the model misses; the
-  model's scores cannot tell which, so it is placed in the middle, where it
-  neither crowds the top of the ranking (early models find nothing in most
-  images, so ``"max"`` would fill whole batches with them) nor is never seen.
-* ``"max"``: the largest score in the pool, so they tie with the most
+* ``"mean"`` (default): the mean score of the pool's unlabeled images that
+  have boxes (labeled images are left out: the model trained on them, so
+  their confident scores would pull the fill down). Such an image is either
+  a true negative or one whose objects the model misses; the model's scores
+  cannot tell which, so it is placed in the middle, where it neither crowds
+  the top of the ranking (early models find nothing in most images, so
+  ``"max"`` would fill whole batches with them) nor is never seen.
+* ``"max"``: the largest score among those images, so they tie with the most
   uncertain image (ties go to the lower index) and get looked at first.
 * ``"zero"``: 0, the least informative; they are labeled last.
 
@@ -223,6 +225,10 @@ def _check_probs(field: str, value: object) -> _FloatArray:
         )
     if not np.issubdtype(value.dtype, np.floating):
         raise PoolShapeError(f"{field} must hold floats; got dtype {value.dtype}.")
+    if value.size and not np.isfinite(value).all():
+        raise PoolShapeError(
+            f"{field} contains NaN or infinite values; pass each box's class distribution."
+        )
     return value
 
 
@@ -345,18 +351,20 @@ def _per_image(
     check_choice("how", how, _AGGREGATIONS)
     check_choice("empty_policy", empty_policy, _EMPTY_POLICIES)
     threshold = check_real("min_score", min_score, low=0.0, high=1.0)
-    out = np.empty(pool.n, dtype=np.float64)
+    out = np.zeros(pool.n, dtype=np.float64)
+    has_boxes = np.zeros(pool.n, dtype=bool)
     for i in range(pool.n):
         values = box_scores(i)
         if pool.scores is not None:
             values = values[np.asarray(pool.scores[i]) >= threshold]
-        out[i] = aggregate(values, how, empty=np.nan)
-    empty = np.isnan(out)
-    if empty.all():
-        out[:] = 0.0
-    elif empty.any():
-        fill = {"max": out[~empty].max(), "mean": out[~empty].mean(), "zero": 0.0}[empty_policy]
-        out[empty] = fill
+        has_boxes[i] = values.size > 0
+        out[i] = aggregate(values, how, empty=0.0)
+    # The fill comes from the unlabeled images with boxes: labeled images are
+    # ones the model was trained on, so their confident scores would drag it down.
+    reference = has_boxes & pool.unlabeled_mask()
+    if empty_policy != "zero" and reference.any():
+        values = out[reference]
+        out[~has_boxes] = values.max() if empty_policy == "max" else values.mean()
     return out
 
 

@@ -83,6 +83,21 @@ def test_empty_policy_fills_images_without_detections(policy: str, fill: float) 
     np.testing.assert_allclose(scores, [0.5, 0.6, fill])
 
 
+@pytest.mark.parametrize(("policy", "fill"), [("mean", 0.5), ("max", 0.5)])
+def test_empty_fill_comes_from_unlabeled_images_only(policy: str, fill: float) -> None:
+    # image 1 (sum 0.6) is labeled, so the fill is image 0's 0.5, not the mean 0.55 or max 0.6
+    pool = DetectionPool(
+        class_probs=POOL.class_probs, scores=POOL.scores, labeled=np.array([False, True, False])
+    )
+    scores = image_uncertainty(pool, "margin", "sum", empty_policy=policy)  # type: ignore[arg-type]
+    np.testing.assert_allclose(scores, [0.5, 0.6, fill])
+
+
+def test_nan_class_probs_are_rejected_not_taken_for_an_empty_image() -> None:
+    with pytest.raises(PoolShapeError, match="NaN"):
+        DetectionPool(class_probs=[probs((np.nan, np.nan)), probs((0.5, 0.5))])
+
+
 def test_a_pool_of_only_empty_images_scores_zero() -> None:
     pool = DetectionPool(class_probs=[probs(), probs()])
     np.testing.assert_array_equal(image_uncertainty(pool, "entropy", "max"), [0.0, 0.0])
