@@ -478,7 +478,13 @@ class TorchDetector:
         device = resolve_device(None if self.device == "auto" else self.device)
         with seeded(self.random_state, device):
             network = build_fcos(self.architecture, len(classes), self.image_channels)
-        network.load_state_dict(state["state_dict"])
+        try:
+            network.load_state_dict(state["state_dict"])
+        except RuntimeError as error:
+            raise WeightsMismatchError(
+                f"the weights in {path} do not fit a {self.architecture} detector ({error}); "
+                "save the detector again or build it with the architecture it was saved with."
+            ) from error
         self.network_ = network.to(device).eval()
         self._built_for = self._config(classes)
         self.device_ = device

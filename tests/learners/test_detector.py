@@ -194,6 +194,18 @@ def test_save_and_load_predict_identically(
         TorchDetector(("a", "b", "c"), device="cpu").load(path)
 
 
+def test_load_of_a_file_whose_tensors_do_not_fit_raises_weights_mismatch(
+    fitted: TorchDetector, tmp_path: Path
+) -> None:
+    path = tmp_path / "detector.pt"
+    fitted.save(path)
+    state = torch.load(path, weights_only=False)
+    state["state_dict"] = {key: value[:1] for key, value in state["state_dict"].items()}
+    torch.save(state, path)
+    with pytest.raises(WeightsMismatchError, match="do not fit"):
+        quick().load(path)
+
+
 def test_to_box_dicts_gives_json_proposals() -> None:
     dets = ImageDetections(
         boxes=np.array([[1.0, 2.0, 3.0, 4.0]], np.float32),
