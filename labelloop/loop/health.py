@@ -191,7 +191,9 @@ def _record_drift(
     if names is not None:
         body["top_files"] = [names[int(i)] for i in top]
     else:
-        body |= {"item_ids": [i.id for i in batch], "top_items": [batch[int(i)].id for i in top]}
+        # Not the batch's ids: a report is read on every dashboard refresh, and
+        # an import can be 100,000 images. The shifted ones are flagged.
+        body["top_items"] = [batch[int(i)].id for i in top]
     verdict = "drift" if result.drifted else "no drift"
     summary = (
         f"{label}: {verdict} ({result.method} p={result.p_value:.3g}, "
@@ -262,9 +264,10 @@ def observe_round(
 ) -> dict[str, Any]:
     """What the stopping rules need from a round, for its metrics.
 
-    The stop set is drawn once from the pool with the project's seed and kept
-    by the later rounds; the share of changed predictions is measured on it
-    (a uniform sample of the pool, so it estimates the pool's share).
+    The stop set is drawn once from the unlabeled pool with the project's seed
+    and kept by later rounds, even as some of it gets labeled. The share of
+    changed predictions is measured on it: a uniform sample of the pool, it
+    estimates the pool's share.
 
     Args:
         ws: The open project.
@@ -287,9 +290,12 @@ def observe_round(
     if previous is not None and all(i in position for i in previous["stop_items"]):
         stop_items = list(previous["stop_items"])
     else:
-        size = min(ws.config.monitor.stop_set_size, len(items))
+        # Drawn from the unlabeled pool (Bloodgood & Vijay-Shanker): predictions
+        # on training images hardly change and would make the models look stable.
+        pool = np.flatnonzero(~human)
+        size = min(ws.config.monitor.stop_set_size, len(pool))
         rng = np.random.default_rng(ws.config.seed)
-        stop_items = [items[i].id for i in np.sort(rng.choice(len(items), size, replace=False))]
+        stop_items = [items[i].id for i in np.sort(rng.choice(pool, size, replace=False))]
     predicted = probs.argmax(axis=1)
     stop_predictions = [int(predicted[position[i]]) for i in stop_items]
     change = None

@@ -68,12 +68,15 @@ def _label_truth(ws: Workspace, count: int) -> None:
 def test_rounds_record_stopping_evidence_and_a_verdict(tmp_path: Path) -> None:
     ws, digits = _project(tmp_path, stop_set_size=50)
     ws.import_folder(_copy(digits, tmp_path / "pool", 10, skip=12), with_labels=False)
+    seed = set(ws.store.current_labels(ws.project.id))
     for _ in range(4):
         run_round(ws)
         _label_truth(ws, 10)
     rounds = ws.store.rounds(ws.project.id)
     watched = [r.metrics["monitor"] for r in rounds]
     assert len(watched[0]["stop_items"]) == 50
+    # Drawn from the unlabeled pool: none of the seed labels is in it.
+    assert len(seed) == 120 and not set(watched[0]["stop_items"]) & seed
     assert all(w["stop_items"] == watched[0]["stop_items"] for w in watched)
     assert watched[0]["predicted_change"] is None
     assert 0.0 <= watched[-1]["predicted_change"] <= 1.0
