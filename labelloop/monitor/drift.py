@@ -31,7 +31,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 
 from labelloop.errors import LabelloopError
-from labelloop.monitor._checks import check_int, check_real
+from labelloop.monitor._checks import check_int, check_real, make_rng
 from labelloop.monitor._kernel import (
     gaussian_block,
     median_distance,
@@ -315,7 +315,7 @@ class MMDDriftTest(DriftTest):
         check_int("n_permutations", self.n_permutations, low=1, error=DriftInputError)
         if self.bandwidth is not None:
             check_real("bandwidth", self.bandwidth, low=0.0, low_open=True, error=DriftInputError)
-        _make_rng(self.random_state)
+        make_rng(self.random_state, error=DriftInputError)
 
     def _fit(self, X: NDArray[np.float64]) -> None:
         if X.shape[0] > _MAX_MMD_REFERENCE:
@@ -324,13 +324,13 @@ class MMDDriftTest(DriftTest):
                 f"so subsample the reference to at most {_MAX_MMD_REFERENCE} rows."
             )
         R: _FloatArray = (
-            np.ascontiguousarray(X, dtype=np.float64)
+            np.array(X, dtype=np.float64, order="C")
             if X.shape[0] <= _FLOAT64_MAX_REFERENCE
-            else np.ascontiguousarray(X, dtype=np.float32)
+            else np.array(X, dtype=np.float32, order="C")
         )
         bandwidth = self.bandwidth
         if bandwidth is None:
-            rng = _make_rng(self.random_state)
+            rng = make_rng(self.random_state, error=DriftInputError)
             rows = rng.choice(R.shape[0], size=min(R.shape[0], _BANDWIDTH_SUBSAMPLE), replace=False)
             bandwidth = median_distance(R[np.sort(rows)])
             if not bandwidth > 0:
@@ -350,7 +350,7 @@ class MMDDriftTest(DriftTest):
         B: _FloatArray = np.ascontiguousarray(Y, dtype=R.dtype)
         K_rb = gaussian_block(sq_distances(R, B, x_sq=self.reference_sq_norms_), self.bandwidth_)
         K_bb = gaussian_block(sq_distances(B, B), self.bandwidth_)
-        rng = _make_rng(self.random_state)
+        rng = make_rng(self.random_state, error=DriftInputError)
         W = permutation_weights(R.shape[0], B.shape[0], self.n_permutations, rng, R.dtype)
         mmd2 = mmd2_all(self.kernel_reference_, K_rb, K_bb, W)
         observed = float(mmd2[0])
@@ -486,7 +486,7 @@ class ClassifierDriftTest(DriftTest):
 
     def _check_params(self) -> None:
         check_int("n_folds", self.n_folds, low=2, error=DriftInputError)
-        _make_rng(self.random_state)
+        make_rng(self.random_state, error=DriftInputError)
 
     def _min_samples(self) -> int:
         return max(2, int(self.n_folds))
@@ -561,9 +561,3 @@ def _as_embeddings(what: str, array: ArrayLike, min_rows: int) -> NDArray[np.flo
     if not np.isfinite(X).all():
         raise DriftInputError(f"{what} contains NaN or infinite values; drop or impute those rows.")
     return X
-
-
-def _make_rng(random_state: object) -> np.random.Generator:
-    if random_state is not None:
-        check_int("random_state", random_state, low=0, error=DriftInputError)
-    return np.random.default_rng(random_state)  # type: ignore[arg-type]

@@ -240,6 +240,17 @@ def test_mmd_median_bandwidth_and_witness(digits: dict[str, NDArray[np.float64]]
     assert result.info["bandwidth"] == test.bandwidth_
 
 
+def test_mmd_keeps_its_own_copy_of_the_reference() -> None:
+    reference = np.random.default_rng(0).normal(size=(30, 2))
+    batch = reference[:10] + 3.0
+    test = MMDDriftTest(n_permutations=20, bandwidth=1.0, random_state=0).fit(reference)
+    before = test.test(batch)
+    reference[:] = 3.0  # the caller reuses its buffer after fitting
+    after = test.test(batch)
+    assert after.statistic == before.statistic
+    np.testing.assert_array_equal(after.scores, before.scores)
+
+
 def test_mmd_identical_reference_needs_a_bandwidth() -> None:
     with pytest.raises(DriftInputError, match="bandwidth="):
         MMDDriftTest().fit(np.ones((10, 3)))
