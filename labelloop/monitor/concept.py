@@ -14,7 +14,6 @@ drift was detected, so the loop needs no detector state between rounds.
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from river import drift
 from river.drift import binary
 
 from labelloop.errors import LabelloopError
+from labelloop.monitor._checks import check_int, check_real
 
 __all__ = [
     "CONCEPT_DETECTOR_NAMES",
@@ -134,9 +134,17 @@ class ADWINDetector(ConceptDriftDetector):
         self.grace_period = grace_period
 
     def _make(self) -> _RiverDetector:
-        _check_real("delta", self.delta, low=0.0, high=1.0)
-        _check_int("clock", self.clock, low=1)
-        _check_int("grace_period", self.grace_period, low=1)
+        check_real(
+            "delta",
+            self.delta,
+            low=0.0,
+            high=1.0,
+            low_open=True,
+            high_open=True,
+            error=ConceptInputError,
+        )
+        check_int("clock", self.clock, low=1, error=ConceptInputError)
+        check_int("grace_period", self.grace_period, low=1, error=ConceptInputError)
         return drift.ADWIN(  # type: ignore[no-untyped-call]
             delta=self.delta, clock=self.clock, grace_period=self.grace_period
         )
@@ -170,9 +178,17 @@ class DDMDetector(ConceptDriftDetector):
         self.drift_threshold = drift_threshold
 
     def _make(self) -> _RiverDetector:
-        _check_int("warm_start", self.warm_start, low=1)
-        _check_real("warning_threshold", self.warning_threshold, low=0.0)
-        _check_real("drift_threshold", self.drift_threshold, low=0.0)
+        check_int("warm_start", self.warm_start, low=1, error=ConceptInputError)
+        check_real(
+            "warning_threshold",
+            self.warning_threshold,
+            low=0.0,
+            low_open=True,
+            error=ConceptInputError,
+        )
+        check_real(
+            "drift_threshold", self.drift_threshold, low=0.0, low_open=True, error=ConceptInputError
+        )
         return binary.DDM(
             warm_start=self.warm_start,
             warning_threshold=self.warning_threshold,
@@ -222,10 +238,10 @@ class PageHinkleyDetector(ConceptDriftDetector):
         self.mode = mode
 
     def _make(self) -> _RiverDetector:
-        _check_int("min_instances", self.min_instances, low=1)
-        _check_real("delta", self.delta, low=0.0)
-        _check_real("threshold", self.threshold, low=0.0)
-        _check_real("alpha", self.alpha, low=0.0, high=1.0)
+        check_int("min_instances", self.min_instances, low=1, error=ConceptInputError)
+        check_real("delta", self.delta, low=0.0, error=ConceptInputError)
+        check_real("threshold", self.threshold, low=0.0, low_open=True, error=ConceptInputError)
+        check_real("alpha", self.alpha, low=0.0, high=1.0, low_open=True, error=ConceptInputError)
         if self.mode not in ("up", "down", "both"):
             raise ConceptInputError(f"mode must be 'up', 'down' or 'both'; got {self.mode!r}.")
         return drift.PageHinkley(
@@ -367,18 +383,3 @@ def _as_bit(error: object) -> int:
     raise ConceptInputError(
         f"an error must be a boolean or 0/1 (1 = the model disagreed); got {error!r}."
     )
-
-
-def _check_int(name: str, value: object, *, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise ConceptInputError(f"{name} must be an integer >= {low}; got {value!r}.")
-
-
-def _check_real(name: str, value: object, *, low: float, high: float = math.inf) -> None:
-    ok = (
-        not isinstance(value, bool)
-        and isinstance(value, int | float | np.integer | np.floating)
-        and low < float(value) <= high
-    )
-    if not ok:
-        raise ConceptInputError(f"{name} must be a number in ({low}, {high}]; got {value!r}.")

@@ -1,6 +1,7 @@
 """Concept drift detectors on simulated error streams with a planted change."""
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -119,3 +120,28 @@ def test_unknown_method_and_bad_parameters_raise() -> None:
         detect_concept_drift([0, 1], "adwin", delta=2.0)
     with pytest.raises(ConceptInputError, match="mode"):
         detect_concept_drift([0, 1], "page_hinkley", mode="sideways")
+
+
+@pytest.mark.parametrize(
+    ("method", "params"),
+    [
+        ("adwin", {"delta": 1.0}),  # documented (0, 1): 1 is outside
+        ("adwin", {"delta": 0.0}),
+        ("page_hinkley", {"threshold": math.inf}),
+        ("page_hinkley", {"alpha": 0.0}),
+        ("ddm", {"drift_threshold": math.nan}),
+        ("ddm", {"warning_threshold": 0.0}),
+    ],
+)
+def test_parameters_outside_their_documented_range_raise(
+    method: str, params: dict[str, float]
+) -> None:
+    name = next(iter(params))
+    with pytest.raises(ConceptInputError, match=name):
+        detect_concept_drift([0, 1], method, **params)
+
+
+def test_page_hinkley_accepts_its_closed_bounds() -> None:
+    # delta >= 0 and alpha in (0, 1] include their ends.
+    report = detect_concept_drift([0, 1] * 20, "page_hinkley", delta=0.0, alpha=1.0)
+    assert report.n == 40
