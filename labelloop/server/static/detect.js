@@ -2,7 +2,7 @@
 // the model's proposals beside them, saved as one label per image.
 
 import { $, ApiError, api, canReview, el, every, failPage, fmtInt, fmtPct, fmtTime, notify, setText, startPage } from "/static/common.js";
-import { ClassPad, Workbench, bindKeys, renderTraining } from "/static/workbench.js";
+import { ClassPad, Workbench, bindKeys, renderTraining, undoLastSaved } from "/static/workbench.js";
 import { BoxEditor, classColor, describeBoxes, isBoxList, sameBoxes } from "/static/boxes.js";
 
 const UNDO_DEPTH = 20;
@@ -245,32 +245,8 @@ function refreshUndo() {
 }
 
 // Undo the last save; the image is unlabeled again and comes back through the queue.
-async function undoSave() {
-  if (session.undoing) return;
-  session.undoing = true;
-  refreshUndo();
-  try {
-    await bench.pending;
-    const last = session.saved.at(-1);
-    if (!last) return;
-    try {
-      await api(`/api/items/${last.itemId}/undo`, { method: "POST", body: { expected_event_id: last.eventId } });
-      session.saved.pop();
-      session.count -= 1;
-      notify(`Undid ${describeBoxes(last.value)} on item #${last.itemId}.`, "ok");
-      bench.progress.update((await api("/api/project")).progress);
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 409) {
-        session.saved.pop();
-        notify(`Cannot undo item #${last.itemId}: its label changed since (${error.detail}).`, "warn", 6000);
-      } else if (!(error instanceof ApiError && error.status === 401)) {
-        notify(`Undo failed: ${error.message}`, "error");
-      }
-    }
-  } finally {
-    session.undoing = false;
-    refreshUndo();
-  }
+function undoSave() {
+  return undoLastSaved({ bench, session, stack: session.saved, describe: describeBoxes, refresh: refreshUndo });
 }
 
 // keys --------------------------------------------------------------------------------

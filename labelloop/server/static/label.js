@@ -1,7 +1,7 @@
 // The labeling view: one leased image at a time, answered by a click or a number key.
 
-import { $, ApiError, api, canReview, el, every, failPage, fmtInt, notify, setText, startPage } from "/static/common.js";
-import { Workbench, bindKeys, renderTraining } from "/static/workbench.js";
+import { $, api, canReview, el, every, failPage, fmtInt, notify, setText, startPage } from "/static/common.js";
+import { Workbench, bindKeys, renderTraining, undoLastSaved } from "/static/workbench.js";
 
 const UNDO_DEPTH = 20;
 const GUESS_MS = 4000;
@@ -91,35 +91,8 @@ function refreshUndo() {
 }
 
 // Undo the annotator's last label; the item is unlabeled again and comes back through the queue.
-async function undo() {
-  if (session.undoing) return;
-  session.undoing = true;
-  refreshUndo();
-  try {
-    await bench.pending; // a label still being saved is the one to undo
-    const last = session.undo.at(-1);
-    if (!last) {
-      notify("Nothing to undo in this session.");
-      return;
-    }
-    try {
-      await api(`/api/items/${last.itemId}/undo`, { method: "POST", body: { expected_event_id: last.eventId } });
-      session.undo.pop();
-      session.count -= 1;
-      notify(`Undid “${last.value}” on item #${last.itemId}; it goes back to the queue.`, "ok");
-      bench.progress.update((await api("/api/project")).progress);
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 409) {
-        session.undo.pop();
-        notify(`Cannot undo item #${last.itemId}: its label changed since (${error.detail}).`, "warn", 6000);
-      } else if (!(error instanceof ApiError && error.status === 401)) {
-        notify(`Undo failed: ${error.message}`, "error");
-      }
-    }
-  } finally {
-    session.undoing = false;
-    refreshUndo();
-  }
+function undo() {
+  return undoLastSaved({ bench, session, stack: session.undo, describe: (v) => `“${v}”`, refresh: refreshUndo });
 }
 
 function onKey(key, event) {

@@ -405,3 +405,38 @@ export class Workbench {
     return false;
   }
 }
+
+// Undo the newest label of this session (`stack` holds {itemId, eventId, value},
+// newest last): the item is unlabeled again and comes back through the queue.
+// `session` carries `undoing` (one undo at a time) and `count`; `describe`
+// names a value for the notice; `refresh` redraws the undo button.
+export async function undoLastSaved({ bench, session, stack, describe, refresh }) {
+  if (session.undoing) return;
+  session.undoing = true;
+  refresh();
+  try {
+    await bench.pending; // a label still being saved is the one to undo
+    const last = stack.at(-1);
+    if (!last) {
+      notify("Nothing to undo in this session.");
+      return;
+    }
+    try {
+      await api(`/api/items/${last.itemId}/undo`, { method: "POST", body: { expected_event_id: last.eventId } });
+      stack.pop();
+      session.count -= 1;
+      notify(`Undid ${describe(last.value)} on item #${last.itemId}; it goes back to the queue.`, "ok");
+      bench.progress.update((await api("/api/project")).progress);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 409) {
+        stack.pop();
+        notify(`Cannot undo item #${last.itemId}: its label changed since (${error.detail}).`, "warn", 6000);
+      } else if (!(error instanceof ApiError && error.status === 401)) {
+        notify(`Undo failed: ${error.message}`, "error");
+      }
+    }
+  } finally {
+    session.undoing = false;
+    refresh();
+  }
+}
