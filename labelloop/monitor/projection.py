@@ -29,6 +29,7 @@ Choices made here:
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,7 +58,10 @@ class LearningCurveInputError(LabelloopError, ValueError):
 
 
 def inverse_power_law(
-    n: NDArray[np.floating] | float, a: float, b: float, c: float
+    n: NDArray[np.floating] | float,
+    a: NDArray[np.floating] | float,
+    b: NDArray[np.floating] | float,
+    c: NDArray[np.floating] | float,
 ) -> NDArray[np.float64]:
     """``a - b * n**(-c)``, the learning-curve model.
 
@@ -68,14 +72,10 @@ def inverse_power_law(
         c: the decay exponent.
 
     Returns:
-        The modelled accuracy, same shape as ``n``.
+        The modelled accuracy, the broadcast shape of the arguments (e.g.
+        ``(k,)`` counts with ``(d, 1)`` parameters give ``(d, k)``).
     """
     return np.asarray(a - b * np.power(np.asarray(n, dtype=np.float64), -c), dtype=np.float64)
-
-
-def _scaled_law(n: NDArray[np.float64], a: float, g: float, c: float) -> NDArray[np.float64]:
-    # ``n`` arrives already divided by n_ref.
-    return np.asarray(a - g * np.power(n, -c), dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -176,27 +176,63 @@ class LearningCurveFit:
         Raises:
             LearningCurveInputError: an argument is out of range.
         """
-        if extra < 1 or n_draws < 100 or not 0.0 < level < 1.0:
+        (projection,) = self.project_gains(
+            (extra,), n_from=n_from, level=level, n_draws=n_draws, random_state=random_state
+        )
+        return projection
+
+    def project_gains(
+        self,
+        extras: Sequence[int],
+        *,
+        n_from: int | None = None,
+        level: float = 0.9,
+        n_draws: int = 4000,
+        random_state: int = 0,
+    ) -> tuple[Projection, ...]:
+        """:meth:`project_gain` for several ``extras`` from one set of parameter draws.
+
+        Each projection equals ``project_gain(extra, ...)`` with the same
+        arguments; the parameters are drawn once for all of them.
+
+        Args:
+            extras: labels to add, each at least 1.
+            n_from: where to start; the largest fitted label count by default.
+            level: coverage of the bands, in (0, 1).
+            n_draws: parameter draws, at least 100.
+            random_state: seed of the draws, so projections are repeatable.
+
+        Returns:
+            One projection per entry of ``extras``, in order.
+
+        Raises:
+            LearningCurveInputError: an argument is out of range.
+        """
+        wanted = list(extras)
+        if any(extra < 1 for extra in wanted) or n_draws < 100 or not 0.0 < level < 1.0:
             raise LearningCurveInputError(
-                f"extra={extra}, n_draws={n_draws}, level={level}: use extra >= 1, "
+                f"extras={wanted}, n_draws={n_draws}, level={level}: use extras >= 1, "
                 "n_draws >= 100 and 0 < level < 1"
             )
         start = int(self.n.max()) if n_from is None else n_from
         if start < 1:
             raise LearningCurveInputError(f"n_from={start}: start from at least 1 label")
-        ends = np.array([start, start + extra], dtype=np.float64)
+        ends = np.array([start, *(start + extra for extra in wanted)], dtype=np.float64)
         fitted = self.predict(ends)
         curves = self._sampled_curves(ends, n_draws, random_state)
-        gains = curves[:, 1] - curves[:, 0]
+        gains = curves[:, 1:] - curves[:, :1]
         tail = (1.0 - level) / 2.0
-        low, high = np.quantile(gains, [tail, 1.0 - tail])
-        return Projection(
-            extra=extra,
-            n_from=start,
-            gain=float(fitted[1] - fitted[0]),
-            low=float(low),
-            high=float(high),
-            level=level,
+        lows, highs = np.quantile(gains, [tail, 1.0 - tail], axis=0)
+        return tuple(
+            Projection(
+                extra=extra,
+                n_from=start,
+                gain=float(fitted[i + 1] - fitted[0]),
+                low=float(lows[i]),
+                high=float(highs[i]),
+                level=level,
+            )
+            for i, extra in enumerate(wanted)
         )
 
     def predict_band(
@@ -232,8 +268,7 @@ class LearningCurveFit:
         """``(n_draws, k)`` curves at ``counts`` under parameters drawn from the fit."""
         draws = _draw_in_bounds(self.scaled_params, self.scaled_covariance, n_draws, random_state)
         a, g, c = draws[:, :1], draws[:, 1:2], draws[:, 2:]
-        x = counts[None, :] / self.n_ref
-        return np.asarray(a - g * np.power(x, -c), dtype=np.float64)
+        return inverse_power_law(counts[None, :] / self.n_ref, a, g, c)
 
     def to_dict(self) -> dict[str, object]:
         """The fit as a JSON-ready dict: ``a``, ``b``, ``c``, their standard errors, residual."""
@@ -313,8 +348,9 @@ def _fit_from(
         # An undetermined covariance is detected below by its non-finite entries.
         warnings.simplefilter("ignore", OptimizeWarning)
         try:
+            # On counts divided by n_ref, the law's ``b`` is the scaled gap ``g``.
             params, cov = curve_fit(
-                _scaled_law,
+                inverse_power_law,
                 x,
                 acc,
                 p0=(a0, g0, c0),
@@ -326,7 +362,7 @@ def _fit_from(
             return None
     if not (np.all(np.isfinite(params)) and np.all(np.isfinite(cov))):
         return None
-    sse = float(np.sum(((acc - _scaled_law(x, *params)) / sigma) ** 2))
+    sse = float(np.sum(((acc - inverse_power_law(x, *params)) / sigma) ** 2))
     return np.asarray(params, dtype=np.float64), np.asarray(cov, dtype=np.float64), sse
 
 

@@ -465,7 +465,7 @@ def evaluate_stopping(
         if kept:
             curve = fit_learning_curve([n for n, _ in kept], [a for _, a in kept])
         if curve is not None:
-            projections = tuple(curve.project_gain(extra) for extra in PROJECTED_EXTRAS)
+            projections = curve.project_gains(PROJECTED_EXTRAS)
     parts = [_describe(v) for v in verdicts] + [_describe_projection(p) for p in projections]
     summary = f"{decision} after {rounds[-1].n_labeled if rounds else 0} labels: " + "; ".join(
         parts

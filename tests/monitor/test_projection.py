@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from labelloop.errors import LabelloopError
 from labelloop.monitor.curves import plot_projection
 from labelloop.monitor.projection import (
     LearningCurveFit,
@@ -110,9 +109,25 @@ def test_malformed_points_are_refused() -> None:
     with pytest.raises(LearningCurveInputError, match=r"\[0, 1\]"):
         fit_learning_curve([20, 40, 60, 80], [0.5, 0.6, 0.7, 80.0])
     curve = fit(N, inverse_power_law(N, A, B, C))
-    with pytest.raises(ValueError, match="extra >= 1"):
+    with pytest.raises(ValueError, match="extras >= 1"):
         curve.project_gain(0)
-    assert issubclass(LearningCurveInputError, LabelloopError)
+
+
+def test_project_gains_equal_separate_projections_from_the_same_draws() -> None:
+    curve = fit(N, inverse_power_law(N, A, B, C) + np.random.default_rng(5).normal(0, 0.01, len(N)))
+    together = curve.project_gains((100, 1000), level=0.8, random_state=7)
+    apart = tuple(curve.project_gain(e, level=0.8, random_state=7) for e in (100, 1000))
+    assert together == apart
+    assert together[0].low < together[0].high < together[1].high
+    with pytest.raises(LearningCurveInputError, match="extras >= 1"):
+        curve.project_gains((100, 0))
+
+
+def test_inverse_power_law_broadcasts_parameter_draws() -> None:
+    counts = np.array([10.0, 100.0])
+    a = np.array([[0.9], [0.8]])
+    got = inverse_power_law(counts, a, np.array([[1.0], [2.0]]), np.array([[0.5], [1.0]]))
+    np.testing.assert_allclose(got, [[0.9 - 10**-0.5, 0.8], [0.8 - 0.2, 0.8 - 0.02]])
 
 
 def test_to_dict_is_json_ready() -> None:

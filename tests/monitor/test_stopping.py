@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from labelloop.errors import LabelloopError
+from labelloop.monitor import projection as projection_module
 from labelloop.monitor.stopping import (
     PoolUncertaintyBelow,
     RoundObservation,
@@ -163,6 +163,22 @@ def test_report_on_a_converged_run() -> None:
     assert blob["curve"]["a"] == pytest.approx(0.95, abs=1e-3)
 
 
+def test_report_draws_the_curve_parameters_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    n = np.arange(20, 320, 20)
+    rounds = [RoundObservation(int(k), float(0.95 - 2.0 * k**-0.6)) for k in n]
+    calls = []
+    real = projection_module._draw_in_bounds
+
+    def counted(*args: object, **kwargs: object) -> np.ndarray:
+        calls.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(projection_module, "_draw_in_bounds", counted)
+    report = evaluate_stopping(rounds)
+    assert [p.extra for p in report.projections] == [100, 1000]
+    assert len(calls) == 1
+
+
 def test_too_few_rounds_report() -> None:
     for rounds in ([], [RoundObservation(20, 0.5, P0, 0.4)]):
         report = evaluate_stopping(rounds)
@@ -182,4 +198,3 @@ def test_bad_inputs_are_refused() -> None:
         RoundObservation(10, stop_predictions=np.array([0.2, 0.8]))
     with pytest.raises(StoppingInputError, match="0 or more"):
         RoundObservation(-1)
-    assert issubclass(StoppingInputError, LabelloopError)
