@@ -51,7 +51,7 @@ from labelloop.learners.errors import (
     WeightsMismatchError,
 )
 from labelloop.learners.networks import load_matching_weights, read_state_dict
-from labelloop.learners.training import resolve_device, seeded
+from labelloop.learners.training import map_batches, resolve_device, seeded
 
 __all__ = [
     "DETECTOR_NAMES",
@@ -411,13 +411,16 @@ class TorchDetector:
             InvalidInputError: If the images do not have ``image_channels``.
         """
         array = self._check_predict_input(images)
-        out = np.empty((array.shape[0], embedding_dim(self.network_)), dtype=np.float32)
-        with torch.inference_mode():
-            for start in range(0, array.shape[0], self.inference_batch_size):
-                batch = torch.from_numpy(array[start : start + self.inference_batch_size])
-                features = pooled_features(self.network_, batch.to(self.device_))
-                out[start : start + batch.shape[0]] = features.cpu().numpy()
-        return out
+        network = self.network_
+        out = map_batches(
+            lambda batch: pooled_features(network, batch),
+            array,
+            width=embedding_dim(network),
+            dtype=np.float32,
+            batch_size=self.inference_batch_size,
+            device=self.device_,
+        )
+        return cast(NDArray[np.float32], out)
 
     def save(self, path: Path) -> None:
         """Write the weights and the architecture they belong to.

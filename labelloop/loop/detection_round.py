@@ -170,9 +170,11 @@ def rank_detections(
     size: int,
     *,
     seed: int,
-    detections: Sequence[ImageDetections] | None = None,
 ) -> tuple[Selection, list[ImageDetections]]:
     """Rank the unlabeled images of a pool by a detection strategy.
+
+    The pool is predicted (and embedded, for strategies that read
+    embeddings) once and scored once.
 
     Args:
         strategy: the detection strategy.
@@ -182,16 +184,17 @@ def rank_detections(
         labeled: ``(n,)`` True where an image has a label; never ranked.
         size: how many to rank.
         seed: seed of the strategy's random choices.
-        detections: the pool's detections, when already computed without
-            stability (recomputed when the strategy needs stability).
 
     Returns:
         The ranking (indices into ``X``, the strategy's scores or None for
-        random), and the detections of every image in model-input pixels.
+        random), and the detections of every image in model-input pixels;
+        with ``size < 1`` (nothing to rank) neither is computed and both are
+        empty.
     """
+    if size < 1:  # every image is labeled: nothing to rank
+        return Selection(np.zeros(0, dtype=np.int64), None), []
     stability = "stability" in strategy.requires
-    if detections is None or stability:
-        detections = detector.predict(X, stability=stability)
+    detections = detector.predict(X, stability=stability)
     pool = DetectionPool(
         class_probs=[d.class_probs for d in detections],
         scores=[d.scores for d in detections],
@@ -199,13 +202,10 @@ def rank_detections(
         embeddings=detector.embed(X) if "embeddings" in strategy.requires else None,
         labeled=labeled,
     )
-    if size < 1:  # every image is labeled: nothing to rank
-        return Selection(np.zeros(0, dtype=np.int64), None), list(detections)
-    indices = np.asarray(strategy.select(pool, size, random_state=seed), dtype=np.int64)
-    scores = None
-    if strategy.name != "random":
-        scores = strategy.score(pool, random_state=seed)[indices]
-    return Selection(indices, scores), list(detections)
+    picked, scores = strategy.select_scored(pool, size, random_state=seed)
+    indices = np.asarray(picked, dtype=np.int64)
+    ranked = None if strategy.name == "random" else scores[indices]
+    return Selection(indices, ranked), detections
 
 
 def _stable(dets: ImageDetections) -> NDArray[np.float32]:

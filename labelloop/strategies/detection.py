@@ -497,9 +497,44 @@ class DetectionStrategy(ABC):
             return np.empty(0, dtype=np.intp)
         return self._select(pool, k, random_state).astype(np.intp, copy=False)
 
+    def select_scored(
+        self, pool: DetectionPool, batch_size: int, random_state: int | None = None
+    ) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+        """Choose as :meth:`select` does and return the scores of the same pass.
+
+        The pool is scored once, where calling :meth:`select` and then
+        :meth:`score` would score it twice (for core-set, two traversals).
+
+        Args:
+            pool: The detector's outputs.
+            batch_size: How many images, at least 1.
+            random_state: Seed for strategies that draw at random.
+
+        Returns:
+            The indices :meth:`select` returns, shape
+            ``(min(batch_size, n_unlabeled),)``, and every image's score as
+            :meth:`score` returns it, shape ``(n,)``.
+
+        Raises:
+            InvalidParameterError: If ``batch_size`` is not an integer >= 1.
+            MissingPoolFieldError: If a field in :attr:`requires` is ``None``.
+        """
+        k = cast(int, check_int("batch_size", batch_size, low=1))
+        self._check_requires(pool)
+        scores = self._score(pool, random_state)
+        k = min(k, int(np.count_nonzero(pool.unlabeled_mask())))
+        if k == 0:
+            return np.empty(0, dtype=np.intp), scores
+        return self._rank(pool, scores, k).astype(np.intp, copy=False), scores
+
     def _select(self, pool: DetectionPool, k: int, random_state: int | None) -> NDArray[np.int64]:
-        """The ``k`` highest scores among unlabeled images, ties to the lower index."""
-        return top_k(self._score(pool, random_state), k, exclude=~pool.unlabeled_mask())
+        """The ``k`` best unlabeled images by :meth:`_rank` of the scores."""
+        return self._rank(pool, self._score(pool, random_state), k)
+
+    def _rank(self, pool: DetectionPool, scores: NDArray[np.float64], k: int) -> NDArray[np.int64]:
+        """The ``k`` highest ``scores`` among unlabeled images, ties to the lower index."""
+        # top_k writes into its scores; select_scored hands these back to the caller
+        return top_k(scores.copy(), k, exclude=~pool.unlabeled_mask())
 
     def _check_requires(self, pool: DetectionPool) -> None:
         for field in sorted(self.requires):
@@ -637,12 +672,12 @@ class DiverseUncertaintyDetection(UncertaintyDetection):
         """``"{kind}_{how}_diverse"``."""
         return f"{self.kind}_{self.how}_diverse"
 
-    def _select(self, pool: DetectionPool, k: int, random_state: int | None) -> NDArray[np.int64]:
+    def _rank(self, pool: DetectionPool, scores: NDArray[np.float64], k: int) -> NDArray[np.int64]:
         embeddings = pool.embeddings
         if embeddings is None:  # _check_requires has ruled this out
             raise MissingPoolFieldError(f"strategy {self.name!r} needs pool.embeddings.")
         return diverse_top_k(
-            self._score(pool, random_state),
+            scores,
             embeddings,
             k,
             max_similarity=self.max_similarity,
@@ -656,7 +691,8 @@ class CoreSetDetection(DetectionStrategy):
     Farthest-first traversal from the labeled images, as
     :class:`~labelloop.strategies.CoreSet`. :meth:`score` runs the traversal
     over the whole unlabeled pool: the first pick scores ``n_unlabeled``, the
-    next one less, down to 1; labeled images score 0.
+    next one less, down to 1; labeled images score 0. Ranking those scores
+    gives the traversal order back, so :meth:`select_scored` traverses once.
     """
 
     requires = frozenset({"embeddings"})

@@ -196,6 +196,17 @@ def test_rank_detections_gives_each_strategy_what_it_reads(name: str) -> None:
         assert all(d.stability is not None for d in detections)
 
 
+def test_rank_detections_with_nothing_to_rank_predicts_nothing() -> None:
+    images = np.zeros((3, 1, 32, 32), dtype=np.float32)
+    # never fitted: any predict or embed would raise NotFittedError
+    detector = make_detector("fcos_tiny", CLASSES, device="cpu")
+    strategy = detection_strategy("entropy_sum_diverse", min_score=0.1, empty_policy="mean")
+    ranking, detections = rank_detections(
+        strategy, detector, images, np.ones(3, dtype=bool), 0, seed=0
+    )
+    assert ranking.indices.size == 0 and detections == []
+
+
 def test_stream_decides_by_the_least_confident_object(tmp_path: Path) -> None:
     from PIL import Image
 

@@ -205,6 +205,15 @@ def test_every_strategy_scores_and_selects_a_full_pool(name: str) -> None:
     assert scores.shape == (len(counts),) and np.isfinite(scores).all()
     picked = strategy.select(pool, 3, random_state=0)
     assert len(set(picked.tolist())) == 3 and 1 not in picked.tolist()
+    # select_scored: select's choice and score's scores from one scoring pass
+    calls = []
+    score_once = strategy._score
+    strategy._score = lambda p, r: calls.append(r) or score_once(p, r)  # type: ignore[method-assign]
+    both_picked, both_scores = strategy.select_scored(pool, 3, random_state=0)
+    assert len(calls) == 1
+    np.testing.assert_array_equal(both_picked, picked)
+    np.testing.assert_array_equal(both_scores, scores)
+    assert both_picked.dtype == np.intp
 
 
 def test_image_confidence_is_the_least_confident_object() -> None:
