@@ -7,10 +7,18 @@ import numpy as np
 __all__ = ["check_int", "check_random_state", "check_real", "make_rng"]
 
 
-def check_int(name: str, value: object, *, low: int, error: type[ValueError]) -> int:
-    """``value`` as an int; raise ``error`` naming it unless it is an integer >= ``low``."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise error(f"{name} must be an integer >= {low}; got {value!r}.")
+def check_int(
+    name: str, value: object, *, low: int, high: int | None = None, error: type[ValueError]
+) -> int:
+    """``value`` as an int; raise ``error`` naming it unless it is an integer in [low, high]."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | np.integer)
+        or value < low
+        or (high is not None and value > high)
+    ):
+        wanted = f">= {low}" if high is None else f"from {low} to {high}"
+        raise error(f"{name} must be an integer {wanted}; got {value!r}.")
     return int(value)
 
 

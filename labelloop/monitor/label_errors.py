@@ -22,7 +22,10 @@ from cleanlab.rank import get_label_quality_scores
 from numpy.typing import NDArray
 
 from labelloop.errors import LabelloopError
+from labelloop.learners._validation import check_labels
 from labelloop.learners.base import Learner
+from labelloop.learners.errors import InvalidInputError
+from labelloop.monitor._checks import check_int
 
 __all__ = [
     "FILTER_METHODS",
@@ -73,17 +76,10 @@ def _check_probs(probs: object) -> NDArray[np.float64]:
 
 
 def _check_labels(labels: object, n: int, n_classes: int, name: str) -> NDArray[np.int64]:
-    array = np.asarray(labels)
-    if array.shape != (n,) or not np.issubdtype(array.dtype, np.integer):
-        raise InvalidLabelInputError(
-            f"{name} must be an integer array of shape ({n},); "
-            f"got dtype {array.dtype}, shape {array.shape}."
-        )
-    if n and (array.min() < 0 or array.max() >= n_classes):
-        raise InvalidLabelInputError(
-            f"{name} must lie in [0, {n_classes}); got values from {array.min()} to {array.max()}."
-        )
-    return array.astype(np.int64)
+    try:
+        return check_labels(labels, n_samples=n, n_classes=n_classes, name=name)
+    except InvalidInputError as err:
+        raise InvalidLabelInputError(str(err)) from err
 
 
 def _fold_ids(
@@ -137,10 +133,7 @@ def out_of_sample_probs(
             differ in length, or ``y`` is not integer labels in range.
     """
     n = len(y)
-    if isinstance(n_folds, bool) or not isinstance(n_folds, int) or not 2 <= n_folds <= n:
-        raise InvalidLabelInputError(
-            f"n_folds must be an integer from 2 to the number of items ({n}); got {n_folds!r}."
-        )
+    check_int("n_folds", n_folds, low=2, high=n, error=InvalidLabelInputError)
     if len(X) != n:
         raise InvalidLabelInputError(
             f"X has {len(X)} items but y has {n}; pass one label per image."
@@ -340,8 +333,8 @@ def relabel_order(
     Raises:
         InvalidLabelInputError: If inputs are invalid or ``n`` is negative.
     """
-    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
-        raise InvalidLabelInputError(f"n must be None or an integer >= 0; got {n!r}.")
+    if n is not None:
+        check_int("n", n, low=0, error=InvalidLabelInputError)
     scores = activelab_scores(labels_multiannotator, probs, random_state)
     order = np.argsort(scores, kind="stable").astype(np.intp)
     return order if n is None else order[:n]

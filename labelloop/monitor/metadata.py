@@ -30,6 +30,7 @@ from numpy.typing import NDArray
 from sklearn.impute import KNNImputer, SimpleImputer
 
 from labelloop.errors import LabelloopError
+from labelloop.monitor._checks import check_int
 
 __all__ = [
     "CHANGE_REASONS",
@@ -307,9 +308,7 @@ class MetadataCleaner:
             raise InvalidMetadataParameterError(
                 f"impute must be None or one of {', '.join(IMPUTE_METHODS)}; got {self.impute!r}."
             )
-        k = self.n_neighbors
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise InvalidMetadataParameterError(f"n_neighbors must be an integer >= 1; got {k!r}.")
+        check_int("n_neighbors", self.n_neighbors, low=1, error=InvalidMetadataParameterError)
         for rule in self.rules:
             if not isinstance(rule, ValueRule):
                 raise InvalidMetadataParameterError(

@@ -22,6 +22,7 @@ from sklearn.ensemble import IsolationForest
 from sklearn.neighbors import NearestNeighbors
 
 from labelloop.errors import LabelloopError
+from labelloop.monitor._checks import check_int, check_random_state, check_real
 
 __all__ = [
     "OUTLIER_DETECTOR_NAMES",
@@ -105,18 +106,6 @@ def _check_embeddings(X: object, name: str, *, min_rows: int = 1) -> NDArray[np.
             f"{name} contains NaN or infinite values; drop or repair those rows first."
         )
     return result
-
-
-def _check_int(name: str, value: object, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise InvalidOutlierParameterError(f"{name} must be an integer >= {low}; got {value!r}.")
-    return int(value)
-
-
-def _check_random_state(value: object) -> int | None:
-    if value is None:
-        return None
-    return _check_int("random_state", value, 0)
 
 
 class _Detector:
@@ -205,17 +194,19 @@ class IsolationForestOutliers(_Detector):
         self.random_state = random_state
 
     def _check_params(self) -> tuple[int, float | Literal["auto"], int | None]:
-        n_estimators = _check_int("n_estimators", self.n_estimators, 1)
-        contamination = self.contamination
-        if contamination != "auto" and not (
-            isinstance(contamination, int | float | np.floating)
-            and not isinstance(contamination, bool)
-            and 0.0 < float(contamination) <= 0.5
-        ):
-            raise InvalidOutlierParameterError(
-                f"contamination must be 'auto' or a number in (0, 0.5]; got {contamination!r}."
+        error = InvalidOutlierParameterError
+        n_estimators = check_int("n_estimators", self.n_estimators, low=1, error=error)
+        contamination: float | Literal["auto"] = "auto"
+        if self.contamination != "auto":
+            contamination = check_real(
+                "contamination (or 'auto')",
+                self.contamination,
+                low=0.0,
+                high=0.5,
+                low_open=True,
+                error=error,
             )
-        return n_estimators, contamination, _check_random_state(self.random_state)
+        return n_estimators, contamination, check_random_state(self.random_state, error=error)
 
     def fit(self, reference: NDArray[np.floating]) -> Self:
         """Grow the forest on the reference embeddings.
@@ -305,21 +296,20 @@ class KNNDistanceOutliers(_Detector):
             InvalidOutlierInputError: If ``reference`` is not a finite 2-D array
                 with more than ``n_neighbors`` rows.
         """
-        k = _check_int("n_neighbors", self.n_neighbors, 1)
-        quantile = self.quantile
-        if not (
-            isinstance(quantile, int | float | np.floating)
-            and not isinstance(quantile, bool)
-            and 0.0 < float(quantile) <= 1.0
-        ):
-            raise InvalidOutlierParameterError(
-                f"quantile must be a number in (0, 1]; got {quantile!r}."
-            )
+        k = check_int("n_neighbors", self.n_neighbors, low=1, error=InvalidOutlierParameterError)
+        quantile = check_real(
+            "quantile",
+            self.quantile,
+            low=0.0,
+            high=1.0,
+            low_open=True,
+            error=InvalidOutlierParameterError,
+        )
         array = _check_embeddings(reference, "reference", min_rows=k + 1)
         self.neighbors_ = NearestNeighbors(n_neighbors=k).fit(array)
         self.n_features_in_ = array.shape[1]
         self.reference_scores_ = self._self_excluded_scores(array, k)
-        self.threshold_ = float(np.quantile(self.reference_scores_, float(quantile)))
+        self.threshold_ = float(np.quantile(self.reference_scores_, quantile))
         return self
 
     def _self_excluded_scores(self, array: NDArray[np.float64], k: int) -> NDArray[np.float64]:
