@@ -183,7 +183,7 @@ def _run_one(
         n_labeled = len(chosen)
         emit(
             CurvePoint(strategy_name, repeat, n_labeled, tested.map50),
-            {"metric": DETECTION_METRIC, "map": tested.map, "test": tested.to_dict()},
+            {"metric": DETECTION_METRIC, "test": tested.to_dict()},
         )
         room = settings.budget - n_labeled
         if room <= 0 or labeled.all():

@@ -32,7 +32,11 @@ from labelloop.monitor.curves import (
     read_curves,
     summarize_curves,
 )
-from labelloop.monitor.stopping import RoundObservation, evaluate_stopping, prediction_agreement
+from labelloop.monitor.stopping import (
+    RoundObservation,
+    StabilizingPredictions,
+    evaluate_stopping,
+)
 from labelloop.strategies import make_strategy
 
 __all__ = ["Dataset", "SimulationSettings", "load_dataset", "run_simulation"]
@@ -190,6 +194,8 @@ def _run_one(
 # seed-set draw (and so every existing curve) unchanged.
 _STOP_SET_STREAM = 1
 
+_STABILIZING = StabilizingPredictions.name
+
 
 class _RoundMonitor:
     """What the stopping rules read, gathered round by round in one simulated run.
@@ -214,22 +220,28 @@ class _RoundMonitor:
         """Record one round; return the record's monitoring fields."""
         preds = np.asarray(probs.argmax(axis=1), dtype=np.int64)
         remaining = ~labeled
-        change = kappa = uncertainty = None
+        change = uncertainty = None
         if remaining.any():
             uncertainty = float(np.mean(1.0 - probs[remaining].max(axis=1)))
-        if self.previous is not None:
-            kappa = prediction_agreement(self.previous[self.stop_set], preds[self.stop_set])
-            if remaining.any():
-                change = float(np.mean(self.previous[remaining] != preds[remaining]))
+        if self.previous is not None and remaining.any():
+            change = float(np.mean(self.previous[remaining] != preds[remaining]))
         self.previous = preds
         self.rounds.append(
             RoundObservation(n_labeled, val_accuracy, preds[self.stop_set], uncertainty, change)
         )
+        report = evaluate_stopping(self.rounds)
+        # The stabilizing-predictions rule has just computed this round's kappa
+        # against the previous round's; take it rather than computing it again.
+        kappa = None
+        for verdict in report.verdicts:
+            kappas = verdict.evidence.get("kappas") if verdict.rule == _STABILIZING else None
+            if kappas:
+                kappa = float(kappas[-1])
         return {
             "predicted_change": change,
             "stop_kappa": kappa,
             "pool_uncertainty": uncertainty,
-            "stopping": evaluate_stopping(self.rounds).to_dict(),
+            "stopping": report.to_dict(),
         }
 
 

@@ -45,7 +45,8 @@ def test_curves_hold_map50_and_every_strategy_starts_alike(tmp_path: Path) -> No
     rounds = [json.loads(line) for line in (tmp_path / "rounds.jsonl").read_text().splitlines()]
     for row, record in zip(rows, rounds, strict=True):
         assert float(row["accuracy"]) == pytest.approx(record["test"]["map50"])
-        assert record["metric"] == "map50" and record["map"] == record["test"]["map"]
+        assert record["metric"] == "map50"
+        assert 0.0 <= record["test"]["map"] <= record["test"]["map50"] <= 1.0
     # Same seed set and the same initial detector: the first points agree exactly.
     firsts = {r["strategy"]: r["accuracy"] for r in rows if r["n_labeled"] == "8"}
     assert firsts["random"] == firsts["entropy_sum"]
