@@ -67,12 +67,18 @@ def labels_to_reach(run: Sequence[CurvePoint], target: float) -> int | None:
     return None
 
 
-def _mean_curve(by_repeat: dict[int, list[CurvePoint]]) -> list[CurvePoint]:
+def _by_count(by_repeat: dict[int, list[CurvePoint]]) -> dict[int, list[float]]:
+    """Accuracies of every repeat at each label count, counts in ascending order."""
     table: dict[int, list[float]] = defaultdict(list)
     for run in by_repeat.values():
         for p in run:
             table[p.n_labeled].append(p.accuracy)
-    return [CurvePoint("mean", -1, n, float(np.mean(table[n]))) for n in sorted(table)]
+    return {n: table[n] for n in sorted(table)}
+
+
+def _mean_curve(by_repeat: dict[int, list[CurvePoint]]) -> list[CurvePoint]:
+    table = _by_count(by_repeat)
+    return [CurvePoint("mean", -1, n, float(np.mean(accs))) for n, accs in table.items()]
 
 
 def summarize_curves(
@@ -134,13 +140,10 @@ def plot_curves(points: Sequence[CurvePoint], path: Path, *, title: str = "") ->
 
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
     for strategy, by_repeat in sorted(_runs(points).items()):
-        table: dict[int, list[float]] = defaultdict(list)
-        for run in by_repeat.values():
-            for p in run:
-                table[p.n_labeled].append(p.accuracy)
-        xs = np.array(sorted(table))
-        mean = np.array([np.mean(table[x]) for x in xs])
-        std = np.array([np.std(table[x]) for x in xs])
+        table = _by_count(by_repeat)
+        xs = np.array(list(table))
+        mean = np.array([np.mean(accs) for accs in table.values()])
+        std = np.array([np.std(accs) for accs in table.values()])
         ax.plot(xs, mean, label=strategy, linewidth=1.6)
         ax.fill_between(xs, mean - std, mean + std, alpha=0.2)
     ax.set_xlabel("labeled images")
