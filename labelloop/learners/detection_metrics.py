@@ -183,7 +183,7 @@ def detection_map(
         np.bincount(
             np.concatenate([t.labels for t in ground_truth] + [np.empty(0, np.int64)]),
             minlength=n_classes,
-        )[:n_classes]
+        )
         > 0
     )
     if not detections:

@@ -20,7 +20,7 @@ import contextlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -36,6 +36,7 @@ from labelloop.learners.detector import (
 from labelloop.learners.errors import WeightsMismatchError
 from labelloop.loop.engine import Selection, select_batch
 from labelloop.loop.models import latest_model
+from labelloop.loop.round import RoundResult, _trained_on
 from labelloop.loop.workspace import Workspace
 from labelloop.store import Item, LabelEvent, RankedItem
 from labelloop.strategies import Pool, make_strategy
@@ -45,9 +46,6 @@ from labelloop.strategies.detection import (
     least_certain_box,
     make_detection_strategy,
 )
-
-if TYPE_CHECKING:
-    from labelloop.loop.round import RoundResult
 
 __all__ = [
     "boxes_to_targets",
@@ -214,10 +212,6 @@ def _stable(dets: ImageDetections) -> NDArray[np.float32]:
     return dets.stability
 
 
-def _trained_on(pairs: list[tuple[Item, LabelEvent]]) -> list[tuple[Item, LabelEvent]]:
-    return [(item, event) for item, event in pairs if event.source != "auto"]
-
-
 def warm_detector(ws: Workspace) -> TorchDetector:
     """The project's detector, holding the last round's weights when there are any."""
     cfg = ws.config
@@ -378,8 +372,6 @@ def run_detection_round(ws: Workspace, *, on_step: Progress | None = None) -> Ro
     Returns:
         The recorded round, its metrics, and the number of auto-label events.
     """
-    from labelloop.loop.round import RoundResult
-
     step = on_step or (lambda _name, _done: None)
     cfg = ws.config
     pid = ws.project.id
