@@ -15,8 +15,6 @@ project. Rows are flushed as each round finishes.
 
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,13 +27,8 @@ from labelloop.errors import LabelloopError
 from labelloop.learners.detection_metrics import detection_map
 from labelloop.learners.detector import BoxTargets, make_detector
 from labelloop.loop.detection_round import detection_strategy, rank_detections
-from labelloop.monitor.curves import (
-    CURVE_COLUMNS,
-    CurvePoint,
-    plot_curves,
-    read_curves,
-    summarize_curves,
-)
+from labelloop.loop.simulate import Emit, write_run
+from labelloop.monitor.curves import CurvePoint
 from labelloop.strategies.detection import make_detection_strategy
 
 __all__ = [
@@ -149,9 +142,6 @@ def _split(n: int, test_fraction: float, seed: int) -> tuple[NDArray[np.int64], 
     return np.sort(order[n_test:]), np.sort(order[:n_test])
 
 
-_Emit = Callable[[CurvePoint, dict[str, object]], None]
-
-
 def _run_one(
     data: DetectionDemo,
     pool: NDArray[np.int64],
@@ -159,7 +149,7 @@ def _run_one(
     strategy_name: str,
     repeat: int,
     settings: DetectionSimulationSettings,
-    emit: _Emit,
+    emit: Emit,
 ) -> None:
     """One strategy, one repeat: rounds until the budget is spent."""
     seed = settings.seed + repeat
@@ -220,45 +210,24 @@ def run_detection_simulation(
         mAP@0.5 and the labels to reach each of ``settings.targets``, with
         the ratio to random (see :func:`labelloop.monitor.curves.summarize_curves`).
     """
-    out.mkdir(parents=True, exist_ok=True)
     pool, test = _split(len(data.images), settings.test_fraction, settings.seed)
-    curves = out / "curves.csv"
-    try:
-        with curves.open("w", newline="") as f, (out / "rounds.jsonl").open("w") as details:
-            writer = csv.writer(f)
-            writer.writerow(CURVE_COLUMNS)
-            f.flush()
 
-            def emit(point: CurvePoint, metrics: dict[str, object]) -> None:
-                writer.writerow([point.strategy, point.repeat, point.n_labeled, point.accuracy])
-                f.flush()
-                details.write(json.dumps({**asdict(point), **metrics}) + "\n")
-                details.flush()
-                if on_round is not None:
-                    on_round(point)
+    def run(emit: Emit) -> None:
+        for repeat in range(settings.repeats):
+            for name in settings.strategies:
+                _run_one(data, pool, test, name, repeat, settings, emit)
 
-            for repeat in range(settings.repeats):
-                for name in settings.strategies:
-                    _run_one(data, pool, test, name, repeat, settings, emit)
-    finally:
-        summary = _write_summary(out, settings, len(pool), len(test))
-    return summary
-
-
-def _write_summary(
-    out: Path, settings: DetectionSimulationSettings, n_pool: int, n_test: int
-) -> dict[str, object]:
-    points = read_curves(out / "curves.csv")
-    summary: dict[str, object] = {
-        "metric": DETECTION_METRIC,
-        "accuracy_column": "test mAP@0.5 (COCO, 101-point interpolation)",
-        "settings": asdict(settings),
-        "pool_size": n_pool,
-        "test_size": n_test,
-        "strategies": summarize_curves(points, targets=settings.targets),
-    }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    if points:
-        title = f"Detection active learning ({settings.learner}): test mAP@0.5"
-        plot_curves(points, out / "curves.png", title=title)
-    return summary
+    return write_run(
+        out,
+        run,
+        header={
+            "metric": DETECTION_METRIC,
+            "accuracy_column": "test mAP@0.5 (COCO, 101-point interpolation)",
+            "settings": asdict(settings),
+            "pool_size": len(pool),
+            "test_size": len(test),
+        },
+        title=f"Detection active learning ({settings.learner}): test mAP@0.5",
+        targets=settings.targets,
+        on_round=on_round,
+    )

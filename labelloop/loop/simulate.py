@@ -39,7 +39,14 @@ from labelloop.monitor.stopping import (
 )
 from labelloop.strategies import make_strategy
 
-__all__ = ["Dataset", "SimulationSettings", "load_dataset", "run_simulation"]
+__all__ = [
+    "Dataset",
+    "Emit",
+    "SimulationSettings",
+    "load_dataset",
+    "run_simulation",
+    "write_run",
+]
 
 
 @dataclass(frozen=True)
@@ -121,7 +128,8 @@ def split_pool_test(
 
 
 RoundCallback = Callable[[CurvePoint], None]
-_Emit = Callable[[CurvePoint, dict[str, object]], None]
+Emit = Callable[[CurvePoint, dict[str, object]], None]
+"""Reports one round: its curve point and its full metrics."""
 
 
 def _run_one(
@@ -131,7 +139,7 @@ def _run_one(
     strategy_name: str,
     repeat: int,
     settings: SimulationSettings,
-    emit: _Emit,
+    emit: Emit,
 ) -> None:
     """One strategy, one repeat: rounds until the budget is spent."""
     seed = settings.seed + repeat
@@ -274,11 +282,56 @@ def run_simulation(
     Returns:
         The summary that was written to ``summary.json``.
     """
-    out.mkdir(parents=True, exist_ok=True)
     pool, test = split_pool_test(data, settings.test_fraction, settings.seed)
-    curves = out / "curves.csv"
+
+    def run(emit: Emit) -> None:
+        for repeat in range(settings.repeats):
+            for name in settings.strategies:
+                _run_one(data, pool, test, name, repeat, settings, emit)
+
+    return write_run(
+        out,
+        run,
+        header={"settings": asdict(settings), "pool_size": len(pool), "test_size": len(test)},
+        title=f"Active learning ({settings.learner})",
+        on_round=on_round,
+    )
+
+
+def write_run(
+    out: Path,
+    run: Callable[[Emit], None],
+    *,
+    header: dict[str, object],
+    title: str,
+    targets: Sequence[float] | None = None,
+    on_round: Callable[[CurvePoint], None] | None = None,
+) -> dict[str, object]:
+    """Write a simulation's outputs as it runs, and its summary when it stops.
+
+    ``run`` calls the ``emit`` it is given once per round; each call appends a
+    row to ``curves.csv`` and a record to ``rounds.jsonl``, flushed at once.
+    However ``run`` ends (finished, interrupted, failed), ``summary.json`` and
+    ``curves.png`` are then written from the rows so far.
+
+    Args:
+        out: folder for the outputs (created).
+        run: does the rounds, reporting each through ``emit``.
+        header: the summary's leading fields (settings, sizes, metric).
+        title: the plot's title.
+        targets: accuracy levels for "labels to reach"; the default of
+            :func:`~labelloop.monitor.curves.summarize_curves` when None.
+        on_round: called after each round with its curve point (progress bars).
+
+    Returns:
+        The summary that was written to ``summary.json``.
+    """
+    out.mkdir(parents=True, exist_ok=True)
     try:
-        with curves.open("w", newline="") as f, (out / "rounds.jsonl").open("w") as details:
+        with (
+            (out / "curves.csv").open("w", newline="") as f,
+            (out / "rounds.jsonl").open("w") as details,
+        ):
             writer = csv.writer(f)
             writer.writerow(CURVE_COLUMNS)
             f.flush()
@@ -286,33 +339,21 @@ def run_simulation(
             def emit(point: CurvePoint, metrics: dict[str, object]) -> None:
                 writer.writerow([point.strategy, point.repeat, point.n_labeled, point.accuracy])
                 f.flush()
-                record = {**asdict(point), **metrics}
-                details.write(json.dumps(record) + "\n")
+                details.write(json.dumps({**asdict(point), **metrics}) + "\n")
                 details.flush()
                 if on_round is not None:
                     on_round(point)
 
-            for repeat in range(settings.repeats):
-                for name in settings.strategies:
-                    _run_one(data, pool, test, name, repeat, settings, emit)
+            run(emit)
     finally:
-        summary = _write_summary(out, settings, len(pool), len(test))
-    return summary
-
-
-def _write_summary(
-    out: Path, settings: SimulationSettings, n_pool: int, n_test: int
-) -> dict[str, object]:
-    points = read_curves(out / "curves.csv")
-    summary: dict[str, object] = {
-        "settings": asdict(settings),
-        "pool_size": n_pool,
-        "test_size": n_test,
-        "strategies": summarize_curves(points),
-    }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    if points:
-        plot_curves(points, out / "curves.png", title=f"Active learning ({settings.learner})")
+        points = read_curves(out / "curves.csv")
+        strategies = (
+            summarize_curves(points) if targets is None else summarize_curves(points, targets)
+        )
+        summary: dict[str, object] = {**header, "strategies": strategies}
+        (out / "summary.json").write_text(json.dumps(summary, indent=2))
+        if points:
+            plot_curves(points, out / "curves.png", title=title)
     return summary
 
 
