@@ -43,6 +43,7 @@ __all__ = [
     "Dataset",
     "Emit",
     "SimulationSettings",
+    "draw_stop_set",
     "load_dataset",
     "run_simulation",
     "write_run",
@@ -159,11 +160,7 @@ def _run_one(
     strategy = make_strategy(strategy_name, random_state=seed)
     labeled = np.zeros(len(pool), dtype=bool)
     labeled[order] = True
-    stop_rng = np.random.default_rng([seed, _STOP_SET_STREAM])
-    stop_set = stop_rng.choice(
-        len(pool), size=min(settings.stop_set_size, len(pool)), replace=False
-    )
-    monitor = _RoundMonitor(stop_set)
+    monitor = _RoundMonitor(draw_stop_set(labeled, settings.stop_set_size, seed))
     while True:
         idx = np.array(order, dtype=np.int64)
         y_lab = np.array(labels, dtype=np.int64)
@@ -196,6 +193,18 @@ def _run_one(
         order.extend(chosen.tolist())
         labels.extend(new.tolist())
         sides.extend(splitter.assign(data.classes[c]) for c in new)
+
+
+def draw_stop_set(labeled: NDArray[np.bool_], size: int, seed: int) -> NDArray[np.int64]:
+    """The stop set: up to ``size`` pool indices drawn from the unlabeled ones, sorted.
+
+    Unlabeled only, as the project's monitor draws it: the seed set's
+    predictions barely change and would flatter the kappa.
+    """
+    unlabeled = np.flatnonzero(~labeled)
+    rng = np.random.default_rng([seed, _STOP_SET_STREAM])
+    drawn = rng.choice(unlabeled, size=min(size, len(unlabeled)), replace=False)
+    return np.sort(drawn).astype(np.int64)
 
 
 # Second seed word for the stop set's generator, so drawing it leaves the

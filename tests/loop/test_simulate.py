@@ -279,3 +279,14 @@ def test_stop_kappa_is_the_agreement_of_successive_stop_set_predictions() -> Non
             expected = prediction_agreement(previous[stop_set], preds[stop_set])
             assert record["stop_kappa"] == pytest.approx(expected)
         previous = preds
+
+
+def test_the_stop_set_is_drawn_from_the_unlabeled_pool() -> None:
+    from labelloop.loop.simulate import draw_stop_set
+
+    labeled = np.zeros(100, dtype=bool)
+    labeled[:60] = True
+    drawn = draw_stop_set(labeled, 30, seed=0)
+    assert len(drawn) == 30 == len(set(drawn.tolist())) and drawn.min() >= 60
+    assert list(drawn) == sorted(drawn)
+    assert len(draw_stop_set(labeled, 500, seed=0)) == 40  # all that is unlabeled
