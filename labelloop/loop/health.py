@@ -299,7 +299,7 @@ def observe_round(
     predicted = probs.argmax(axis=1)
     stop_predictions = [int(predicted[position[i]]) for i in stop_items]
     change = None
-    if previous is not None and previous["stop_items"] == stop_items:
+    if previous is not None and stop_items and previous["stop_items"] == stop_items:
         before = np.asarray(previous["stop_predictions"])
         change = float(np.mean(before != np.asarray(stop_predictions)))
     unlabeled = probs[~human]
@@ -324,7 +324,11 @@ def _observations(ws: Workspace) -> list[RoundObservation]:
             RoundObservation(
                 n_labeled=int(record.metrics.get("n_labeled", 0)),
                 val_accuracy=validation.get("accuracy"),
-                stop_predictions=np.asarray(watched["stop_predictions"], dtype=np.int64),
+                # An empty stop set (every image labeled at the first model)
+                # says nothing about stability: the rule skips such rounds.
+                stop_predictions=np.asarray(watched["stop_predictions"], dtype=np.int64)
+                if watched["stop_predictions"]
+                else None,
                 pool_uncertainty=watched.get("pool_uncertainty"),
                 predicted_change=watched.get("predicted_change"),
             )

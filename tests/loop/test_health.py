@@ -95,6 +95,17 @@ def _import(ws: Workspace, folder: Path) -> list[int]:
     return sorted({i.id for i in ws.store.items(ws.project.id)} - before)
 
 
+def test_a_fully_labeled_pool_has_no_stop_set_and_no_verdict_from_it(tmp_path: Path) -> None:
+    ws, _ = _project(tmp_path, stop_set_size=50)  # every image has a label
+    run_round(ws)
+    run_round(ws)
+    watched = ws.store.rounds(ws.project.id)[-1].metrics["monitor"]
+    assert watched["stop_items"] == [] and watched["predicted_change"] is None
+    assert watched["pool_uncertainty"] is None
+    report = ws.store.monitor.latest(ws.project.id, "stopping")
+    assert report is not None and report.body["decision"] == "continue"
+
+
 def _write_batch(folder: Path, dest: Path, count: int, transform: str) -> Path:
     dest.mkdir(parents=True)
     paths = sorted(folder.glob("*/*.png"))[-count:]
