@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
@@ -38,8 +38,34 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err = Console(stderr=True)
+
+PIPE_WIDTH = 10_000
+"""Columns assumed when output is not a terminal: nothing printed for a script wraps."""
+
+
+class _Console(Console):
+    """A rich console that wraps lines only on a terminal.
+
+    Piped or redirected, rich would assume 80 columns (or ``$COLUMNS``) and
+    fold long lines and table cells, so a script reading the output would see
+    words split across lines. Off a terminal this console is as wide as any
+    line it prints and never soft-wraps.
+    """
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        if self.is_terminal:
+            return size
+        return ConsoleDimensions(PIPE_WIDTH, size.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+
+console = _Console(soft_wrap=True)
+err = _Console(stderr=True, soft_wrap=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
 ProjectDir = Annotated[Path, typer.Argument(help="The project folder.")]

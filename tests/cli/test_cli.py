@@ -179,3 +179,26 @@ def test_migrate_upgrades_an_old_schema(tmp_path: Path) -> None:
     assert "labelloop migrate" in _fails("status", proj)
     assert "up to date" in _ok("migrate", proj)
     assert json.loads(_ok("status", proj, "--json"))["items"] == 0
+
+
+def test_piped_output_never_wraps_whatever_the_terminal_width(tmp_path: Path) -> None:
+    """A script reading piped output sees each message on one line, even at COLUMNS=20."""
+    import os
+    import subprocess
+    import sys
+
+    proj = tmp_path / ("a-project-folder-with-a-name-much-longer-than-twenty-columns" * 2)
+    env = {**os.environ, "COLUMNS": "20", "TERM": "xterm-256color"}
+    command = [sys.executable, "-c", "from labelloop.cli import app; app()"]
+    init = subprocess.run(
+        [*command, "init", str(proj), "--classes", "cat,dog"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    assert f"Created project {proj.name} in {proj}" in init.stdout.splitlines()
+    migrate = subprocess.run(
+        [*command, "migrate", str(proj)], capture_output=True, text=True, env=env, check=True
+    )
+    assert migrate.stdout.splitlines() == [f"{proj}: schema is up to date"]
