@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import getpass
 import json
 import sys
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 import typer
 from pydantic import ValidationError
 from rich.console import Console, ConsoleDimensions
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
@@ -318,6 +320,10 @@ def status(project_dir: ProjectDir, as_json: JsonFlag = False) -> None:
         table.add_row("validation accuracy", f"{val['accuracy']:.3f}")
         table.add_row("validation macro-F1", f"{val['macro_f1']:.3f}")
         table.add_row("validation ECE", f"{val['ece']:.3f}")
+    health = latest.get("model_health") if isinstance(latest, dict) else None
+    if isinstance(health, dict):
+        state = "collapsed: " if health.get("collapsed") else ""
+        table.add_row("model", escape(state + str(health.get("summary", ""))))
     decision = "returns are diminishing" if report["decision"] == "diminishing" else "continue"
     table.add_row("labeling", decision)
     if report["decision_evidence"]:
@@ -507,6 +513,9 @@ def train(project_dir: ProjectDir) -> None:
             f"validation accuracy {val['accuracy']:.3f}, macro-F1 {val['macro_f1']:.3f}, "
             f"ECE {val['ece']:.3f} on {val['n']} items"
         )
+    health = result.metrics.get("model_health")
+    if isinstance(health, dict) and health.get("collapsed"):
+        err.print(f"[yellow]warning:[/yellow] {escape(str(health['summary']))}")
 
 
 def _number(value: float | None) -> str:
@@ -633,6 +642,9 @@ def simulate(
         int, typer.Option(help="Detection: images generated for detection-demo.")
     ] = 400,
     epochs: Annotated[int, typer.Option(help="Detection: detector epochs per round.")] = 5,
+    min_steps: Annotated[
+        int, typer.Option(help="Detection: fewest optimiser steps per round.")
+    ] = 160,
 ) -> None:
     """Simulate active learning with an oracle and compare strategies against random."""
     if task_type == "detection":
@@ -643,7 +655,7 @@ def simulate(
             "fcos_tiny" if learner == "cnn" else learner,
             (seed_size, batch_size, budget, repeats, seed),
             images,
-            epochs,
+            (epochs, min_steps),
         )
         return
     if task_type != "classification":
@@ -711,7 +723,7 @@ def _simulate_detection(
     learner: str,
     sizes: tuple[int, int, int, int, int],
     images: int,
-    epochs: int,
+    training: tuple[int, int],
 ) -> None:
     from labelloop.loop.detection_sim import (
         DetectionSimulationSettings,
@@ -728,7 +740,8 @@ def _simulate_detection(
         budget=budget,
         repeats=repeats,
         seed=seed,
-        epochs=epochs,
+        epochs=training[0],
+        min_steps=training[1],
     )
     data = load_detection_dataset(dataset, n_images=images, seed=seed)
     total = settings.rounds() * len(settings.strategies) * repeats
@@ -973,11 +986,69 @@ def migrate(project_dir: ProjectDir) -> None:
 
 @app.command("config")
 @_friendly
-def show_config(project_dir: ProjectDir) -> None:
-    """Print the project's configuration as YAML."""
-    ws = Workspace.open(project_dir)
-    typer.echo(ws.config.to_yaml())
-    ws.close()
+def config_(
+    project_dir: ProjectDir,
+    assignments: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="key=value (dotted keys for groups: monitor.drift_alpha=0.01; values as YAML: "
+            "image_size=[224,224], auto_label_threshold=null); repeatable.",
+        ),
+    ] = None,
+    show_history: Annotated[
+        bool, typer.Option("--history", help="List every recorded settings change.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Print the settings as YAML, change them (--set), or list their changes (--history)."""
+    from labelloop.loop.settings import apply_settings, parse_assignments
+
+    with Workspace.open(project_dir) as ws:
+        if assignments:
+            who = f"cli:{getpass.getuser()}"
+            changes = apply_settings(ws, parse_assignments(assignments), who=who)
+            if as_json:
+                typer.echo(json.dumps([c.to_dict() for c in changes], indent=2))
+                return
+            if not changes:
+                console.print("nothing changed: every value was already set")
+            for change in changes:
+                console.print(
+                    f"{escape(change.key)}: {escape(json.dumps(change.old))} -> "
+                    f"{escape(json.dumps(change.new))} (takes effect {escape(change.effect)})"
+                )
+            return
+        if show_history:
+            history = ws.store.config_history(ws.project.id)
+            rows = [
+                {
+                    "at": c.created_at.isoformat(timespec="seconds"),
+                    "who": c.who,
+                    "key": c.key,
+                    "old": c.old,
+                    "new": c.new,
+                    "note": c.note,
+                }
+                for c in history
+            ]
+            if as_json:
+                typer.echo(json.dumps(rows, indent=2))
+                return
+            table = Table("when", "who", "setting", "old", "new", "note")
+            for row in rows:
+                table.add_row(
+                    *(escape(str(row[k])) for k in ("at", "who", "key")),
+                    escape(json.dumps(row["old"])),
+                    escape(json.dumps(row["new"])),
+                    escape(str(row["note"])),
+                )
+            console.print(table if rows else "no settings changed since the project was created")
+            return
+        if as_json:
+            typer.echo(json.dumps(ws.config.to_dict(), indent=2))
+            return
+        typer.echo(ws.config.to_yaml())
 
 
 if __name__ == "__main__":

@@ -16,7 +16,10 @@ from labelloop.learners import DETECTOR_NAMES, LEARNER_NAMES
 from labelloop.strategies import DETECTION_STRATEGY_NAMES, STRATEGY_NAMES
 from labelloop.synthesis import SynthesisConfig
 
-__all__ = ["DetectionConfig", "MonitorConfig", "ProjectConfig"]
+__all__ = ["MAX_IMAGE_SIDE", "DetectionConfig", "MonitorConfig", "ProjectConfig"]
+
+MAX_IMAGE_SIDE = 1024
+"""Largest model input side: a 1024x1024 RGB batch of 64 is already 800 MB of float32."""
 
 # What a detection project runs with when its configuration names no strategy
 # or learner: per-box entropy summed per image (Brust et al. 2019 found the
@@ -86,6 +89,8 @@ class DetectionConfig(BaseModel):
         min_score: boxes the model scores below this are not detections: not
             proposed to annotators, not auto-labeled, not counted by strategies.
         epochs: training epochs per round (warm-started from the last round).
+        min_steps: fewest optimiser steps per round; a round on few images
+            runs more epochs to reach it (0 trusts ``epochs`` alone).
         empty_policy: the score an image with no detection above ``min_score``
             gets from uncertainty strategies: ``mean`` of the pool (default:
             an early model finds nothing in most images, and ``max`` would fill
@@ -96,6 +101,7 @@ class DetectionConfig(BaseModel):
 
     min_score: float = Field(default=0.3, gt=0.0, lt=1.0)
     epochs: int = Field(default=20, ge=1, le=10_000)
+    min_steps: int = Field(default=160, ge=0, le=100_000)
     empty_policy: Literal["max", "zero", "mean"] = "mean"
 
 
@@ -111,9 +117,17 @@ class ProjectConfig(BaseModel):
         batch_size: items queued per round.
         seed: seed of every random choice the loop makes.
         val_fraction: share of labeled items held out for validation, per class.
-        image_size: ``(height, width)`` images are resized to for the model;
-            None keeps their size (then all images must share one).
-        channels: 1 for grayscale input, 3 for RGB.
+        image_size: ``(height, width)`` of the model's input. None until
+            the first import decides it from the images: their common size
+            when they all share one of at most 128 px a side (the digits
+            demo: 8x8), else 64x64. Each side at most 1024.
+        channels: 1 for grayscale input, 3 for RGB. None until the first
+            import decides it: 3 when any image is in colour, else 1.
+        resize: how an image of another shape is brought to ``image_size``:
+            ``center_crop`` (scale to cover, cut the overhang equally from
+            both ends; default), ``letterbox`` (scale to fit, pad with black)
+            or ``stretch`` (change the aspect ratio). Images are turned
+            upright by their EXIF orientation first.
         ranking_size: how many unlabeled items each round ranks for the queue
             (at least ``batch_size``); items beyond it are served oldest first.
         retrain_every: human labels after which the server retrains on its own.
@@ -146,10 +160,11 @@ class ProjectConfig(BaseModel):
     strategy: str = "margin"
     learner: str = "cnn"
     batch_size: int = Field(default=10, ge=1, le=100_000)
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
     val_fraction: float = Field(default=0.2, gt=0.0, lt=0.5)
     image_size: tuple[int, int] | None = None
-    channels: Literal[1, 3] = 1
+    channels: Literal[1, 3] | None = None
+    resize: Literal["center_crop", "letterbox", "stretch"] = "center_crop"
     ranking_size: int = Field(default=5000, ge=1)
     retrain_every: int = Field(default=20, ge=1)
     lease_minutes: float = Field(default=10.0, gt=0.0, le=24 * 60)
@@ -187,8 +202,11 @@ class ProjectConfig(BaseModel):
     @field_validator("image_size")
     @classmethod
     def _positive_size(cls, value: tuple[int, int] | None) -> tuple[int, int] | None:
-        if value is not None and min(value) < 1:
-            raise ValueError(f"image_size must be two positive integers, got {value}")
+        if value is not None and not (min(value) >= 1 and max(value) <= MAX_IMAGE_SIDE):
+            raise ValueError(
+                f"image_size must be two integers from 1 to {MAX_IMAGE_SIDE} "
+                f"(height, width), got {list(value)}"
+            )
         return value
 
     @model_validator(mode="after")

@@ -8,12 +8,15 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image
+from PIL import Image, ImageOps
 
 from labelloop.data.images import _decode
 from labelloop.errors import LabelloopError
 
-__all__ = ["ImageSizeMismatchError", "load_images"]
+__all__ = ["RESIZE_POLICIES", "ImageSizeMismatchError", "ResizePolicy", "fit_to", "load_images"]
+
+ResizePolicy = Literal["center_crop", "letterbox", "stretch"]
+RESIZE_POLICIES: tuple[str, ...] = ("center_crop", "letterbox", "stretch")
 
 # Pillow's 16-bit grayscale modes (and "I", which older Pillow gave 16-bit PNGs);
 # converting them straight to "L" clips at 255 instead of scaling.
@@ -35,31 +38,74 @@ def _check_arguments(size: tuple[int, int] | None, channels: int) -> None:
         raise ValueError(f"size must be (height, width) in positive pixels, got {size!r}.")
 
 
-def _resized(image: Image.Image, size: tuple[int, int] | None) -> Image.Image:
+def fit_to(
+    image: Image.Image, size: tuple[int, int] | None, policy: ResizePolicy = "center_crop"
+) -> Image.Image:
+    """Bring an image to ``(height, width)`` by the project's resize policy.
+
+    * ``center_crop`` (default): scale so the image covers the target (its
+      shorter side, relative to the target's, fits exactly), then cut the
+      overhang equally from both ends. Nothing is distorted; the borders of
+      a very elongated image are lost.
+    * ``letterbox``: scale so the whole image fits inside the target, then pad
+      the rest with black, equally on both sides. Nothing is lost or distorted.
+    * ``stretch``: resize to the target, changing the aspect ratio.
+
+    Args:
+        image: the decoded image (any mode Pillow resizes).
+        size: ``(height, width)``, or ``None`` to leave the image as it is.
+        policy: one of :data:`RESIZE_POLICIES`.
+
+    Returns:
+        The image at ``size`` (the same object when it already is).
+    """
     if size is None or image.size == (size[1], size[0]):
         return image
-    return image.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+    height, width = size
+    if policy == "stretch":
+        return image.resize((width, height), Image.Resampling.BILINEAR)
+    w, h = image.size
+    if policy == "center_crop":
+        scale = max(width / w, height / h)
+        new = (max(width, round(w * scale)), max(height, round(h * scale)))
+        scaled = image.resize(new, Image.Resampling.BILINEAR)
+        left, top = (new[0] - width) // 2, (new[1] - height) // 2
+        return scaled.crop((left, top, left + width, top + height))
+    scale = min(width / w, height / h)
+    new = (max(1, min(width, round(w * scale))), max(1, min(height, round(h * scale))))
+    canvas = Image.new(image.mode, (width, height))
+    canvas.paste(
+        image.resize(new, Image.Resampling.BILINEAR),
+        ((width - new[0]) // 2, (height - new[1]) // 2),
+    )
+    return canvas
 
 
-def _load_one(path: Path, size: tuple[int, int] | None, channels: int) -> NDArray[np.float32]:
-    """Decodes, converts and resizes one image file.
+def _load_one(
+    path: Path, size: tuple[int, int] | None, channels: int, policy: ResizePolicy = "center_crop"
+) -> NDArray[np.float32]:
+    """Decodes, turns upright, converts and resizes one image file.
 
     Args:
         path: The image file.
         size: ``(height, width)`` to resize to, or ``None`` to keep its size.
         channels: 1 for grayscale, 3 for RGB.
+        policy: how the image is brought to ``size`` (:func:`fit_to`).
 
     Returns:
         pixels: (channels, height, width), in [0, 1].
     """
-    with path.open("rb") as handle, _decode(handle, path)[0] as image:
+    with path.open("rb") as handle, _decode(handle, path)[0] as decoded:
+        # A camera stores a portrait photo sideways with an EXIF orientation tag.
+        image = ImageOps.exif_transpose(decoded)
         if image.mode in _SIXTEEN_BIT_MODES:
-            plane = np.asarray(_resized(image.convert("F"), size), dtype=np.float32)
+            plane = np.asarray(fit_to(image.convert("F"), size, policy), dtype=np.float32)
             plane = np.clip(plane / np.float32(65535), 0.0, 1.0)
             return np.repeat(plane[np.newaxis], channels, axis=0)
         # Palette images go via RGBA so their transparency converts without a warning.
-        decoded = image.convert("RGBA") if image.mode == "P" else image
-        converted = _resized(decoded.convert("L" if channels == 1 else "RGB"), size)
+        if image.mode == "P":
+            image = image.convert("RGBA")
+        converted = fit_to(image.convert("L" if channels == 1 else "RGB"), size, policy)
         array = np.asarray(converted, dtype=np.float32) / np.float32(255)
     return array[np.newaxis] if channels == 1 else array.transpose(2, 0, 1)
 
@@ -69,17 +115,21 @@ def load_images(
     *,
     size: tuple[int, int] | None = None,
     channels: Literal[1, 3] = 1,
+    policy: ResizePolicy = "center_crop",
 ) -> NDArray[np.float32]:
     """Decodes image files into one array.
 
-    Images are converted to grayscale (``channels=1``) or RGB (``channels=3``);
-    an alpha channel is dropped, 16-bit grayscale is scaled from 65535.
+    Images are turned upright by their EXIF orientation, converted to
+    grayscale (``channels=1``) or RGB (``channels=3``; CMYK and palette
+    images included); an alpha channel is dropped, 16-bit grayscale is
+    scaled from 65535.
 
     Args:
         paths: Image files, in the order of the output rows.
-        size: ``(height, width)`` to resize every image to (bilinear), or ``None``
+        size: ``(height, width)`` to bring every image to, or ``None``
             when all images already share one size.
         channels: 1 for grayscale, 3 for RGB.
+        policy: how an image of another shape is brought to ``size`` (:func:`fit_to`).
 
     Returns:
         images: (n_images, channels, height, width), float32 in [0, 1].
@@ -100,11 +150,11 @@ def load_images(
                 "No image paths given; pass size=(height, width) to get an empty array."
             )
         return np.zeros((0, channels, *size), dtype=np.float32)
-    first = _load_one(Path(paths[0]), size, channels)
+    first = _load_one(Path(paths[0]), size, channels, policy)
     out = np.empty((len(paths), *first.shape), dtype=np.float32)
     out[0] = first
     for row in range(1, len(paths)):
-        pixels = _load_one(Path(paths[row]), size, channels)
+        pixels = _load_one(Path(paths[row]), size, channels, policy)
         if pixels.shape != first.shape:
             raise ImageSizeMismatchError(
                 f"{paths[row]} is {pixels.shape[1]}x{pixels.shape[2]} (height x width) but "

@@ -10,6 +10,7 @@ from torch import Tensor
 from torchvision.models.detection import FCOS
 
 from labelloop.learners._detection_net import mirror_boxes, training_loss
+from labelloop.learners._schedule import EarlyStopping, StepBudget, warmup_cosine
 from labelloop.learners.training import epoch_order
 
 __all__ = ["DetectionEpochStats", "TargetTensors", "train_detector"]
@@ -55,6 +56,7 @@ def _batch_targets(
 def _train_epoch(
     model: FCOS,
     optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
     images: Tensor,
     targets: Sequence[TargetTensors],
     *,
@@ -83,6 +85,7 @@ def _train_epoch(
         torch.autograd.backward(loss)
         torch.nn.utils.clip_grad_norm_(model.parameters(), _MAX_GRAD_NORM)
         optimizer.step()
+        scheduler.step()
         total += float(loss.detach()) * index.shape[0]
         seen += index.shape[0]
     return total / seen
@@ -122,45 +125,57 @@ def train_detector(
     augment: bool,
     seed: int,
     device: torch.device,
+    min_steps: int = 0,
+    min_val: int = 1,
 ) -> tuple[list[DetectionEpochStats], int]:
-    """Train ``model`` in place with AdamW and optional early stopping.
+    """Train ``model`` in place with AdamW, a warm-up + cosine schedule and guarded early stopping.
 
-    Without ``validation`` the model trains for ``epochs`` epochs. With it,
-    the validation loss is measured after each epoch; training stops once it
-    has not improved for ``patience`` epochs and the best epoch's weights are
-    put back. The model is left in eval mode.
+    The fit runs ``epochs`` epochs, or more until it has taken ``min_steps``
+    optimiser steps (``epochs=0`` trains nothing). With a validation split of
+    at least ``min_val`` images, the validation loss is measured after each
+    epoch; once ``min_steps`` are done, training stops when it has not
+    improved for ``patience`` epochs and the best epoch's weights are put
+    back. A smaller split is measured but chooses nothing. The model is left
+    in eval mode. See :mod:`labelloop.learners._schedule`.
 
     Args:
         model: The detector, on ``device``.
         images: Training images, shape ``(n, C, H, W)``.
         targets: One target per image, boxes x1y1x2y2 on the CPU.
         validation: ``(images, targets)`` of the validation split, or ``None``.
-        epochs: Most epochs.
+        epochs: Epochs to train (more if ``min_steps`` needs them).
         batch_size: Images per mini-batch.
         min_epoch_samples: Fewest images an epoch draws (small sets are
             passed over several times).
-        lr: AdamW learning rate.
+        lr: Peak AdamW learning rate.
         weight_decay: AdamW weight decay.
         patience: Epochs without improvement before stopping.
         augment: If true, mirror each training image left-right with
             probability 1/2.
         seed: Seeds shuffling and mirroring.
         device: Device to train on.
+        min_steps: Fewest optimiser steps of a fit.
+        min_val: Fewest validation images early stopping trusts.
 
     Returns:
         The stats of each epoch, and the epoch whose weights the model holds
         (``0`` when none ran).
     """
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    n = images.shape[0]
+    budget = StepBudget(epochs, min_steps, -(-max(n, min_epoch_samples) // batch_size) if n else 0)
+    scheduler = warmup_cosine(optimizer, budget.planned_steps)
     generator = torch.Generator().manual_seed(seed)
     images_t = torch.from_numpy(images)
     history: list[DetectionEpochStats] = []
-    best_epoch, best_loss = 0, float("inf")
-    best_state: dict[str, Tensor] | None = None
-    for epoch in range(1, epochs + 1):
+    stopping = EarlyStopping(
+        patience, min_steps, trusted=validation is not None and len(validation[1]) >= min_val
+    )
+    for epoch in range(1, budget.planned_epochs + 1):
         train_loss = _train_epoch(
             model,
             optimizer,
+            scheduler,
             images_t,
             targets,
             batch_size=batch_size,
@@ -169,21 +184,20 @@ def train_detector(
             generator=generator,
             device=device,
         )
-        if validation is None:
-            history.append(DetectionEpochStats(epoch, train_loss))
-            best_epoch = epoch
-            continue
-        val_images, val_targets = validation
-        val_loss = _validation_loss(
-            model, torch.from_numpy(val_images), val_targets, batch_size=batch_size, device=device
-        )
-        history.append(DetectionEpochStats(epoch, train_loss, val_loss))
-        if val_loss < best_loss:
-            best_epoch, best_loss = epoch, val_loss
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        elif epoch - best_epoch >= patience:
+        stats = DetectionEpochStats(epoch, train_loss)
+        if validation is not None:
+            val_images, val_targets = validation
+            val_loss = _validation_loss(
+                model,
+                torch.from_numpy(val_images),
+                val_targets,
+                batch_size=batch_size,
+                device=device,
+            )
+            stats = DetectionEpochStats(epoch, train_loss, val_loss)
+        history.append(stats)
+        if stopping.update(model, epoch, epoch * budget.steps_per_epoch, stats.val_loss):
             break
-    if best_state is not None and best_epoch != len(history):
-        model.load_state_dict(best_state)
+    best_epoch = stopping.finish(model, len(history))
     model.eval()
     return history, best_epoch

@@ -245,6 +245,10 @@ class TorchDetector:
         max_detections: Most boxes reported per image.
         warm_start: If true, a later fit starts from the current weights.
         inference_batch_size: Images per batch in :meth:`predict` and :meth:`embed`.
+        min_steps: Fewest optimiser steps of a fit that trains at all;
+            ``epochs`` is raised for a small labeled set until it is reached.
+        early_stopping_min_val: Fewest validation images early stopping
+            trusts; a smaller split is measured but the fit runs its budget.
 
     Attributes:
         network_: The trained FCOS model, in eval mode, on ``device_``.
@@ -281,6 +285,8 @@ class TorchDetector:
         max_detections: int = 100,
         warm_start: bool = True,
         inference_batch_size: int = 64,
+        min_steps: int = 160,
+        early_stopping_min_val: int = 20,
     ) -> None:
         self.classes = classes
         self.architecture = architecture
@@ -300,6 +306,8 @@ class TorchDetector:
         self.max_detections = max_detections
         self.warm_start = warm_start
         self.inference_batch_size = inference_batch_size
+        self.min_steps = min_steps
+        self.early_stopping_min_val = early_stopping_min_val
 
     @property
     def n_classes(self) -> int:
@@ -360,6 +368,8 @@ class TorchDetector:
                 augment=self.augment,
                 seed=self.random_state,
                 device=device,
+                min_steps=self.min_steps,
+                min_val=self.early_stopping_min_val,
             )
         return self
 
@@ -596,6 +606,8 @@ class TorchDetector:
         check_int("batch_size", self.batch_size, 1)
         check_int("min_epoch_samples", self.min_epoch_samples, 0)
         check_int("patience", self.patience, 1)
+        check_int("min_steps", self.min_steps, 0)
+        check_int("early_stopping_min_val", self.early_stopping_min_val, 1)
         check_int("random_state", self.random_state, 0)
         check_int("max_detections", self.max_detections, 1)
         check_int("inference_batch_size", self.inference_batch_size, 1)

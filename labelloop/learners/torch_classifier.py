@@ -17,6 +17,7 @@ from labelloop.learners._validation import (
     check_input_shape,
     check_n_classes,
 )
+from labelloop.learners.augment import AUGMENT_NAMES, AugmentName
 from labelloop.learners.calibration import TemperatureScaler
 from labelloop.learners.errors import (
     InvalidInputError,
@@ -25,6 +26,7 @@ from labelloop.learners.errors import (
     NotFittedError,
     WeightsMismatchError,
 )
+from labelloop.learners.health import prediction_collapse
 from labelloop.learners.mc_dropout import mc_dropout_logits
 from labelloop.learners.metrics import expected_calibration_error
 from labelloop.learners.networks import (
@@ -109,6 +111,17 @@ class TorchClassifier:
         calibrate: If true, fit a temperature on the validation split at the
             end of each fit that has one. Off by default, so probabilities are
             the network's own softmax unless asked for.
+        min_steps: Fewest optimiser steps of a fit that trains at all; a fit
+            on a small labeled set runs more than ``epochs`` epochs to reach
+            it. The learning rate warms up and then follows a cosine over
+            the planned steps (:mod:`labelloop.learners._schedule`).
+        early_stopping_min_val: Fewest validation images early stopping
+            trusts. A smaller validation split is measured every epoch (see
+            ``history_``) but the fit runs its whole budget and keeps the last
+            weights: on 4 images the loss picks an epoch by chance.
+        augment: ``"shift"`` (default: random shifts of up to 10% and zooms
+            of up to 10%), ``"shift_flip"`` (also left-right mirroring, for
+            photos) or ``"none"``; see :mod:`labelloop.learners.augment`.
 
     Attributes:
         network_: The trained network, in eval mode, on ``device_``.
@@ -124,6 +137,9 @@ class TorchClassifier:
             and after :meth:`load`.
         ece_after_: The same with the temperature applied; equals
             ``ece_before_`` when the temperature is 1.
+        restarted_: True when the last fit was warm-started, collapsed to
+            predicting one class on its own training images, and was redone
+            from a fresh initialisation.
     """
 
     network_: FeatureClassifier
@@ -134,6 +150,7 @@ class TorchClassifier:
     temperature_: float
     ece_before_: float | None
     ece_after_: float | None
+    restarted_: bool
 
     def __init__(
         self,
@@ -154,6 +171,9 @@ class TorchClassifier:
         dropout: float = 0.25,
         inference_batch_size: int = 1024,
         calibrate: bool = False,
+        min_steps: int = 200,
+        early_stopping_min_val: int = 50,
+        augment: AugmentName = "shift",
     ) -> None:
         self.network = network
         self.n_classes = n_classes
@@ -171,6 +191,9 @@ class TorchClassifier:
         self.dropout = dropout
         self.inference_batch_size = inference_batch_size
         self.calibrate = calibrate
+        self.min_steps = min_steps
+        self.early_stopping_min_val = early_stopping_min_val
+        self.augment = augment
 
     def fit(
         self,
@@ -209,8 +232,28 @@ class TorchClassifier:
                 X_val, y_val, n_classes=n_classes, input_shape=input_shape, suffix="_val"
             )
         device = resolve_device(self.device)
+        warm = self.warm_start and self._fits_current_network(n_classes, input_shape)
+        self._train(images, labels, validation, device, fresh=not warm)
+        self.restarted_ = False
+        if warm and self.epochs > 0 and self._collapsed_on(images, labels):
+            # The warm start locked in a degenerate model: start again from scratch.
+            self._train(images, labels, validation, device, fresh=True)
+            self.restarted_ = True
+        self._fit_temperature(validation)
+        return self
+
+    def _train(
+        self,
+        images: NDArray[np.float32],
+        labels: NDArray[np.int64],
+        validation: tuple[NDArray[np.float32], NDArray[np.int64]] | None,
+        device: torch.device,
+        *,
+        fresh: bool,
+    ) -> None:
+        n_classes, input_shape = self._check_params()
         with seeded(self.random_state, device):
-            if not (self.warm_start and self._fits_current_network(n_classes, input_shape)):
+            if fresh:
                 self._init_network(n_classes, input_shape)
             self.network_.dropout.p = float(self.dropout)
             self.network_.to(device)
@@ -231,9 +274,15 @@ class TorchClassifier:
                 seed=self.random_state,
                 device=device,
                 inference_batch_size=self.inference_batch_size,
+                min_steps=self.min_steps,
+                min_val=self.early_stopping_min_val,
+                augment=self.augment,
             )
-        self._fit_temperature(validation)
-        return self
+
+    def _collapsed_on(self, images: NDArray[np.float32], labels: NDArray[np.int64]) -> bool:
+        """Whether the network predicts one class for (almost) all of its own training images."""
+        predicted = self.predict_proba(images).argmax(axis=1)
+        return prediction_collapse(predicted, labels, self.n_classes).collapsed
 
     def predict_proba(self, X: NDArray[np.floating]) -> NDArray[np.float64]:
         """Class probabilities, computed in batches with dropout off.
@@ -399,6 +448,7 @@ class TorchClassifier:
         self.skipped_weights_ = []
         self.temperature_ = float(state.get("temperature", 1.0))
         self.ece_before_ = self.ece_after_ = None
+        self.restarted_ = False
         return self
 
     def _architecture(self, n_classes: int, input_shape: tuple[int, ...]) -> dict[str, Any]:
@@ -436,6 +486,12 @@ class TorchClassifier:
         check_int("patience", self.patience, 1)
         check_int("random_state", self.random_state, 0)
         check_int("inference_batch_size", self.inference_batch_size, 1)
+        check_int("min_steps", self.min_steps, 0)
+        check_int("early_stopping_min_val", self.early_stopping_min_val, 1)
+        if self.augment not in AUGMENT_NAMES:
+            raise InvalidParameterError(
+                f"augment={self.augment!r} is unknown; use one of {AUGMENT_NAMES}."
+            )
         check_float("lr", self.lr, 0.0, float("inf"), open_low=True)
         check_float("weight_decay", self.weight_decay, 0.0, float("inf"), open_low=False)
         check_float("dropout", self.dropout, 0.0, 1.0, open_low=False)

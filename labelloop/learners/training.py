@@ -1,9 +1,10 @@
 """The training loop behind :class:`~labelloop.learners.TorchClassifier`.
 
 Kept apart from the classifier so the loop reads as one piece: seeded
-shuffling, mini-batch AdamW, per-epoch validation, early stopping that keeps
-the best weights, and batched inference that never holds a whole pool on the
-device.
+shuffling and augmentation, mini-batch AdamW over a budget of optimiser
+steps with a warm-up + cosine schedule, per-epoch validation, early stopping
+that keeps the best weights when the validation side is large enough to
+trust, and batched inference that never holds a whole pool on the device.
 """
 
 from collections.abc import Callable, Iterator
@@ -16,6 +17,8 @@ from numpy.typing import NDArray
 from torch import Tensor
 from torch.nn.functional import cross_entropy
 
+from labelloop.learners._schedule import EarlyStopping, StepBudget, warmup_cosine
+from labelloop.learners.augment import AugmentName, augment_batch
 from labelloop.learners.errors import InvalidParameterError
 from labelloop.learners.networks import FeatureClassifier
 
@@ -26,6 +29,7 @@ __all__ = [
     "resolve_device",
     "seeded",
     "split_batches",
+    "steps_per_epoch",
     "train",
 ]
 
@@ -198,14 +202,32 @@ def _validation_scores(
     return loss, accuracy
 
 
+SMALL_SET_BATCH = 16
+"""A fit on fewer images than ``batch_size`` uses batches of its own size, at least this."""
+
+
+def steps_per_epoch(n: int, min_samples: int, batch_size: int) -> int:
+    """Optimiser steps :func:`split_batches` makes of one :func:`epoch_order` epoch."""
+    if n == 0:
+        return 0
+    size = max(n, min_samples)
+    if size == 1:
+        return 1
+    steps = -(-size // batch_size)
+    # tensor_split makes near-equal pieces; the smallest has size // steps, and a lone one merges.
+    return steps - 1 if steps > 1 and size // steps == 1 else steps
+
+
 def _train_epoch(
     model: FeatureClassifier,
     optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
     X: Tensor,
     y: Tensor,
     *,
     batch_size: int,
     min_samples: int,
+    augment: AugmentName,
     generator: torch.Generator,
     device: torch.device,
 ) -> float:
@@ -214,12 +236,13 @@ def _train_epoch(
     seen = 0
     order = epoch_order(X.shape[0], min_samples, generator)
     for index in split_batches(order, batch_size):
-        images = X[index].to(device, non_blocking=True)
+        images = augment_batch(X[index].to(device, non_blocking=True), augment, generator)
         labels = y[index].to(device, non_blocking=True)
         optimizer.zero_grad(set_to_none=True)
         loss = cross_entropy(model(images), labels)
         torch.autograd.backward(loss)
         optimizer.step()
+        scheduler.step()
         total += loss.detach() * index.shape[0]
         seen += index.shape[0]
     return float(total.item() / seen)
@@ -240,13 +263,22 @@ def train(
     seed: int,
     device: torch.device,
     inference_batch_size: int,
+    min_steps: int = 0,
+    min_val: int = 1,
+    augment: AugmentName = "none",
 ) -> tuple[list[EpochStats], int]:
-    """Train ``model`` in place with AdamW and optional early stopping.
+    """Train ``model`` in place with AdamW, a warm-up + cosine schedule and guarded early stopping.
 
-    Without ``validation`` the model trains for ``epochs`` epochs. With it,
-    the validation loss is measured after every epoch; training stops once it
-    has not improved for ``patience`` epochs, and the weights of the epoch
-    with the lowest loss are put back. The model is left in eval mode.
+    The fit runs ``epochs`` epochs, or more until it has taken ``min_steps``
+    optimiser steps (``epochs=0`` trains nothing); see
+    :class:`~labelloop.learners._schedule.StepBudget`. The learning rate
+    follows :func:`~labelloop.learners._schedule.warmup_cosine` over those
+    steps. With a ``validation`` split of at least ``min_val`` images, the
+    validation loss is measured after every epoch; once ``min_steps`` are done,
+    training stops when it has not improved for ``patience`` epochs, and the
+    weights of the epoch with the lowest loss are put back. A smaller split
+    is still measured each epoch (the history shows it) but chooses nothing:
+    the fit keeps its last weights. The model is left in eval mode.
 
     Args:
         model: The network, already on ``device``.
@@ -254,52 +286,61 @@ def train(
         y: Training labels, shape ``(n,)``.
         validation: ``(X_val, y_val)`` with shapes ``(m, C, H, W)`` and
             ``(m,)``, or ``None``.
-        epochs: Most epochs to train.
-        batch_size: Largest mini-batch.
+        epochs: Epochs to train (more if ``min_steps`` needs them).
+        batch_size: Largest mini-batch; a smaller training set gets batches
+            of its own size (at least :data:`SMALL_SET_BATCH`).
         min_epoch_samples: Fewest samples an epoch draws; see :func:`epoch_order`.
-        lr: AdamW learning rate.
+        lr: Peak AdamW learning rate.
         weight_decay: AdamW weight decay.
         patience: Epochs without improvement before stopping.
-        seed: Seeds the shuffling generator.
+        seed: Seeds the shuffling and augmentation generator.
         device: Device to train on.
         inference_batch_size: Batch size for validation passes.
+        min_steps: Fewest optimiser steps of a fit.
+        min_val: Fewest validation images early stopping trusts.
+        augment: Augmentation of each training batch (:func:`augment_batch`).
 
     Returns:
         The stats of each epoch run, and the epoch whose weights the model
         holds (``0`` when no epoch ran).
     """
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    # A batch larger than the labeled set repeats its images within one step:
+    # the same compute buys more steps as batches of the set's size.
+    batch_size = min(batch_size, max(SMALL_SET_BATCH, X.shape[0]))
+    budget = StepBudget(
+        epochs, min_steps, steps_per_epoch(X.shape[0], min_epoch_samples, batch_size)
+    )
+    scheduler = warmup_cosine(optimizer, budget.planned_steps)
     generator = torch.Generator().manual_seed(seed)
     X_t, y_t = torch.from_numpy(X), torch.from_numpy(y)
     y_val = None if validation is None else torch.from_numpy(validation[1])
     history: list[EpochStats] = []
-    best_epoch, best_loss = 0, float("inf")
-    best_state: dict[str, Tensor] | None = None
-    for epoch in range(1, epochs + 1):
+    stopping = EarlyStopping(
+        patience, min_steps, trusted=validation is not None and len(validation[1]) >= min_val
+    )
+    for epoch in range(1, budget.planned_epochs + 1):
         train_loss = _train_epoch(
             model,
             optimizer,
+            scheduler,
             X_t,
             y_t,
             batch_size=batch_size,
             min_samples=min_epoch_samples,
+            augment=augment,
             generator=generator,
             device=device,
         )
-        if validation is None or y_val is None:
-            history.append(EpochStats(epoch, train_loss))
-            best_epoch = epoch
-            continue
-        val_loss, val_accuracy = _validation_scores(
-            model, validation[0], y_val, batch_size=inference_batch_size, device=device
-        )
-        history.append(EpochStats(epoch, train_loss, val_loss, val_accuracy))
-        if val_loss < best_loss:
-            best_epoch, best_loss = epoch, val_loss
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        elif epoch - best_epoch >= patience:
+        stats = EpochStats(epoch, train_loss)
+        if validation is not None and y_val is not None:
+            val_loss, val_accuracy = _validation_scores(
+                model, validation[0], y_val, batch_size=inference_batch_size, device=device
+            )
+            stats = EpochStats(epoch, train_loss, val_loss, val_accuracy)
+        history.append(stats)
+        if stopping.update(model, epoch, epoch * budget.steps_per_epoch, stats.val_loss):
             break
-    if best_state is not None and best_epoch != len(history):
-        model.load_state_dict(best_state)
+    best_epoch = stopping.finish(model, len(history))
     model.eval()
     return history, best_epoch

@@ -218,9 +218,10 @@ def warm_detector(ws: Workspace) -> TorchDetector:
     detector = make_detector(
         cfg.learner,
         cfg.classes,
-        image_channels=cfg.channels,
+        image_channels=ws.input_geometry()[0],
         random_state=cfg.seed,
         epochs=cfg.detection.epochs,
+        min_steps=cfg.detection.min_steps,
     )
     last = latest_model(ws)
     if last is not None and last.path is not None:

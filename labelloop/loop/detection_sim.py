@@ -63,6 +63,7 @@ class DetectionSimulationSettings:
         seed: base seed.
         test_fraction: share of the dataset held out for the test mAP.
         epochs: detector epochs per round.
+        min_steps: fewest optimiser steps per round (more epochs on few images).
         min_score: boxes below it are not detections for the strategies.
         empty_policy: score of images without a detection (uncertainty strategies).
         targets: mAP@0.5 levels whose labels-to-reach the summary reports.
@@ -77,6 +78,7 @@ class DetectionSimulationSettings:
     seed: int = 0
     test_fraction: float = 0.25
     epochs: int = 5
+    min_steps: int = 160
     min_score: float = 0.1
     empty_policy: str = "max"
     targets: tuple[float, ...] = (0.3, 0.4, 0.5)
@@ -161,7 +163,11 @@ def _run_one(
     labeled = np.zeros(len(pool), dtype=bool)
     labeled[rng.choice(len(pool), size=min(settings.seed_size, len(pool)), replace=False)] = True
     detector = make_detector(
-        settings.learner, data.classes, random_state=seed, epochs=settings.epochs
+        settings.learner,
+        data.classes,
+        random_state=seed,
+        epochs=settings.epochs,
+        min_steps=settings.min_steps,
     )
     strategy = detection_strategy(
         strategy_name, min_score=settings.min_score, empty_policy=settings.empty_policy

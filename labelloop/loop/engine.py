@@ -3,14 +3,68 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from labelloop.learners import ClassificationMetrics, Learner, evaluate
+from labelloop.learners.health import prediction_collapse
 from labelloop.strategies import Pool, QueryStrategy, UncertaintyStrategy
 
-__all__ = ["Selection", "calibration_report", "fit_learner", "score_pool", "select_batch"]
+__all__ = [
+    "Selection",
+    "calibration_report",
+    "fallback_strategy",
+    "fit_learner",
+    "model_health",
+    "score_pool",
+    "select_batch",
+]
+
+
+def model_health(
+    labeled_probs: NDArray[np.float64],
+    labels: NDArray[np.int64],
+    pool_probs: NDArray[np.float64],
+    classes: tuple[str, ...],
+) -> dict[str, Any]:
+    """Whether the model collapsed to predicting one class, judged on the labeled items.
+
+    The verdict reads the model's predictions on the items whose labels it
+    knows: a model that learned anything tells its own labeled classes apart,
+    while a collapsed one gives them all one class. (Judged on the pool
+    instead, a pool that truly is mostly one class would look like a
+    collapse.) How many classes it predicts on the pool is reported beside.
+
+    Args:
+        labeled_probs: ``(m, n_classes)`` the model's probabilities on the labeled items.
+        labels: ``(m,)`` their class indices.
+        pool_probs: ``(n, n_classes)`` its probabilities on the unlabeled pool.
+        classes: the class names.
+
+    Returns:
+        :class:`~labelloop.learners.health.Collapse` as a mapping, with the
+        dominant class's name under ``dominant_class``, ``pool_classes`` and a
+        one-line ``summary``.
+    """
+    found = prediction_collapse(labeled_probs.argmax(axis=1), labels, len(classes)).to_dict()
+    found["dominant_class"] = classes[found["dominant_class"]]
+    found["pool_classes"] = len(np.unique(pool_probs.argmax(axis=1)))
+    share = f"{found['dominant_share']:.0%}"
+    found["summary"] = (
+        f"the model predicts {found['dominant_class']!r} for {share} of its labeled images "
+        f"({found['expected_share']:.0%} are {found['dominant_class']!r}); it does not rank "
+        "the pool until it learns more"
+        if found["collapsed"]
+        else f"predicts {found['pool_classes']} of {len(classes)} classes on the unlabeled pool"
+    )
+    return found
+
+
+def fallback_strategy(cold_start: str) -> str:
+    """What ranks the pool while the model is not trusted: the project's cold start."""
+    return cold_start
 
 
 def calibration_report(learner: Learner) -> dict[str, float | None]:

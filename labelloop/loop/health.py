@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from labelloop.data.arrays import load_images
 from labelloop.errors import LabelloopError
 from labelloop.learners import Learner, make_learner
 from labelloop.loop.models import latest_learner
@@ -161,8 +160,7 @@ def check_window(ws: Workspace, paths: Sequence[Path], *, label: str) -> Monitor
     reference = _reference(ws, set())
     if len(paths) < 2 or len(reference) < 10:
         return None
-    cfg = ws.config
-    arriving = load_images(list(paths), size=cfg.image_size, channels=cfg.channels)
+    arriving = ws.load_paths(list(paths))
     # One pass through the model for both sides: the learner is loaded once.
     features = _embed(ws, np.concatenate([ws.load_arrays(reference), arriving]))
     ref, new = features[: len(reference)], features[len(reference) :]

@@ -20,7 +20,9 @@ from labelloop.learners import Learner, make_learner
 from labelloop.loop.engine import (
     Selection,
     calibration_report,
+    fallback_strategy,
     fit_learner,
+    model_health,
     score_pool,
     select_batch,
 )
@@ -166,6 +168,7 @@ def run_round(ws: Workspace, *, on_step: Progress | None = None) -> RoundResult:
     human[[position[item.id] for item, _ in pairs]] = True
     metrics: dict[str, Any] = {"n_labeled": len(pairs), "n_pool": len(items)}
     model_id, version, probs, strategy_name = None, None, None, cfg.strategy
+    ranking_probs: NDArray[np.float64] | None = None
     learner: Learner | None = None
     X: NDArray[np.float32] | None = None
     if pairs:
@@ -185,15 +188,23 @@ def run_round(ws: Workspace, *, on_step: Progress | None = None) -> RoundResult:
         metrics["calibration"] = calibration_report(learner)
         if val_metrics is not None:
             metrics["validation"] = val_metrics.to_dict()
+        step("score pool", 0.6)
+        probs = ranking_probs = learner.predict_proba(X)
+        health = model_health(probs[idx], y, probs[~human], cfg.classes)
+        metrics["model_health"] = health
         model = ws.store.add_model(pid, snapshot.id, cfg.learner, metrics)
         ws.models_dir.mkdir(parents=True, exist_ok=True)
         path = ws.models_dir / f"{model.version}.pt"
         learner.save(path)
         ws.store.set_model_path(model.id, path.relative_to(ws.root).as_posix())
         model_id, version = model.id, model.version
-        step("score pool", 0.7)
-        probs = learner.predict_proba(X)
         metrics["monitor"] = observe_round(ws, items, probs, human)
+        if health["collapsed"]:
+            # A model that predicts one class ranks the pool by noise: rank
+            # without it (as before any model) until it is useful.
+            strategy_name = fallback_strategy(cfg.cold_start)
+            metrics["fallback_strategy"] = strategy_name
+            learner, ranking_probs = None, None
     else:
         strategy_name = cfg.cold_start
     step("rank", 0.85)
@@ -209,7 +220,7 @@ def run_round(ws: Workspace, *, on_step: Progress | None = None) -> RoundResult:
         taken[[position[i] for i in excluded if i in position]] = True
     size = min(int((~taken).sum()), max(cfg.ranking_size, cfg.batch_size))
     if size:
-        selection = _rank(ws, strategy, learner, X, items, taken, size, probs)
+        selection = _rank(ws, strategy, learner, X, items, taken, size, ranking_probs)
         selection = _favour_drifted(ws, items, selection)
     else:  # every item has a person's label: nothing left to rank
         selection = Selection(np.zeros(0, dtype=np.int64), None)
@@ -227,7 +238,8 @@ def run_round(ws: Workspace, *, on_step: Progress | None = None) -> RoundResult:
     auto = 0
     # A model trained on a handful of labels can be confidently wrong (one
     # trained on a single class says 1.0 for everything): wait for enough.
-    trusted = len(pairs) >= cfg.auto_label_min_labels
+    # Nor is a collapsed model trusted (learner is None then).
+    trusted = len(pairs) >= cfg.auto_label_min_labels and learner is not None
     if (
         probs is not None
         and version is not None

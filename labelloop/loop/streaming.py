@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from labelloop.data.arrays import load_images
 from labelloop.data.images import ImageFileError, inspect_image
 from labelloop.loop.models import latest_learner
 from labelloop.loop.workspace import Workspace
@@ -111,7 +110,6 @@ def stream_images(
     Before any model exists, every image counts as uncertain, so the selector
     spends its budget on the first arrivals.
     """
-    cfg = ws.config
     state_path = ws.root / _STATE
     state: dict[str, bool] = json.loads(state_path.read_text()) if state_path.exists() else {}
     report = StreamReport()
@@ -123,7 +121,7 @@ def stream_images(
             continue
         try:
             inspect_image(path)
-            X = load_images([path], size=cfg.image_size, channels=cfg.channels)
+            X = ws.load_paths([path])
         except (ImageFileError, ValueError) as exc:
             report.rejected.append((str(path), str(exc)))
             continue

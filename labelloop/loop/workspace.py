@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 
 from labelloop.config import ProjectConfig
 from labelloop.data.arrays import load_images
+from labelloop.data.geometry import decide_channels, decide_image_size
 from labelloop.data.images import (
     ImageFileError,
     ImageInfo,
@@ -160,16 +161,77 @@ class Workspace:
         """Release the database connections."""
         self.store.close()
 
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def image_path(self, item: Item) -> Path:
         """Where an item's image file is."""
         path = Path(item.uri)
         return path if path.is_absolute() else self.media_dir / path
 
+    def input_geometry(self) -> tuple[int, tuple[int, int] | None]:
+        """The model input's channels and ``(height, width)``.
+
+        The project's settings when they say; otherwise decided from the
+        stored images as the first import decides it
+        (:mod:`labelloop.data.geometry`). Detection projects feed images at
+        their own size (None) unless ``image_size`` is set.
+        """
+        cfg = self.config
+        channels: int | None = cfg.channels
+        size = cfg.image_size
+        if channels is None or (size is None and cfg.task == "classification"):
+            kinds = self.store.image_kinds(self.project.id)
+            if channels is None:
+                channels = decide_channels(mode for mode, _, _ in kinds)
+            if size is None and cfg.task == "classification" and kinds:
+                size = decide_image_size((h, w) for _, h, w in kinds)
+        return (1 if channels is None else channels), size
+
+    def load_paths(self, paths: list[Path]) -> NDArray[np.float32]:
+        """Image files as model input, ``(n, channels, H, W)`` in [0, 1] (see input_geometry)."""
+        channels, size = self.input_geometry()
+        return load_images(
+            paths, size=size, channels=1 if channels == 1 else 3, policy=self.config.resize
+        )
+
     def load_arrays(self, items: list[Item]) -> NDArray[np.float32]:
         """Items' images as model input, ``(n, channels, H, W)`` in [0, 1]."""
+        return self.load_paths([self.image_path(item) for item in items])
+
+    def settle_geometry(self) -> list[tuple[str, Any, Any]]:
+        """Store the input geometry decided from the images, if the settings leave it open.
+
+        Called after each import; only the first import with images decides.
+        The decision is recorded like any settings change (by ``labelloop``,
+        with the note "decided from the imported images").
+
+        Returns:
+            ``(key, old, new)`` of each setting decided now.
+        """
         cfg = self.config
-        paths = [self.image_path(item) for item in items]
-        return load_images(paths, size=cfg.image_size, channels=cfg.channels)
+        if not self.store.image_kinds(self.project.id):
+            return []
+        channels, size = self.input_geometry()
+        decided: list[tuple[str, Any, Any]] = []
+        if cfg.channels is None:
+            decided.append(("channels", None, channels))
+        if cfg.image_size is None and size is not None:
+            decided.append(("image_size", None, list(size)))
+        if decided:
+            config = cfg.to_dict() | {key: new for key, _, new in decided}
+            self.store.update_config(
+                self.project.id,
+                ProjectConfig.model_validate(config).to_dict(),
+                changes=decided,
+                who="labelloop",
+                note="decided from the imported images",
+            )
+            self.refresh()
+        return decided
 
     def import_folder(
         self,
@@ -201,6 +263,7 @@ class Workspace:
             if len(batch) >= batch_size:
                 self._flush(batch, report, annotator)
         self._flush(batch, report, annotator)
+        self.settle_geometry()
         return report
 
     def add_file(self, path: Path, name: str) -> tuple[Item, bool]:
@@ -217,6 +280,7 @@ class Workspace:
             name += info.path.suffix
         result = self.store.add_items(self.project.id, [_new_item(info, name, self.media_dir)])
         if result.added:
+            self.settle_geometry()
             return result.added[0], True
         return self.store.item(self.project.id, result.duplicates[0][1]), False
 
@@ -262,6 +326,7 @@ class Workspace:
             if len(batch) >= batch_size:
                 self._flush(batch, report, annotator)
         self._flush(batch, report, annotator)
+        self.settle_geometry()
         return report
 
     @staticmethod

@@ -9,10 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, UploadFile, status
 from fastapi.responses import Response
 
-from labelloop.config import ProjectConfig
 from labelloop.data.images import ImageFileError
 from labelloop.loop import Workspace
 from labelloop.loop.export import ExportFormat, export_bytes
+from labelloop.loop.settings import SettingsError, apply_settings
 from labelloop.server.deps import trainer_of, workspace_of
 from labelloop.server.schemas import (
     DashboardOut,
@@ -48,21 +48,36 @@ def project(request: Request, who: Annotator) -> ProjectOut:
 
 @router.patch("/project/settings")
 def update_settings(body: dict[str, Any], request: Request, who: Admin) -> ProjectOut:
-    """Change project settings (admin); the merged configuration is validated whole."""
+    """Change project settings (admin): dotted keys or nested sections, validated whole.
+
+    Each change is recorded with the admin's name (``GET /api/project/settings/history``);
+    the answer's ``changes`` say when each takes effect.
+    """
     ws = workspace_of(request)
-    current = ws.config.to_dict()
-    for fixed in ("name", "task"):
-        if fixed in body and body[fixed] != current[fixed]:
-            raise HTTPException(422, f"{fixed} cannot change after the project is created")
-    removed = set(current["classes"]) - set(body.get("classes", current["classes"]))
-    if removed:
-        raise HTTPException(
-            422, f"classes cannot be removed (labels may use them): {sorted(removed)}"
-        )
-    merged = ProjectConfig.model_validate(current | body)
-    ws.store.update_config(ws.project.id, merged.to_dict())
-    ws.refresh()
-    return _project_out(ws)
+    try:
+        changes = apply_settings(ws, body, who=who.user.username)
+    except SettingsError as exc:
+        raise HTTPException(422, str(exc)) from None
+    out = _project_out(ws)
+    out.changes = [c.to_dict() for c in changes]
+    return out
+
+
+@router.get("/project/settings/history")
+def settings_history(request: Request, who: Admin) -> list[dict[str, Any]]:
+    """Every recorded settings change, oldest first: key, old, new, who, when, note."""
+    ws = workspace_of(request)
+    return [
+        {
+            "key": c.key,
+            "old": c.old,
+            "new": c.new,
+            "who": c.who,
+            "note": c.note,
+            "at": c.created_at.isoformat(),
+        }
+        for c in ws.store.config_history(ws.project.id)
+    ]
 
 
 def training_state(ws: Workspace) -> TrainingOut:

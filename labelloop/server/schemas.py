@@ -284,6 +284,7 @@ class ProjectOut(BaseModel):
     classes: list[str]
     config: dict[str, Any]
     progress: dict[str, int]
+    changes: list[dict[str, Any]] = []
 
 
 class DashboardOut(BaseModel):

@@ -17,6 +17,7 @@ from labelloop.store.people import ROLES, People, Role, User, UserExistsError, U
 from labelloop.store.queue import Lease, LeaseConflictError, LeaseKind, Queue, Served
 from labelloop.store.records import (
     LABEL_SOURCES,
+    ConfigChange,
     Item,
     LabelAction,
     LabelConflictError,
@@ -41,6 +42,7 @@ __all__ = [
     "REPORT_KINDS",
     "ROLES",
     "AddItemsResult",
+    "ConfigChange",
     "FlagInput",
     "FlagKind",
     "Item",

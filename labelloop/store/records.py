@@ -14,6 +14,7 @@ from labelloop.errors import LabelloopError
 
 __all__ = [
     "LABEL_SOURCES",
+    "ConfigChange",
     "Item",
     "LabelAction",
     "LabelConflictError",
@@ -73,6 +74,19 @@ class ProjectRecord:
     id: int
     name: str
     config: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ConfigChange:
+    """One recorded change of a project setting."""
+
+    id: int
+    key: str
+    old: Any
+    new: Any
+    who: str
+    note: str
     created_at: datetime
 
 

@@ -28,6 +28,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
     "Base",
+    "ConfigChangeRow",
     "CredentialRow",
     "ItemFlagRow",
     "ItemRow",
@@ -65,6 +66,27 @@ class ProjectRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ConfigChangeRow(Base):
+    """One setting of a project changed: who, when, the old and the new value.
+
+    ``key`` is the setting's dotted name (``monitor.drift_alpha``); ``old``
+    and ``new`` hold the JSON values as ``{"value": ...}`` so that null is a
+    value like any other.
+    """
+
+    __tablename__ = "config_changes"
+    __table_args__ = (Index("ix_config_changes_project", "project_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    key: Mapped[str] = mapped_column(String(200))
+    old: Mapped[dict[str, Any]] = mapped_column(JSON)
+    new: Mapped[dict[str, Any]] = mapped_column(JSON)
+    who: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

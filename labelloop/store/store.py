@@ -35,6 +35,7 @@ from labelloop.store.monitoring import MonitorRecords
 from labelloop.store.people import People
 from labelloop.store.queue import Queue
 from labelloop.store.records import (
+    ConfigChange,
     Item,
     LabelConflictError,
     LabelEvent,
@@ -50,6 +51,7 @@ from labelloop.store.records import (
     UnknownItemError,
 )
 from labelloop.store.schema import (
+    ConfigChangeRow,
     ItemRow,
     LabelEventRow,
     ModelRow,
@@ -163,14 +165,63 @@ class Store:
                 raise ProjectNotFoundError(f"no project named {name!r}; projects: {list(names)}")
             return ProjectRecord(row.id, row.name, row.config, aware(row.created_at))
 
-    def update_config(self, project_id: int, config: dict[str, Any]) -> None:
-        """Replace a project's configuration (validated by the caller)."""
+    def update_config(
+        self,
+        project_id: int,
+        config: dict[str, Any],
+        *,
+        changes: Sequence[tuple[str, Any, Any]] = (),
+        who: str = "",
+        note: str = "",
+    ) -> None:
+        """Replace a project's configuration (validated by the caller) and record the changes.
+
+        Args:
+            project_id: the project.
+            config: the whole new configuration mapping.
+            changes: ``(dotted key, old value, new value)`` per changed setting,
+                recorded in the same transaction.
+            who: who changed them (a user name, ``cli:<login>``, ``labelloop``).
+            note: why, when the change was not a person's (e.g. decided from data).
+        """
         LabelSchema(task=config["task"], classes=tuple(config["classes"]))
         with self._tx() as s:
             row = s.get(ProjectRow, project_id)
             if row is None:
                 raise ProjectNotFoundError(f"no project with id {project_id}")
             row.config = config
+            for key, old, new in changes:
+                s.add(
+                    ConfigChangeRow(
+                        project_id=project_id,
+                        key=key,
+                        old={"value": old},
+                        new={"value": new},
+                        who=who,
+                        note=note,
+                    )
+                )
+
+    def config_history(self, project_id: int) -> list[ConfigChange]:
+        """Every recorded settings change of a project, oldest first."""
+        with self._tx() as s:
+            rows = s.scalars(
+                select(ConfigChangeRow)
+                .where(ConfigChangeRow.project_id == project_id)
+                .order_by(ConfigChangeRow.id)
+            ).all()
+            return [
+                ConfigChange(
+                    id=r.id,
+                    key=r.key,
+                    old=r.old.get("value"),
+                    new=r.new.get("value"),
+                    who=r.who,
+                    note=r.note,
+                    created_at=aware(r.created_at),
+                )
+                for r in rows
+            ]
 
     # items ----------------------------------------------------------------
 
@@ -241,6 +292,16 @@ class Store:
             known.update((sha, row.id) for sha, row in batch.items())
             duplicates = [(name, known[sha]) for name, sha in duplicate_of]
             return AddItemsResult([to_item(r) for r in added], duplicates, len(pending))
+
+    def image_kinds(self, project_id: int) -> list[tuple[str, int, int]]:
+        """The distinct ``(mode, height, width)`` of the project's images (one query)."""
+        with self._read() as s:
+            rows = s.execute(
+                select(ItemRow.mode, ItemRow.height, ItemRow.width)
+                .where(ItemRow.project_id == project_id)
+                .distinct()
+            ).all()
+            return sorted((str(m), int(h), int(w)) for m, h, w in rows)
 
     def items(self, project_id: int) -> list[Item]:
         """Every item of the project, by id."""

@@ -70,7 +70,8 @@ def test_train_prints_validation_map(tmp_path: Path) -> None:
     proj = tmp_path / "proj"
     config = tmp_path / "project.yaml"
     config.write_text(
-        "name: boxes\ntask: detection\nclasses: ['0', '1', '2']\ndetection:\n  epochs: 1\n"
+        "name: boxes\ntask: detection\nclasses: ['0', '1', '2']\n"
+        "detection:\n  epochs: 1\n  min_steps: 0\n"
     )
     _ok("init", proj, "--config", config)
     _ok("import", proj, source, "--format", "voc", "--images", source / "images")
@@ -86,7 +87,8 @@ def test_simulate_detection_writes_map_curves(tmp_path: Path) -> None:
     _ok(
         "simulate", "--task", "detection", "--dataset", "detection-demo",
         "--strategies", "random,entropy_sum", "--images", 40, "--seed-size", 8,
-        "--batch-size", 6, "--budget", 14, "--repeats", 1, "--epochs", 1, "--out", out,
+        "--batch-size", 6, "--budget", 14, "--repeats", 1, "--epochs", 1, "--min-steps", 0,
+        "--out", out,
     )  # fmt: skip
     with (out / "curves.csv").open(newline="") as f:
         rows = list(csv.reader(f))

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from labelloop.data.arrays import ImageSizeMismatchError, load_images
+from labelloop.data.arrays import ImageSizeMismatchError, fit_to, load_images
 from labelloop.data.images import CorruptImageError, UnsupportedImageFormatError
 
 from .conftest import ImageWriter
@@ -120,7 +120,7 @@ def test_resize_gives_requested_height_and_width(write_image: ImageWriter, tmp_p
 def test_resize_is_bilinear(tmp_path: Path) -> None:
     path = _save(tmp_path / "ramp.png", np.array([[0, 255]], dtype=np.uint8))
 
-    X = load_images([path], size=(1, 4))
+    X = load_images([path], size=(1, 4), policy="stretch")
 
     expected = np.asarray(
         Image.fromarray(np.array([[0, 255]], dtype=np.uint8)).resize(
@@ -177,3 +177,62 @@ def test_bad_files_raise_image_errors(write_image: ImageWriter, tmp_path: Path) 
         load_images([gif])
     with pytest.raises(FileNotFoundError):
         load_images([tmp_path / "missing.png"])
+
+
+def _bars(width: int, height: int) -> Image.Image:
+    """White with a black left third: where the dark part lands tells what a resize did."""
+    pixels = np.full((height, width), 255, dtype=np.uint8)
+    pixels[:, : width // 3] = 0
+    return Image.fromarray(pixels)
+
+
+def test_center_crop_keeps_the_aspect_and_cuts_the_overhang() -> None:
+    out = np.asarray(fit_to(_bars(300, 100), (50, 50), "center_crop"))
+    assert out.shape == (50, 50)
+    # Scaled to 150x50, then 50 px cut from each side: the dark third (0-50) is gone.
+    assert out[:, 5:].min() > 200
+    tall = np.asarray(fit_to(Image.new("L", (100, 300), 9), (50, 50), "center_crop"))
+    assert tall.shape == (50, 50) and (tall == 9).all()
+
+
+def test_letterbox_fits_the_whole_image_and_pads_with_black() -> None:
+    out = np.asarray(fit_to(Image.new("L", (300, 100), 200), (60, 60), "letterbox"))
+    assert out.shape == (60, 60)
+    assert (out[:20] == 0).all() and (out[40:] == 0).all()  # 20 px bars above and below
+    assert (out[21:39] == 200).all()
+
+
+def test_stretch_changes_the_aspect() -> None:
+    out = np.asarray(fit_to(_bars(300, 100), (50, 50), "stretch"))
+    assert out.shape == (50, 50)
+    assert out[:, :15].max() < 60 and out[:, 20:].min() > 200  # the dark third kept, squeezed
+
+
+def test_mixed_sizes_load_by_the_policy_without_error(tmp_path: Path) -> None:
+    paths = []
+    for i, (w, h) in enumerate([(300, 200), (180, 360), (64, 64)]):
+        paths.append(tmp_path / f"{i}.jpg")
+        Image.new("RGB", (w, h), (200, 30, 30)).save(paths[-1])
+    for policy in ("center_crop", "letterbox", "stretch"):
+        X = load_images(paths, size=(32, 48), channels=3, policy=policy)  # type: ignore[arg-type]
+        assert X.shape == (3, 3, 32, 48)
+
+
+def test_exif_orientation_is_applied(tmp_path: Path) -> None:
+    upright = _bars(60, 30)  # wide, dark on the left
+    path = tmp_path / "rotated.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways: a viewer rotates it 90 degrees clockwise
+    upright.transpose(Image.Transpose.ROTATE_90).save(path, exif=exif, quality=95)
+    X = load_images([path])
+    assert X.shape == (1, 1, 30, 60)  # upright again: wide
+    assert X[0, 0, :, :15].mean() < 0.1 and X[0, 0, :, 25:].mean() > 0.9
+
+
+def test_cmyk_jpeg_loads_as_rgb(tmp_path: Path) -> None:
+    path = tmp_path / "cmyk.jpg"
+    Image.new("RGB", (20, 10), (255, 0, 0)).convert("CMYK").save(path, quality=95)
+    X = load_images([path], channels=3)
+    assert X.shape == (1, 3, 10, 20)
+    red, green, blue = X[0].mean(axis=(1, 2))
+    assert red > 0.8 and green < 0.2 and blue < 0.2

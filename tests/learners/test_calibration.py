@@ -18,7 +18,13 @@ from labelloop.learners.calibration import softmax
 
 from .conftest import Digits
 
-FAST: dict[str, Any] = {"epochs": 2, "min_epoch_samples": 64, "device": "cpu"}
+FAST: dict[str, Any] = {
+    "epochs": 2,
+    "min_epoch_samples": 64,
+    "min_steps": 0,
+    "augment": "none",
+    "device": "cpu",
+}
 
 
 def _nll(probs: NDArray[np.float64], y: NDArray[np.int64]) -> float:
@@ -172,8 +178,9 @@ def split(digits: Digits) -> tuple[Any, ...]:
 
 @pytest.fixture(scope="module")
 def calibrated(split: tuple[Any, ...]) -> TorchClassifier:
-    # A two-epoch fit is far from calibrated (underconfident), so T moves well off 1.
-    params = FAST | {"calibrate": True, "dropout": 0.0}
+    # A short fit whose learning rate decays to its floor on 100 images is far
+    # from calibrated (overconfident on digits), so T moves well off 1.
+    params = FAST | {"calibrate": True, "dropout": 0.0, "epochs": 4}
     return TorchClassifier("cnn", 10, (1, 8, 8), **params).fit(*split)
 
 

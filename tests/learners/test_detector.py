@@ -55,7 +55,12 @@ def scenes(n: int, seed: int = 0) -> tuple[NDArray[np.float32], list[BoxTargets]
 
 def quick(**params: object) -> TorchDetector:
     """A detector that trains for one short epoch."""
-    settings: dict[str, object] = {"epochs": 1, "min_epoch_samples": 16, "batch_size": 8}
+    settings: dict[str, object] = {
+        "epochs": 1,
+        "min_epoch_samples": 16,
+        "batch_size": 8,
+        "min_steps": 0,
+    }
     settings.update(params)
     return TorchDetector(CLASSES, device="cpu", **settings)  # type: ignore[arg-type]
 

@@ -19,7 +19,7 @@ from labelloop.learners import (
 
 from .conftest import Digits
 
-FAST: dict[str, Any] = {"epochs": 2, "min_epoch_samples": 64, "device": "cpu"}
+FAST: dict[str, Any] = {"epochs": 2, "min_epoch_samples": 64, "min_steps": 0, "device": "cpu"}
 
 
 def _ensemble(members: int = 3, **params: Any) -> DeepEnsemble:

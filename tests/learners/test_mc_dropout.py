@@ -17,7 +17,7 @@ from labelloop.learners.mc_dropout import features_reusable
 
 from .conftest import Digits
 
-FAST: dict[str, Any] = {"epochs": 2, "min_epoch_samples": 64, "device": "cpu"}
+FAST: dict[str, Any] = {"epochs": 2, "min_epoch_samples": 64, "min_steps": 0, "device": "cpu"}
 CPU = torch.device("cpu")
 
 

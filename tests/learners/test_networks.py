@@ -126,3 +126,18 @@ def test_weights_path_corrupt(tmp_path: Path) -> None:
     learner = TorchClassifier("cnn", 3, (1, 8, 8), weights_path=path)
     with pytest.raises(ModelFileCorruptError, match=re.escape(str(path))):
         learner.fit(random_images(2, (1, 8, 8)), np.array([0, 1]))
+
+
+def test_small_cnn_shrinks_large_images_early_and_keeps_small_ones_as_they_were() -> None:
+    import torch
+
+    from labelloop.learners.networks import SmallCNN
+
+    small = SmallCNN(1, 10, image_size=(28, 28))
+    assert small.state_dict().keys() == SmallCNN(1, 10).state_dict().keys()
+    assert small.body[0].stride == (1, 1)
+    medium, large = SmallCNN(3, 10, image_size=(64, 64)), SmallCNN(3, 10, image_size=(128, 96))
+    assert medium.body[0].stride == (2, 2)
+    assert any(isinstance(m, torch.nn.MaxPool2d) for m in list(large.body)[:4])
+    for net, side in ((medium, 64), (large, 128)):
+        assert net.features(torch.zeros(2, 3, side, side)).shape == (2, 128)

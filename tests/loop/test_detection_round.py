@@ -43,7 +43,7 @@ def _project(tmp_path: Path, **settings: object) -> Workspace:
             "task": "detection",
             "classes": CLASSES,
             "batch_size": 5,
-            "detection": {"epochs": 2, "min_score": 0.05},
+            "detection": {"epochs": 2, "min_steps": 0, "min_score": 0.05},
             **settings,
         }
     )
@@ -179,7 +179,9 @@ def test_proposals_keep_boxes_at_or_above_the_minimum_score() -> None:
 @pytest.mark.parametrize("name", ["coreset", "instability_sum", "entropy_sum_diverse", "random"])
 def test_rank_detections_gives_each_strategy_what_it_reads(name: str) -> None:
     data = detection_demo_arrays(24, classes=CLASSES, seed=5)
-    detector = make_detector("fcos_tiny", CLASSES, epochs=1, min_epoch_samples=8, device="cpu")
+    detector = make_detector(
+        "fcos_tiny", CLASSES, epochs=1, min_epoch_samples=8, min_steps=0, device="cpu"
+    )
     targets = [
         BoxTargets(b.astype(np.float32), lab)
         for b, lab in zip(data.boxes, data.labels, strict=True)
@@ -214,7 +216,7 @@ def test_stream_decides_by_the_least_confident_object(tmp_path: Path) -> None:
     from labelloop.strategies.stream import make_stream_selector
 
     # Boxes below min_score are not detections: with 0.99 a 2-epoch model has none.
-    ws = _project(tmp_path, detection={"epochs": 2, "min_score": 0.99})
+    ws = _project(tmp_path, detection={"epochs": 2, "min_steps": 0, "min_score": 0.99})
     assert _confidence_of(ws, (1, 64, 64)) is None  # no model yet
     run_round(ws)
     confidence_of = _confidence_of(ws, (1, 64, 64))

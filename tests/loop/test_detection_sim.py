@@ -32,6 +32,7 @@ def test_curves_hold_map50_and_every_strategy_starts_alike(tmp_path: Path) -> No
         budget=14,
         repeats=1,
         epochs=1,
+        min_steps=0,
         targets=(0.05,),
     )
     seen: list[int] = []

@@ -209,3 +209,40 @@ def test_any_registered_strategy_ranks_the_server_queue(tmp_path: Path, strategy
     queue = [item.id for item, _ in ws.store.queue(pid)]
     assert queue[:6] == result.round.selected
     assert sorted(queue) == sorted(set(truth) - set(seed))
+
+
+def test_a_collapsed_model_is_reported_and_does_not_rank(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model that predicts one class for everything must not choose the next batch."""
+    from sklearn.dummy import DummyClassifier
+
+    import labelloop.loop.round as round_module
+    from labelloop.learners import SklearnLearner
+
+    pid = ws.project.id
+    truth = _truth(ws)
+    first = run_round(ws).round.selected
+    ws.store.record_labels(pid, [LabelInput(i, truth[i], annotator="t") for i in first])
+    # Auto-label everything a trusted model predicts: a collapsed one must write none.
+    settings = ws.config.to_dict() | {"auto_label_min_labels": 1, "auto_label_threshold": 0.01}
+    ws.store.update_config(pid, settings)
+    ws.refresh()
+    healthy = run_round(ws)
+    assert healthy.round.strategy == "margin"
+    assert healthy.metrics["model_health"]["collapsed"] is False
+    assert healthy.metrics["model_health"]["pool_classes"] >= 2
+
+    # The same labels, a model that always answers the most frequent label.
+    def collapsed(_ws: Workspace, _X: object) -> SklearnLearner:
+        return SklearnLearner(DummyClassifier(strategy="most_frequent"), len(DIGITS_CLASSES))
+
+    monkeypatch.setattr(round_module, "_warm_learner", collapsed)
+    result = run_round(ws)
+    health = result.metrics["model_health"]
+    assert health["collapsed"] is True and health["dominant_share"] == 1.0
+    assert health["pool_classes"] == 1
+    assert result.round.strategy == "random" == result.metrics["fallback_strategy"]
+    assert result.auto_labels == 0 and "auto_labels_written" not in result.metrics
+    assert result.round.model_id is not None  # recorded, with its verdict, but not trusted
+    assert ws.store.model(result.round.model_id).metrics["model_health"]["collapsed"] is True

@@ -128,6 +128,11 @@ function renderModel(training) {
     .sort((a, b) => a[1] - b[1])
     .slice(0, 3);
   if (recall.length) facts.push(["Weakest recall", recall.map(([name, r]) => `${name} (${fmtNum(r, 2)})`).join(", ")]);
+  const health = metrics.model_health;
+  const warning = $("#model-health");
+  warning.hidden = !health?.collapsed;
+  warning.textContent = health?.collapsed ? `Collapsed: ${health.summary}. The queue is ranked by the cold-start strategy meanwhile.` : "";
+  if (health) facts.push(["Classes predicted on the pool", fmtInt(health.pool_classes)]);
   $("#model-facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
 }
 

@@ -1,0 +1,217 @@
+"""Changing a project's settings after ``init``: validated, recorded, with their effect stated.
+
+``labelloop config PROJECT --set key=value`` and ``PATCH /api/project/settings``
+both come here. A change is validated by the same pydantic model as a new
+project (the merged configuration, whole), refused where it would corrupt
+what exists (renaming or removing classes that labels may use, changing the
+task), recorded with who made it, when, the old and the new value, and
+answered with when it takes effect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from labelloop.config import ProjectConfig
+from labelloop.errors import LabelloopError
+from labelloop.loop.workspace import Workspace
+
+__all__ = [
+    "FIXED_SETTINGS",
+    "SettingChange",
+    "SettingsError",
+    "apply_settings",
+    "effect_of",
+    "parse_assignments",
+]
+
+FIXED_SETTINGS = ("name", "task")
+"""Settings that never change after ``init``."""
+
+# When each top-level setting (or section) takes effect; the dotted key's first part is looked up.
+_EFFECTS: dict[str, str] = {
+    "classes": "now for labeling; the next round trains a model with the new classes",
+    "strategy": "at the next round (the ranking it makes)",
+    "cold_start": "at the next round made without a trusted model",
+    "learner": "at the next round, which trains a new model from scratch",
+    "calibrate": "at the next round's fit",
+    "batch_size": "at the next round",
+    "ranking_size": "at the next round",
+    "mc_samples": "at the next round",
+    "seed": "at the next round (its random choices)",
+    "image_size": "at the next round, which trains a new model from scratch at the new input size",
+    "channels": "at the next round, which trains a new model from scratch on the new channels",
+    "resize": "at the next round, which re-reads every image (and rescores the pool)",
+    "val_fraction": "for items labeled from now on; existing items keep their side",
+    "retrain_every": "now (the server counts labels since the last run)",
+    "lease_minutes": "for items served from now on",
+    "show_prediction": "now, on the next item served",
+    "auto_label_threshold": "at the next round (auto labels are written after each round)",
+    "auto_label_min_labels": "at the next round",
+    "synthesis": "at the next round",
+    "detection": "at the next round",
+    "monitor": "at the next import, stream window or round that runs the check",
+}
+
+
+class SettingsError(LabelloopError, ValueError):
+    """A settings change that is malformed or not allowed; the message says which key and why."""
+
+
+@dataclass(frozen=True)
+class SettingChange:
+    """One setting that changed.
+
+    Attributes:
+        key: dotted name (``monitor.drift_alpha``).
+        old: the value before.
+        new: the value after.
+        effect: when the change takes effect.
+    """
+
+    key: str
+    old: Any
+    new: Any
+    effect: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able mapping."""
+        return {"key": self.key, "old": self.old, "new": self.new, "effect": self.effect}
+
+
+def effect_of(key: str) -> str:
+    """When a change of the dotted setting ``key`` takes effect."""
+    return _EFFECTS.get(key.split(".", 1)[0], "at the next round")
+
+
+def parse_assignments(assignments: list[str]) -> dict[str, Any]:
+    """``["strategy=entropy", "monitor.drift_alpha=0.01"]`` as a mapping of dotted keys to values.
+
+    Values are read as YAML, so ``0.01`` is a number, ``null`` is None,
+    ``[224, 224]`` a list and ``a,b`` a string (``classes`` also takes
+    ``a,b,c`` as a list).
+
+    Raises:
+        SettingsError: an assignment has no ``=`` or an empty key.
+    """
+    parsed: dict[str, Any] = {}
+    for assignment in assignments:
+        key, sep, raw = assignment.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise SettingsError(f"{assignment!r}: write each setting as key=value")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError as exc:
+            raise SettingsError(f"{key}: {raw!r} is not a value ({exc})") from None
+        if key == "classes" and isinstance(value, str):
+            value = [c.strip() for c in value.split(",") if c.strip()]
+        parsed[key] = value
+    return parsed
+
+
+def _set_dotted(config: dict[str, Any], key: str, value: Any) -> None:
+    parts = key.split(".")
+    node = config
+    for depth, part in enumerate(parts[:-1]):
+        child = node.get(part)
+        if not isinstance(child, dict):
+            where = ".".join(parts[: depth + 1])
+            raise SettingsError(f"{key}: {where!r} is not a group of settings")
+        node = child
+    if parts[-1] not in node:
+        known = ", ".join(sorted(node))
+        raise SettingsError(f"{key}: no such setting; known here: {known}")
+    node[parts[-1]] = value
+
+
+def _flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and key != "metadata_rules":
+            flat |= _flatten(value, f"{name}.")
+        else:
+            flat[name] = value
+    return flat
+
+
+def _check_classes(old: list[str], new: list[str], has_labels: bool) -> None:
+    if not has_labels:
+        return
+    removed = [c for c in old if c not in new]
+    if removed:
+        raise SettingsError(
+            f"classes: {removed} cannot be removed or renamed once labels exist (labels may "
+            f"use them); add new classes by listing them after the existing ones: "
+            f"{','.join([*old, 'NEW'])}"
+        )
+    if new[: len(old)] != old:
+        raise SettingsError(
+            "classes: once labels exist the existing classes keep their order; "
+            f"list them first: {','.join(old)}"
+        )
+
+
+def apply_settings(
+    ws: Workspace, updates: dict[str, Any], *, who: str, note: str = ""
+) -> list[SettingChange]:
+    """Validate, store and record a change of settings.
+
+    Args:
+        ws: the open project.
+        updates: dotted keys and their new values (``{"monitor.drift_alpha": 0.01}``),
+            or a nested mapping of sections as the API sends them.
+        who: who makes the change, recorded with it.
+        note: why, when it is not a person's change.
+
+    Returns:
+        The settings that changed (nothing is recorded for a value set to
+        what it already was), each with its effect.
+
+    Raises:
+        SettingsError: an unknown key, a fixed setting, or a class change that
+            would break existing labels.
+        pydantic.ValidationError: a value the configuration refuses (the
+            error names the key and the allowed values).
+    """
+    current = ws.config.to_dict()
+    merged = yaml.safe_load(yaml.safe_dump(current))  # a deep copy of plain data
+    for key, value in _flatten_updates(updates).items():
+        root = key.split(".", 1)[0]
+        if root in FIXED_SETTINGS and value != current.get(root):
+            raise SettingsError(f"{root} cannot change after the project is created")
+        _set_dotted(merged, key, value)
+    validated = ProjectConfig.model_validate(merged).to_dict()
+    has_labels = sum(ws.store.source_counts(ws.project.id).values()) > 0
+    _check_classes(list(current["classes"]), list(validated["classes"]), has_labels)
+    before, after = _flatten(current), _flatten(validated)
+    changes = [
+        SettingChange(key, before.get(key), after[key], effect_of(key))
+        for key in after
+        if before.get(key) != after[key]
+    ]
+    if changes:
+        ws.store.update_config(
+            ws.project.id,
+            validated,
+            changes=[(c.key, c.old, c.new) for c in changes],
+            who=who,
+            note=note,
+        )
+        ws.refresh()
+    return changes
+
+
+def _flatten_updates(updates: dict[str, Any]) -> dict[str, Any]:
+    """Nested sections (``{"monitor": {"drift_alpha": 0.01}}``) as dotted keys."""
+    flat: dict[str, Any] = {}
+    for key, value in updates.items():
+        if isinstance(value, dict) and key not in ("metadata_rules",) and "." not in key:
+            flat |= {f"{key}.{k}": v for k, v in _flatten_updates(value).items()}
+        else:
+            flat[key] = value
+    return flat
