@@ -20,20 +20,15 @@ from rich.table import Column, Table
 
 from labelloop.config import ProjectConfig
 from labelloop.errors import LabelloopError
-from labelloop.loop import (
-    SimulationSettings,
-    Workspace,
-    load_dataset,
-    run_round,
-    run_simulation,
-)
 from labelloop.loop.export import ExportFormat, export_bytes
-from labelloop.loop.simulate import parse_strategies
-from labelloop.monitor.curves import CurvePoint
+from labelloop.loop.workspace import Workspace
 from labelloop.store import FLAG_KINDS, REPORT_KINDS, LabelEvent, LabelInput
 
+# Commands that train, score or simulate import what they need when they run:
+# `labelloop --help`, `status` or `config` must not load torch (seconds).
 if TYPE_CHECKING:
     from labelloop.data.formats import FormatName
+    from labelloop.monitor.curves import CurvePoint
 
 app = typer.Typer(
     help="Active learning for computer-vision labeling.",
@@ -492,6 +487,8 @@ def train(project_dir: ProjectDir) -> None:
     ws = Workspace.open(project_dir)
     with _progress() as progress:
         task = progress.add_task("round", total=1.0)
+        from labelloop.loop.round import run_round
+
         result = run_round(
             ws, on_step=lambda name, done: progress.update(task, description=name, completed=done)
         )
@@ -660,6 +657,12 @@ def simulate(
         return
     if task_type != "classification":
         raise ValueError(f"--task must be classification or detection, not {task_type!r}")
+    from labelloop.loop.simulate import (
+        SimulationSettings,
+        load_dataset,
+        parse_strategies,
+        run_simulation,
+    )
     from labelloop.loop.stream_sim import StreamSettings, run_stream_simulation
     from labelloop.strategies import STRATEGY_NAMES
     from labelloop.strategies.stream import STREAM_SELECTOR_NAMES
@@ -730,6 +733,7 @@ def _simulate_detection(
         load_detection_dataset,
         run_detection_simulation,
     )
+    from labelloop.loop.simulate import parse_strategies
 
     seed_size, batch_size, budget, repeats, seed = sizes
     settings = DetectionSimulationSettings(

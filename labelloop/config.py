@@ -11,10 +11,9 @@ from typing import Any, Literal, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from labelloop import names
 from labelloop.data.labels import LabelSchema, TaskType
-from labelloop.learners import DETECTOR_NAMES, LEARNER_NAMES
-from labelloop.strategies import DETECTION_STRATEGY_NAMES, STRATEGY_NAMES
-from labelloop.synthesis import SynthesisConfig
+from labelloop.synthesis.config import SynthesisConfig
 
 __all__ = ["MAX_IMAGE_SIDE", "DetectionConfig", "MonitorConfig", "ProjectConfig"]
 
@@ -238,5 +237,5 @@ class ProjectConfig(BaseModel):
 def _names_for(task: TaskType) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The strategy and learner names a task accepts."""
     if task == "classification":
-        return STRATEGY_NAMES, LEARNER_NAMES
-    return DETECTION_STRATEGY_NAMES, DETECTOR_NAMES
+        return names.CLASSIFICATION_STRATEGIES, names.CLASSIFICATION_LEARNERS
+    return names.DETECTION_STRATEGIES, names.DETECTION_LEARNERS

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -30,3 +32,40 @@ def test_monitor_settings_are_validated() -> None:
         MonitorConfig(drift_test="chi2")  # type: ignore[arg-type]
     with pytest.raises(ValidationError):
         ProjectConfig(name="c", classes=("a",), monitor={"no_such": 1})  # type: ignore[arg-type]
+
+
+def test_setting_names_match_the_registries() -> None:
+    """labelloop.names (read without torch) lists exactly what the registries build."""
+    from labelloop import names
+    from labelloop.learners import DETECTOR_NAMES, LEARNER_NAMES
+    from labelloop.strategies import DETECTION_STRATEGY_NAMES, STRATEGY_NAMES
+
+    assert names.CLASSIFICATION_LEARNERS == LEARNER_NAMES
+    assert names.DETECTION_LEARNERS == DETECTOR_NAMES
+    assert names.CLASSIFICATION_STRATEGIES == STRATEGY_NAMES
+    assert names.DETECTION_STRATEGIES == DETECTION_STRATEGY_NAMES
+
+
+def test_cli_help_and_status_do_not_import_torch(tmp_path: Path) -> None:
+    """`labelloop --help`, `status` and `config` start without loading torch (lazy imports)."""
+    import subprocess
+    import sys
+
+    from labelloop.loop.workspace import Workspace
+
+    Workspace.init(tmp_path / "p", ProjectConfig(name="p", classes=("a", "b"))).close()
+    probe = (
+        "import sys\n"
+        "from labelloop.cli import app\n"
+        "try:\n"
+        "    app(sys.argv[1:])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = [m for m in ('torch', 'torchvision', 'sklearn') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    for args in (["--help"], ["status", str(tmp_path / "p")], ["config", str(tmp_path / "p")]):
+        out = subprocess.run(
+            [sys.executable, "-c", probe, *args], capture_output=True, text=True, check=True
+        )
+        assert "HEAVY []" in out.stdout, (args, out.stdout[-500:], out.stderr[-2000:])

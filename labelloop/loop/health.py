@@ -39,6 +39,7 @@ from labelloop.monitor.stopping import (
     ValidationPlateau,
     evaluate_stopping,
 )
+from labelloop.scale import LocalScorer, ScoreRequest
 from labelloop.store import (
     FLAG_KINDS,
     REPORT_KINDS,
@@ -83,7 +84,35 @@ class BatchHealth:
 
 def _features(ws: Workspace, items: Sequence[Item]) -> NDArray[np.float64]:
     """Embeddings of the latest model, or the images' pixels before there is one."""
-    return _embed(ws, ws.load_arrays(list(items)))
+    return _features_of(ws, [ws.image_path(item) for item in items])
+
+
+def _features_of(ws: Workspace, paths: Sequence[Path]) -> NDArray[np.float64]:
+    """Embeddings of the latest model (small pixel thumbnails before there is one) of image files.
+
+    Streamed through the pool scorer a chunk at a time, so an import of
+    100,000 images is checked without holding them; an image that cannot be
+    read gets the mean of the others' features.
+    """
+    channels, size = ws.input_geometry()
+    if size is None:  # detection projects at native size: pixels of same-size images
+        return _embed(ws, ws.load_paths(list(paths)))
+    shape = (channels, *size)
+    learner = latest_learner(ws, shape) if ws.config.task == "classification" else None
+    request = ScoreRequest(
+        paths=list(paths),
+        channels=channels,
+        size=size,
+        policy=ws.config.resize,
+        needs=frozenset({"embeddings"} if learner is not None else {"pixels"}),
+    )
+    scores = LocalScorer().score(learner, request)
+    found = scores.embeddings if learner is not None else scores.pixels
+    assert found is not None
+    features = np.asarray(found, dtype=np.float64)
+    if len(scores.failed) and scores.ok.any():
+        features[scores.failed] = features[scores.ok].mean(axis=0)
+    return features
 
 
 def _embed(ws: Workspace, X: NDArray[np.float32]) -> NDArray[np.float64]:
@@ -160,9 +189,8 @@ def check_window(ws: Workspace, paths: Sequence[Path], *, label: str) -> Monitor
     reference = _reference(ws, set())
     if len(paths) < 2 or len(reference) < 10:
         return None
-    arriving = ws.load_paths(list(paths))
     # One pass through the model for both sides: the learner is loaded once.
-    features = _embed(ws, np.concatenate([ws.load_arrays(reference), arriving]))
+    features = _features_of(ws, [*(ws.image_path(item) for item in reference), *paths])
     ref, new = features[: len(reference)], features[len(reference) :]
     return _record_drift(ws, [], ref, new, label, names=[p.name for p in paths])
 

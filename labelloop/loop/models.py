@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from labelloop.learners import Learner, make_learner
+from labelloop.learners import (
+    Learner,
+    ModelFileCorruptError,
+    ModelFileNotFoundError,
+    WeightsMismatchError,
+    make_learner,
+)
 from labelloop.loop.workspace import Workspace
 from labelloop.store import ModelRecord
 
@@ -22,7 +28,13 @@ def latest_model(ws: Workspace) -> ModelRecord | None:
 
 
 def latest_learner(ws: Workspace, input_shape: tuple[int, int, int]) -> Learner | None:
-    """The project's latest trained classifier, loaded, or None before the first model.
+    """The project's latest trained classifier, loaded, or None when there is none to use.
+
+    None before the first model, and also when the saved model no longer fits
+    the settings (another input size, channels or classes: the next fit
+    starts from scratch) or its file is missing or damaged (a damaged file
+    is moved aside as ``<name>.quarantined`` so that training recovers on its
+    own instead of failing at every round).
 
     Args:
         ws: The open project.
@@ -39,4 +51,12 @@ def latest_learner(ws: Workspace, input_shape: tuple[int, int, int]) -> Learner 
         random_state=cfg.seed,
         calibrate=cfg.calibrate,
     )
-    return learner.load(ws.root / record.path)
+    path = ws.root / record.path
+    try:
+        return learner.load(path)
+    except WeightsMismatchError:
+        return None
+    except (ModelFileNotFoundError, ModelFileCorruptError):
+        if path.exists():
+            path.replace(path.with_name(path.name + ".quarantined"))
+        return None

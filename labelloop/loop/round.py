@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -23,7 +23,6 @@ from labelloop.loop.engine import (
     fallback_strategy,
     fit_learner,
     model_health,
-    score_pool,
     select_batch,
 )
 from labelloop.loop.health import (
@@ -35,7 +34,8 @@ from labelloop.loop.health import (
 from labelloop.loop.models import latest_learner
 from labelloop.loop.synthesize import synthesize_queries
 from labelloop.loop.workspace import Workspace
-from labelloop.store import Item, LabelEvent, RankedItem, RoundRecord
+from labelloop.scale import LocalScorer, Need, PoolScorer, PoolScores, ScoreRequest
+from labelloop.store import FlagInput, Item, LabelEvent, RankedItem, RoundRecord
 from labelloop.strategies import Pool, QueryStrategy, make_strategy
 
 __all__ = ["RoundResult", "UnsupportedTaskError", "run_round"]
@@ -57,12 +57,12 @@ class RoundResult:
 Progress = Callable[[str, float], None]
 
 
-def _warm_learner(ws: Workspace, X: NDArray[np.float32]) -> Learner:
+def _warm_learner(ws: Workspace, input_shape: tuple[int, int, int]) -> Learner:
     cfg = ws.config
-    return latest_learner(ws, tuple(X.shape[1:])) or make_learner(
+    return latest_learner(ws, input_shape) or make_learner(
         cfg.learner,
         n_classes=len(cfg.classes),
-        input_shape=tuple(X.shape[1:]),
+        input_shape=input_shape,
         random_state=cfg.seed,
         calibrate=cfg.calibrate,
     )
@@ -71,14 +71,11 @@ def _warm_learner(ws: Workspace, X: NDArray[np.float32]) -> Learner:
 def _rank(
     ws: Workspace,
     strategy: QueryStrategy,
-    learner: Learner | None,
-    X: NDArray[np.float32] | None,
-    items: list[Item],
-    human: NDArray[np.bool_],
+    view: Pool,
     size: int,
     probs: NDArray[np.float64] | None,
 ) -> Selection:
-    """Rank ``size`` unlabeled items.
+    """Rank ``size`` items of the pool that ``view.labeled`` leaves open.
 
     Score-based strategies rank the whole range themselves. Batch strategies
     (core-set, BADGE, TypiClust, ...) choose the batch as a set, and asking
@@ -87,21 +84,85 @@ def _rank(
     random before any model).
     """
     cfg = ws.config
-    if learner is None and strategy.requires:
-        # Cold start: no model yet, so the seed set is chosen on the images'
-        # own pixels (TypiClust or core-set spread it over the pool's clusters).
-        pixels = ws.load_arrays(items)
-        view = Pool(labeled=human, embeddings=pixels.reshape(len(items), -1))
-    else:
-        view = score_pool(strategy, learner, X, human, n_samples=cfg.mc_samples, probs=probs)
     if hasattr(strategy, "score") or size <= cfg.batch_size:
         return select_batch(strategy, view, size)
     batch = select_batch(strategy, view, cfg.batch_size)
-    taken = human.copy()
+    taken = view.labeled.copy()
     taken[batch.indices] = True
     filler = make_strategy("margin" if probs is not None else "random", random_state=cfg.seed)
     rest = select_batch(filler, Pool(labeled=taken, probs=probs), size - len(batch.indices))
     return Selection(np.concatenate([batch.indices, rest.indices]), None)
+
+
+def _needs(strategy: QueryStrategy, learner: Learner | None) -> frozenset[Need]:
+    """What the pool pass computes: the model's probabilities (always, with a
+    model), what the strategy reads, and thumbnails for cold start without one."""
+    if learner is None:
+        return frozenset({"pixels"}) if strategy.requires else frozenset()
+    wanted = {"probs"} | {need for need in ("samples", "embeddings") if need in strategy.requires}
+    return frozenset(wanted)  # type: ignore[arg-type]
+
+
+def _score(
+    ws: Workspace,
+    scorer: PoolScorer,
+    learner: Learner | None,
+    items: list[Item],
+    needs: frozenset[Need],
+    cache: str,
+    step: Progress,
+) -> PoolScores:
+    channels, size = ws.input_geometry()
+    assert size is not None, "a classification project with items has an input size"
+    request = ScoreRequest(
+        paths=[ws.image_path(item) for item in items],
+        channels=channels,
+        size=size,
+        policy=ws.config.resize,
+        needs=needs,
+        n_samples=ws.config.mc_samples,
+        cache_dir=ws.root / "cache" / cache,
+    )
+    return scorer.score(
+        learner, request, on_progress=lambda done, n: step("score pool", 0.6 + 0.2 * done / n)
+    )
+
+
+def _view(scores: PoolScores, taken: NDArray[np.bool_]) -> Pool:
+    """The strategy's view of the pool; unreadable images are filled and never ranked."""
+    taken = taken | ~scores.ok
+    failed = scores.failed
+    if len(failed):
+        for array in (scores.embeddings, scores.pixels):
+            if array is not None:
+                array[failed] = 0.0
+        if scores.samples is not None:
+            scores.samples[:, failed] = 1.0 / scores.samples.shape[2]
+    probs = scores.probs
+    if probs is not None and len(failed):
+        probs = probs.copy()
+        probs[failed] = 1.0 / probs.shape[1]
+    embeddings = scores.embeddings if scores.embeddings is not None else scores.pixels
+    return Pool(labeled=taken, probs=probs, samples=scores.samples, embeddings=embeddings)
+
+
+def _flag_unreadable(ws: Workspace, items: list[Item], scores: PoolScores) -> None:
+    failed = scores.failed
+    if not len(failed):
+        return
+    names = [items[i].name for i in failed[:5]]
+    ws.store.monitor.add_report(
+        ws.project.id,
+        "unreadable",
+        body={"n": len(failed), "examples": names},
+        summary=(
+            f"{len(failed)} image file(s) could not be read and were left out of the "
+            f"ranking (e.g. {', '.join(names)}); restore or re-import them"
+        ),
+        alert=True,
+        flags=[FlagInput(items[i].id) for i in failed],
+        flag_kind="unreadable",
+    )
 
 
 def _weighted(ws: Workspace, pairs: list[tuple[Item, LabelEvent]]) -> list[tuple[Item, LabelEvent]]:
@@ -137,15 +198,21 @@ def _trained_on(pairs: list[tuple[Item, LabelEvent]]) -> list[tuple[Item, LabelE
     return [(item, event) for item, event in pairs if event.source != "auto"]
 
 
-def run_round(ws: Workspace, *, on_step: Progress | None = None) -> RoundResult:
+def run_round(
+    ws: Workspace, *, on_step: Progress | None = None, scorer: PoolScorer | None = None
+) -> RoundResult:
     """Run one round of the project's loop and swap in its ranking.
 
     With no labels yet there is nothing to fit: the round ranks the pool at
-    random (cold start) and records no model.
+    random (cold start) and records no model. Only the labeled images are
+    loaded at once (for the fit); the pool is scored by ``scorer`` in
+    chunks, so memory does not grow with the pool beyond per-item scores.
+    An image file that can no longer be read is flagged and left out.
 
     Args:
         ws: the open project.
         on_step: called with each step's name and the fraction of the round done.
+        scorer: streams the pool through the model (default: :class:`LocalScorer`).
 
     Returns:
         The recorded round, its metrics, and the number of auto-label events.
@@ -158,6 +225,7 @@ def run_round(ws: Workspace, *, on_step: Progress | None = None) -> RoundResult:
 
         detection_result: RoundResult = run_detection_round(ws, on_step=on_step)
         return detection_result
+    scorer = scorer or LocalScorer()
     pid = ws.project.id
     step("snapshot", 0.0)
     snapshot = ws.store.create_snapshot(pid, note="round")
@@ -170,27 +238,34 @@ def run_round(ws: Workspace, *, on_step: Progress | None = None) -> RoundResult:
     model_id, version, probs, strategy_name = None, None, None, cfg.strategy
     ranking_probs: NDArray[np.float64] | None = None
     learner: Learner | None = None
-    X: NDArray[np.float32] | None = None
+    scores: PoolScores | None = None
+    n_rounds = len(ws.store.rounds(pid))
     if pairs:
-        step("load images", 0.1)
-        X = ws.load_arrays(items)
+        step("load labeled images", 0.1)
         pairs = _weighted(ws, pairs)
         idx = np.array([position[item.id] for item, _ in pairs], dtype=np.int64)
         y = np.array([cfg.classes.index(event.value) for _, event in pairs], dtype=np.int64)
         is_val = np.array([item.split == "val" for item, _ in pairs])
-        learner = _warm_learner(ws, X)
+        unique, inverse = np.unique(idx, return_inverse=True)
+        X_labeled = ws.load_arrays([items[i] for i in unique])[inverse]
+        learner = _warm_learner(ws, cast(tuple[int, int, int], tuple(X_labeled.shape[1:])))
         step("fit", 0.3)
         val_metrics = fit_learner(
-            learner, X[idx], y, np.flatnonzero(~is_val), np.flatnonzero(is_val)
+            learner, X_labeled, y, np.flatnonzero(~is_val), np.flatnonzero(is_val)
         )
+        del X_labeled
         metrics |= {"n_train": int((~is_val).sum()), "n_val": int(is_val.sum())}
         metrics["n_labeled"] = int(human.sum())
         metrics["calibration"] = calibration_report(learner)
         if val_metrics is not None:
             metrics["validation"] = val_metrics.to_dict()
         step("score pool", 0.6)
-        probs = ranking_probs = learner.predict_proba(X)
-        health = model_health(probs[idx], y, probs[~human], cfg.classes)
+        wanted = make_strategy(cfg.strategy, random_state=cfg.seed + n_rounds)
+        scores = _score(ws, scorer, learner, items, _needs(wanted, learner), "round", step)
+        assert scores.probs is not None
+        probs = ranking_probs = np.where(np.isnan(scores.probs), 0.0, scores.probs)
+        readable = scores.ok
+        health = model_health(probs[idx], y, probs[~human & readable], cfg.classes)
         metrics["model_health"] = health
         model = ws.store.add_model(pid, snapshot.id, cfg.learner, metrics)
         ws.models_dir.mkdir(parents=True, exist_ok=True)
@@ -208,19 +283,31 @@ def run_round(ws: Workspace, *, on_step: Progress | None = None) -> RoundResult:
     else:
         strategy_name = cfg.cold_start
     step("rank", 0.85)
-    n_rounds = len(ws.store.rounds(pid))
     strategy = make_strategy(strategy_name, random_state=cfg.seed + n_rounds)
+    if learner is None:
+        needs = _needs(strategy, None)
+        scores = (
+            _score(ws, scorer, None, items, needs, "cold-start", step) if needs and items else None
+        )
+    if scores is not None:
+        _flag_unreadable(ws, items, scores)
+        metrics["unreadable"] = len(scores.failed)
     # The ranking covers every item no person has labeled, auto-labeled ones
     # included: serving skips whatever is labeled at the time, so an auto
     # label withdrawn later still has its place in the ranking.
     # Outliers the project keeps out of selection are ranked like labeled items: not at all.
     taken = human.copy()
+    if scores is not None:
+        taken |= ~scores.ok
     if cfg.monitor.outlier_policy == "exclude":
         excluded = ws.store.monitor.flagged_items(pid, "outlier")
         taken[[position[i] for i in excluded if i in position]] = True
     size = min(int((~taken).sum()), max(cfg.ranking_size, cfg.batch_size))
     if size:
-        selection = _rank(ws, strategy, learner, X, items, taken, size, ranking_probs)
+        view = Pool(labeled=taken) if scores is None else _view(scores, taken)
+        if learner is None:
+            view = Pool(labeled=view.labeled, embeddings=view.embeddings)
+        selection = _rank(ws, strategy, view, size, ranking_probs)
         selection = _favour_drifted(ws, items, selection)
     else:  # every item has a person's label: nothing left to rank
         selection = Selection(np.zeros(0, dtype=np.int64), None)
@@ -260,10 +347,10 @@ def run_round(ws: Workspace, *, on_step: Progress | None = None) -> RoundResult:
         )
         metrics["auto_labels_written"] = auto
     synthesized: list[int] = []
-    if cfg.synthesis.enabled and learner is not None and X is not None and probs is not None:
+    if cfg.synthesis.enabled and learner is not None and probs is not None:
         step("synthesize", 0.97)
         synthesized = synthesize_queries(
-            ws, cfg.synthesis, learner, X, items, probs, seed=cfg.seed + n_rounds
+            ws, cfg.synthesis, learner, items, probs, seed=cfg.seed + n_rounds
         )
         metrics["synthesized"] = synthesized
     record = ws.store.add_round(

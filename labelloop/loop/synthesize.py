@@ -79,7 +79,6 @@ def synthesize_queries(
     ws: Workspace,
     config: SynthesisConfig,
     learner: Learner,
-    X: NDArray[np.float32],
     items: list[Item],
     probs: NDArray[np.float64],
     *,
@@ -93,8 +92,8 @@ def synthesize_queries(
         ws: the open project.
         config: the project's synthesis settings.
         learner: the round's fitted model.
-        X: ``(n, C, H, W)`` images of ``items``.
-        items: the pool's items, aligned with ``X`` and ``probs``.
+        items: the pool's items, aligned with ``probs``; only the drawn
+            sources' images are read.
         probs: ``(n, n_classes)`` the model's probabilities for the pool.
         seed: seed of the source draw and the transforms' parameters.
     """
@@ -108,7 +107,7 @@ def synthesize_queries(
     sources = np.sort(rng.choice(candidates, size=count, replace=False))
     source_ids = [items[i].id for i in sources]
     variants, provenance = generate_variants(
-        X[sources],
+        ws.load_arrays([items[i] for i in sources]),
         source_ids,
         per_image=config.per_image,
         transforms=config.transforms,

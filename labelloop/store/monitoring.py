@@ -42,13 +42,13 @@ __all__ = [
 ]
 
 ReportKind = Literal[
-    "concept_drift", "data_drift", "label_errors", "metadata", "outliers", "stopping"
+    "concept_drift", "data_drift", "label_errors", "metadata", "outliers", "stopping", "unreadable"
 ]
 REPORT_KINDS: tuple[ReportKind, ...] = get_args(ReportKind)
 
-FlagKind = Literal["concept_drift", "drift", "label_error", "outlier"]
+FlagKind = Literal["concept_drift", "drift", "label_error", "outlier", "unreadable"]
 """Why an item is flagged: re-review after concept drift, shifted input, likely
-wrong label, outlying image."""
+wrong label, outlying image, an image file that can no longer be read."""
 FLAG_KINDS: tuple[FlagKind, ...] = get_args(FlagKind)
 
 

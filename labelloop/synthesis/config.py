@@ -6,8 +6,8 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from labelloop.synthesis.ranges import TRANSFORM_NAMES, TransformName, TransformRanges
 from labelloop.synthesis.selection import QueryMode, UncertaintyName
-from labelloop.synthesis.transforms import TRANSFORM_NAMES, TransformName, TransformRanges
 
 __all__ = ["SynthesisConfig"]
 

@@ -169,6 +169,7 @@ def test_migrate_upgrades_an_old_schema(tmp_path: Path) -> None:
     _ok("init", proj, "--classes", "a,b")
     engine = make_engine(sqlite_url(proj / "labelloop.db"))
     with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE config_changes")  # 0005
         for table in ("metadata_values", "item_flags", "monitor_reports"):  # 0004
             conn.exec_driver_sql(f"DROP TABLE {table}")
         conn.exec_driver_sql("DROP INDEX ix_queue_entries_item")

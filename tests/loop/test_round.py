@@ -246,3 +246,64 @@ def test_a_collapsed_model_is_reported_and_does_not_rank(
     assert result.auto_labels == 0 and "auto_labels_written" not in result.metrics
     assert result.round.model_id is not None  # recorded, with its verdict, but not trusted
     assert ws.store.model(result.round.model_id).metrics["model_health"]["collapsed"] is True
+
+
+def test_a_pool_file_deleted_after_import_is_flagged_and_the_round_completes(
+    ws: Workspace,
+) -> None:
+    pid = ws.project.id
+    truth = _truth(ws)
+    first = run_round(ws).round.selected
+    ws.store.record_labels(pid, [LabelInput(i, truth[i], annotator="t") for i in first])
+    items = ws.store.items(pid)
+    lost = next(item for item in items if item.id not in first)
+    ws.image_path(lost).unlink()
+    result = run_round(ws)
+    assert result.metrics["unreadable"] == 1
+    assert lost.id not in [r for r in result.round.selected]
+    assert ws.store.monitor.flagged_items(pid, "unreadable") == {lost.id}
+    report = ws.store.monitor.latest(pid, "unreadable")
+    assert report is not None and report.alert and lost.name in report.summary
+
+
+def test_a_round_reads_the_pool_in_chunks_never_whole(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the labeled images are loaded together; the pool streams through the scorer."""
+    import labelloop.loop.workspace as workspace_module
+    import labelloop.scale.local as local_module
+    from labelloop.scale import LocalScorer
+
+    loaded: list[int] = []
+
+    def spy(real):  # type: ignore[no-untyped-def]
+        def load(paths, **kwargs):  # type: ignore[no-untyped-def]
+            loaded.append(len(paths))
+            return real(paths, **kwargs)
+
+        return load
+
+    monkeypatch.setattr(workspace_module, "load_images", spy(workspace_module.load_images))
+    monkeypatch.setattr(local_module, "load_images", spy(local_module.load_images))
+    pid = ws.project.id
+    truth = _truth(ws)
+    first = run_round(ws).round.selected
+    ws.store.record_labels(pid, [LabelInput(i, truth[i], annotator="t") for i in first])
+    loaded.clear()
+    result = run_round(ws, scorer=LocalScorer(chunk_size=16))
+    assert result.metrics["n_pool"] == 150
+    assert max(loaded) == len(first)  # the labeled set, for the fit
+    assert sum(loaded) == len(first) + 150  # and every pool image once, one at a time
+
+
+def test_a_damaged_model_file_is_set_aside_and_training_recovers(ws: Workspace) -> None:
+    pid = ws.project.id
+    truth = _truth(ws)
+    first = run_round(ws).round.selected
+    ws.store.record_labels(pid, [LabelInput(i, truth[i], annotator="t") for i in first])
+    trained = run_round(ws)
+    path = ws.root / str(ws.store.model(trained.round.model_id).path)  # type: ignore[arg-type]
+    path.write_bytes(b"not a model")
+    again = run_round(ws)  # would fail at every round if the damaged file were trusted
+    assert again.round.model_id is not None and again.round.model_id != trained.round.model_id
+    assert path.with_name(path.name + ".quarantined").exists()
