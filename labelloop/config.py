@@ -15,7 +15,7 @@ from labelloop import names
 from labelloop.data.labels import LabelSchema, TaskType
 from labelloop.synthesis.config import SynthesisConfig
 
-__all__ = ["MAX_IMAGE_SIDE", "DetectionConfig", "MonitorConfig", "ProjectConfig"]
+__all__ = ["MAX_IMAGE_SIDE", "DetectionConfig", "MonitorConfig", "ProjectConfig", "ScaleConfig"]
 
 MAX_IMAGE_SIDE = 1024
 """Largest model input side: a 1024x1024 RGB batch of 64 is already 800 MB of float32."""
@@ -104,6 +104,26 @@ class DetectionConfig(BaseModel):
     empty_policy: Literal["max", "zero", "mean"] = "mean"
 
 
+class ScaleConfig(BaseModel):
+    """Where a round's pool scoring runs.
+
+    Attributes:
+        executor: ``local`` (this machine, images streamed in chunks) or
+            ``ray`` (a Ray cluster: ``pip install labelloop[ray]``).
+        address: for ``ray``: None starts a local Ray, ``auto`` joins the
+            running cluster, ``ray://host:10001`` a remote one.
+        workers: for ``local``: processes decoding images (0: in the round's own).
+        chunk_size: images decoded and scored together.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    executor: Literal["local", "ray"] = "local"
+    address: str | None = None
+    workers: int = Field(default=0, ge=0, le=64)
+    chunk_size: int = Field(default=256, ge=1, le=65_536)
+
+
 class ProjectConfig(BaseModel):
     """Everything that decides how one project's loop runs.
 
@@ -127,6 +147,7 @@ class ProjectConfig(BaseModel):
             both ends; default), ``letterbox`` (scale to fit, pad with black)
             or ``stretch`` (change the aspect ratio). Images are turned
             upright by their EXIF orientation first.
+        scale: where pool scoring runs (:class:`ScaleConfig`).
         ranking_size: how many unlabeled items each round ranks for the queue
             (at least ``batch_size``); items beyond it are served oldest first.
         retrain_every: human labels after which the server retrains on its own.
@@ -176,6 +197,7 @@ class ProjectConfig(BaseModel):
     synthesis: SynthesisConfig = SynthesisConfig()
     monitor: MonitorConfig = MonitorConfig()
     detection: DetectionConfig = DetectionConfig()
+    scale: ScaleConfig = ScaleConfig()
 
     @model_validator(mode="before")
     @classmethod

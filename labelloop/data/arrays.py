@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -13,7 +14,14 @@ from PIL import Image, ImageOps
 from labelloop.data.images import _decode
 from labelloop.errors import LabelloopError
 
-__all__ = ["RESIZE_POLICIES", "ImageSizeMismatchError", "ResizePolicy", "fit_to", "load_images"]
+__all__ = [
+    "RESIZE_POLICIES",
+    "ImageSizeMismatchError",
+    "ResizePolicy",
+    "fit_to",
+    "is_url",
+    "load_images",
+]
 
 ResizePolicy = Literal["center_crop", "letterbox", "stretch"]
 RESIZE_POLICIES: tuple[str, ...] = ("center_crop", "letterbox", "stretch")
@@ -81,13 +89,31 @@ def fit_to(
     return canvas
 
 
+def is_url(source: str | Path) -> bool:
+    """Whether ``source`` names an fsspec URL (``s3://``, ``gs://``, ``memory://``...)."""
+    return isinstance(source, str) and "://" in source
+
+
+def _open(source: str | Path) -> BinaryIO:
+    """A binary stream of a local file or an fsspec URL (read whole: images are small)."""
+    if is_url(source):
+        import fsspec  # Imported here: only URL sources need it.
+
+        with fsspec.open(str(source), "rb") as remote:
+            return io.BytesIO(remote.read())
+    return Path(source).open("rb")
+
+
 def _load_one(
-    path: Path, size: tuple[int, int] | None, channels: int, policy: ResizePolicy = "center_crop"
+    path: str | Path,
+    size: tuple[int, int] | None,
+    channels: int,
+    policy: ResizePolicy = "center_crop",
 ) -> NDArray[np.float32]:
-    """Decodes, turns upright, converts and resizes one image file.
+    """Decodes, turns upright, converts and resizes one image file or URL.
 
     Args:
-        path: The image file.
+        path: The image file, or an fsspec URL.
         size: ``(height, width)`` to resize to, or ``None`` to keep its size.
         channels: 1 for grayscale, 3 for RGB.
         policy: how the image is brought to ``size`` (:func:`fit_to`).
@@ -95,7 +121,7 @@ def _load_one(
     Returns:
         pixels: (channels, height, width), in [0, 1].
     """
-    with path.open("rb") as handle, _decode(handle, path)[0] as decoded:
+    with _open(path) as handle, _decode(handle, Path(str(path)))[0] as decoded:
         # A camera stores a portrait photo sideways with an EXIF orientation tag.
         image = ImageOps.exif_transpose(decoded)
         if image.mode in _SIXTEEN_BIT_MODES:
@@ -110,8 +136,12 @@ def _load_one(
     return array[np.newaxis] if channels == 1 else array.transpose(2, 0, 1)
 
 
+def _source(path: str | Path) -> str | Path:
+    return path if is_url(path) else Path(path)
+
+
 def load_images(
-    paths: Sequence[Path],
+    paths: Sequence[str | Path],
     *,
     size: tuple[int, int] | None = None,
     channels: Literal[1, 3] = 1,
@@ -125,7 +155,8 @@ def load_images(
     scaled from 65535.
 
     Args:
-        paths: Image files, in the order of the output rows.
+        paths: Image files or fsspec URLs (``s3://bucket/a.jpg``), in the
+            order of the output rows.
         size: ``(height, width)`` to bring every image to, or ``None``
             when all images already share one size.
         channels: 1 for grayscale, 3 for RGB.
@@ -150,11 +181,11 @@ def load_images(
                 "No image paths given; pass size=(height, width) to get an empty array."
             )
         return np.zeros((0, channels, *size), dtype=np.float32)
-    first = _load_one(Path(paths[0]), size, channels, policy)
+    first = _load_one(_source(paths[0]), size, channels, policy)
     out = np.empty((len(paths), *first.shape), dtype=np.float32)
     out[0] = first
     for row in range(1, len(paths)):
-        pixels = _load_one(Path(paths[row]), size, channels, policy)
+        pixels = _load_one(_source(paths[row]), size, channels, policy)
         if pixels.shape != first.shape:
             raise ImageSizeMismatchError(
                 f"{paths[row]} is {pixels.shape[1]}x{pixels.shape[2]} (height x width) but "

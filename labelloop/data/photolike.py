@@ -141,7 +141,7 @@ def write_photo_like(
 
     Args:
         folder: where to write; created if missing.
-        n: number of files (at most 1,797).
+        n: number of files (past 1,797 the digits repeat on new backgrounds).
         seed: seeds every choice.
         min_side: smallest height or width.
         max_side: largest height or width.
@@ -152,10 +152,11 @@ def write_photo_like(
         The written paths, in order.
     """
     glyphs, labels = _digits()
-    if not 0 < n <= len(labels):
-        raise ValueError(f"n must be between 1 and {len(labels)}, got {n}")
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
     rng = np.random.default_rng(seed)
-    chosen = rng.permutation(len(labels))[:n]
+    # Past 1,797 images the digits repeat, each on a background of its own.
+    chosen = np.concatenate([rng.permutation(len(labels)) for _ in range(-(-n // len(labels)))])[:n]
     paths = []
     for k, i in enumerate(chosen):
         height, width = (int(v) for v in rng.integers(min_side, max_side + 1, size=2))
@@ -163,10 +164,10 @@ def write_photo_like(
         target = folder / DIGITS_CLASSES[labels[i]] if class_folders else folder
         target.mkdir(parents=True, exist_ok=True)
         if k % 5 == 4:
-            path = target / f"img_{k:05d}.png"
+            path = target / f"img_{k:06d}.png"
             image.convert("L").save(path)
         else:
-            path = target / f"img_{k:05d}.jpg"
+            path = target / f"img_{k:06d}.jpg"
             if k % 7 == 6:
                 orientation = (3, 6, 8)[k % 3]
                 exif = Image.Exif()

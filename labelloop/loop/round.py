@@ -34,7 +34,7 @@ from labelloop.loop.health import (
 from labelloop.loop.models import latest_learner
 from labelloop.loop.synthesize import synthesize_queries
 from labelloop.loop.workspace import Workspace
-from labelloop.scale import LocalScorer, Need, PoolScorer, PoolScores, ScoreRequest
+from labelloop.scale import Need, PoolScorer, PoolScores, ScoreRequest, make_scorer
 from labelloop.store import FlagInput, Item, LabelEvent, RankedItem, RoundRecord
 from labelloop.strategies import Pool, QueryStrategy, make_strategy
 
@@ -212,7 +212,8 @@ def run_round(
     Args:
         ws: the open project.
         on_step: called with each step's name and the fraction of the round done.
-        scorer: streams the pool through the model (default: :class:`LocalScorer`).
+        scorer: streams the pool through the model (default: what the
+            project's ``scale`` settings name).
 
     Returns:
         The recorded round, its metrics, and the number of auto-label events.
@@ -225,7 +226,14 @@ def run_round(
 
         detection_result: RoundResult = run_detection_round(ws, on_step=on_step)
         return detection_result
-    scorer = scorer or LocalScorer()
+    if scorer is None:
+        scale = cfg.scale
+        scorer = make_scorer(
+            scale.executor,
+            address=scale.address,
+            workers=scale.workers,
+            chunk_size=scale.chunk_size,
+        )
     pid = ws.project.id
     step("snapshot", 0.0)
     snapshot = ws.store.create_snapshot(pid, note="round")

@@ -54,6 +54,7 @@ _EFFECTS: dict[str, str] = {
     "synthesis": "at the next round",
     "detection": "at the next round",
     "monitor": "at the next import, stream window or round that runs the check",
+    "scale": "at the next round's pool scoring",
 }
 
 

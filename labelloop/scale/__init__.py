@@ -27,8 +27,25 @@ __all__ = [
 ]
 
 
-def make_scorer(name: str = "local") -> PoolScorer:
-    """The pool scorer called ``name`` (only ``local`` so far)."""
-    if name != "local":
-        raise ValueError(f"unknown pool scorer {name!r}; choose 'local'")
-    return LocalScorer()
+def make_scorer(
+    executor: str = "local", *, address: str | None = None, workers: int = 0, chunk_size: int = 256
+) -> PoolScorer:
+    """The pool scorer a project's ``scale`` settings name.
+
+    Args:
+        executor: ``local`` or ``ray``.
+        address: the Ray cluster (``ray`` only; None starts a local one).
+        workers: decoding processes (``local`` only).
+        chunk_size: images per batch.
+    """
+    if executor == "local":
+        return LocalScorer(chunk_size=chunk_size, workers=workers)
+    if executor == "ray":
+        try:
+            from labelloop.scale.ray import RayScorer
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise ValueError(
+                "scale.executor is ray but Ray is not installed: pip install labelloop[ray]"
+            ) from exc
+        return RayScorer(address, chunk_size=chunk_size)
+    raise ValueError(f"unknown scale.executor {executor!r}; choose local or ray")

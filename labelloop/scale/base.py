@@ -14,7 +14,7 @@ holding them in memory.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -48,7 +48,7 @@ class ScoreRequest:
     """A pool to score.
 
     Attributes:
-        paths: the image files, in pool order.
+        paths: the image files (or fsspec URLs), in pool order.
         channels: 1 or 3.
         size: ``(height, width)`` the images are brought to.
         policy: the resize policy.
@@ -58,7 +58,7 @@ class ScoreRequest:
             exists); None keeps them in memory.
     """
 
-    paths: list[Path]
+    paths: Sequence[str | Path]
     channels: int
     size: tuple[int, int]
     policy: ResizePolicy
@@ -114,7 +114,8 @@ class PoolScores:
         """Indices of the images that could not be read."""
         return np.flatnonzero(~self.ok)
 
-    def _array(self, name: str, shape: tuple[int, ...]) -> NDArray[np.float32]:
+    def new_array(self, name: str, shape: tuple[int, ...]) -> NDArray[np.float32]:
+        """A NaN-filled float32 output array, memory-mapped in the cache folder if there is one."""
         if self.cache_dir is None:
             return np.full(shape, np.nan, dtype=np.float32)
         array = np.lib.format.open_memmap(
@@ -136,7 +137,7 @@ class PoolScores:
         if "pixels" in request.needs:
             thumbs = _thumbnails(images)
             if self.pixels is None:
-                self.pixels = self._array("pixels", (self.n, thumbs.shape[1]))
+                self.pixels = self.new_array("pixels", (self.n, thumbs.shape[1]))
             self.pixels[rows] = thumbs
         if learner is None:
             return
@@ -145,12 +146,12 @@ class PoolScores:
         if "samples" in request.needs:
             chunk = _draw_samples(learner, images, request.n_samples)
             if self.samples is None:
-                self.samples = self._array("samples", (chunk.shape[0], self.n, chunk.shape[2]))
+                self.samples = self.new_array("samples", (chunk.shape[0], self.n, chunk.shape[2]))
             self.samples[:, rows] = chunk
         if "embeddings" in request.needs:
             features = learner.embed(images)
             if self.embeddings is None:
-                self.embeddings = self._array("embeddings", (self.n, features.shape[1]))
+                self.embeddings = self.new_array("embeddings", (self.n, features.shape[1]))
             self.embeddings[rows] = features
         bad = np.flatnonzero(~ok) + (rows.start or 0)
         if len(bad) and self.probs is not None:

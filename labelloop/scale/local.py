@@ -28,7 +28,7 @@ from labelloop.data.images import ImageFileError
 from labelloop.learners import Learner
 from labelloop.scale.base import PoolScores, ScoreRequest
 
-__all__ = ["DEFAULT_CHUNK", "ImageFiles", "LocalScorer"]
+__all__ = ["DEFAULT_CHUNK", "ImageFiles", "LocalScorer", "collate_images"]
 
 DEFAULT_CHUNK = 256
 """Images decoded and scored together."""
@@ -49,7 +49,7 @@ class ImageFiles(Dataset[tuple[NDArray[np.float32], bool]]):
 
     def __init__(
         self,
-        paths: Sequence[Path],
+        paths: Sequence[str | Path],
         channels: int,
         size: tuple[int, int],
         policy: ResizePolicy,
@@ -75,9 +75,10 @@ class ImageFiles(Dataset[tuple[NDArray[np.float32], bool]]):
         return pixels, True
 
 
-def _collate(
+def collate_images(
     batch: list[tuple[NDArray[np.float32], bool]],
 ) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
+    """``(images, ok)`` of a chunk: the :class:`ImageFiles` entries stacked."""
     return np.stack([b[0] for b in batch]), np.array([b[1] for b in batch], dtype=bool)
 
 
@@ -119,7 +120,7 @@ class LocalScorer:
             batch_size=self.chunk_size,
             shuffle=False,
             num_workers=self.workers,
-            collate_fn=_collate,
+            collate_fn=collate_images,
         )
         scores = PoolScores.allocate(learner, request, n)
         done = 0
