@@ -6,6 +6,7 @@ import csv
 import functools
 import getpass
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -223,6 +224,10 @@ def import_(
         f"imported {s['imported']} ({s['labeled']} labeled), "
         f"duplicate {s['duplicate']}, rejected {s['rejected']}"
     )
+    if s["rejected"] and not s["imported"] and not s["duplicate"]:
+        ws.close()
+        err.print("[red]error:[/red] no file could be imported; the reasons are listed above")
+        raise typer.Exit(1)
     if check:
         _check_new_items(ws, before, label=f"import {source.name}")
     ws.close()
@@ -909,12 +914,36 @@ def user_add(
     console.print(f"added {user.username} ({user.role})" + ("" if password else f": {secret}"))
 
 
-def _serve(project_dir: Path, host: str, port: int, secure_cookies: bool) -> None:
+def _serve(
+    project_dir: Path,
+    host: str,
+    port: int,
+    secure_cookies: bool,
+    *,
+    workers: int = 1,
+    external_training: bool = False,
+) -> None:
     import uvicorn
 
+    if workers > 1:
+        # Each server process builds its own app from the environment.
+        os.environ["LABELLOOP_PROJECT"] = str(project_dir.resolve())
+        os.environ["LABELLOOP_SECURE_COOKIES"] = "1" if secure_cookies else "0"
+        os.environ["LABELLOOP_EXTERNAL_TRAINING"] = "1" if external_training else "0"
+        uvicorn.run(
+            "labelloop.server.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+        )
+        return
     from labelloop.server.app import create_app
 
-    app_ = create_app(project_dir, secure_cookies=secure_cookies)
+    app_ = create_app(
+        project_dir, secure_cookies=secure_cookies, external_training=external_training
+    )
     uvicorn.run(app_, host=host, port=port, log_level="warning")
 
 
@@ -927,11 +956,79 @@ def serve(
     secure_cookies: Annotated[
         bool, typer.Option(help="Mark session cookies Secure (when served over HTTPS).")
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Server processes (more than 1 needs PostgreSQL; training then runs in "
+            "'labelloop worker' processes).",
+        ),
+    ] = 1,
+    training: Annotated[
+        str,
+        typer.Option(
+            help="'inline': this process trains in the background; 'worker': queue runs for "
+            "'labelloop worker PROJECT' (the only choice with --workers above 1).",
+        ),
+    ] = "",
 ) -> None:
     """Run the labeling server: API, annotator UI, dashboard, background retraining."""
-    Workspace.open(project_dir).close()
-    console.print(f"labelloop serving {project_dir} at http://{host}:{port}/")
-    _serve(project_dir, host, port, secure_cookies)
+    mode = training or ("worker" if workers > 1 else "inline")
+    if mode not in ("inline", "worker"):
+        raise ValueError(f"--training must be inline or worker, not {training!r}")
+    with Workspace.open(project_dir) as ws:
+        on_sqlite = ws.store.url.startswith("sqlite")
+    if workers > 1 and on_sqlite:
+        raise ValueError(
+            "--workers above 1 needs a PostgreSQL database (SQLite takes one writer at a "
+            "time); create the project with 'labelloop init --database-url postgresql+psycopg://…'"
+        )
+    if workers > 1 and mode == "inline":
+        raise ValueError("with --workers above 1, web processes never train: use --training worker")
+    console.print(
+        f"labelloop serving {project_dir} at http://{host}:{port}/"
+        + (f" with {workers} processes" if workers > 1 else "")
+    )
+    if mode == "worker":
+        console.print(f"training runs in: labelloop worker {project_dir}")
+    _serve(
+        project_dir,
+        host,
+        port,
+        secure_cookies,
+        workers=workers,
+        external_training=mode == "worker",
+    )
+
+
+@app.command()
+@_friendly
+def worker(
+    project_dir: ProjectDir,
+    once: Annotated[
+        bool, typer.Option("--once", help="Run the queued training run, if any, and exit.")
+    ] = False,
+    poll: Annotated[
+        float, typer.Option(min=0.05, max=600, help="Seconds between looks for a queued run.")
+    ] = 1.0,
+) -> None:
+    """Run queued training runs for a server started with --training worker (or --workers N)."""
+    import signal
+    import threading
+
+    from labelloop.loop.worker import run_worker, worker_name
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    console.print(f"labelloop worker {worker_name()} on {project_dir}; waiting for training runs")
+
+    def report(run_id: int, status: str) -> None:
+        console.print(f"training run {run_id}: {status}")
+
+    ran = run_worker(project_dir, poll_seconds=poll, once=once, stop=stop, on_run=report)
+    console.print(f"worker stopped after {ran} run(s)")
 
 
 @app.command()

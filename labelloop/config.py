@@ -23,7 +23,7 @@ MAX_IMAGE_SIDE = 1024
 # What a detection project runs with when its configuration names no strategy
 # or learner: per-box entropy summed per image (Brust et al. 2019 found the
 # sum the best aggregation) and the small FCOS that trains on a CPU.
-_DETECTION_DEFAULTS = {"strategy": "entropy_sum", "learner": "fcos_tiny"}
+_DETECTION_DEFAULTS = {"strategy": "entropy_sum", "learner": "fcos_tiny", "resize": "letterbox"}
 
 
 class MonitorConfig(BaseModel):
@@ -139,14 +139,18 @@ class ProjectConfig(BaseModel):
         image_size: ``(height, width)`` of the model's input. None until
             the first import decides it from the images: their common size
             when they all share one of at most 128 px a side (the digits
-            demo: 8x8), else 64x64. Each side at most 1024.
+            demo: 8x8), else 64x64; for detection, their common size up to
+            512 px a side, else a square of their median longer side (at most
+            512). Each side at most 1024.
         channels: 1 for grayscale input, 3 for RGB. None until the first
             import decides it: 3 when any image is in colour, else 1.
         resize: how an image of another shape is brought to ``image_size``:
             ``center_crop`` (scale to cover, cut the overhang equally from
-            both ends; default), ``letterbox`` (scale to fit, pad with black)
-            or ``stretch`` (change the aspect ratio). Images are turned
-            upright by their EXIF orientation first.
+            both ends; the classification default), ``letterbox`` (scale to
+            fit, pad with black; the detection default, which keeps every
+            box) or ``stretch`` (change the aspect ratio). Images are turned
+            upright by their EXIF orientation first. Detection boxes are
+            stored in the image's own pixels whatever the policy.
         scale: where pool scoring runs (:class:`ScaleConfig`).
         ranking_size: how many unlabeled items each round ranks for the queue
             (at least ``batch_size``); items beyond it are served oldest first.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
 
@@ -17,10 +18,12 @@ from labelloop.errors import LabelloopError
 __all__ = [
     "RESIZE_POLICIES",
     "ImageSizeMismatchError",
+    "Placement",
     "ResizePolicy",
     "fit_to",
     "is_url",
     "load_images",
+    "placement",
 ]
 
 ResizePolicy = Literal["center_crop", "letterbox", "stretch"]
@@ -46,6 +49,66 @@ def _check_arguments(size: tuple[int, int] | None, channels: int) -> None:
         raise ValueError(f"size must be (height, width) in positive pixels, got {size!r}.")
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where an image lands in the model input: ``model = original * scale + offset``.
+
+    Attributes:
+        sx: horizontal scale from original to model-input pixels.
+        sy: vertical scale.
+        ox: horizontal offset in model-input pixels (negative where a crop
+            cut the left side; positive where letterbox padding was added).
+        oy: vertical offset.
+    """
+
+    sx: float = 1.0
+    sy: float = 1.0
+    ox: float = 0.0
+    oy: float = 0.0
+
+    def to_model(self, x: float, y: float) -> tuple[float, float]:
+        """A point in original pixels, in model-input pixels."""
+        return x * self.sx + self.ox, y * self.sy + self.oy
+
+    def to_original(self, x: float, y: float) -> tuple[float, float]:
+        """A point in model-input pixels, in original pixels."""
+        return (x - self.ox) / self.sx, (y - self.oy) / self.sy
+
+
+def _layout(
+    w: int, h: int, size: tuple[int, int], policy: ResizePolicy
+) -> tuple[tuple[int, int], tuple[int, int]]:
+    """``((new_w, new_h), (left, top))``: the resized image and where its corner lands.
+
+    A negative corner is a crop (the overhang cut off), a positive one letterbox padding.
+    """
+    height, width = size
+    if policy == "stretch":
+        return (width, height), (0, 0)
+    if policy == "center_crop":
+        scale = max(width / w, height / h)
+        new = (max(width, round(w * scale)), max(height, round(h * scale)))
+        return new, (-((new[0] - width) // 2), -((new[1] - height) // 2))
+    scale = min(width / w, height / h)
+    new = (max(1, min(width, round(w * scale))), max(1, min(height, round(h * scale))))
+    return new, ((width - new[0]) // 2, (height - new[1]) // 2)
+
+
+def placement(
+    image_size: tuple[int, int], size: tuple[int, int] | None, policy: ResizePolicy
+) -> Placement:
+    """How :func:`fit_to` moves an image of ``image_size`` ``(height, width)`` pixels.
+
+    Detection uses it to carry boxes between the image's own pixels (where
+    labels are stored) and the model's input, whatever the resize policy.
+    """
+    h, w = image_size
+    if size is None or (h, w) == tuple(size):
+        return Placement()
+    (new_w, new_h), (left, top) = _layout(w, h, size, policy)
+    return Placement(new_w / w, new_h / h, float(left), float(top))
+
+
 def fit_to(
     image: Image.Image, size: tuple[int, int] | None, policy: ResizePolicy = "center_crop"
 ) -> Image.Image:
@@ -59,6 +122,8 @@ def fit_to(
       the rest with black, equally on both sides. Nothing is lost or distorted.
     * ``stretch``: resize to the target, changing the aspect ratio.
 
+    :func:`placement` gives the same geometry as numbers.
+
     Args:
         image: the decoded image (any mode Pillow resizes).
         size: ``(height, width)``, or ``None`` to leave the image as it is.
@@ -70,22 +135,14 @@ def fit_to(
     if size is None or image.size == (size[1], size[0]):
         return image
     height, width = size
+    new, (left, top) = _layout(image.size[0], image.size[1], size, policy)
+    scaled = image.resize(new, Image.Resampling.BILINEAR)
     if policy == "stretch":
-        return image.resize((width, height), Image.Resampling.BILINEAR)
-    w, h = image.size
+        return scaled
     if policy == "center_crop":
-        scale = max(width / w, height / h)
-        new = (max(width, round(w * scale)), max(height, round(h * scale)))
-        scaled = image.resize(new, Image.Resampling.BILINEAR)
-        left, top = (new[0] - width) // 2, (new[1] - height) // 2
-        return scaled.crop((left, top, left + width, top + height))
-    scale = min(width / w, height / h)
-    new = (max(1, min(width, round(w * scale))), max(1, min(height, round(h * scale))))
+        return scaled.crop((-left, -top, -left + width, -top + height))
     canvas = Image.new(image.mode, (width, height))
-    canvas.paste(
-        image.resize(new, Image.Resampling.BILINEAR),
-        ((width - new[0]) // 2, (height - new[1]) // 2),
-    )
+    canvas.paste(scaled, (left, top))
     return canvas
 
 

@@ -14,8 +14,10 @@ from collections.abc import Iterable
 __all__ = [
     "COLOUR_MODES",
     "DEFAULT_SIDE",
+    "DETECTION_MAX_SIDE",
     "NATIVE_MAX_SIDE",
     "decide_channels",
+    "decide_detection_size",
     "decide_image_size",
 ]
 
@@ -28,6 +30,10 @@ NATIVE_MAX_SIDE = 128
 DEFAULT_SIDE = 64
 """Otherwise the model input is DEFAULT_SIDE x DEFAULT_SIDE: what a small CNN trains on
 quickly on a CPU. Pretrained backbones and GPUs want more; set ``image_size``."""
+
+
+DETECTION_MAX_SIDE = 512
+"""Detection input is at most this many pixels a side unless ``image_size`` says otherwise."""
 
 
 def decide_channels(modes: Iterable[str]) -> int:
@@ -48,3 +54,24 @@ def decide_image_size(sizes: Iterable[tuple[int, int]]) -> tuple[int, int]:
         if max(only) <= NATIVE_MAX_SIDE:
             return only
     return (DEFAULT_SIDE, DEFAULT_SIDE)
+
+
+def decide_detection_size(sizes: Iterable[tuple[int, int]]) -> tuple[int, int]:
+    """The detector's input ``(height, width)`` for images of these ``(height, width)`` sizes.
+
+    Objects can be small, so a detector sees images near their own size: the
+    common size when all share one of at most :data:`DETECTION_MAX_SIDE`
+    pixels a side; otherwise a square of the median longer side of the
+    distinct sizes, rounded up
+    to a multiple of 32 and at most :data:`DETECTION_MAX_SIDE`, which each
+    image is letterboxed into (boxes are mapped back to the image's own
+    pixels, see :func:`labelloop.data.arrays.placement`).
+    """
+    distinct = list(sizes)
+    if not distinct:
+        raise ValueError("no image sizes to decide from")
+    if len(set(distinct)) == 1 and max(distinct[0]) <= DETECTION_MAX_SIDE:
+        return distinct[0]
+    longer = sorted(max(size) for size in distinct)[len(distinct) // 2]
+    side = min(DETECTION_MAX_SIDE, max(32, -(-longer // 32) * 32))
+    return (side, side)

@@ -96,8 +96,8 @@ class ImageInfo:
     Attributes:
         path: The file.
         sha256: Hex SHA-256 of the file's bytes: the image's identity.
-        width: Width in pixels.
-        height: Height in pixels.
+        width: Width in pixels, upright (after its EXIF orientation).
+        height: Height in pixels, upright (after its EXIF orientation).
         mode: Pillow mode of the decoded image (``"L"``, ``"RGB"``, ``"RGBA"``...).
         format: Pillow format name, one of :data:`SUPPORTED_FORMATS`.
         size_bytes: Size of the file in bytes.
@@ -215,6 +215,11 @@ def _formats_text() -> str:
     return ", ".join(sorted(SUPPORTED_FORMATS))
 
 
+_EXIF_ORIENTATION = 0x0112
+_QUARTER_TURNS = frozenset({5, 6, 7, 8})
+"""EXIF orientations that swap width and height (transpose, 90°, transverse, 270°)."""
+
+
 def _decode(source: BinaryIO, path: Path) -> tuple[Image.Image, str]:
     """Opens an image, checks its format, and decodes every pixel.
 
@@ -270,6 +275,10 @@ def inspect_image(path: Path) -> ImageInfo:
     image, image_format = _decode(io.BytesIO(data), path)
     with image:
         width, height = image.size
+        # Recorded upright, as the image is shown and labeled: a portrait photo
+        # stored sideways carries an EXIF orientation that turns it a quarter.
+        if image.getexif().get(_EXIF_ORIENTATION) in _QUARTER_TURNS:
+            width, height = height, width
         mode = image.mode
     return ImageInfo(
         path=path,

@@ -1,8 +1,10 @@
-"""One round of a detection project: snapshot → fit the detector → score → rank → auto-label.
+"""The detection plug-in of the round pipeline (:mod:`labelloop.loop.pipeline`).
 
-The detection counterpart of :func:`labelloop.loop.round.run_round`, which
-hands detection projects to :func:`run_detection_round`. The detector is
-warm-started from the last round's saved weights. Each ranked item carries
+The detector is warm-started from the last round's saved weights and fitted
+on the box labels; the pool streams through it a chunk at a time. Boxes are
+stored in each image's own pixels (upright) and carried to the model's input
+and back by the project's resize policy (:func:`labelloop.data.arrays.placement`),
+so photos of any size work at any model input size. Each ranked item carries
 the model's proposals (boxes scoring at least ``detection.min_score``) as JSON
 text in ``predicted`` and the score of its least certain box in
 ``confidence``, so the labeling view can prefill the boxes and review can
@@ -18,13 +20,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
+from labelloop.data.arrays import Placement, placement
 from labelloop.learners.detection_metrics import DetectionMetrics, detection_map
 from labelloop.learners.detector import (
     BoxTargets,
@@ -34,11 +37,13 @@ from labelloop.learners.detector import (
     to_box_dicts,
 )
 from labelloop.learners.errors import WeightsMismatchError
-from labelloop.loop.engine import Selection, select_batch
+from labelloop.loop.engine import Selection, rank_range
 from labelloop.loop.models import latest_model
-from labelloop.loop.round import RoundResult, _trained_on
+from labelloop.loop.pipeline import RoundContext
 from labelloop.loop.workspace import Workspace
-from labelloop.store import Item, LabelEvent, RankedItem
+from labelloop.scale import PoolScores, ScoreRequest
+from labelloop.scale.local import stream_images
+from labelloop.store import Item, RankedItem
 from labelloop.strategies import Pool, make_strategy
 from labelloop.strategies.detection import (
     DetectionPool,
@@ -48,48 +53,78 @@ from labelloop.strategies.detection import (
 )
 
 __all__ = [
+    "DETECTION",
+    "DetectionTask",
     "boxes_to_targets",
     "detection_strategy",
     "fit_detector",
     "proposals",
     "rank_detections",
-    "run_detection_round",
+    "select_detections",
+    "to_original",
     "warm_detector",
 ]
 
-Progress = Callable[[str, float], None]
-
 
 def boxes_to_targets(
-    value: Sequence[dict[str, Any]], classes: Sequence[str], scale: tuple[float, float] = (1, 1)
+    value: Sequence[dict[str, Any]],
+    classes: Sequence[str],
+    where: Placement | None = None,
+    *,
+    scale: tuple[float, float] | None = None,
 ) -> BoxTargets:
     """A stored detection label as the detector's targets.
 
     Args:
         value: the label: ``{"x", "y", "width", "height", "label"}`` per box,
-            in pixels of the original image; empty for "no objects".
+            in pixels of the original (upright) image; empty for "no objects".
         classes: the project's classes, indexed by the targets' labels.
-        scale: ``(sx, sy)`` from original pixels to model-input pixels.
+        where: how the image was placed in the model input (its resize policy).
+        scale: ``(sx, sy)`` alone, for a plain resize (instead of ``where``).
 
     Returns:
         ``boxes (m, 4)`` xywh in model-input pixels and ``labels (m,)``.
     """
-    sx, sy = scale
+    if where is None:
+        where = Placement(*(scale or (1.0, 1.0)))
     boxes = np.array(
-        [[b["x"] * sx, b["y"] * sy, b["width"] * sx, b["height"] * sy] for b in value],
+        [
+            [
+                b["x"] * where.sx + where.ox,
+                b["y"] * where.sy + where.oy,
+                b["width"] * where.sx,
+                b["height"] * where.sy,
+            ]
+            for b in value
+        ],
         dtype=np.float32,
     ).reshape(-1, 4)
     labels = np.array([classes.index(str(b["label"])) for b in value], dtype=np.int64)
     return BoxTargets(boxes=boxes, labels=labels)
 
 
-def _rescaled(dets: ImageDetections, scale: tuple[float, float]) -> ImageDetections:
-    """Detections in model-input pixels moved back to original pixels (divide by ``scale``)."""
-    if scale == (1.0, 1.0):
+def to_original(dets: ImageDetections, where: Placement, image: tuple[int, int]) -> ImageDetections:
+    """Detections in model-input pixels moved back to the image's own pixels.
+
+    Args:
+        dets: one image's detections in model-input pixels.
+        where: how the image was placed in the model input.
+        image: the image's ``(height, width)``; boxes are clipped to it (a
+            letterboxed image's padding is not part of it).
+
+    Returns:
+        The detections with ``boxes`` in the image's pixels.
+    """
+    if where == Placement():
         return dets
-    factor = np.array([scale[0], scale[1], scale[0], scale[1]], dtype=np.float32)
+    height, width = image
+    x0 = np.clip((dets.boxes[:, 0] - where.ox) / where.sx, 0, width)
+    y0 = np.clip((dets.boxes[:, 1] - where.oy) / where.sy, 0, height)
+    x1 = np.clip((dets.boxes[:, 0] + dets.boxes[:, 2] - where.ox) / where.sx, 0, width)
+    y1 = np.clip((dets.boxes[:, 1] + dets.boxes[:, 3] - where.oy) / where.sy, 0, height)
+    boxes = np.stack([x0, y0, x1 - x0, y1 - y0], axis=1).astype(np.float32).reshape(-1, 4)
     return ImageDetections(
-        boxes=dets.boxes / factor,
+        boxes=boxes,
         labels=dets.labels,
         scores=dets.scores,
         class_probs=dets.class_probs,
@@ -160,6 +195,42 @@ def detection_strategy(name: str, *, min_score: float, empty_policy: str) -> Det
     return strategy
 
 
+def select_detections(
+    strategy: DetectionStrategy,
+    detections: Sequence[ImageDetections],
+    embeddings: NDArray[np.float32] | None,
+    labeled: NDArray[np.bool_],
+    size: int,
+    *,
+    seed: int,
+) -> Selection:
+    """Rank the unlabeled images of a pool from its detections (and embeddings).
+
+    Args:
+        strategy: the detection strategy.
+        detections: every image's detections (with stability where the strategy reads it).
+        embeddings: ``(n, d)`` the images' embeddings, where the strategy reads them.
+        labeled: ``(n,)`` True where an image is not to be ranked.
+        size: how many to rank.
+        seed: seed of the strategy's random choices.
+
+    Returns:
+        The ranking: indices, and the strategy's scores (None for random).
+    """
+    stability = "stability" in strategy.requires
+    pool = DetectionPool(
+        class_probs=[d.class_probs for d in detections],
+        scores=[d.scores for d in detections],
+        stability=[_stable(d) for d in detections] if stability else None,
+        embeddings=embeddings,
+        labeled=labeled,
+    )
+    picked, scores = strategy.select_scored(pool, size, random_state=seed)
+    indices = np.asarray(picked, dtype=np.int64)
+    ranked = None if strategy.name == "random" else scores[indices]
+    return Selection(indices, ranked)
+
+
 def rank_detections(
     strategy: DetectionStrategy,
     detector: TorchDetector,
@@ -169,10 +240,7 @@ def rank_detections(
     *,
     seed: int,
 ) -> tuple[Selection, list[ImageDetections]]:
-    """Rank the unlabeled images of a pool by a detection strategy.
-
-    The pool is predicted (and embedded, for strategies that read
-    embeddings) once and scored once.
+    """Rank the unlabeled images of a pool held in memory (simulation) by a detection strategy.
 
     Args:
         strategy: the detection strategy.
@@ -184,26 +252,15 @@ def rank_detections(
         seed: seed of the strategy's random choices.
 
     Returns:
-        The ranking (indices into ``X``, the strategy's scores or None for
-        random), and the detections of every image in model-input pixels;
-        with ``size < 1`` (nothing to rank) neither is computed and both are
-        empty.
+        The ranking and the detections of every image in model-input pixels;
+        with ``size < 1`` (nothing to rank) neither is computed and both are empty.
     """
     if size < 1:  # every image is labeled: nothing to rank
         return Selection(np.zeros(0, dtype=np.int64), None), []
-    stability = "stability" in strategy.requires
-    detections = detector.predict(X, stability=stability)
-    pool = DetectionPool(
-        class_probs=[d.class_probs for d in detections],
-        scores=[d.scores for d in detections],
-        stability=[_stable(d) for d in detections] if stability else None,
-        embeddings=detector.embed(X) if "embeddings" in strategy.requires else None,
-        labeled=labeled,
-    )
-    picked, scores = strategy.select_scored(pool, size, random_state=seed)
-    indices = np.asarray(picked, dtype=np.int64)
-    ranked = None if strategy.name == "random" else scores[indices]
-    return Selection(indices, ranked), detections
+    detections = detector.predict(X, stability="stability" in strategy.requires)
+    embeddings = detector.embed(X) if "embeddings" in strategy.requires else None
+    ranking = select_detections(strategy, detections, embeddings, labeled, size, seed=seed)
+    return ranking, detections
 
 
 def _stable(dets: ImageDetections) -> NDArray[np.float32]:
@@ -229,37 +286,6 @@ def warm_detector(ws: Workspace) -> TorchDetector:
         with contextlib.suppress(WeightsMismatchError):
             detector.load(ws.root / last.path)
     return detector
-
-
-def _scales(items: Sequence[Item], X: NDArray[np.float32]) -> list[tuple[float, float]]:
-    """``(sx, sy)`` from each item's original pixels to model-input pixels."""
-    height, width = X.shape[2:]
-    return [(width / item.width, height / item.height) for item in items]
-
-
-def _cold_ranking(
-    ws: Workspace, items: list[Item], human: NDArray[np.bool_], size: int
-) -> Selection:
-    """Before any model: the configured cold start on pixels, the rest at random."""
-    cfg = ws.config
-    seed = cfg.seed + len(ws.store.rounds(ws.project.id))
-    if cfg.cold_start == "random":
-        view = Pool(labeled=human)
-        return select_batch(make_strategy("random", random_state=seed), view, size)
-    pixels = ws.load_arrays(items).reshape(len(items), -1)
-    first = select_batch(
-        make_strategy(cfg.cold_start, random_state=seed),
-        Pool(labeled=human, embeddings=pixels),
-        min(size, cfg.batch_size),
-    )
-    taken = human.copy()
-    taken[first.indices] = True
-    rest = select_batch(
-        make_strategy("random", random_state=seed),
-        Pool(labeled=taken),
-        size - len(first.indices),
-    )
-    return Selection(np.concatenate([first.indices, rest.indices]), None)
 
 
 def _box_scores(boxes: Sequence[dict[str, Any]]) -> NDArray[np.float64]:
@@ -298,122 +324,172 @@ def _ranked_items(
     return ranked
 
 
+def _placements(ws: Workspace, items: Sequence[Item]) -> list[Placement]:
+    """How each item's image is placed in the model input."""
+    size = ws.input_geometry()[1]
+    return [placement((item.height, item.width), size, ws.config.resize) for item in items]
+
+
+def _nothing(n_classes: int) -> ImageDetections:
+    """The detections of an image that could not be read: none."""
+    return ImageDetections(
+        boxes=np.zeros((0, 4), dtype=np.float32),
+        labels=np.zeros(0, dtype=np.int64),
+        scores=np.zeros(0, dtype=np.float32),
+        class_probs=np.zeros((0, n_classes), dtype=np.float32),
+        stability=np.zeros(0, dtype=np.float32),
+    )
+
+
 @dataclass
-class _Fitted:
-    """What the fit-and-score part of a round produced."""
+class _Scored:
+    """A pass over the pool: detections in each image's own pixels, or cold-start thumbnails."""
 
-    model_id: int
-    version: str
-    ranking: Selection
-    proposed: dict[int, list[dict[str, Any]]]
+    scores: PoolScores
+    detections: list[ImageDetections] | None = None
+
+    @property
+    def ok(self) -> NDArray[np.bool_]:
+        return self.scores.ok
 
 
-def _fit_and_rank(
-    ws: Workspace,
-    snapshot_id: int,
-    pairs: list[tuple[Item, LabelEvent]],
-    items: list[Item],
-    human: NDArray[np.bool_],
-    size: int,
-    metrics: dict[str, Any],
-    step: Progress,
-) -> _Fitted:
-    """Fit the warm detector on the labeled items, save it, rank and propose for the rest."""
-    cfg = ws.config
-    pid = ws.project.id
-    position = {item.id: i for i, item in enumerate(items)}
-    step("load images", 0.1)
-    X = ws.load_arrays(items)
-    scales = _scales(items, X)
-    idx = np.array([position[item.id] for item, _ in pairs], dtype=np.int64)
-    targets = [
-        boxes_to_targets(event.value, cfg.classes, scales[i])
-        for (_, event), i in zip(pairs, idx.tolist(), strict=True)
-    ]
-    is_val = np.array([item.split == "val" for item, _ in pairs])
-    detector = warm_detector(ws)
-    step("fit", 0.3)
-    validation = fit_detector(detector, X[idx], targets, is_val)
-    metrics |= {"n_train": int((~is_val).sum()), "n_val": int(is_val.sum())}
-    if validation is not None:
-        metrics["validation"] = validation.to_dict()
-    model = ws.store.add_model(pid, snapshot_id, cfg.learner, metrics)
-    ws.models_dir.mkdir(parents=True, exist_ok=True)
-    path = ws.models_dir / f"{model.version}.pt"
-    detector.save(path)
-    ws.store.set_model_path(model.id, path.relative_to(ws.root).as_posix())
-    step("score pool", 0.7)
-    strategy = detection_strategy(
-        cfg.strategy, min_score=cfg.detection.min_score, empty_policy=cfg.detection.empty_policy
-    )
-    seed = cfg.seed + len(ws.store.rounds(pid))
-    ranking, detections = rank_detections(strategy, detector, X, human, size, seed=seed)
-    proposed = {
-        items[i].id: proposals(
-            _rescaled(detections[i], scales[i]), cfg.classes, cfg.detection.min_score
+class DetectionTask:
+    """Boxes per image: the detector, its proposals, and auto labels from confident boxes."""
+
+    name = "detection"
+    watches_concept = False
+
+    def fit(self, ctx: RoundContext) -> TorchDetector:
+        """Load the labeled images, carry their boxes into model pixels, fit the warm detector."""
+        cfg = ctx.ws.config
+        items = [item for item, _ in ctx.pairs]
+        X = ctx.ws.load_arrays(items)
+        targets = [
+            boxes_to_targets(event.value, cfg.classes, where)
+            for (_, event), where in zip(ctx.pairs, _placements(ctx.ws, items), strict=True)
+        ]
+        is_val = np.array([item.split == "val" for item in items])
+        detector = warm_detector(ctx.ws)
+        ctx.step("fit", 0.3)
+        validation = fit_detector(detector, X, targets, is_val)
+        ctx.metrics |= {"n_train": int((~is_val).sum()), "n_val": int(is_val.sum())}
+        if validation is not None:
+            ctx.metrics["validation"] = validation.to_dict()
+        return detector
+
+    def score(self, ctx: RoundContext, model: Any, strategy: str) -> _Scored | None:
+        """Stream the pool through the detector, a chunk at a time.
+
+        Without a model, the cold start's thumbnails come from the pool
+        scorer (none for a random start).
+        """
+        ws, cfg = ctx.ws, ctx.ws.config
+        channels, size = ws.input_geometry()
+        assert size is not None, "a project with items has an input size"
+        paths = [ws.image_path(item) for item in ctx.items]
+        if model is None:
+            if not make_strategy(strategy, random_state=ctx.seed).requires:
+                return None
+            request = ScoreRequest(
+                paths,
+                channels,
+                size,
+                cfg.resize,
+                frozenset({"pixels"}),
+                cache_dir=ws.root / "cache" / "cold-start",
+            )
+            return _Scored(ctx.scorer.score(None, request))
+        detector = cast(TorchDetector, model)
+        chosen = detection_strategy(
+            strategy, min_score=cfg.detection.min_score, empty_policy=cfg.detection.empty_policy
         )
-        for i in np.flatnonzero(~human).tolist()
-    }
-    return _Fitted(model.id, model.version, ranking, proposed)
-
-
-def run_detection_round(ws: Workspace, *, on_step: Progress | None = None) -> RoundResult:
-    """Run one round of a detection project and swap in its ranking.
-
-    With no labels yet the round ranks by the project's cold start and records
-    no model. Otherwise it fits the detector on the snapshot's human (and
-    imported) labels, records validation mAP@0.5 and mAP@[.5:.95] when the
-    validation split has images, saves the model, and ranks every unlabeled
-    image (up to ``ranking_size``) by the project's detection strategy.
-
-    Args:
-        ws: the open detection project.
-        on_step: called with each step's name and the fraction of the round done.
-
-    Returns:
-        The recorded round, its metrics, and the number of auto-label events.
-    """
-    step = on_step or (lambda _name, _done: None)
-    cfg = ws.config
-    pid = ws.project.id
-    step("snapshot", 0.0)
-    snapshot = ws.store.create_snapshot(pid, note="round")
-    pairs = _trained_on(ws.store.snapshot_labels(pid, snapshot.id))
-    items = ws.store.items(pid)
-    position = {item.id: i for i, item in enumerate(items)}
-    human = np.zeros(len(items), dtype=bool)
-    human[[position[item.id] for item, _ in pairs]] = True
-    metrics: dict[str, Any] = {"n_labeled": len(pairs), "n_pool": len(items)}
-    size = min(int((~human).sum()), max(cfg.ranking_size, cfg.batch_size))
-    fitted = None
-    if pairs:
-        fitted = _fit_and_rank(ws, snapshot.id, pairs, items, human, size, metrics, step)
-        ranking = fitted.ranking
-    elif size:
-        ranking = _cold_ranking(ws, items, human, size)
-    else:
-        ranking = Selection(np.zeros(0, dtype=np.int64), None)
-    step("rank", 0.85)
-    ranked = _ranked_items(items, ranking, {} if fitted is None else fitted.proposed)
-    auto = 0
-    trusted = len(pairs) >= cfg.auto_label_min_labels
-    if fitted is not None and cfg.auto_label_threshold is not None and trusted:
-        step("auto-label", 0.95)
-        auto = ws.store.leases.record_auto_labels(
-            pid,
-            model_version=fitted.version,
-            predictions=_auto_candidates(fitted.proposed),
-            threshold=cfg.auto_label_threshold,
+        request = ScoreRequest(
+            paths, channels, size, cfg.resize, frozenset(), cache_dir=ws.root / "cache" / "round"
         )
-        metrics["auto_labels_written"] = auto
-    record = ws.store.add_round(
-        pid,
-        snapshot_id=snapshot.id,
-        model_id=None if fitted is None else fitted.model_id,
-        strategy=cfg.strategy if fitted is not None else cfg.cold_start,
-        ranking=ranked,
-        batch_size=cfg.batch_size,
-        metrics=metrics,
-    )
-    step("done", 1.0)
-    return RoundResult(record, metrics, auto)
+        scores = PoolScores.allocate(None, request, len(paths))
+        placements = _placements(ws, ctx.items)
+        stability = "stability" in chosen.requires
+        detections: list[ImageDetections] = []
+        n = len(paths)
+        chunks = stream_images(request, cfg.scale.chunk_size, cfg.scale.workers)
+        for rows, images, ok in chunks:
+            scores.ok[rows] = ok
+            found = detector.predict(images, stability=stability)
+            for offset, dets in enumerate(found):
+                i = rows.start + offset
+                image = (ctx.items[i].height, ctx.items[i].width)
+                good = bool(ok[offset])
+                detections.append(
+                    to_original(dets, placements[i], image) if good else _nothing(len(cfg.classes))
+                )
+            if "embeddings" in chosen.requires:
+                features = detector.embed(images)
+                if scores.embeddings is None:
+                    scores.embeddings = scores.new_array("embeddings", (n, features.shape[1]))
+                scores.embeddings[rows] = features
+            ctx.step("score pool", 0.6 + 0.2 * rows.stop / n)
+        scores.flush()
+        return _Scored(scores, detections)
+
+    def judge(self, ctx: RoundContext, model: Any, scored: Any) -> bool:
+        """A detector is trusted as soon as it is fitted (no collapse measure for boxes)."""
+        return True
+
+    def observe(self, ctx: RoundContext, scored: Any) -> None:
+        """The stopping rules read classification rounds only."""
+
+    def rank(
+        self,
+        ctx: RoundContext,
+        strategy: str,
+        scored: Any,
+        taken: NDArray[np.bool_],
+        size: int,
+    ) -> Selection:
+        """By the detection strategy over the detections; before a model, the cold start."""
+        cfg = ctx.ws.config
+        if scored is None or scored.detections is None:
+            pixels = None if scored is None else scored.scores.pixels
+            if pixels is not None:
+                pixels = np.where(scored.ok[:, None], pixels, 0.0)
+            cold = make_strategy(strategy, random_state=ctx.seed)
+            view = Pool(labeled=taken, embeddings=pixels)
+            return rank_range(cold, view, size, None, batch_size=cfg.batch_size, seed=cfg.seed)
+        chosen = detection_strategy(
+            strategy, min_score=cfg.detection.min_score, empty_policy=cfg.detection.empty_policy
+        )
+        embeddings = scored.scores.embeddings
+        if embeddings is not None:
+            embeddings = np.where(scored.ok[:, None], embeddings, 0.0)
+        return select_detections(chosen, scored.detections, embeddings, taken, size, seed=ctx.seed)
+
+    def _proposed(self, ctx: RoundContext, scored: Any) -> dict[int, list[dict[str, Any]]]:
+        if "proposed" not in ctx.state:
+            cfg = ctx.ws.config
+            ctx.state["proposed"] = {
+                ctx.items[i].id: proposals(
+                    scored.detections[i], cfg.classes, cfg.detection.min_score
+                )
+                for i in np.flatnonzero(~ctx.human & scored.ok).tolist()
+            }
+        proposed: dict[int, list[dict[str, Any]]] = ctx.state["proposed"]
+        return proposed
+
+    def ranked_items(
+        self, ctx: RoundContext, selection: Selection, scored: Any
+    ) -> list[RankedItem]:
+        """Each ranked item with the boxes proposed for it (in its own pixels)."""
+        proposed = {} if scored is None else self._proposed(ctx, scored)
+        return _ranked_items(ctx.items, selection, proposed)
+
+    def auto_candidates(self, ctx: RoundContext, scored: Any) -> list[tuple[int, Any, float]]:
+        """Proposed boxes per unlabeled image, with the score of the least certain one."""
+        return _auto_candidates(self._proposed(ctx, scored))
+
+    def extras(self, ctx: RoundContext, model: Any, scored: Any) -> list[int]:
+        """Detection adds nothing to the queue."""
+        return []
+
+
+DETECTION = DetectionTask()
+"""The detection plug-in the pipeline uses."""

@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 
 from labelloop.learners import ClassificationMetrics, Learner, evaluate
 from labelloop.learners.health import prediction_collapse
-from labelloop.strategies import Pool, QueryStrategy, UncertaintyStrategy
+from labelloop.strategies import Pool, QueryStrategy, UncertaintyStrategy, make_strategy
 
 __all__ = [
     "Selection",
@@ -18,6 +18,7 @@ __all__ = [
     "fallback_strategy",
     "fit_learner",
     "model_health",
+    "rank_range",
     "score_pool",
     "select_batch",
 ]
@@ -175,3 +176,30 @@ def select_batch(strategy: QueryStrategy, pool: Pool, batch_size: int) -> Select
     if isinstance(strategy, UncertaintyStrategy) and pool.probs is not None:
         scores = strategy.score(pool.probs[indices])
     return Selection(indices, scores)
+
+
+def rank_range(
+    strategy: QueryStrategy,
+    view: Pool,
+    size: int,
+    probs: NDArray[np.float64] | None,
+    *,
+    batch_size: int,
+    seed: int,
+) -> Selection:
+    """Rank ``size`` items of the pool that ``view.labeled`` leaves open.
+
+    Score-based strategies rank the whole range themselves. Batch strategies
+    (core-set, BADGE, TypiClust, ...) choose the batch as a set, and asking
+    them for thousands of items would change what they choose and cost a lot:
+    they pick ``batch_size`` items, and the rest of the ranking follows by
+    margin on ``probs`` (or at random, seeded with ``seed``, without them).
+    """
+    if hasattr(strategy, "score") or size <= batch_size:
+        return select_batch(strategy, view, size)
+    batch = select_batch(strategy, view, batch_size)
+    taken = view.labeled.copy()
+    taken[batch.indices] = True
+    filler = make_strategy("margin" if probs is not None else "random", random_state=seed)
+    rest = select_batch(filler, Pool(labeled=taken, probs=probs), size - len(batch.indices))
+    return Selection(np.concatenate([batch.indices, rest.indices]), None)

@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 
 from labelloop.config import ProjectConfig
 from labelloop.data.arrays import load_images
-from labelloop.data.geometry import decide_channels, decide_image_size
+from labelloop.data.geometry import decide_channels, decide_detection_size, decide_image_size
 from labelloop.data.images import (
     ImageFileError,
     ImageInfo,
@@ -177,18 +177,21 @@ class Workspace:
 
         The project's settings when they say; otherwise decided from the
         stored images as the first import decides it
-        (:mod:`labelloop.data.geometry`). Detection projects feed images at
-        their own size (None) unless ``image_size`` is set.
+        (:mod:`labelloop.data.geometry`): for classification a small size a
+        CNN trains on quickly, for detection one near the images' own size.
+        The size is None only while the project has no images.
         """
         cfg = self.config
         channels: int | None = cfg.channels
         size = cfg.image_size
-        if channels is None or (size is None and cfg.task == "classification"):
+        if channels is None or size is None:
             kinds = self.store.image_kinds(self.project.id)
             if channels is None:
                 channels = decide_channels(mode for mode, _, _ in kinds)
-            if size is None and cfg.task == "classification" and kinds:
-                size = decide_image_size((h, w) for _, h, w in kinds)
+            if size is None and kinds:
+                classify = cfg.task == "classification"
+                decide = decide_image_size if classify else decide_detection_size
+                size = decide((h, w) for _, h, w in kinds)
         return (1 if channels is None else channels), size
 
     def load_paths(self, paths: list[Path]) -> NDArray[np.float32]:

@@ -39,6 +39,7 @@ from labelloop.monitor.drift import (
     correct_p_values,
     drift_weights,
     make_drift_test,
+    shift_weights,
 )
 from labelloop.monitor.label_errors import (
     FILTER_METHODS,
@@ -196,5 +197,6 @@ __all__ = [
     "prediction_agreement",
     "read_curves",
     "relabel_order",
+    "shift_weights",
     "summarize_curves",
 ]

@@ -53,6 +53,7 @@ __all__ = [
     "correct_p_values",
     "drift_weights",
     "make_drift_test",
+    "shift_weights",
 ]
 
 #: The names :func:`make_drift_test` accepts, for typed configuration fields.
@@ -149,10 +150,8 @@ class DriftResult:
 def drift_weights(result: DriftResult, strength: float = 1.0) -> NDArray[np.float64]:
     """Multiplicative selection weights that favour the batch's shifted images.
 
-    When the batch drifted, each image's shift score is min-max scaled over the
-    batch to ``u`` in [0, 1] and its weight is ``1 + strength * u``: the most
-    shifted image gets ``1 + strength``, the least shifted 1. When it did not
-    drift (or every score is equal), every weight is 1.
+    When the batch drifted, the weights are :func:`shift_weights` of its
+    images' shift scores; when it did not, every weight is 1.
 
     Args:
         result: A drift test's result for the batch.
@@ -164,13 +163,44 @@ def drift_weights(result: DriftResult, strength: float = 1.0) -> NDArray[np.floa
     Raises:
         DriftInputError: If ``strength`` is negative or not finite.
     """
+    drifted = np.full(result.n_batch, result.drifted, dtype=bool)
+    return shift_weights(result.scores, drifted, strength)
+
+
+def shift_weights(
+    scores: NDArray[np.floating],
+    drifted: NDArray[np.bool_],
+    strength: float = 1.0,
+    *,
+    ties: float = 0.0,
+) -> NDArray[np.float64]:
+    """Selection weights ``1 + strength * u`` for drifted images, 1 for the rest.
+
+    ``u`` is an image's shift score min-max scaled over the drifted images
+    to [0, 1]; when they all score the same (or there is one), each gets
+    ``u = ties``.
+
+    Args:
+        scores: (n,) shift scores (higher: more shifted).
+        drifted: (n,) True for images of a drifted batch.
+        strength: How much the most shifted image is weighted up, >= 0.
+        ties: ``u`` of drifted images whose scores cannot be told apart: 0
+            weighs them as the least shifted, 1 as the most.
+
+    Returns:
+        (n,) weights >= 1.
+
+    Raises:
+        DriftInputError: If ``strength`` is negative or not finite.
+    """
     check_real("strength", strength, low=0.0, error=DriftInputError)
-    weights = np.ones(result.n_batch, dtype=np.float64)
-    if not result.drifted:
+    weights = np.ones(len(drifted), dtype=np.float64)
+    if not drifted.any():
         return weights
-    low, high = float(result.scores.min()), float(result.scores.max())
-    if high > low:
-        weights += strength * (result.scores - low) / (high - low)
+    values = np.asarray(scores, dtype=np.float64)[drifted]
+    low, high = float(values.min()), float(values.max())
+    scaled = (values - low) / (high - low) if high > low else np.full_like(values, ties)
+    weights[drifted] += strength * scaled
     return weights
 
 

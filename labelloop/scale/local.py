@@ -15,7 +15,7 @@ not stop the pass: its row is NaN and its index is reported in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +28,7 @@ from labelloop.data.images import ImageFileError
 from labelloop.learners import Learner
 from labelloop.scale.base import PoolScores, ScoreRequest
 
-__all__ = ["DEFAULT_CHUNK", "ImageFiles", "LocalScorer", "collate_images"]
+__all__ = ["DEFAULT_CHUNK", "ImageFiles", "LocalScorer", "collate_images", "stream_images"]
 
 DEFAULT_CHUNK = 256
 """Images decoded and scored together."""
@@ -82,6 +82,30 @@ def collate_images(
     return np.stack([b[0] for b in batch]), np.array([b[1] for b in batch], dtype=bool)
 
 
+def stream_images(
+    request: ScoreRequest, chunk_size: int = DEFAULT_CHUNK, workers: int = 0
+) -> Iterator[tuple[slice, NDArray[np.float32], NDArray[np.bool_]]]:
+    """The request's images a chunk at a time, decoded in ``workers`` processes.
+
+    Yields:
+        ``(rows, images, ok)``: the chunk's rows of the pool, its images
+        ``(b, C, H, W)`` and False where an image could not be read (its
+        pixels are zeros).
+    """
+    files = ImageFiles(request.paths, request.channels, request.size, request.policy)
+    loader = DataLoader(
+        files,
+        batch_size=chunk_size,
+        shuffle=False,
+        num_workers=workers,
+        collate_fn=collate_images,
+    )
+    done = 0
+    for images, ok in loader:
+        yield slice(done, done + len(images)), images, ok
+        done += len(images)
+
+
 class LocalScorer:
     """Scores a pool on this machine, streaming its images in chunks.
 
@@ -114,22 +138,11 @@ class LocalScorer:
             The scores, aligned with ``request.paths``.
         """
         n = len(request.paths)
-        files = ImageFiles(request.paths, request.channels, request.size, request.policy)
-        loader = DataLoader(
-            files,
-            batch_size=self.chunk_size,
-            shuffle=False,
-            num_workers=self.workers,
-            collate_fn=collate_images,
-        )
         scores = PoolScores.allocate(learner, request, n)
-        done = 0
         with torch.inference_mode():
-            for images, ok in loader:
-                rows = slice(done, done + len(images))
+            for rows, images, ok in stream_images(request, self.chunk_size, self.workers):
                 scores.write(learner, request, rows, images, ok)
-                done += len(images)
                 if on_progress is not None:
-                    on_progress(done, n)
+                    on_progress(rows.stop, n)
         scores.flush()
         return scores

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from labelloop.data.labels import InvalidLabelError
@@ -25,7 +27,14 @@ from labelloop.store import (
     UserNotFoundError,
 )
 
-__all__ = ["create_app"]
+__all__ = ["PROCESS_HEADER", "app_from_env", "create_app"]
+
+PROCESS_HEADER = "X-Labelloop-Process"
+"""Response header naming the server process that answered (several may serve one port)."""
+
+SETTINGS_TTL = 1.0
+"""Seconds a process serves its copy of the project's settings before re-reading them
+(another process, or ``labelloop config``, may have changed them)."""
 
 STATIC = Path(__file__).parent / "static"
 PAGES = {
@@ -55,6 +64,7 @@ def create_app(
     secure_cookies: bool = False,
     max_upload_bytes: int = 20 * 1024 * 1024,
     start_training: bool = True,
+    external_training: bool = False,
 ) -> FastAPI:
     """Build the server for one project folder.
 
@@ -64,6 +74,8 @@ def create_app(
             server is reached over HTTPS (e.g. behind a TLS proxy).
         max_upload_bytes: the largest image an upload may be.
         start_training: retrain at start-up if labels arrived since the last run.
+        external_training: never train in this process: queue runs for
+            ``labelloop worker`` processes (several server processes).
     """
     ws = Workspace.open(root)
 
@@ -86,7 +98,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.ws = ws
-    app.state.trainer = Trainer(root, ws)
+    app.state.trainer = Trainer(root, ws, external=external_training)
     app.state.secure_cookies = secure_cookies
     app.state.max_upload_bytes = max_upload_bytes
     for router in (
@@ -109,6 +121,21 @@ def create_app(
     ]
     for exc_type, code in handlers:
         app.add_exception_handler(exc_type, _error(code))  # type: ignore[arg-type]
+
+    read_at = [time.monotonic()]
+    process = str(os.getpid())
+
+    @app.middleware("http")
+    async def fresh_settings(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        now = time.monotonic()
+        if now - read_at[0] > SETTINGS_TTL:
+            read_at[0] = now
+            ws.refresh()
+        response = await call_next(request)
+        response.headers[PROCESS_HEADER] = process
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def malformed(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -133,3 +160,16 @@ def create_app(
         )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app of ``labelloop serve --workers N``: each server process builds its own.
+
+    Reads ``LABELLOOP_PROJECT`` (the folder), ``LABELLOOP_SECURE_COOKIES`` and
+    ``LABELLOOP_EXTERNAL_TRAINING`` (``1`` or ``0``), set by the command.
+    """
+    return create_app(
+        Path(os.environ["LABELLOOP_PROJECT"]),
+        secure_cookies=os.environ.get("LABELLOOP_SECURE_COOKIES") == "1",
+        external_training=os.environ.get("LABELLOOP_EXTERNAL_TRAINING", "1") == "1",
+    )

@@ -81,14 +81,14 @@ def settings_history(request: Request, who: Admin) -> list[dict[str, Any]]:
 
 
 def training_state(ws: Workspace) -> TrainingOut:
-    """Running or idle, recent runs, and the serving model."""
+    """Queued (for a worker process), running or idle, recent runs, and the serving model."""
     pid = ws.project.id
     runs = ws.store.training.runs(pid, limit=10)
     since = runs[0].last_event_id if runs else 0
     trained = [r for r in ws.store.rounds(pid) if r.model_id is not None]
     model = ws.store.model(trained[-1].model_id) if trained else None  # type: ignore[arg-type]
     return TrainingOut(
-        state="running" if runs and runs[0].status == "running" else "idle",
+        state=runs[0].status if runs and runs[0].status in ("queued", "running") else "idle",
         runs=[TrainingRunOut.of(r) for r in runs],
         labels_since_last_run=ws.store.training.human_labels_since(pid, since),
         retrain_every=ws.config.retrain_every,

@@ -266,9 +266,10 @@ class TrainingRunOut(BaseModel):
 
 
 class TrainingOut(BaseModel):
-    """Training state: running or idle, the latest runs, the serving model's metrics."""
+    """Training state: queued for a worker, running or idle, the latest runs, the serving model's
+    metrics."""
 
-    state: Literal["idle", "running"]
+    state: Literal["idle", "queued", "running"]
     runs: list[TrainingRunOut]
     labels_since_last_run: int
     retrain_every: int

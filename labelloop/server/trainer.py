@@ -1,9 +1,12 @@
 """Background retraining: rounds run off the request path, one per project at a time.
 
-The trainer runs rounds on a worker thread with its own database connections,
-so the server keeps answering while a model trains. A run that fails is
-recorded with its error and the previous ranking keeps serving: a round swaps
-in its ranking only when it finishes.
+Inline (one server process), the trainer runs rounds on a thread with its
+own database connections, so the server keeps answering while a model
+trains. With ``external`` training (several server processes on
+PostgreSQL), web processes never train: they queue the run in the database
+and a ``labelloop worker`` process (:mod:`labelloop.loop.worker`) takes it.
+Either way a run that fails is recorded with its error and the previous
+ranking keeps serving: a round swaps in its ranking only when it finishes.
 """
 
 from __future__ import annotations
@@ -28,18 +31,25 @@ class Trainer:
     Args:
         root: the project folder; the worker opens its own workspace on it.
         ws: the server's open workspace (for bookkeeping queries).
+        external: queue runs for worker processes instead of running them here.
     """
 
-    def __init__(self, root: Path, ws: Workspace) -> None:
+    def __init__(self, root: Path, ws: Workspace, *, external: bool = False) -> None:
         self.root = root
         self.ws = ws
+        self.external = external
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="labelloop-train")
         self._lock = threading.Lock()
         self._future: Future[None] | None = None
-        ws.store.training.abandon_running(ws.project.id, "the server stopped during this run")
+        if not external:
+            ws.store.training.abandon_running(ws.project.id, "the server stopped during this run")
 
     def start(self, *, trigger: str, requested_by: str | None) -> TrainingRun:
-        """Start a run now; :class:`TrainingBusyError` if one is running."""
+        """Start (or, external, queue) a run now; :class:`TrainingBusyError` if one is open."""
+        if self.external:
+            return self.ws.store.training.request(
+                self.ws.project.id, trigger=trigger, requested_by=requested_by
+            )
         with self._lock:
             if self._future is not None and not self._future.done():
                 raise TrainingBusyError("a training run is already running for this project")
@@ -54,7 +64,7 @@ class Trainer:
         started, or, at ``startup``, when the project has no ranking yet."""
         pid = self.ws.project.id
         runs = self.ws.store.training.runs(pid, limit=1)
-        if runs and runs[0].status == "running":
+        if runs and runs[0].status in ("queued", "running"):
             return None
         if startup and not runs and not self.ws.store.rounds(pid):
             trigger = "startup"

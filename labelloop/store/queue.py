@@ -162,9 +162,16 @@ class Queue:
         )
         if item is None:
             return None
+        # Close the item's expired lease, if any. A live one (another server
+        # leased the item since it was chosen) stays: the insert below then
+        # collides on the open-lease index and the caller chooses again.
         s.execute(
             update(LeaseRow)
-            .where(LeaseRow.item_id == item.id, LeaseRow.closed_at.is_(None))
+            .where(
+                LeaseRow.item_id == item.id,
+                LeaseRow.closed_at.is_(None),
+                LeaseRow.expires_at <= now,
+            )
             .values(closed_at=now, outcome="expired")
         )
         lease = LeaseRow(

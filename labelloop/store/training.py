@@ -1,9 +1,18 @@
-"""Training runs: at most one per project at a time, with visible progress and outcome."""
+"""Training runs: at most one per project at a time, with visible progress and outcome.
+
+A run is started in the server's own process (``start``: it is running at
+once), or requested for a worker process (``request``: it waits, ``queued``,
+until a ``labelloop worker`` claims it). Workers coordinate through the
+database: a claim locks the project row, so two workers never run a round of
+one project at the same time; a worker says it is alive every few seconds
+(``heartbeat``), and a run whose worker fell silent is given up by the next
+worker that looks (``abandon_stale``).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import func, select, update
@@ -15,7 +24,9 @@ from labelloop.store.schema import LabelEventRow, ProjectRow, TrainingRunRow, ut
 
 __all__ = ["TrainingBusyError", "TrainingRun", "TrainingRuns", "TrainingStatus"]
 
-TrainingStatus = Literal["running", "succeeded", "failed"]
+TrainingStatus = Literal["queued", "running", "succeeded", "failed"]
+
+_OPEN = ("queued", "running")
 
 
 class TrainingBusyError(LabelloopError, RuntimeError):
@@ -37,6 +48,7 @@ class TrainingRun:
     requested_by: str | None
     started_at: datetime
     finished_at: datetime | None
+    worker: str | None = None
 
 
 def _run(row: TrainingRunRow) -> TrainingRun:
@@ -52,6 +64,7 @@ def _run(row: TrainingRunRow) -> TrainingRun:
         row.requested_by,
         aware(row.started_at),
         None if row.finished_at is None else aware(row.finished_at),
+        row.worker,
     )
 
 
@@ -62,27 +75,36 @@ class TrainingRuns:
         self._db = db
 
     def start(self, project_id: int, *, trigger: str, requested_by: str | None) -> TrainingRun:
-        """Open a run; :class:`TrainingBusyError` if one is running already.
+        """Open a run that this process runs now; :class:`TrainingBusyError` if one is open.
 
         The project row is locked for the check (a no-op update on SQLite,
         whose writers are serialized anyway; ``FOR UPDATE`` elsewhere), so two
         processes cannot both start one.
         """
+        return self._open(project_id, "running", trigger, requested_by)
+
+    def request(self, project_id: int, *, trigger: str, requested_by: str | None) -> TrainingRun:
+        """Queue a run for a worker process; :class:`TrainingBusyError` if one is open."""
+        return self._open(project_id, "queued", trigger, requested_by)
+
+    def _open(
+        self, project_id: int, status: TrainingStatus, trigger: str, requested_by: str | None
+    ) -> TrainingRun:
         with self._db.write() as s:
             s.execute(select(ProjectRow.id).where(ProjectRow.id == project_id).with_for_update())
-            running = s.scalar(
+            open_run = s.scalar(
                 select(TrainingRunRow.id).where(
-                    TrainingRunRow.project_id == project_id, TrainingRunRow.status == "running"
+                    TrainingRunRow.project_id == project_id, TrainingRunRow.status.in_(_OPEN)
                 )
             )
-            if running is not None:
-                raise TrainingBusyError(f"training run {running} is already running")
+            if open_run is not None:
+                raise TrainingBusyError(f"training run {open_run} is already queued or running")
             last = s.scalar(
                 select(func.max(LabelEventRow.id)).where(LabelEventRow.project_id == project_id)
             )
             row = TrainingRunRow(
                 project_id=project_id,
-                status="running",
+                status=status,
                 trigger=trigger,
                 requested_by=requested_by,
                 last_event_id=last or 0,
@@ -91,6 +113,61 @@ class TrainingRuns:
             s.add(row)
             s.flush()
             return _run(row)
+
+    def claim(self, project_id: int, worker: str) -> TrainingRun | None:
+        """Take the project's queued run for ``worker``, if there is one and none is running.
+
+        The label events the run trains on are counted from now (a label
+        given while it waited belongs to it).
+        """
+        with self._db.write() as s:
+            s.execute(select(ProjectRow.id).where(ProjectRow.id == project_id).with_for_update())
+            row = s.scalars(
+                select(TrainingRunRow)
+                .where(TrainingRunRow.project_id == project_id, TrainingRunRow.status.in_(_OPEN))
+                .order_by(TrainingRunRow.id)
+                .limit(1)
+            ).first()
+            if row is None or row.status != "queued":
+                return None
+            now = utcnow()
+            last = s.scalar(
+                select(func.max(LabelEventRow.id)).where(LabelEventRow.project_id == project_id)
+            )
+            row.status, row.worker, row.heartbeat_at = "running", worker, now
+            row.started_at, row.step, row.last_event_id = now, "claimed", last or 0
+            s.flush()
+            return _run(row)
+
+    def heartbeat(self, run_id: int) -> None:
+        """The worker of a running run is alive."""
+        with self._db.write() as s:
+            s.execute(
+                update(TrainingRunRow)
+                .where(TrainingRunRow.id == run_id)
+                .values(heartbeat_at=utcnow())
+            )
+
+    def abandon_stale(self, project_id: int, *, silent_for: timedelta) -> int:
+        """Fail runs whose worker has not said it is alive for ``silent_for``; how many."""
+        cutoff = utcnow() - silent_for
+        with self._db.write() as s:
+            result = s.execute(
+                update(TrainingRunRow)
+                .where(
+                    TrainingRunRow.project_id == project_id,
+                    TrainingRunRow.status == "running",
+                    TrainingRunRow.worker.is_not(None),
+                    TrainingRunRow.heartbeat_at < cutoff,
+                )
+                .values(
+                    status="failed",
+                    message=f"its worker fell silent for over {silent_for.total_seconds():.0f} s",
+                    finished_at=utcnow(),
+                    step="failed",
+                )
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
 
     def progress(self, run_id: int, step: str, fraction: float) -> None:
         """Report how far a running run is."""
@@ -125,11 +202,18 @@ class TrainingRuns:
             )
 
     def abandon_running(self, project_id: int, reason: str) -> int:
-        """Mark runs left 'running' by a process that died as failed; returns how many."""
+        """Mark runs this server left 'running' when it died as failed; returns how many.
+
+        Runs held by worker processes are theirs (see :meth:`abandon_stale`).
+        """
         with self._db.write() as s:
             result = s.execute(
                 update(TrainingRunRow)
-                .where(TrainingRunRow.project_id == project_id, TrainingRunRow.status == "running")
+                .where(
+                    TrainingRunRow.project_id == project_id,
+                    TrainingRunRow.status == "running",
+                    TrainingRunRow.worker.is_(None),
+                )
                 .values(status="failed", message=reason, finished_at=utcnow(), step="failed")
             )
             return int(result.rowcount)  # type: ignore[attr-defined]

@@ -169,6 +169,8 @@ def test_migrate_upgrades_an_old_schema(tmp_path: Path) -> None:
     _ok("init", proj, "--classes", "a,b")
     engine = make_engine(sqlite_url(proj / "labelloop.db"))
     with engine.begin() as conn:
+        for column in ("worker", "heartbeat_at"):  # 0006
+            conn.exec_driver_sql(f"ALTER TABLE training_runs DROP COLUMN {column}")
         conn.exec_driver_sql("DROP TABLE config_changes")  # 0005
         for table in ("metadata_values", "item_flags", "monitor_reports"):  # 0004
             conn.exec_driver_sql(f"DROP TABLE {table}")
@@ -203,3 +205,24 @@ def test_piped_output_never_wraps_whatever_the_terminal_width(tmp_path: Path) ->
         [*command, "migrate", str(proj)], capture_output=True, text=True, env=env, check=True
     )
     assert migrate.stdout.splitlines() == [f"{proj}: schema is up to date"]
+
+
+def test_import_fails_when_every_file_is_rejected(tmp_path: Path) -> None:
+    proj = tmp_path / "proj"
+    _ok("init", proj, "--classes", "a,b")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "one.png").write_bytes(b"not an image")
+    (bad / "two.jpg").write_bytes(b"")
+    output = _fails("import", proj, bad)
+    assert "rejected 2" in output and "no file could be imported" in output
+
+
+def test_several_server_processes_need_postgresql_and_a_worker(tmp_path: Path) -> None:
+    proj = tmp_path / "proj"
+    _ok("init", proj, "--classes", "a,b")
+    refused = _fails("serve", proj, "--workers", "2")
+    assert "needs a PostgreSQL database" in refused and "--database-url" in refused
+    assert "inline or worker" in _fails("serve", proj, "--training", "sometimes")
+    # With nothing queued, a worker run once has nothing to do and says so.
+    assert "worker stopped after 0 run(s)" in _ok("worker", proj, "--once")

@@ -62,6 +62,8 @@ def test_photos_of_mixed_sizes_and_formats_run_the_loop_by_default(tmp_path: Pat
     # A setting changed after the fact applies to the next round.
     changed = _ok("config", proj, "--set", "image_size=[48,40]", "--set", "resize=letterbox")
     assert "image_size: [64, 64] -> [48, 40]" in changed
+    table = _ok("status", proj)
+    assert re.search(r"model\s.*predicts \d+ of 10 classes on the unlabeled pool", table)
     rounds = json.loads(_ok("status", proj, "--json"))["rounds"]
     assert re.search(r"round \d+: 65 labels", _ok("train", proj))
     status = json.loads(_ok("status", proj, "--json"))

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from labelloop.data.arrays import ImageSizeMismatchError, fit_to, load_images
-from labelloop.data.images import CorruptImageError, UnsupportedImageFormatError
+from labelloop.data.images import CorruptImageError, UnsupportedImageFormatError, inspect_image
 
 from .conftest import ImageWriter
 
@@ -227,6 +227,9 @@ def test_exif_orientation_is_applied(tmp_path: Path) -> None:
     X = load_images([path])
     assert X.shape == (1, 1, 30, 60)  # upright again: wide
     assert X[0, 0, :, :15].mean() < 0.1 and X[0, 0, :, 25:].mean() > 0.9
+    # Its recorded size is the upright one too: boxes drawn on it are in those pixels.
+    info = inspect_image(path)
+    assert (info.width, info.height) == (60, 30)
 
 
 def test_cmyk_jpeg_loads_as_rgb(tmp_path: Path) -> None:
@@ -236,3 +239,25 @@ def test_cmyk_jpeg_loads_as_rgb(tmp_path: Path) -> None:
     assert X.shape == (1, 3, 10, 20)
     red, green, blue = X[0].mean(axis=(1, 2))
     assert red > 0.8 and green < 0.2 and blue < 0.2
+
+
+@pytest.mark.parametrize("policy", ["letterbox", "center_crop", "stretch"])
+@pytest.mark.parametrize("shape", [(90, 160), (160, 90), (40, 40)])
+def test_placement_says_where_fit_to_puts_each_pixel(policy: str, shape: tuple[int, int]) -> None:
+    """A white rectangle drawn on the image lands where placement maps its corners."""
+    from PIL import Image, ImageDraw
+
+    from labelloop.data.arrays import fit_to, placement
+
+    height, width = shape
+    image = Image.new("L", (width, height))
+    box = (width * 0.3, height * 0.35, width * 0.6, height * 0.7)  # x0, y0, x1, y1
+    ImageDraw.Draw(image).rectangle(box, fill=255)
+    fitted = np.asarray(fit_to(image, (64, 48), policy)) > 127  # type: ignore[arg-type]
+    rows, cols = np.nonzero(fitted)
+    where = placement(shape, (64, 48), policy)  # type: ignore[arg-type]
+    x0, y0 = where.to_model(box[0], box[1])
+    x1, y1 = where.to_model(box[2], box[3])
+    assert abs(cols.min() - x0) <= 1.5 and abs(cols.max() - x1) <= 1.5
+    assert abs(rows.min() - y0) <= 1.5 and abs(rows.max() - y1) <= 1.5
+    assert where.to_original(*where.to_model(7.0, 9.0)) == pytest.approx((7.0, 9.0))

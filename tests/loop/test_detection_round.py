@@ -232,3 +232,67 @@ def test_stream_decides_by_the_least_confident_object(tmp_path: Path) -> None:
     report = stream_images(ws, sorted(arrivals.iterdir()), chooser)
     assert report.seen == 4 and len(report.queued) == 4
     assert [item.id for item, _ in ws.store.queue(ws.project.id, limit=4)] == report.queued[::-1]
+
+
+def test_photos_of_mixed_sizes_get_one_input_size_and_boxes_in_their_own_pixels(
+    tmp_path: Path,
+) -> None:
+    """Mixed-size images: the project letterboxes them into one square input, and
+    both the labels it trains on and the boxes it proposes stay in each image's pixels."""
+    from PIL import Image
+
+    source = write_detection_demo(
+        tmp_path / "demo", 24, classes=CLASSES, seed=2, format="yolo", clutter=False
+    )
+    sizes = [(64, 64), (96, 80), (72, 128), (120, 90)]  # (width, height): YOLO boxes scale along
+    for k, path in enumerate(sorted((source / "images").glob("*.png"))):
+        with Image.open(path) as image:
+            image.resize(sizes[k % 4], Image.Resampling.BILINEAR).save(path)
+    for path in sorted((source / "labels").glob("*.txt"))[12:]:
+        path.unlink()
+    config = ProjectConfig(
+        name="mixed",
+        task="detection",
+        classes=CLASSES,
+        batch_size=4,
+        auto_label_threshold=None,
+        detection={"epochs": 2, "min_steps": 0, "min_score": 0.01},  # type: ignore[arg-type]
+    )
+    ws = Workspace.init(tmp_path / "proj", config)
+    import_detections(ws, "yolo", source)
+    assert ws.config.resize == "letterbox"
+    assert ws.config.image_size == (128, 128)  # the median longer side (120), up to 32s
+    items = {item.id: item for item in ws.store.items(ws.project.id)}
+    for item_id, event in ws.store.current_labels(ws.project.id).items():
+        for box in event.value:  # stored in the image's own pixels
+            assert box["x"] + box["width"] <= items[item_id].width + 1e-3
+            assert box["y"] + box["height"] <= items[item_id].height + 1e-3
+    result = run_round(ws)
+    assert result.round.model_id is not None and result.metrics["unreadable"] == 0
+    proposed = 0
+    for item, _ in ws.store.queue(ws.project.id):
+        found = _proposals_of(ws, item.id)
+        for box in [] if found is None else found[0]:
+            proposed += 1
+            x, y, w, h = (float(box[k]) for k in ("x", "y", "width", "height"))  # type: ignore[arg-type]
+            assert x >= 0 and y >= 0 and w >= 0 and h >= 0
+            assert x + w <= item.width + 1e-3 and y + h <= item.height + 1e-3
+    assert proposed > 0
+
+
+@pytest.mark.parametrize("policy", ["letterbox", "center_crop", "stretch"])
+def test_boxes_go_to_the_model_input_and_back_unchanged(policy: str) -> None:
+    from labelloop.data.arrays import placement
+    from labelloop.loop.detection_round import to_original
+
+    where = placement((90, 120), (64, 64), policy)  # type: ignore[arg-type]
+    value = [{"x": 30.0, "y": 20.0, "width": 40.0, "height": 50.0, "label": "1"}]
+    targets = boxes_to_targets(value, CLASSES, where)
+    dets = ImageDetections(
+        boxes=targets.boxes,
+        labels=targets.labels,
+        scores=np.ones(1, dtype=np.float32),
+        class_probs=np.eye(3, dtype=np.float32)[targets.labels],
+    )
+    back = to_original(dets, where, (90, 120))
+    np.testing.assert_allclose(back.boxes, [[30, 20, 40, 50]], atol=1e-3)

@@ -25,8 +25,11 @@ PASSWORD = "correct horse battery"
 USERS = {"admin": "admin", "rita": "reviewer", "ann": "annotator", "bob": "annotator"}
 
 
-def make_project(root: Path, *, per_class: int = 12, **settings: object) -> Path:
-    """A digits project of ``per_class`` unlabeled images per digit, with the USERS accounts."""
+def make_project(
+    root: Path, *, per_class: int = 12, database_url: str | None = None, **settings: object
+) -> Path:
+    """A digits project of ``per_class`` unlabeled images per digit, with the USERS accounts
+    (in SQLite, or in the database at ``database_url``)."""
     digits = write_digits(root.parent / f"{root.name}-digits")
     config = ProjectConfig(
         name=root.name,
@@ -35,7 +38,7 @@ def make_project(root: Path, *, per_class: int = 12, **settings: object) -> Path
         batch_size=5,
         **settings,  # type: ignore[arg-type]
     )
-    ws = Workspace.init(root, config)
+    ws = Workspace.init(root, config, database_url=database_url)
     subset = root.parent / f"{root.name}-subset"
     for digit in DIGITS_CLASSES:
         (subset / digit).mkdir(parents=True, exist_ok=True)

@@ -258,6 +258,9 @@ def test_manual_training_ranks_the_pool_and_reports_progress(app_client: TestCli
     exported = app_client.get(f"/api/export?format=json&snapshot={snapshot['id']}").json()
     assert len(exported["labels"]) == 15
     assert state["model_version"] and state["model_metrics"]["n_labeled"] == 15
+    # The dashboard reads whether the model collapsed to one class from the model's metrics.
+    health = state["model_metrics"]["model_health"]
+    assert health["collapsed"] is False and health["pool_classes"] >= 2
     served = _next(app_client, headers)["served"]
     assert served["rank"] is not None and served["uncertainty"] is not None
 
@@ -286,7 +289,10 @@ def test_failed_training_is_reported_and_the_previous_ranking_serves(
     good = _wait_idle(app_client)["runs"][0]
     assert good["status"] == "succeeded"
     ws = Workspace.open(project)
-    victim = ws.store.items(ws.project.id)[-1]
+    # A damaged pool image is flagged and left out (the round goes on); a
+    # damaged labeled image cannot be trained on: the run fails.
+    labeled = set(ws.store.current_labels(ws.project.id))
+    victim = next(i for i in ws.store.items(ws.project.id) if i.id in labeled)
     ws.image_path(victim).write_bytes(b"not an image any more")
     ws.close()
     app_client.post("/api/training", headers=headers)
@@ -365,6 +371,8 @@ def test_project_and_settings(app_client: TestClient) -> None:
     assert changed.json()["config"]["retrain_every"] == 7
     bad = app_client.patch("/api/project/settings", json={"batch_size": 0}, headers=headers)
     assert bad.status_code == 422
+    # Classes can be removed or renamed only while no label uses them.
+    _label(app_client, headers, _next(app_client, headers)["served"])
     fewer = app_client.patch("/api/project/settings", json={"classes": ["0"]}, headers=headers)
     assert fewer.status_code == 422 and "cannot be removed" in fewer.json()["detail"]
     unknown = app_client.patch("/api/project/settings", json={"colour": "red"}, headers=headers)

@@ -39,7 +39,13 @@ def test_overview_needs_a_login_and_starts_empty(app_client: TestClient) -> None
     body = app_client.get("/api/monitor").json()
     assert body["decision"] == "continue"
     assert body["latest"]["stopping"] is None and body["drift_history"] == []
-    assert body["open_flags"] == {"outlier": 0, "label_error": 0, "drift": 0, "concept_drift": 0}
+    assert body["open_flags"] == {
+        "outlier": 0,
+        "label_error": 0,
+        "drift": 0,
+        "concept_drift": 0,
+        "unreadable": 0,
+    }
 
 
 def test_label_errors_are_found_listed_and_dismissed(project: Path) -> None:

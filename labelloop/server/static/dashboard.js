@@ -140,7 +140,7 @@ function renderTrainingCard(training) {
   renderTraining($("#training"), training);
   const button = $("#retrain");
   button.hidden = !canReview(user);
-  button.disabled = training.state === "running";
+  button.disabled = training.state !== "idle";
   $("#runs tbody").replaceChildren(
     ...training.runs.map((run) => {
       const started = parseTime(run.started_at);

@@ -190,7 +190,8 @@ export function zoomKey(stage, key) {
 // The training state in a line, for the side panels.
 export function renderTraining(root, training) {
   const latest = training.runs[0];
-  const running = training.state === "running";
+  // Queued: waiting for a worker process to take it (several server processes).
+  const running = training.state !== "idle";
   const failed = !running && latest && latest.status === "failed";
   const model = training.model_version ? `model ${training.model_version}` : "no model yet";
   const lines = [];
@@ -198,7 +199,7 @@ export function renderTraining(root, training) {
     lines.push(
       el("div", { class: "training-line", dataset: { trainingState: "running" } },
         el("span", { class: "dot running" }),
-        el("strong", {}, "Training"),
+        el("strong", {}, training.state === "queued" ? "Training queued" : "Training"),
         el("span", { class: "muted" }, `${latest?.step ?? ""} ${fmtPct(latest?.progress ?? 0, 0)}`),
       ),
       el("div", { class: "mini-progress" }, el("span", { style: `width:${100 * (latest?.progress ?? 0)}%` })),
