@@ -13,6 +13,7 @@ model forward. Figures, not asserts.
 
     .venv/bin/python bench/pool_scale.py --sizes 10000            # about 5 min here
     .venv/bin/python bench/pool_scale.py --sizes 10000,50000,100000 --workers 2
+    .venv/bin/python bench/pool_scale.py --sizes 10000 --ray      # plus local vs Ray scoring
 """
 
 from __future__ import annotations
@@ -122,6 +123,49 @@ def _stage_round(root: Path, workers: int) -> dict[str, Any]:
     }
 
 
+def _stage_ray(root: Path, workers: int) -> dict[str, Any]:
+    """The round's model scoring the pool locally and on a local Ray, same request."""
+    import numpy as np
+    import ray
+
+    from labelloop.loop.models import latest_learner
+    from labelloop.loop.workspace import Workspace
+    from labelloop.scale import LocalScorer, ScoreRequest
+    from labelloop.scale.ray import RayScorer
+
+    ws = Workspace.open(root / "project")
+    channels, size = ws.input_geometry()
+    assert size is not None
+    learner = latest_learner(ws, (channels, *size))
+    assert learner is not None
+    paths = [ws.image_path(i) for i in ws.store.items(ws.project.id)]
+    request = ScoreRequest(paths, channels, size, ws.config.resize, frozenset({"probs"}))
+    start = time.perf_counter()
+    local = LocalScorer(workers=workers).score(learner, request)
+    local_s = time.perf_counter() - start
+    start = time.perf_counter()
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray_start_s = time.perf_counter() - start
+    start = time.perf_counter()
+    remote = RayScorer(decoders=max(1, workers)).score(learner, request)
+    ray_s = time.perf_counter() - start
+    ray.shutdown()
+    ws.close()
+    assert local.probs is not None and remote.probs is not None
+
+    def ranking(probs: Any) -> Any:
+        top = np.sort(probs, axis=1)
+        return np.argsort(-(1.0 - (top[:, -1] - top[:, -2])), kind="stable")
+
+    return {
+        "local_score_s": local_s,
+        "ray_start_s": ray_start_s,
+        "ray_score_s": ray_s,
+        "max_prob_difference": float(np.abs(local.probs - remote.probs).max()),
+        "same_ranking": bool((ranking(local.probs) == ranking(remote.probs)).all()),
+    }
+
+
 def _child(stage: str, root: Path, n: int, workers: int) -> dict[str, Any]:
     out = subprocess.run(
         [sys.executable, __file__, "--stage", stage, "--root", str(root), "--n", str(n),
@@ -139,7 +183,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000")
     parser.add_argument("--workers", type=int, default=2, help="decoding processes")
     parser.add_argument("--root", type=Path, default=Path("runs/pool_scale"))
-    parser.add_argument("--stage", choices=["import", "round"], help=argparse.SUPPRESS)
+    parser.add_argument("--ray", action="store_true", help="also score on a local Ray")
+    parser.add_argument("--stage", choices=["import", "round", "ray"], help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.stage == "import":
@@ -147,6 +192,9 @@ def main() -> None:
         return
     if args.stage == "round":
         print(json.dumps(_stage_round(args.root, args.workers)))
+        return
+    if args.stage == "ray":
+        print(json.dumps(_stage_ray(args.root, args.workers)))
         return
     for n in (int(v) for v in args.sizes.split(",")):
         root = args.root / str(n)
@@ -167,7 +215,18 @@ def main() -> None:
             f"scoring {per_s:.0f} images/s; raw decode+forward {raw:.0f} images/s "
             f"(ratio {per_s / raw:.2f})"
         )
-        (root / "result.json").write_text(json.dumps({"import": imported, "round": scored}))
+        result: dict[str, Any] = {"import": imported, "round": scored}
+        if args.ray:
+            on_ray = _child("ray", root, n, args.workers)
+            print(
+                f"scoring alone: local {on_ray['local_score_s']:.1f} s, Ray "
+                f"{on_ray['ray_score_s']:.1f} s (ratio "
+                f"{on_ray['ray_score_s'] / on_ray['local_score_s']:.2f}; Ray start "
+                f"{on_ray['ray_start_s']:.1f} s more); same ranking: {on_ray['same_ranking']} "
+                f"(largest probability difference {on_ray['max_prob_difference']:.1e})"
+            )
+            result["ray"] = on_ray
+        (root / "result.json").write_text(json.dumps(result))
 
 
 if __name__ == "__main__":

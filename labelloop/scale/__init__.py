@@ -35,7 +35,8 @@ def make_scorer(
     Args:
         executor: ``local`` or ``ray``.
         address: the Ray cluster (``ray`` only; None starts a local one).
-        workers: decoding processes (``local`` only).
+        workers: decoding processes (``local``) or concurrent decoding tasks
+            (``ray``, at least 1).
         chunk_size: images per batch.
     """
     if executor == "local":
@@ -47,5 +48,5 @@ def make_scorer(
             raise ValueError(
                 "scale.executor is ray but Ray is not installed: pip install labelloop[ray]"
             ) from exc
-        return RayScorer(address, chunk_size=chunk_size)
+        return RayScorer(address, decoders=max(1, workers), chunk_size=chunk_size)
     raise ValueError(f"unknown scale.executor {executor!r}; choose local or ray")

@@ -82,6 +82,7 @@ class RayScorer:
         address: ``None`` starts (or joins) a local Ray; ``"auto"`` joins the
             running cluster; ``"ray://host:10001"`` a remote one.
         actors: model actors (one per GPU on a GPU cluster).
+        decoders: concurrent decoding tasks (Ray Data ``map_batches`` concurrency).
         cpus_per_actor: CPUs each model actor reserves; keep it fractional on small machines.
         chunk_size: images per batch.
         init_kwargs: further arguments of ``ray.init`` (e.g. ``num_cpus=2`` in tests).
@@ -94,12 +95,14 @@ class RayScorer:
         address: str | None = None,
         *,
         actors: int = 1,
+        decoders: int = 2,
         cpus_per_actor: float = 0.5,
         chunk_size: int = 256,
         init_kwargs: dict[str, Any] | None = None,
     ) -> None:
         self.address = address
         self.actors = actors
+        self.decoders = decoders
         self.cpus_per_actor = cpus_per_actor
         self.chunk_size = chunk_size
         self.init_kwargs = init_kwargs or {}
@@ -138,7 +141,7 @@ class RayScorer:
             },
             batch_size=self.chunk_size,
             num_cpus=self.cpus_per_actor,
-            concurrency=1,
+            concurrency=self.decoders,
         )
         if learner is not None:
             buffer = io.BytesIO()
