@@ -18,6 +18,7 @@ from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
+from rich.text import Text
 
 from labelloop.config import ProjectConfig
 from labelloop.errors import LabelloopError
@@ -62,8 +63,15 @@ class _Console(Console):
         Console.size.fset(self, new_size)  # type: ignore[attr-defined]
 
 
-console = _Console(soft_wrap=True)
-err = _Console(stderr=True, soft_wrap=True)
+# Markup is off: file names, class names and messages are printed as they are (a
+# label "[/x]" would otherwise crash the printing); styled lines ask for it (_styled).
+console = _Console(soft_wrap=True, markup=False)
+err = _Console(stderr=True, soft_wrap=True, markup=False)
+
+
+def _styled(markup: str, *values: object) -> Text:
+    """``markup`` with each ``{}`` filled by a value printed literally."""
+    return Text.from_markup(markup.format(*(escape(str(v)) for v in values)))
 
 F = TypeVar("F", bound=Callable[..., Any])
 ProjectDir = Annotated[Path, typer.Argument(help="The project folder.")]
@@ -80,10 +88,10 @@ def _friendly(func: F) -> F:
         except ValidationError as exc:
             for e in exc.errors():
                 where = ".".join(str(p) for p in e["loc"]) or "configuration"
-                err.print(f"[red]error:[/red] {where}: {e['msg']}")
+                err.print(_styled("[red]error:[/red] {}: {}", where, e["msg"]))
             raise typer.Exit(1) from None
         except (LabelloopError, ValueError, LookupError, FileNotFoundError) as exc:
-            err.print(f"[red]error:[/red] {exc}")
+            err.print(_styled("[red]error:[/red] {}", exc))
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
@@ -161,7 +169,7 @@ def init(
             }
         )
     ws = Workspace.init(project_dir, cfg, database_url=database_url)
-    console.print(f"Created project [bold]{cfg.name}[/bold] in {project_dir}")
+    console.print(_styled("Created project [bold]{}[/bold] in {}", cfg.name, project_dir))
     console.print(cfg.to_yaml().rstrip())
     ws.close()
 
@@ -218,7 +226,7 @@ def import_(
             on_file=lambda: progress.advance(task),
         )
     for rejected in report.rejected:
-        err.print(f"[yellow]rejected[/yellow] {rejected.path}: {rejected.reason}")
+        err.print(_styled("[yellow]rejected[/yellow] {}: {}", rejected.path, rejected.reason))
     s = report.summary()
     console.print(
         f"imported {s['imported']} ({s['labeled']} labeled), "
@@ -226,7 +234,7 @@ def import_(
     )
     if s["rejected"] and not s["imported"] and not s["duplicate"]:
         ws.close()
-        err.print("[red]error:[/red] no file could be imported; the reasons are listed above")
+        err.print(_styled("[red]error:[/red] no file could be imported; the reasons are listed above"))
         raise typer.Exit(1)
     if check:
         _check_new_items(ws, before, label=f"import {source.name}")
@@ -269,9 +277,9 @@ def _import_detections(
             on_file=lambda: progress.advance(task),
         )
     for problem in report.problems:
-        err.print(f"[yellow]problem[/yellow] {problem}")
+        err.print(_styled("[yellow]problem[/yellow] {}", problem))
     for rejected in report.rejected:
-        err.print(f"[yellow]rejected[/yellow] {rejected.path}: {rejected.reason}")
+        err.print(_styled("[yellow]rejected[/yellow] {}: {}", rejected.path, rejected.reason))
     s = report.summary()
     console.print(
         f"imported {s['imported']} ({s['labeled']} labeled), duplicate {s['duplicate']}, "
@@ -323,7 +331,7 @@ def status(project_dir: ProjectDir, as_json: JsonFlag = False) -> None:
     health = latest.get("model_health") if isinstance(latest, dict) else None
     if isinstance(health, dict):
         state = "collapsed: " if health.get("collapsed") else ""
-        table.add_row("model", escape(state + str(health.get("summary", ""))))
+        table.add_row("model", state + str(health.get("summary", "")))
     decision = "returns are diminishing" if report["decision"] == "diminishing" else "continue"
     table.add_row("labeling", decision)
     if report["decision_evidence"]:
@@ -400,7 +408,7 @@ def monitor(
         found = overview["latest"][kind]
         checks.add_row(
             kind,
-            "" if found is None else ("[bold red]yes[/bold red]" if found["alert"] else "no"),
+            "" if found is None else (Text("yes", style="bold red") if found["alert"] else "no"),
             "not run yet" if found is None else found["summary"],
         )
     console.print(checks)
@@ -517,7 +525,7 @@ def train(project_dir: ProjectDir) -> None:
         )
     health = result.metrics.get("model_health")
     if isinstance(health, dict) and health.get("collapsed"):
-        err.print(f"[yellow]warning:[/yellow] {escape(str(health['summary']))}")
+        err.print(_styled("[yellow]warning:[/yellow] {}", health["summary"]))
 
 
 def _number(value: float | None) -> str:
@@ -530,7 +538,14 @@ def history(project_dir: ProjectDir, item: str, as_json: JsonFlag = False) -> No
     """Every label event of one item (by id, sha256 or imported name)."""
     ws = Workspace.open(project_dir)
     found = ws.store.find_items(ws.project.id, item)
-    if len(found) != 1:
+    if not found:
+        ws.close()
+        raise LookupError(
+            f"no item has the id, sha256 or imported name {item!r}; "
+            f"'labelloop query {project_dir}' lists items with their ids"
+        )
+    if len(found) > 1:
+        ws.close()
         raise LookupError(f"{len(found)} items match {item!r}; use the item id")
     events = [_event_dict(e) for e in ws.store.history(ws.project.id, found[0].id)]
     ws.close()
@@ -562,7 +577,9 @@ def export(
             help="Detection formats: the JSON file (coco, labelstudio) or folder (yolo, voc)."
         ),
     ] = None,
-    snapshot: Annotated[int | None, typer.Option(help="Snapshot id; default current.")] = None,
+    snapshot: Annotated[
+        int | None, typer.Option(min=1, max=2**63 - 1, help="Snapshot id; default current.")
+    ] = None,
     fmt: Annotated[
         str,
         typer.Option(
@@ -870,7 +887,7 @@ def stream(
         _check_window(ws, window, f"stream window {windows + 1}")
     ws.close()
     for path, reason in report.rejected:
-        err.print(f"[yellow]rejected[/yellow] {path}: {reason}")
+        err.print(_styled("[yellow]rejected[/yellow] {}: {}", path, reason))
     s = report.summary()
     console.print(
         f"seen {s['seen']}, queued {s['queued']}, passed {s['passed']}, rejected {s['rejected']}"
@@ -1063,7 +1080,9 @@ def demo(
     )
     if no_serve:
         return
-    console.print(f"open http://{host}:{port}/ and log in as [bold]{user}[/bold] / {password}")
+    console.print(
+        _styled("open http://{}:{}/ and log in as [bold]{}[/bold] / {}", host, port, user, password)
+    )
     _serve(project_dir, host, port, False)
 
 
@@ -1116,8 +1135,8 @@ def config_(
                 console.print("nothing changed: every value was already set")
             for change in changes:
                 console.print(
-                    f"{escape(change.key)}: {escape(json.dumps(change.old))} -> "
-                    f"{escape(json.dumps(change.new))} (takes effect {escape(change.effect)})"
+                    f"{change.key}: {json.dumps(change.old)} -> "
+                    f"{json.dumps(change.new)} (takes effect {change.effect})"
                 )
             return
         if show_history:
@@ -1139,10 +1158,10 @@ def config_(
             table = Table("when", "who", "setting", "old", "new", "note")
             for row in rows:
                 table.add_row(
-                    *(escape(str(row[k])) for k in ("at", "who", "key")),
-                    escape(json.dumps(row["old"])),
-                    escape(json.dumps(row["new"])),
-                    escape(str(row["note"])),
+                    *(str(row[k]) for k in ("at", "who", "key")),
+                    json.dumps(row["old"]),
+                    json.dumps(row["new"]),
+                    str(row["note"]),
                 )
             console.print(table if rows else "no settings changed since the project was created")
             return

@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from labelloop.data.labels import InvalidLabelError
 from labelloop.loop import Workspace
 from labelloop.server import routes_auth, routes_labeling, routes_monitor, routes_project
+from labelloop.server.errors import validation_detail
 from labelloop.server.trainer import Trainer
 from labelloop.store import (
     LabelConflictError,
@@ -50,7 +51,9 @@ DETECTION_PAGES = {"/label": "detect.html", "/review": "detect.html"}
 
 def _error(code: int) -> object:
     def handler(_request: Request, exc: Exception) -> JSONResponse:
-        body: dict[str, object] = {"detail": str(exc)}
+        # A 422 has the declared validation-error shape; other codes say it in a sentence.
+        detail = validation_detail(str(exc)) if code == 422 else str(exc)
+        body: dict[str, object] = {"detail": detail}
         if isinstance(exc, LabelConflictError):
             body |= {"item_id": exc.item_id, "current_event_id": exc.current_event_id}
         return JSONResponse(body, status_code=code)

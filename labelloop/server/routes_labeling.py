@@ -22,6 +22,7 @@ from labelloop.server.schemas import (
     LabelIn,
     LabelOut,
     NextOut,
+    PathId,
     PredictionOut,
     ServedOut,
     UndoIn,
@@ -143,7 +144,7 @@ def submit_label(body: LabelIn, request: Request, who: Annotator) -> LabelOut:
 
 
 @router.post("/leases/{lease_id}/skip", status_code=status.HTTP_204_NO_CONTENT)
-def skip(lease_id: int, request: Request, who: Annotator) -> None:
+def skip(lease_id: PathId, request: Request, who: Annotator) -> None:
     """Give the item back without labeling it."""
     ws = workspace_of(request)
     ws.store.leases.skip(ws.project.id, lease_id, user_id=who.user.id)
@@ -162,7 +163,7 @@ def submit_review(body: LabelIn, request: Request, who: Reviewer) -> LabelOut:
 
 
 @router.get("/items/{item_id}")
-def get_item(item_id: int, request: Request, who: Annotator) -> dict[str, Any]:
+def get_item(item_id: PathId, request: Request, who: Annotator) -> dict[str, Any]:
     """One item and its current label event."""
     ws = workspace_of(request)
     item = ws.store.item(ws.project.id, item_id)
@@ -174,7 +175,7 @@ def get_item(item_id: int, request: Request, who: Annotator) -> dict[str, Any]:
 
 
 @router.get("/items/{item_id}/image")
-def get_image(item_id: int, request: Request, who: Annotator) -> FileResponse:
+def get_image(item_id: PathId, request: Request, who: Annotator) -> FileResponse:
     """The item's image file."""
     ws = workspace_of(request)
     item = ws.store.item(ws.project.id, item_id)
@@ -183,14 +184,14 @@ def get_image(item_id: int, request: Request, who: Annotator) -> FileResponse:
 
 
 @router.get("/items/{item_id}/history")
-def item_history(item_id: int, request: Request, who: Annotator) -> list[EventOut]:
+def item_history(item_id: PathId, request: Request, who: Annotator) -> list[EventOut]:
     """Every label event of the item, oldest first."""
     ws = workspace_of(request)
     return [EventOut.of(e) for e in ws.store.history(ws.project.id, item_id)]
 
 
 @router.post("/items/{item_id}/labels", status_code=status.HTTP_201_CREATED)
-def correct(item_id: int, body: CorrectionIn, request: Request, who: Annotator) -> EventOut:
+def correct(item_id: PathId, body: CorrectionIn, request: Request, who: Annotator) -> EventOut:
     """Label or correct an item outside the queue, if it is still at ``expected_event_id``."""
     ws = workspace_of(request)
     event = ws.store.record_labels(
@@ -211,7 +212,7 @@ def correct(item_id: int, body: CorrectionIn, request: Request, who: Annotator) 
 
 
 @router.post("/items/{item_id}/undo", status_code=status.HTTP_201_CREATED)
-def undo(item_id: int, body: UndoIn, request: Request, who: Annotator) -> EventOut:
+def undo(item_id: PathId, body: UndoIn, request: Request, who: Annotator) -> EventOut:
     """Undo the item's last event, if it is still ``expected_event_id``."""
     ws = workspace_of(request)
     event = ws.store.undo(

@@ -15,6 +15,8 @@ from labelloop.loop.health import (
     monitor_overview,
 )
 from labelloop.server.deps import workspace_of
+from labelloop.server.errors import unprocessable
+from labelloop.server.schemas import PathId
 from labelloop.server.security import Caller, require
 from labelloop.store import FLAG_KINDS, REPORT_KINDS, ItemFlag, MonitorReport
 
@@ -90,9 +92,8 @@ class OverviewOut(BaseModel):
 
 def _check_kind(value: str | None, allowed: tuple[str, ...], what: str) -> None:
     if value is not None and value not in allowed:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"unknown {what} {value!r}; choose one of {', '.join(allowed)}",
+        raise unprocessable(
+            f"unknown {what} {value!r}; choose one of {', '.join(allowed)}", "query", what
         )
 
 
@@ -158,7 +159,7 @@ def flags(
 
 
 @router.post("/flags/{kind}/{item_id}/dismiss", status_code=status.HTTP_204_NO_CONTENT)
-def dismiss(kind: str, item_id: int, request: Request, who: Reviewer) -> None:
+def dismiss(kind: str, item_id: PathId, request: Request, who: Reviewer) -> None:
     """Close an item's open flag: a person looked and found nothing wrong."""
     _check_kind(kind, FLAG_KINDS, "flag kind")
     ws = workspace_of(request)

@@ -14,10 +14,12 @@ from labelloop.loop import Workspace
 from labelloop.loop.export import ExportFormat, export_bytes
 from labelloop.loop.settings import SettingsError, apply_settings
 from labelloop.server.deps import trainer_of, workspace_of
+from labelloop.server.errors import unprocessable
 from labelloop.server.schemas import (
     DashboardOut,
     ItemOut,
     ProjectOut,
+    QueryId,
     TrainingOut,
     TrainingRunOut,
 )
@@ -57,7 +59,7 @@ def update_settings(body: dict[str, Any], request: Request, who: Admin) -> Proje
     try:
         changes = apply_settings(ws, body, who=who.user.username)
     except SettingsError as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise unprocessable(str(exc), "body") from None
     out = _project_out(ws)
     out.changes = [c.to_dict() for c in changes]
     return out
@@ -167,7 +169,7 @@ def export(
     request: Request,
     who: Annotator,
     fmt: Annotated[ExportFormat, Query(alias="format")] = "csv",
-    snapshot: int | None = None,
+    snapshot: QueryId = None,
 ) -> Response:
     """Current labels, or a snapshot's, as CSV, JSON or an ImageFolder zip."""
     ws = workspace_of(request)
@@ -203,5 +205,5 @@ def upload(file: UploadFile, request: Request, who: Admin) -> ItemOut:
         try:
             item, _new = ws.add_file(path, Path(file.filename or "upload").name)
         except ImageFileError as exc:
-            raise HTTPException(422, f"not a usable image: {exc.reason}") from exc
+            raise unprocessable(f"not a usable image: {exc.reason}", "body", "file") from exc
     return ItemOut.of(item)

@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from labelloop.store import Item, LabelEvent, Role, TrainingRun, User
 
 __all__ = [
+    "DB_INT_MAX",
     "BoxOut",
     "CorrectionIn",
     "DashboardOut",
+    "DbId",
     "DetectionPredictionOut",
     "EventOut",
     "ItemOut",
     "LabelIn",
     "LoginIn",
     "NextOut",
+    "PathId",
     "PredictionOut",
     "ProjectOut",
+    "QueryId",
     "ServedOut",
     "SessionOut",
     "TokenIn",
@@ -32,6 +37,19 @@ __all__ = [
     "UserOut",
     "UserPatch",
 ]
+
+
+DB_INT_MAX = 2**63 - 1
+"""The largest id the databases store (a signed 64-bit integer)."""
+
+DbId = Annotated[int, Field(ge=1, le=DB_INT_MAX)]
+"""An id in a request body."""
+
+PathId = Annotated[int, Path(ge=1, le=DB_INT_MAX)]
+"""An id in a request path."""
+
+QueryId = Annotated[int | None, Query(ge=1, le=DB_INT_MAX)]
+"""An optional id in a query string."""
 
 
 class _In(BaseModel):
@@ -209,7 +227,7 @@ class NextOut(BaseModel):
 class LabelIn(_In):
     """An answer to a lease: a class name (classification) or a list of boxes (detection)."""
 
-    lease_id: int
+    lease_id: DbId
     value: Any
 
 
@@ -225,13 +243,13 @@ class CorrectionIn(_In):
     """A correction outside the queue: refused with 409 unless the item is still at that event."""
 
     value: Any
-    expected_event_id: int | None
+    expected_event_id: DbId | None
 
 
 class UndoIn(_In):
     """Undo the item's last event, if it is still ``expected_event_id``."""
 
-    expected_event_id: int
+    expected_event_id: DbId
 
 
 class TrainingRunOut(BaseModel):

@@ -321,7 +321,7 @@ class Store:
         with self._read() as s:
             query = select(ItemRow).where(ItemRow.project_id == project_id)
             cond = (ItemRow.sha256 == key) | (ItemRow.name == key)
-            if key.isdigit():
+            if key.isdigit() and int(key) < 2**63:  # the databases' integer range
                 cond = cond | (ItemRow.id == int(key))
             return [to_item(r) for r in s.scalars(query.where(cond).order_by(ItemRow.id))]
 

@@ -11,7 +11,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from labelloop.cli import app
-from labelloop.data.demo import write_digits
+from labelloop.data.demo import DIGITS_CLASSES, write_digits
 
 runner = CliRunner()
 
@@ -226,3 +226,36 @@ def test_several_server_processes_need_postgresql_and_a_worker(tmp_path: Path) -
     assert "inline or worker" in _fails("serve", proj, "--training", "sometimes")
     # With nothing queued, a worker run once has nothing to do and says so.
     assert "worker stopped after 0 run(s)" in _ok("worker", proj, "--once")
+
+
+def test_ids_beyond_the_database_range_are_plain_errors(tmp_path: Path, source: Path) -> None:
+    proj = tmp_path / "proj"
+    _ok("init", proj, "--classes", ",".join(DIGITS_CLASSES))
+    _ok("import", proj, source)
+    huge = str(2**64)
+    assert "no item has the id, sha256 or imported name" in _fails("history", proj, huge)
+    rows = tmp_path / "labels.csv"
+    rows.write_text(f"item,label\n{huge},3\n")
+    assert f"no item matches '{huge}'" in _fails("label", proj, rows, "--annotator", "a")
+    refused = runner.invoke(app, ["export", str(proj), "--snapshot", huge])
+    assert refused.exit_code == 2 and "Traceback" not in refused.output
+
+
+def test_text_that_looks_like_markup_is_printed_as_it_is(tmp_path: Path) -> None:
+    """A label or file name such as "[/x]" is data: it is printed, not read as styling."""
+    from PIL import Image
+
+    proj = tmp_path / "proj"
+    _ok("init", proj, "--classes", "cat,[bold]dog")
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for name in ("a.png", "b.png", "[red]c.png"):
+        Image.new("L", (8, 8), 40 * len(name)).save(flat / name)
+    csv_path = tmp_path / "labels.csv"
+    csv_path.write_text("filename,label\na.png,cat\nb.png,[/oops]\n[red]c.png,[bold]dog\n")
+    result = runner.invoke(app, ["import", str(proj), str(flat), "--labels", str(csv_path)])
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output and "[/oops]" in result.output
+    assert "imported " in result.output
+    status = json.loads(_ok("status", proj, "--json"))
+    assert status["items"] >= 2

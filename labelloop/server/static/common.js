@@ -17,7 +17,12 @@ export class ApiError extends Error {
 
 function describeDetail(detail) {
   if (Array.isArray(detail)) {
-    return detail.map((d) => `${(d.loc || []).slice(1).join(".")}: ${d.msg}`).join("; ");
+    return detail
+      .map((d) => {
+        const where = (d.loc || []).slice(1).join(".");
+        return where ? `${where}: ${d.msg}` : d.msg;
+      })
+      .join("; ");
   }
   return typeof detail === "string" ? detail : JSON.stringify(detail);
 }
