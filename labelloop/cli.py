@@ -73,6 +73,7 @@ def _styled(markup: str, *values: object) -> Text:
     """``markup`` with each ``{}`` filled by a value printed literally."""
     return Text.from_markup(markup.format(*(escape(str(v)) for v in values)))
 
+
 F = TypeVar("F", bound=Callable[..., Any])
 ProjectDir = Annotated[Path, typer.Argument(help="The project folder.")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
@@ -234,7 +235,7 @@ def import_(
     )
     if s["rejected"] and not s["imported"] and not s["duplicate"]:
         ws.close()
-        err.print(_styled("[red]error:[/red] no file could be imported; the reasons are listed above"))
+        err.print(_styled("[red]error:[/red] no file was imported; the reasons are listed above"))
         raise typer.Exit(1)
     if check:
         _check_new_items(ws, before, label=f"import {source.name}")

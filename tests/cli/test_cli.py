@@ -215,7 +215,7 @@ def test_import_fails_when_every_file_is_rejected(tmp_path: Path) -> None:
     (bad / "one.png").write_bytes(b"not an image")
     (bad / "two.jpg").write_bytes(b"")
     output = _fails("import", proj, bad)
-    assert "rejected 2" in output and "no file could be imported" in output
+    assert "rejected 2" in output and "no file was imported" in output
 
 
 def test_several_server_processes_need_postgresql_and_a_worker(tmp_path: Path) -> None:

@@ -481,9 +481,7 @@ def test_ids_beyond_the_database_range_and_bad_values_get_a_422_in_the_declared_
             json={"value": "1", "expected_event_id": None},
             headers=headers,
         ),
-        app_client.post(
-            "/api/items/1/undo", json={"expected_event_id": 2**70}, headers=headers
-        ),
+        app_client.post("/api/items/1/undo", json={"expected_event_id": 2**70}, headers=headers),
         app_client.get(f"/api/export?snapshot={huge}"),
         app_client.get("/api/monitor/flags?kind=bogus"),
         app_client.patch("/api/project/settings", json={"batch_size": "many"}, headers=headers),
