@@ -18,6 +18,8 @@ from labelloop.data.labels import InvalidLabelError
 from labelloop.loop import Workspace
 from labelloop.server import routes_auth, routes_labeling, routes_monitor, routes_project
 from labelloop.server.errors import validation_detail
+from labelloop.server.limits import BodyLimit
+from labelloop.server.throttle import LoginThrottle
 from labelloop.server.trainer import Trainer
 from labelloop.store import (
     LabelConflictError,
@@ -104,6 +106,7 @@ def create_app(
     app.state.trainer = Trainer(root, ws, external=external_training)
     app.state.secure_cookies = secure_cookies
     app.state.max_upload_bytes = max_upload_bytes
+    app.state.login_throttle = LoginThrottle()
     for router in (
         routes_auth.router,
         routes_labeling.router,
@@ -162,6 +165,11 @@ def create_app(
             methods=["GET"],
         )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(
+        BodyLimit,
+        upload_paths=frozenset({"/api/items"}),
+        upload_limit=max_upload_bytes,
+    )
     return app
 
 

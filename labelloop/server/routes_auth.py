@@ -25,6 +25,7 @@ from labelloop.server.security import (
     require,
     verify_password,
 )
+from labelloop.server.throttle import LoginThrottle
 from labelloop.store import UserNotFoundError
 
 router = APIRouter(prefix="/api", tags=["auth"])
@@ -35,13 +36,24 @@ SESSION_TTL = timedelta(hours=12)
 def login(body: LoginIn, request: Request, response: Response) -> SessionOut:
     """Start a browser session: sets an HttpOnly cookie, returns the CSRF token."""
     store = store_of(request)
+    throttle: LoginThrottle = request.app.state.login_throttle
+    address = request.client.host if request.client is not None else "unknown"
+    wait = throttle.retry_after(body.username, address)
+    if wait > 0:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"too many failed logins; try again in {wait:.0f} s",
+            headers={"Retry-After": str(max(1, round(wait)))},
+        )
     try:
         user = store.people.user(body.username)
     except UserNotFoundError:
         user = None
     if not verify_password(None if user is None else user.password_hash, body.password):
+        throttle.failed(body.username, address)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password")
     assert user is not None  # verify_password is False for a missing user
+    throttle.succeeded(body.username)
     if not user.active:
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"the account {user.username} is disabled")
     secret, csrf = store.people.issue(user.id, "session", ttl=SESSION_TTL)
