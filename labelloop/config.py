@@ -15,7 +15,14 @@ from labelloop import names
 from labelloop.data.labels import LabelSchema, TaskType
 from labelloop.synthesis.config import SynthesisConfig
 
-__all__ = ["MAX_IMAGE_SIDE", "DetectionConfig", "MonitorConfig", "ProjectConfig", "ScaleConfig"]
+__all__ = [
+    "MAX_IMAGE_SIDE",
+    "DetectionConfig",
+    "MonitorConfig",
+    "ProjectConfig",
+    "ScaleConfig",
+    "TeamConfig",
+]
 
 MAX_IMAGE_SIDE = 1024
 """Largest model input side: a 1024x1024 RGB batch of 64 is already 800 MB of float32."""
@@ -24,6 +31,21 @@ MAX_IMAGE_SIDE = 1024
 # or learner: per-box entropy summed per image (Brust et al. 2019 found the
 # sum the best aggregation) and the small FCOS that trains on a CPU.
 _DETECTION_DEFAULTS = {"strategy": "entropy_sum", "learner": "fcos_tiny", "resize": "letterbox"}
+
+
+class TeamConfig(BaseModel):
+    """What annotators may see and take beyond their own work (reviewers and admins see all).
+
+    Attributes:
+        annotators_export: annotators may download labels and images (exports).
+        annotators_see_everyone: annotators see every person's counts and
+            speed on the dashboard, not only their own.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    annotators_export: bool = False
+    annotators_see_everyone: bool = False
 
 
 class MonitorConfig(BaseModel):
@@ -152,6 +174,8 @@ class ProjectConfig(BaseModel):
             upright by their EXIF orientation first. Detection boxes are
             stored in the image's own pixels whatever the policy.
         scale: where pool scoring runs (:class:`ScaleConfig`).
+        team: what annotators may see and take (:class:`TeamConfig`): by
+            default no exports and only their own statistics.
         ranking_size: how many unlabeled items each round ranks for the queue
             (at least ``batch_size``); items beyond it are served oldest first.
         retrain_every: human labels after which the server retrains on its own.
@@ -202,6 +226,7 @@ class ProjectConfig(BaseModel):
     monitor: MonitorConfig = MonitorConfig()
     detection: DetectionConfig = DetectionConfig()
     scale: ScaleConfig = ScaleConfig()
+    team: TeamConfig = TeamConfig()
 
     @model_validator(mode="before")
     @classmethod

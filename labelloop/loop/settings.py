@@ -55,6 +55,7 @@ _EFFECTS: dict[str, str] = {
     "detection": "at the next round",
     "monitor": "at the next import, stream window or round that runs the check",
     "scale": "at the next round's pool scoring",
+    "team": "now, at each person's next request",
 }
 
 

@@ -7,11 +7,12 @@ import logging
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import FileResponse
 from pydantic import TypeAdapter, ValidationError
 
 from labelloop.data.labels import LabelSchema
+from labelloop.loop.workspace import Workspace
 from labelloop.server.deps import trainer_of, workspace_of
 from labelloop.server.schemas import (
     BoxOut,
@@ -190,10 +191,47 @@ def item_history(item_id: PathId, request: Request, who: Annotator) -> list[Even
     return [EventOut.of(e) for e in ws.store.history(ws.project.id, item_id)]
 
 
+def _annotators_own(ws: Workspace, who: Caller, item_id: int, what: str) -> int | None:
+    """Check that an annotator changes only their own work; the item's last event id.
+
+    Reviewers and admins may change any label. An annotator may label an item
+    nobody labeled, or change (or undo) their own last answer, and only on an
+    item no one else holds a lease on; anything else (another person's label,
+    an auto label, a review) is a reviewer's right: 403.
+    """
+    if who.user.can("reviewer"):
+        return None
+    pid = ws.project.id
+    holder = ws.store.leases.holder(pid, item_id)
+    if holder is not None and holder != who.user.id:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"item {item_id} is being labeled by someone else; ask for the next item instead",
+        )
+    history = ws.store.history(pid, item_id)
+    head = history[-1] if history else None
+    if head is None:
+        return None
+    if head.source != "human" or head.annotator != who.user.username:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"to {what} another person's label, an auto label or a review is a reviewer's "
+            f"right; {who.user.username} is an annotator",
+        )
+    return head.id
+
+
 @router.post("/items/{item_id}/labels", status_code=status.HTTP_201_CREATED)
 def correct(item_id: PathId, body: CorrectionIn, request: Request, who: Annotator) -> EventOut:
-    """Label or correct an item outside the queue, if it is still at ``expected_event_id``."""
+    """Label or correct an item outside the queue, if it is still at ``expected_event_id``.
+
+    Annotators may label an unlabeled item or change their own answer;
+    changing anyone else's is a reviewer's right.
+    """
     ws = workspace_of(request)
+    # The store refuses (409) unless the item is still at expected_event_id,
+    # so the check holds for the label the write replaces.
+    _annotators_own(ws, who, item_id, "change")
     event = ws.store.record_labels(
         ws.project.id,
         [
@@ -213,8 +251,13 @@ def correct(item_id: PathId, body: CorrectionIn, request: Request, who: Annotato
 
 @router.post("/items/{item_id}/undo", status_code=status.HTTP_201_CREATED)
 def undo(item_id: PathId, body: UndoIn, request: Request, who: Annotator) -> EventOut:
-    """Undo the item's last event, if it is still ``expected_event_id``."""
+    """Undo the item's last event, if it is still ``expected_event_id``.
+
+    Annotators may undo only their own answers; undoing anyone else's event
+    (a review, an auto label, another person's answer) is a reviewer's right.
+    """
     ws = workspace_of(request)
+    _annotators_own(ws, who, item_id, "undo")
     event = ws.store.undo(
         ws.project.id,
         item_id,

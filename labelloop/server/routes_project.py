@@ -160,8 +160,18 @@ def dashboard(request: Request, who: Annotator) -> DashboardOut:
             "precision": outcomes["accepted"] / reviewed if reviewed else None,
             "threshold": ws.config.auto_label_threshold,
         },
-        annotators=ws.store.stats.annotators(pid),
+        annotators=[
+            row
+            for row in ws.store.stats.annotators(pid)
+            if _sees_everyone(ws, who) or row["annotator"] == who.user.username
+        ],
     )
+
+
+def _sees_everyone(ws: Workspace, who: Caller) -> bool:
+    """Reviewers and admins see every person's statistics; annotators their own, unless
+    the project's ``team.annotators_see_everyone`` opens them."""
+    return who.user.can("reviewer") or ws.config.team.annotators_see_everyone
 
 
 @router.get("/export")
@@ -171,8 +181,17 @@ def export(
     fmt: Annotated[ExportFormat, Query(alias="format")] = "csv",
     snapshot: QueryId = None,
 ) -> Response:
-    """Current labels, or a snapshot's, as CSV, JSON or an ImageFolder zip."""
+    """Current labels, or a snapshot's, as CSV, JSON or an ImageFolder zip.
+
+    A reviewer's or admin's right; annotators too where the project's
+    ``team.annotators_export`` allows it.
+    """
     ws = workspace_of(request)
+    if not (who.user.can("reviewer") or ws.config.team.annotators_export):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            "exporting is a reviewer's right in this project (setting team.annotators_export)",
+        )
     data = export_bytes(ws, fmt, snapshot)
     media = {"csv": "text/csv", "json": "application/json", "imagefolder": "application/zip"}
     suffix = {"csv": "csv", "json": "json", "imagefolder": "zip"}[fmt]

@@ -379,6 +379,19 @@ class Queue:
                 current_event_id=None,
             ) from exc
 
+    def holder(self, project_id: int, item_id: int) -> int | None:
+        """The user id holding an open, unexpired lease on the item, if anyone does."""
+        with self._db.read() as s:
+            found: int | None = s.scalar(
+                select(LeaseRow.user_id).where(
+                    LeaseRow.project_id == project_id,
+                    LeaseRow.item_id == item_id,
+                    LeaseRow.closed_at.is_(None),
+                    LeaseRow.expires_at > utcnow(),
+                )
+            )
+            return found
+
     def skip(self, project_id: int, lease_id: int, *, user_id: int) -> None:
         """Give a leased item back; this user is served it again only when nothing else is left."""
         with self._db.write() as s:

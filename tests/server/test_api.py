@@ -383,18 +383,17 @@ def test_project_and_settings(app_client: TestClient) -> None:
 
 def test_dashboard_reports_counts_and_annotators(app_client: TestClient) -> None:
     headers = login(app_client, "ann")
-    for _ in range(3):
-        _label(app_client, headers, _next(app_client, headers)["served"])
+    answers = [_label(app_client, headers, _next(app_client, headers)["served"]) for _ in range(3)]
     dash = app_client.get("/api/dashboard").json()
     assert dash["progress"] == {"items": 120, "labeled": 3, "auto_labeled": 0, "unlabeled": 117}
     assert sum(row["count"] for row in dash["labels_over_time"]) == 3
     assert sum(sum(v.values()) for v in dash["class_balance"].values()) == 3
     [ann] = dash["annotators"]
     assert ann["annotator"] == "ann" and ann["labels"] == 3 and ann["median_seconds"] >= 0
-    last = app_client.get("/api/export?format=json").json()["labels"][-1]
+    last = answers[-1]["event"]
     app_client.post(
-        f"/api/items/{last['item']}/undo",
-        json={"expected_event_id": last["event"]},
+        f"/api/items/{last['item_id']}/undo",
+        json={"expected_event_id": last["id"]},
         headers=headers,
     )
     after = app_client.get("/api/dashboard").json()
@@ -406,6 +405,10 @@ def test_dashboard_reports_counts_and_annotators(app_client: TestClient) -> None
 def test_export_formats(app_client: TestClient) -> None:
     headers = login(app_client, "ann")
     labeled = [_label(app_client, headers, _next(app_client, headers)["served"]) for _ in range(4)]
+    # Exports are a reviewer's right unless the project opens them to annotators.
+    refused = app_client.get("/api/export?format=csv")
+    assert refused.status_code == 403 and "team.annotators_export" in refused.json()["detail"]
+    login(app_client, "rita")
     rows = list(csv.DictReader(io.StringIO(app_client.get("/api/export?format=csv").text)))
     assert {int(r["item"]) for r in rows} == {a["event"]["item_id"] for a in labeled}
     data = app_client.get("/api/export?format=json").json()
@@ -494,3 +497,60 @@ def test_ids_beyond_the_database_range_and_bad_values_get_a_422_in_the_declared_
         assert all({"loc", "msg", "type"} <= set(entry) for entry in detail), detail
     # The largest id the database holds is a plain "not found".
     assert app_client.get(f"/api/items/{huge - 1}").status_code == 404
+
+
+def test_annotators_change_only_their_own_work(app_client: TestClient) -> None:
+    """Another person's label, a review and an item someone else holds are reviewers' business."""
+    ann = login(app_client, "ann")
+    mine = _label(app_client, ann, _next(app_client, ann)["served"])["event"]
+    bob = login(app_client, "bob")
+    other = "1" if mine["value"] != "1" else "2"
+    overwrite = app_client.post(
+        f"/api/items/{mine['item_id']}/labels",
+        json={"value": other, "expected_event_id": mine["id"]},
+        headers=bob,
+    )
+    assert overwrite.status_code == 403 and "reviewer's right" in overwrite.json()["detail"]
+    undo = app_client.post(
+        f"/api/items/{mine['item_id']}/undo", json={"expected_event_id": mine["id"]}, headers=bob
+    )
+    assert undo.status_code == 403
+    held = _next(app_client, bob)["served"]["item"]["id"]  # bob holds a lease on it now
+    ann = login(app_client, "ann")
+    taken = app_client.post(
+        f"/api/items/{held}/labels", json={"value": "3", "expected_event_id": None}, headers=ann
+    )
+    assert taken.status_code == 403 and "someone else" in taken.json()["detail"]
+    # Her own answer she may change; a reviewer may change anyone's.
+    own = app_client.post(
+        f"/api/items/{mine['item_id']}/labels",
+        json={"value": other, "expected_event_id": mine["id"]},
+        headers=ann,
+    )
+    assert own.status_code == 201
+    rita = login(app_client, "rita")
+    fixed = app_client.post(
+        f"/api/items/{mine['item_id']}/labels",
+        json={"value": mine["value"], "expected_event_id": own.json()["id"]},
+        headers=rita,
+    )
+    assert fixed.status_code == 201
+    ann = login(app_client, "ann")
+    back = app_client.post(
+        f"/api/items/{mine['item_id']}/undo",
+        json={"expected_event_id": fixed.json()["id"]},
+        headers=ann,
+    )
+    assert back.status_code == 403  # the reviewer's correction stands
+    # Annotators see their own statistics; the team's once the project opens them.
+    assert [row["annotator"] for row in app_client.get("/api/dashboard").json()["annotators"]] == [
+        "ann"
+    ]
+    admin = login(app_client, "admin")
+    app_client.patch(
+        "/api/project/settings", json={"team": {"annotators_see_everyone": True}}, headers=admin
+    )
+    login(app_client, "ann")
+    time.sleep(1.1)  # a server process re-reads the settings each second
+    names = {row["annotator"] for row in app_client.get("/api/dashboard").json()["annotators"]}
+    assert {"ann", "rita"} <= names

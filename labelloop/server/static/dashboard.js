@@ -351,6 +351,11 @@ async function retrain() {
 }
 
 function wireExports() {
+  // Exports are a reviewer's right unless the project opens them to annotators.
+  if (!canReview(user) && !project.config.team?.annotators_export) {
+    $("#export-card").hidden = true;
+    return;
+  }
   const input = $("#snapshot");
   const update = () => {
     const snapshot = input.value.trim();
