@@ -932,6 +932,100 @@ def user_add(
     console.print(f"added {user.username} ({user.role})" + ("" if password else f": {secret}"))
 
 
+@user_app.command("list")
+@_friendly
+def user_list(project_dir: ProjectDir, as_json: JsonFlag = False) -> None:
+    """Every account: name, role, whether it may sign in."""
+    with Workspace.open(project_dir) as ws:
+        users = ws.store.people.users()
+    rows = [{"username": u.username, "role": u.role, "active": u.active} for u in users]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table("user", "role", "active")
+    for row in rows:
+        table.add_row(str(row["username"]), str(row["role"]), "yes" if row["active"] else "no")
+    console.print(table if rows else f"no accounts yet: labelloop user add {project_dir} NAME")
+
+
+@user_app.command("disable")
+@_friendly
+def user_disable(project_dir: ProjectDir, username: str) -> None:
+    """Stop an account from signing in; its sessions and tokens end now."""
+    with Workspace.open(project_dir) as ws:
+        ws.store.people.update_user(username, active=False)
+    console.print(f"disabled {username}")
+
+
+@user_app.command("enable")
+@_friendly
+def user_enable(project_dir: ProjectDir, username: str) -> None:
+    """Let a disabled account sign in again."""
+    with Workspace.open(project_dir) as ws:
+        ws.store.people.update_user(username, active=True)
+    console.print(f"enabled {username}")
+
+
+@user_app.command("passwd")
+@_friendly
+def user_passwd(
+    project_dir: ProjectDir,
+    username: str,
+    password: Annotated[
+        str | None, typer.Option(help="New password; default: generate one and print it.")
+    ] = None,
+) -> None:
+    """Set a new password; the account's sessions and tokens end now."""
+    import secrets
+
+    from labelloop.server.security import hash_password
+
+    secret = password or secrets.token_urlsafe(12)
+    if len(secret) < 8:
+        raise ValueError("a password needs at least 8 characters")
+    with Workspace.open(project_dir) as ws:
+        ws.store.people.update_user(username, password_hash=hash_password(secret))
+    console.print(f"new password for {username}" + ("" if password else f": {secret}"))
+
+
+@user_app.command("tokens")
+@_friendly
+def user_tokens(
+    project_dir: ProjectDir,
+    username: str,
+    revoke: Annotated[
+        int | None, typer.Option(min=1, max=2**63 - 1, help="Withdraw the token with this id.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """An account's API tokens (names and dates, never secrets); --revoke ID withdraws one."""
+    with Workspace.open(project_dir) as ws:
+        people = ws.store.people
+        owner = people.user(username)
+        if revoke is not None:
+            people.revoke_token(owner.id, revoke)
+            console.print(f"withdrew token {revoke} of {username}")
+            return
+        tokens = people.tokens(owner.id)
+    rows = [
+        {
+            "id": t.id,
+            "name": t.name,
+            "created": t.created_at.isoformat(timespec="seconds"),
+            "expires": None if t.expires_at is None else t.expires_at.isoformat(timespec="seconds"),
+            "revoked": None if t.revoked_at is None else t.revoked_at.isoformat(timespec="seconds"),
+        }
+        for t in tokens
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table("id", "name", "created", "expires", "revoked")
+    for row in rows:
+        table.add_row(*(str(row[k] or "") for k in ("id", "name", "created", "expires", "revoked")))
+    console.print(table if rows else f"{username} has no API tokens")
+
+
 def _serve(
     project_dir: Path,
     host: str,

@@ -292,6 +292,11 @@ def inspect_image(path: Path) -> ImageInfo:
 
 
 def _scan_file(path: Path, root: Path, label: str | None) -> ScannedImage | RejectedFile:
+    if path.is_symlink() and not path.resolve().is_relative_to(root.resolve()):
+        return RejectedFile(
+            path,
+            f"a link to {path.resolve()}, outside the imported folder; copy the file in instead",
+        )
     try:
         info = inspect_image(path)
     except ImageFileError as exc:

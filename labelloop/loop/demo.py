@@ -6,6 +6,7 @@ demo (digits pasted on cluttered canvases, :mod:`labelloop.data.detection_demo`)
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -72,7 +73,11 @@ def _add_admin(ws: Workspace, credentials: Path, hash_password: object) -> str:
     """Create the demo's admin account, note its password in ``credentials``; return it."""
     password = secrets.token_urlsafe(9)
     ws.store.people.create_user("admin", hash_password(password), "admin")  # type: ignore[operator]
-    credentials.write_text(f"admin {password}\n")
+    # Readable by its owner only: it holds a password.
+    fd = os.open(credentials, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(f"admin {password}\n")
+    credentials.chmod(0o600)
     return password
 
 

@@ -44,6 +44,13 @@ def label_rows(pairs: list[tuple[Item, LabelEvent]]) -> list[dict[str, Any]]:
     ]
 
 
+def _safe(part: str) -> str:
+    """One path component safe to unpack anywhere: no separators, no ``..``, no control
+    characters (a class named ``../x`` would otherwise escape the extraction folder)."""
+    cleaned = "".join("_" if c in "/\\:" or ord(c) < 32 else c for c in part).strip()
+    return "_" if cleaned in ("", ".", "..") else cleaned
+
+
 def write_imagefolder(ws: Workspace, pairs: list[tuple[Item, LabelEvent]], out: IO[bytes]) -> int:
     """Write a zip of ``<split>/<class>/<item id>_<name>``; returns the number of images.
 
@@ -55,8 +62,9 @@ def write_imagefolder(ws: Workspace, pairs: list[tuple[Item, LabelEvent]], out: 
         for item, event in pairs:
             if not isinstance(event.value, str) or event.source == "auto":
                 continue
-            name = Path(item.name).name
-            zf.write(ws.image_path(item), f"{item.split or 'train'}/{event.value}/{item.id}_{name}")
+            name = _safe(Path(item.name).name)
+            folder = _safe(event.value)
+            zf.write(ws.image_path(item), f"{item.split or 'train'}/{folder}/{item.id}_{name}")
             written += 1
     return written
 

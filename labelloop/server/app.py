@@ -23,7 +23,9 @@ from labelloop.server.throttle import LoginThrottle
 from labelloop.server.trainer import Trainer
 from labelloop.store import (
     LabelConflictError,
+    LastAdminError,
     ProjectNotFoundError,
+    TokenNotFoundError,
     TrainingBusyError,
     UnknownItemError,
     UserExistsError,
@@ -34,6 +36,20 @@ __all__ = ["PROCESS_HEADER", "app_from_env", "create_app"]
 
 PROCESS_HEADER = "X-Labelloop-Process"
 """Response header naming the server process that answered (several may serve one port)."""
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+"""Sent with every answer: no MIME sniffing, no framing, no referrer leaving the server."""
+
+PAGE_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+"""Content-Security-Policy of the HTML pages: only the server's own scripts run."""
 
 SETTINGS_TTL = 1.0
 """Seconds a process serves its copy of the project's settings before re-reading them
@@ -120,6 +136,8 @@ def create_app(
         (UserExistsError, status.HTTP_409_CONFLICT),
         (UnknownItemError, status.HTTP_404_NOT_FOUND),
         (UserNotFoundError, status.HTTP_404_NOT_FOUND),
+        (TokenNotFoundError, status.HTTP_404_NOT_FOUND),
+        (LastAdminError, status.HTTP_409_CONFLICT),
         (ProjectNotFoundError, status.HTTP_404_NOT_FOUND),
         (InvalidLabelError, status.HTTP_422_UNPROCESSABLE_CONTENT),
         (LookupError, status.HTTP_404_NOT_FOUND),
@@ -141,6 +159,10 @@ def create_app(
             ws.refresh()
         response = await call_next(request)
         response.headers[PROCESS_HEADER] = process
+        response.headers.update(SECURITY_HEADERS)
+        page = response.headers.get("content-type", "").startswith("text/html")
+        if page and not request.url.path.startswith(("/docs", "/redoc")):
+            response.headers["Content-Security-Policy"] = PAGE_POLICY
         return response
 
     @app.exception_handler(RequestValidationError)

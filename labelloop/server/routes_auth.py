@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 
 from labelloop.server.deps import store_of
 from labelloop.server.schemas import (
     LoginIn,
+    PathId,
     SessionOut,
     TokenIn,
+    TokenInfoOut,
     TokenOut,
     UserIn,
     UserOut,
@@ -71,10 +73,13 @@ def login(body: LoginIn, request: Request, response: Response) -> SessionOut:
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
 def logout(request: Request, response: Response, who: Annotated[Caller, Depends(caller)]) -> None:
-    """End the browser session."""
+    """End the browser session, or withdraw the API token the request presents."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         store_of(request).people.revoke(cookie)
+    header = request.headers.get("authorization", "")
+    if who.via == "token" and header.lower().startswith("bearer "):
+        store_of(request).people.revoke(header[7:].strip())
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 
@@ -89,8 +94,42 @@ def create_token(
     body: TokenIn, request: Request, who: Annotated[Caller, Depends(caller)]
 ) -> TokenOut:
     """A new API token for the caller; the secret is returned this once."""
-    secret, _ = store_of(request).people.issue(who.user.id, "token", name=body.name)
-    return TokenOut(name=body.name, token=secret)
+    people = store_of(request).people
+    secret, _ = people.issue(
+        who.user.id, "token", name=body.name, ttl=timedelta(days=body.expires_in_days)
+    )
+    made = people.tokens(who.user.id)[0]
+    return TokenOut(id=made.id, name=body.name, token=secret, expires_at=made.expires_at)
+
+
+@router.get("/tokens")
+def list_tokens(
+    request: Request,
+    who: Annotated[Caller, Depends(caller)],
+    user: Annotated[str | None, Query(max_length=100)] = None,
+) -> list[TokenInfoOut]:
+    """The caller's API tokens (an admin may ask for another user's with ``?user=``)."""
+    owner = _token_owner(request, who, user)
+    return [TokenInfoOut(**vars(t)) for t in store_of(request).people.tokens(owner)]
+
+
+@router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_token(
+    token_id: PathId,
+    request: Request,
+    who: Annotated[Caller, Depends(caller)],
+    user: Annotated[str | None, Query(max_length=100)] = None,
+) -> None:
+    """Withdraw one of the caller's API tokens (an admin: anyone's, with ``?user=``)."""
+    store_of(request).people.revoke_token(_token_owner(request, who, user), token_id)
+
+
+def _token_owner(request: Request, who: Caller, user: str | None) -> int:
+    if user is None or user == who.user.username:
+        return who.user.id
+    if not who.user.can("admin"):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "only an admin sees others' tokens")
+    return store_of(request).people.user(user).id
 
 
 @router.get("/users")

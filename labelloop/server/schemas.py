@@ -101,16 +101,29 @@ class UserPatch(_In):
 
 
 class TokenIn(_In):
-    """A new API token's name."""
+    """A new API token's name, and how many days it works (90 unless said; at most ten years)."""
 
     name: str = Field(min_length=1, max_length=200)
+    expires_in_days: int = Field(default=90, ge=1, le=3650)
 
 
 class TokenOut(BaseModel):
     """A new API token: the secret is shown this once."""
 
+    id: int
     name: str
     token: str
+    expires_at: datetime | None
+
+
+class TokenInfoOut(BaseModel):
+    """An API token as its owner sees it later: never its secret."""
+
+    id: int
+    name: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
 
 
 class ItemOut(BaseModel):

@@ -13,7 +13,17 @@ from labelloop.store.monitoring import (
     PredictionOutcome,
     ReportKind,
 )
-from labelloop.store.people import ROLES, People, Role, User, UserExistsError, UserNotFoundError
+from labelloop.store.people import (
+    ROLES,
+    LastAdminError,
+    People,
+    Role,
+    TokenInfo,
+    TokenNotFoundError,
+    User,
+    UserExistsError,
+    UserNotFoundError,
+)
 from labelloop.store.queue import Lease, LeaseConflictError, LeaseKind, Queue, Served
 from labelloop.store.records import (
     LABEL_SOURCES,
@@ -52,6 +62,7 @@ __all__ = [
     "LabelEvent",
     "LabelInput",
     "LabelSource",
+    "LastAdminError",
     "Lease",
     "LeaseConflictError",
     "LeaseKind",
@@ -75,6 +86,8 @@ __all__ = [
     "Snapshot",
     "SnapshotIntegrityError",
     "Store",
+    "TokenInfo",
+    "TokenNotFoundError",
     "TrainingBusyError",
     "TrainingRun",
     "TrainingRuns",

@@ -11,10 +11,10 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from labelloop.errors import LabelloopError
@@ -25,8 +25,11 @@ from labelloop.store.schema import CredentialRow, UserRow, utcnow
 __all__ = [
     "ROLES",
     "CredentialKind",
+    "LastAdminError",
     "People",
     "Role",
+    "TokenInfo",
+    "TokenNotFoundError",
     "User",
     "UserExistsError",
     "UserNotFoundError",
@@ -44,6 +47,25 @@ class UserExistsError(LabelloopError, ValueError):
 
 class UserNotFoundError(LabelloopError, LookupError):
     """No user has that name."""
+
+
+class TokenNotFoundError(LabelloopError, LookupError):
+    """The user has no API token with that id."""
+
+
+class LastAdminError(LabelloopError, ValueError):
+    """The change would leave the project without an active admin."""
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """An API token as its owner sees it later: its name and dates, never its secret."""
+
+    id: int
+    name: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -116,6 +138,16 @@ class People:
             row = s.scalars(select(UserRow).where(UserRow.username == username)).one_or_none()
             if row is None:
                 raise UserNotFoundError(f"no user named {username!r}")
+            demoted = "role" in changes and changes["role"] != "admin"
+            disabled = changes.get("active") is False
+            if row.role == "admin" and row.active and (demoted or disabled):
+                admins = s.scalar(
+                    select(func.count()).where(UserRow.role == "admin", UserRow.active.is_(True))
+                )
+                if (admins or 0) <= 1:
+                    raise LastAdminError(
+                        f"{username} is the last active admin; make another admin first"
+                    )
             for key, value in changes.items():
                 setattr(row, key, value)
             if changes.get("active") is False or "password_hash" in changes:
@@ -162,6 +194,33 @@ class People:
             if cred.revoked_at is not None or expired or not user.active:
                 return None
             return _user(user), cred.csrf_token
+
+    def tokens(self, user_id: int) -> list[TokenInfo]:
+        """A user's API tokens, newest first (their secrets are not stored)."""
+        with self._db.read() as s:
+            rows = s.scalars(
+                select(CredentialRow)
+                .where(CredentialRow.user_id == user_id, CredentialRow.kind == "token")
+                .order_by(CredentialRow.id.desc())
+            )
+            return [
+                TokenInfo(
+                    r.id,
+                    r.name,
+                    aware(r.created_at),
+                    None if r.expires_at is None else aware(r.expires_at),
+                    None if r.revoked_at is None else aware(r.revoked_at),
+                )
+                for r in rows
+            ]
+
+    def revoke_token(self, user_id: int, token_id: int) -> None:
+        """Withdraw one of a user's API tokens by its id; :class:`TokenNotFoundError` if none."""
+        with self._db.write() as s:
+            cred = s.get(CredentialRow, token_id)
+            if cred is None or cred.user_id != user_id or cred.kind != "token":
+                raise TokenNotFoundError(f"no API token {token_id} for this user")
+            cred.revoked_at = cred.revoked_at or utcnow()
 
     def revoke(self, secret: str) -> None:
         """End a credential now (logging out, or withdrawing a token)."""

@@ -259,3 +259,24 @@ def test_text_that_looks_like_markup_is_printed_as_it_is(tmp_path: Path) -> None
     assert "imported " in result.output
     status = json.loads(_ok("status", proj, "--json"))
     assert status["items"] >= 2
+
+
+def test_accounts_from_the_command_line(tmp_path: Path) -> None:
+    proj = tmp_path / "proj"
+    _ok("init", proj, "--classes", "a,b")
+    assert "no accounts yet" in _ok("user", "list", proj)
+    _ok("user", "add", proj, "boss", "--role", "admin", "--password", "long-enough-1")
+    _ok("user", "add", proj, "ann", "--password", "long-enough-2")
+    listed = json.loads(_ok("user", "list", proj, "--json"))
+    assert [(u["username"], u["role"], u["active"]) for u in listed] == [
+        ("boss", "admin", True),
+        ("ann", "annotator", True),
+    ]
+    assert "last active admin" in _fails("user", "disable", proj, "boss")
+    _ok("user", "disable", proj, "ann")
+    assert not json.loads(_ok("user", "list", proj, "--json"))[1]["active"]
+    _ok("user", "enable", proj, "ann")
+    assert "new password for ann: " in _ok("user", "passwd", proj, "ann")
+    assert "ann has no API tokens" in _ok("user", "tokens", proj, "ann")
+    assert "no API token 7" in _fails("user", "tokens", proj, "ann", "--revoke", "7")
+    assert "no user named 'nobody'" in _fails("user", "tokens", proj, "nobody")
