@@ -21,7 +21,7 @@ from rich.table import Column, Table
 from rich.text import Text
 
 from labelloop.config import ProjectConfig
-from labelloop.errors import LabelloopError
+from labelloop.errors import LabelloopError, storage_problem
 from labelloop.loop.export import ExportFormat, export_bytes
 from labelloop.loop.workspace import Workspace
 from labelloop.store import FLAG_KINDS, REPORT_KINDS, LabelEvent, LabelInput
@@ -93,6 +93,18 @@ def _friendly(func: F) -> F:
             raise typer.Exit(1) from None
         except (LabelloopError, ValueError, LookupError, FileNotFoundError) as exc:
             err.print(_styled("[red]error:[/red] {}", exc))
+            raise typer.Exit(1) from None
+        except Exception as exc:
+            problem = storage_problem(exc)
+            if problem is None:
+                raise
+            err.print(
+                _styled(
+                    "[red]error:[/red] {}: free some space (or make it writable) and run the "
+                    "command again; everything finished before it is kept",
+                    problem,
+                )
+            )
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]

@@ -73,8 +73,12 @@ def _store_file(source: Path, media: Path, sha256: str) -> str:
         # a half-written file under a final name.
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".part-")
         os.close(fd)
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
+        try:
+            shutil.copyfile(source, tmp)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)  # a full disk leaves no half-written file
+            raise
     return relative.as_posix()
 
 

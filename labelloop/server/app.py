@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 
 from labelloop.data.labels import InvalidLabelError
+from labelloop.errors import storage_problem
 from labelloop.loop import Workspace
 from labelloop.server import routes_auth, routes_labeling, routes_monitor, routes_project
 from labelloop.server.errors import validation_detail
@@ -164,6 +165,17 @@ def create_app(
         if page and not request.url.path.startswith(("/docs", "/redoc")):
             response.headers["Content-Security-Policy"] = PAGE_POLICY
         return response
+
+    @app.exception_handler(Exception)
+    async def storage(_request: Request, exc: Exception) -> JSONResponse:
+        problem = storage_problem(exc)
+        if problem is None:
+            raise exc
+        return JSONResponse(
+            {"detail": f"{problem}: the server cannot save anything until space is freed"},
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "60"},
+        )
 
     @app.exception_handler(RequestValidationError)
     async def malformed(_request: Request, exc: RequestValidationError) -> JSONResponse:
