@@ -607,7 +607,17 @@ def export(
     """Export labels, current or at a snapshot: CSV, JSON, ImageFolder zip, or detection formats."""
     ws = Workspace.open(project_dir)
     try:
-        if fmt not in ("csv", "json", "imagefolder"):
+        detection = ws.config.task == "detection"
+        plain = ("csv", "json") if detection else ("csv", "json", "imagefolder")
+        if fmt not in plain:
+            from labelloop.data.formats import FORMAT_NAMES
+
+            if not detection or fmt not in FORMAT_NAMES:
+                allowed = ", ".join((*plain, *(FORMAT_NAMES if detection else ())))
+                raise ValueError(
+                    f"--format must be one of {allowed} for this {ws.config.task} "
+                    f"project, not {fmt!r}"
+                )
             _export_detections(ws, _detection_format(fmt), dest or output, snapshot, include_auto)
             return
         data = export_bytes(ws, cast(ExportFormat, fmt), snapshot)
@@ -621,6 +631,30 @@ def export(
         raise ValueError("an ImageFolder export is a zip file: give --output FILE.zip")
     else:
         sys.stdout.write(data.decode())
+
+
+@app.command()
+@_friendly
+def snapshots(project_dir: ProjectDir, as_json: JsonFlag = False) -> None:
+    """Every snapshot of the labels (rounds take one each): id, labels, when, note."""
+    with Workspace.open(project_dir) as ws:
+        found = ws.store.snapshots(ws.project.id)
+    rows = [
+        {
+            "id": snap.id,
+            "labels": snap.n_labels,
+            "created": snap.created_at.isoformat(timespec="seconds"),
+            "note": snap.note,
+        }
+        for snap in found
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table("id", "labels", "created", "note")
+    for row in rows:
+        table.add_row(*(str(row[k] or "") for k in ("id", "labels", "created", "note")))
+    console.print(table if rows else "no snapshots yet (each training round takes one)")
 
 
 def _export_detections(
@@ -1038,6 +1072,26 @@ def user_tokens(
     console.print(table if rows else f"{username} has no API tokens")
 
 
+def _check_port(host: str, port: int) -> None:
+    """Fail now, before any work, when the address cannot be listened on."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise ValueError(f"--host {host!r} is not an address this machine has ({exc})") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise ValueError(
+                f"cannot listen on {host}:{port} ({exc.strerror}); another program (or "
+                "another labelloop) is using it: pick a free one with --port"
+            ) from None
+
+
 def _serve(
     project_dir: Path,
     host: str,
@@ -1098,11 +1152,21 @@ def serve(
     ] = "",
 ) -> None:
     """Run the labeling server: API, annotator UI, dashboard, background retraining."""
+    _check_port(host, port)
     mode = training or ("worker" if workers > 1 else "inline")
     if mode not in ("inline", "worker"):
         raise ValueError(f"--training must be inline or worker, not {training!r}")
     with Workspace.open(project_dir) as ws:
         on_sqlite = ws.store.url.startswith("sqlite")
+        has_accounts = bool(ws.store.people.users())
+    if not has_accounts:
+        err.print(
+            _styled(
+                "[yellow]warning:[/yellow] nobody can sign in yet: add an account with "
+                "'labelloop user add {} NAME --role admin'",
+                project_dir,
+            )
+        )
     if workers > 1 and on_sqlite:
         raise ValueError(
             "--workers above 1 needs a PostgreSQL database (SQLite takes one writer at a "
@@ -1177,6 +1241,8 @@ def demo(
 
     if task_type not in ("classification", "detection"):
         raise ValueError(f"--task must be classification or detection, not {task_type!r}")
+    if not no_serve:
+        _check_port(host, port)
     build = build_detection_demo_project if task_type == "detection" else build_demo_project
     ws, user, password = build(project_dir, hash_password)
     progress = ws.store.stats.progress(ws.project.id)

@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import yaml
 from numpy.typing import NDArray
+from sqlalchemy import make_url
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from labelloop.config import ProjectConfig
 from labelloop.data.arrays import load_images
@@ -34,6 +36,7 @@ from labelloop.data.images import (
 from labelloop.data.labels import InvalidLabelError, UnknownClassError
 from labelloop.errors import LabelloopError
 from labelloop.store import Item, NewItem, ProjectRecord, Store, sqlite_url
+from labelloop.store.database import DatabaseUnavailableError, normalize_url
 
 __all__ = ["ImportReport", "ProjectDirError", "Workspace"]
 
@@ -61,6 +64,13 @@ class ImportReport:
             "duplicate": self.duplicates,
             "rejected": len(self.rejected),
         }
+
+
+def _unreachable(url: str, exc: Exception) -> str:
+    """What went wrong reaching the database, in a line, without the password."""
+    shown = make_url(url).render_as_string(hide_password=True)
+    reason = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0]
+    return f"cannot use the database {shown}: {reason}"
 
 
 def _store_file(source: Path, media: Path, sha256: str) -> str:
@@ -133,10 +143,22 @@ class Workspace:
         """Create a new project folder and its project in the database."""
         if (root / _MANIFEST).exists():
             raise ProjectDirError(f"{root} is already a labelloop project; open it instead")
+        if database_url is not None:
+            database_url = normalize_url(database_url)
+        created = not root.exists()
         root.mkdir(parents=True, exist_ok=True)
         url = database_url or sqlite_url(root / "labelloop.db")
-        store = Store(url, create=True)
-        project = store.create_project(config.name, config.to_dict())
+        try:
+            store = Store(url, create=True)
+            project = store.create_project(config.name, config.to_dict())
+        except SQLAlchemyError as exc:
+            if created:  # nothing is left behind by an init that failed
+                shutil.rmtree(root, ignore_errors=True)
+            raise DatabaseUnavailableError(_unreachable(url, exc)) from None
+        except BaseException:
+            if created:
+                shutil.rmtree(root, ignore_errors=True)
+            raise
         manifest = {"project": config.name}
         if database_url is not None:
             manifest["database_url"] = database_url
@@ -153,9 +175,13 @@ class Workspace:
                 "create one with `labelloop init`"
             )
         manifest: dict[str, Any] = yaml.safe_load(manifest_path.read_text()) or {}
-        url = str(manifest.get("database_url") or sqlite_url(root / "labelloop.db"))
-        store = Store(url)
-        return cls(root, store, store.project(str(manifest["project"])))
+        url = normalize_url(str(manifest.get("database_url") or sqlite_url(root / "labelloop.db")))
+        try:
+            store = Store(url)
+            project = store.project(str(manifest["project"]))
+        except OperationalError as exc:
+            raise DatabaseUnavailableError(_unreachable(url, exc)) from None
+        return cls(root, store, project)
 
     def refresh(self) -> None:
         """Re-read the project record (after its configuration changed)."""

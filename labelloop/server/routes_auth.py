@@ -71,6 +71,12 @@ def login(body: LoginIn, request: Request, response: Response) -> SessionOut:
     return SessionOut(user=UserOut.of(user), csrf_token=csrf)
 
 
+@router.get("/auth/setup")
+def setup(request: Request) -> dict[str, bool]:
+    """Whether any account exists (the login page says how to add the first one)."""
+    return {"has_accounts": bool(store_of(request).people.users())}
+
+
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
 def logout(request: Request, response: Response, who: Annotated[Caller, Depends(caller)]) -> None:
     """End the browser session, or withdraw the API token the request presents."""

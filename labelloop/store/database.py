@@ -23,10 +23,12 @@ from sqlalchemy.pool import NullPool
 from labelloop.errors import LabelloopError
 
 __all__ = [
+    "DatabaseUnavailableError",
     "SchemaOutOfDateError",
     "Transactions",
     "make_engine",
     "migrate",
+    "normalize_url",
     "session_scope",
     "sqlite_url",
 ]
@@ -36,6 +38,30 @@ _MIGRATIONS = Path(__file__).parent / "migrations"
 
 class SchemaOutOfDateError(LabelloopError, RuntimeError):
     """The database schema is older than this version of labelloop expects."""
+
+
+class DatabaseUnavailableError(LabelloopError, RuntimeError):
+    """The database cannot be reached or its driver is not installed; the message says which."""
+
+
+def normalize_url(url: str) -> str:
+    """A database URL as SQLAlchemy takes it: ``postgres://`` and ``postgresql://`` (the
+    spellings libpq and hosting services use) become ``postgresql+psycopg://``.
+
+    Raises:
+        DatabaseUnavailableError: a PostgreSQL URL and the psycopg driver is not installed.
+    """
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            url = "postgresql+psycopg://" + url[len(prefix) :]
+    if url.startswith("postgresql+psycopg"):
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            raise DatabaseUnavailableError(
+                "PostgreSQL needs the psycopg driver: pip install 'labelloop[postgres]'"
+            ) from None
+    return url
 
 
 def sqlite_url(path: Path) -> str:

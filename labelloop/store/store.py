@@ -498,7 +498,17 @@ class Store:
         with self._read() as s:
             snap = s.get(SnapshotRow, snapshot_id)
             if snap is None or snap.project_id != project_id:
-                raise LookupError(f"project has no snapshot {snapshot_id}")
+                known = s.scalars(
+                    select(SnapshotRow.id)
+                    .where(SnapshotRow.project_id == project_id)
+                    .order_by(SnapshotRow.id.desc())
+                    .limit(10)
+                ).all()
+                listed = ", ".join(str(k) for k in sorted(known)) if known else "none yet"
+                raise LookupError(
+                    f"project has no snapshot {snapshot_id}; the latest are: {listed} "
+                    "(labelloop snapshots PROJECT lists them all)"
+                )
             rows = s.execute(
                 select(LabelEventRow, ItemRow)
                 .join(SnapshotEventRow, SnapshotEventRow.event_id == LabelEventRow.id)
@@ -635,7 +645,8 @@ class Store:
                 select(func.max(RoundRow.id)).where(RoundRow.project_id == project_id)
             )
             if latest is None:
-                number = 1
+                # Round 0 only holds the queue: the first training round is round 1.
+                number = 0
                 snapshot = SnapshotRow(
                     project_id=project_id, content_hash=content_hash([]), n_labels=0, note="queue"
                 )

@@ -280,3 +280,42 @@ def test_accounts_from_the_command_line(tmp_path: Path) -> None:
     assert "ann has no API tokens" in _ok("user", "tokens", proj, "ann")
     assert "no API token 7" in _fails("user", "tokens", proj, "ann", "--revoke", "7")
     assert "no user named 'nobody'" in _fails("user", "tokens", proj, "nobody")
+
+
+def test_serve_on_a_busy_port_fails_at_once_and_says_which_option(tmp_path: Path) -> None:
+    import socket
+
+    proj = tmp_path / "proj"
+    _ok("init", proj, "--classes", "a,b")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        refused = _fails("serve", proj, "--port", str(port))
+    assert f"cannot listen on 127.0.0.1:{port}" in refused and "--port" in refused
+
+
+def test_export_names_the_formats_and_snapshots_that_exist(tmp_path: Path, source: Path) -> None:
+    proj = tmp_path / "proj"
+    _ok("init", proj, "--classes", ",".join(DIGITS_CLASSES))
+    _ok("import", proj, source)
+    wrong = _fails("export", proj, "--format", "jsn")
+    assert "csv, json, imagefolder for this classification project" in wrong
+    assert "coco" not in wrong
+    assert "none yet" in _fails("export", proj, "--snapshot", "5")
+    assert "no snapshots yet" in _ok("snapshots", proj)
+    _ok("train", proj)
+    listed = json.loads(_ok("snapshots", proj, "--json"))
+    assert len(listed) == 1
+    missing = _fails("export", proj, "--snapshot", "99")
+    assert f"the latest are: {listed[0]['id']}" in missing
+
+
+def test_a_database_that_is_down_is_named_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    proj = tmp_path / "proj"
+    # The spelling libpq and hosting services use; port 1 refuses at once.
+    url = "postgres://someone:secret@127.0.0.1:1/labels"
+    failed = _fails("init", proj, "--classes", "a,b", "--database-url", url)
+    assert "cannot use the database postgresql+psycopg://someone:***@127.0.0.1:1/labels" in failed
+    assert "secret" not in failed
+    assert not proj.exists(), "a failed init left a project folder behind"

@@ -59,3 +59,14 @@ def test_pages_and_answers_carry_security_headers(app_client: TestClient) -> Non
     for answer in (page, app_client.get("/api/project")):
         assert answer.headers["x-content-type-options"] == "nosniff"
         assert answer.headers["x-frame-options"] == "DENY"
+
+
+def test_the_login_page_knows_when_no_account_exists(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from labelloop.config import ProjectConfig
+    from labelloop.loop import Workspace
+    from labelloop.server.app import create_app
+
+    Workspace.init(tmp_path / "p", ProjectConfig(name="p", classes=("a", "b"))).close()
+    with TestClient(create_app(tmp_path / "p", start_training=False)) as client:
+        assert client.get("/api/auth/setup").json() == {"has_accounts": False}
+        assert 'id="no-accounts"' in client.get("/login").text

@@ -15,6 +15,7 @@ from labelloop.store import (
     LabelInput,
     ProjectExistsError,
     ProjectNotFoundError,
+    RankedItem,
     SchemaOutOfDateError,
     SnapshotIntegrityError,
     Store,
@@ -246,3 +247,21 @@ def test_event_times_carry_their_zone(store: Store, project_id: int, item_ids: l
     assert event.created_at.utcoffset() is not None
     assert stored.created_at.utcoffset() is not None
     assert store.create_snapshot(project_id).created_at.utcoffset() is not None
+
+
+def test_an_item_queued_before_any_round_does_not_make_the_first_round_number_two(
+    store: Store, project_id: int, item_ids: list[int]
+) -> None:
+    store.enqueue(project_id, item_ids[0])  # e.g. an outlier put up for review at import
+    assert [r.number for r in store.rounds(project_id)] == [0]
+    snapshot = store.create_snapshot(project_id, note="round")
+    first = store.add_round(
+        project_id,
+        snapshot_id=snapshot.id,
+        model_id=None,
+        strategy="random",
+        ranking=[RankedItem(item_id=i, score=None) for i in item_ids],
+        batch_size=2,
+        metrics={},
+    )
+    assert first.number == 1

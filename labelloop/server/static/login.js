@@ -58,3 +58,11 @@ form.addEventListener("submit", async (event) => {
   submit.disabled = false;
   submit.textContent = "Sign in";
 });
+
+// A fresh project has no accounts: say how to add the first one.
+fetch("/api/auth/setup", { headers: { Accept: "application/json" } })
+  .then((response) => (response.ok ? response.json() : null))
+  .then((setup) => {
+    if (setup && !setup.has_accounts) document.querySelector("#no-accounts").hidden = false;
+  })
+  .catch(() => {});
