@@ -601,7 +601,8 @@ def export(
     ] = "csv",
     output: Annotated[Path | None, typer.Option(help="File to write; default stdout.")] = None,
     include_auto: Annotated[
-        bool, typer.Option(help="Detection formats: also export unchecked auto labels.")
+        bool,
+        typer.Option(help="Also export auto labels no person has checked (left out by default)."),
     ] = False,
 ) -> None:
     """Export labels, current or at a snapshot: CSV, JSON, ImageFolder zip, or detection formats."""
@@ -620,7 +621,7 @@ def export(
                 )
             _export_detections(ws, _detection_format(fmt), dest or output, snapshot, include_auto)
             return
-        data = export_bytes(ws, cast(ExportFormat, fmt), snapshot)
+        data = export_bytes(ws, cast(ExportFormat, fmt), snapshot, include_auto=include_auto)
     finally:
         ws.close()
     target = output or dest

@@ -69,9 +69,21 @@ def write_imagefolder(ws: Workspace, pairs: list[tuple[Item, LabelEvent]], out: 
     return written
 
 
-def export_bytes(ws: Workspace, fmt: ExportFormat, snapshot: int | None) -> bytes:
-    """The export as bytes, ready to write to a file or send over HTTP."""
-    pairs = labeled_pairs(ws, snapshot)
+def export_bytes(
+    ws: Workspace, fmt: ExportFormat, snapshot: int | None, *, include_auto: bool = False
+) -> bytes:
+    """The export as bytes, ready to write to a file or send over HTTP.
+
+    Every export holds the labels people made or checked; auto labels no
+    person has checked come along only with ``include_auto`` (the same rule
+    as the detection formats). An ImageFolder tree, meant for training,
+    never holds them.
+    """
+    pairs = [
+        (item, event)
+        for item, event in labeled_pairs(ws, snapshot)
+        if include_auto or event.source != "auto"
+    ]
     if fmt == "imagefolder":
         buffer = io.BytesIO()
         write_imagefolder(ws, pairs, buffer)

@@ -180,8 +180,11 @@ def export(
     who: Annotator,
     fmt: Annotated[ExportFormat, Query(alias="format")] = "csv",
     snapshot: QueryId = None,
+    include_auto: bool = False,
 ) -> Response:
     """Current labels, or a snapshot's, as CSV, JSON or an ImageFolder zip.
+
+    Labels people made or checked; ``include_auto=true`` adds unchecked auto labels.
 
     A reviewer's or admin's right; annotators too where the project's
     ``team.annotators_export`` allows it.
@@ -192,7 +195,7 @@ def export(
             status.HTTP_403_FORBIDDEN,
             "exporting is a reviewer's right in this project (setting team.annotators_export)",
         )
-    data = export_bytes(ws, fmt, snapshot)
+    data = export_bytes(ws, fmt, snapshot, include_auto=include_auto)
     media = {"csv": "text/csv", "json": "application/json", "imagefolder": "application/zip"}
     suffix = {"csv": "csv", "json": "json", "imagefolder": "zip"}[fmt]
     name = f"{ws.config.name}-{'current' if snapshot is None else f'snapshot-{snapshot}'}"

@@ -340,6 +340,12 @@ def test_auto_labels_review_accept_and_correct(tmp_path: Path) -> None:
             served = _next(client, headers)["served"]
             assert served["current"] is None
             _label(client, headers, served)
+        # Exports hold what people made or checked; unchecked auto labels on request.
+        checked = client.get("/api/export?format=json").json()["labels"]
+        everything = client.get("/api/export?format=json&include_auto=true").json()["labels"]
+        assert {row["source"] for row in checked} == {"human"}
+        assert "auto" in {row["source"] for row in everything}
+        assert len(everything) > len(checked)
 
 
 def test_retraining_starts_after_enough_new_labels(tmp_path: Path) -> None:

@@ -357,15 +357,18 @@ function wireExports() {
     return;
   }
   const input = $("#snapshot");
+  const auto = $("#include-auto");
   const update = () => {
     const snapshot = input.value.trim();
     for (const format of ["csv", "json", "imagefolder"]) {
       const query = new URLSearchParams({ format });
       if (/^\d+$/.test(snapshot)) query.set("snapshot", snapshot);
+      if (auto.checked && format !== "imagefolder") query.set("include_auto", "true");
       $(`#export-${format}`).href = `/api/export?${query}`;
     }
   };
   input.addEventListener("input", update);
+  auto.addEventListener("change", update);
   update();
 }
 
