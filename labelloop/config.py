@@ -66,9 +66,19 @@ class MonitorConfig(BaseModel):
         drift_upweight: how much the next round favours images from a drifted
             batch (0 switches it off; 1 doubles a drifted image's score at most).
         concept_detector: detector run on the stream of the model's errors.
+        drift_min_batch: a batch (or stream window) smaller than this is not
+            tested for drift: a two-sample test on a few images has little
+            power and its alerts are mostly noise. The report says so.
         outlier_detector: detector run on each import batch.
-        outlier_policy: what happens to an outlier: ``review_first`` (queued
-            for a person first), ``exclude`` (never selected) or ``keep``.
+        outlier_rate: the share of ordinary images the outlier detector may
+            flag: its threshold is the reference's ``1 - outlier_rate``
+            quantile (``bench/drift.py`` measures the false-positive rate).
+        outlier_policy: what happens to an outlier: ``review_first`` (put up
+            for a person, interleaved into the model's ranking: at most one in
+            ``1 / outlier_review_share`` places, most outlying first),
+            ``exclude`` (never selected) or ``keep``.
+        outlier_review_share: with ``review_first``, the largest share of the
+            ranking's head that outliers may take.
         label_error_folds: cross-validation folds for out-of-sample probabilities.
         metadata_rules: per numeric metadata column, the lowest and highest
             possible values (None for no bound); values outside are errors.
@@ -88,8 +98,11 @@ class MonitorConfig(BaseModel):
     drift_alpha: float = Field(default=0.05, gt=0.0, lt=1.0)
     drift_upweight: float = Field(default=0.0, ge=0.0)
     concept_detector: Literal["adwin", "ddm", "page_hinkley"] = "adwin"
-    outlier_detector: Literal["isolation_forest", "knn"] = "isolation_forest"
+    drift_min_batch: int = Field(default=50, ge=2)
+    outlier_detector: Literal["isolation_forest", "knn"] = "knn"
+    outlier_rate: float = Field(default=0.01, gt=0.0, lt=0.5)
     outlier_policy: Literal["review_first", "exclude", "keep"] = "review_first"
+    outlier_review_share: float = Field(default=0.1, gt=0.0, le=1.0)
     label_error_folds: int = Field(default=5, ge=2, le=20)
     metadata_rules: dict[str, tuple[float | None, float | None]] = Field(default_factory=dict)
     winsorize: tuple[float, float] | None = (0.01, 0.99)

@@ -205,6 +205,17 @@ def _record_drift(
     names: Sequence[str] | None = None,
 ) -> MonitorReport | None:
     cfg = ws.config.monitor
+    if len(new) < cfg.drift_min_batch:
+        return ws.store.monitor.add_report(
+            ws.project.id,
+            "data_drift",
+            body={"batch": label, "n_batch": len(new), "tested": False},
+            summary=(
+                f"{label}: {len(new)} images, fewer than monitor.drift_min_batch "
+                f"({cfg.drift_min_batch}): not tested for drift (too little power)"
+            ),
+            alert=False,
+        )
     params: dict[str, Any] = {"alpha": cfg.drift_alpha}
     if cfg.drift_test != "ks":
         params["random_state"] = ws.config.seed
@@ -251,8 +262,11 @@ def _record_outliers(
     method: str,
 ) -> MonitorReport:
     cfg, pid = ws.config.monitor, ws.project.id
+    # Calibrated on the reference: about outlier_rate of ordinary images are flagged.
     params: dict[str, Any] = (
-        {"random_state": ws.config.seed} if method == "isolation_forest" else {}
+        {"random_state": ws.config.seed, "contamination": cfg.outlier_rate}
+        if method == "isolation_forest"
+        else {"quantile": 1.0 - cfg.outlier_rate}
     )
     report = detect_outliers(new, method, reference=ref, **params)
     flagged = [batch[int(i)] for i in report.flagged]
@@ -275,10 +289,9 @@ def _record_outliers(
         ],
         flag_kind="outlier",
     )
-    if cfg.outlier_policy == "review_first":
-        # Most outlying last, so it ends up first at the head of the queue.
-        for item in reversed(flagged):
-            ws.store.enqueue(pid, item.id)
+    # With review_first, the next round interleaves the flagged images into
+    # its ranking (a bounded share, most outlying first): they never push the
+    # model's choices out wholesale.
     return stored
 
 

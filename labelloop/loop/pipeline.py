@@ -52,6 +52,7 @@ __all__ = [
     "RoundTask",
     "Scored",
     "UnsupportedTaskError",
+    "interleave",
     "run_round",
 ]
 
@@ -252,6 +253,31 @@ def _flag_mask(ctx: RoundContext, kind: str) -> tuple[NDArray[np.bool_], NDArray
     return mask, scores
 
 
+def interleave(
+    ranking: list[RankedItem], extra: list[RankedItem], share: float
+) -> list[RankedItem]:
+    """``ranking`` with ``extra`` placed at every ``round(1 / share)``-th place from the first.
+
+    Items of ``extra`` already in ``ranking`` move to their new place; extras
+    left when the ranking runs out follow at its end.
+
+    Args:
+        ranking: the model's ranking.
+        extra: items to put up, in their order.
+        share: the largest share of the head they may take, in (0, 1].
+    """
+    step = max(1, round(1.0 / share))
+    moved = {row.item_id for row in extra}
+    rest = [row for row in ranking if row.item_id not in moved]
+    out: list[RankedItem] = []
+    queue = list(extra)
+    for row in rest:
+        if queue and len(out) % step == 0:
+            out.append(queue.pop(0))
+        out.append(row)
+    return out + queue
+
+
 def _favour_drifted(ctx: RoundContext, selection: Selection) -> Selection:
     """Move images of drifted batches up the ranking: scores times their shift weights."""
     strength = ctx.ws.config.monitor.drift_upweight
@@ -363,6 +389,14 @@ def run_round(
     else:  # every item has a person's label: nothing left to rank
         selection = Selection(np.zeros(0, dtype=np.int64), None)
     ranking = task.ranked_items(ctx, selection, scored)
+    review = [int(i) for i in plan.review_first if not human[i]]
+    if review:
+        # Outliers put up for review join the ranking at every k-th place
+        # (k = 1 / outlier_review_share), most outlying first: a person sees
+        # them soon, and the model still chooses most of every batch.
+        rows = task.ranked_items(ctx, Selection(np.asarray(review, dtype=np.int64), None), scored)
+        ranking = interleave(ranking, rows, cfg.monitor.outlier_review_share)
+        metrics["outliers_for_review"] = len(review)
     auto = 0
     # A model trained on a handful of labels can be confidently wrong (one
     # trained on a single class says 1.0 for everything): wait for enough.
@@ -391,9 +425,6 @@ def run_round(
     )
     for item_id in reversed(extra):  # the new round's ranking: the task's extras first
         ws.store.enqueue(pid, item_id)
-    for i in plan.review_first[::-1]:  # most outlying last, so it ends up first
-        if not human[i]:
-            ws.store.enqueue(pid, items[i].id)
     step("monitor", 0.99)
     if "monitor" in metrics:
         record_stopping(ws, record.id)

@@ -307,3 +307,14 @@ def test_a_damaged_model_file_is_set_aside_and_training_recovers(ws: Workspace) 
     again = run_round(ws)  # would fail at every round if the damaged file were trusted
     assert again.round.model_id is not None and again.round.model_id != trained.round.model_id
     assert path.with_name(path.name + ".quarantined").exists()
+
+
+def test_interleave_places_extras_at_every_kth_place_without_repeats() -> None:
+    from labelloop.loop.pipeline import interleave
+    from labelloop.store import RankedItem
+
+    ranking = [RankedItem(item_id=i) for i in range(1, 8)]
+    extra = [RankedItem(item_id=5), RankedItem(item_id=100)]
+    out = [row.item_id for row in interleave(ranking, extra, 0.25)]
+    assert out == [5, 1, 2, 3, 100, 4, 6, 7]
+    assert [r.item_id for r in interleave(ranking[:1], extra, 0.5)] == [5, 1, 100]
