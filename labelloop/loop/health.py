@@ -363,6 +363,7 @@ def _observations(ws: Workspace) -> list[RoundObservation]:
             RoundObservation(
                 n_labeled=int(record.metrics.get("n_labeled", 0)),
                 val_accuracy=validation.get("accuracy"),
+                val_n=validation.get("n"),
                 # An empty stop set (every image labeled at the first model)
                 # says nothing about stability: the rule skips such rounds.
                 stop_predictions=np.asarray(watched["stop_predictions"], dtype=np.int64)

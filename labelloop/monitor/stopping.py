@@ -70,6 +70,7 @@ class RoundObservation:
         pool_uncertainty: mean ``1 - max prob`` over the unlabeled pool.
         predicted_change: share of the pool whose predicted label changed
             since the previous round (recorded; no rule reads it yet).
+        val_n: images the validation accuracy was measured on, None if unknown.
     """
 
     n_labeled: int
@@ -77,6 +78,7 @@ class RoundObservation:
     stop_predictions: NDArray[np.int64] | None = None
     pool_uncertainty: float | None = None
     predicted_change: float | None = None
+    val_n: int | None = None
 
     def __post_init__(self) -> None:
         if self.n_labeled < 0:
@@ -251,17 +253,26 @@ class ValidationPlateau:
     count over the last ``window`` rounds that have a validation accuracy,
     times 100. A slope is less noisy than the difference of two rounds.
 
+    A flat curve measured on a few validation images is noise (0.75 on 16
+    images is anything from 0.50 to 0.90 at 95%), so the rule does not fire
+    until every round of the window was validated on at least
+    ``min_validation`` images (rounds whose count is unknown are trusted).
+
     Args:
         window: rounds in the slope, at least 2.
         min_gain_per_100: accuracy gain per 100 labels below which the curve
             counts as flat (0.005 is half a point).
+        min_validation: fewest validation images a round of the window needs.
     """
 
     name = "validation_plateau"
 
-    def __init__(self, window: int = 3, min_gain_per_100: float = 0.005) -> None:
+    def __init__(
+        self, window: int = 3, min_gain_per_100: float = 0.005, min_validation: int = 100
+    ) -> None:
         self.window = window
         self.min_gain_per_100 = min_gain_per_100
+        self.min_validation = min_validation
 
     def evaluate(self, rounds: Sequence[RoundObservation]) -> StopVerdict:
         """Slope of validation accuracy per 100 labels over the last ``window`` rounds.
@@ -283,6 +294,15 @@ class ValidationPlateau:
                 self.name,
                 self.min_gain_per_100,
                 f"need {self.window} rounds with a validation accuracy, have {len(seen)}",
+            )
+        measured = [r.val_n for r in rounds if r.val_accuracy is not None][-self.window :]
+        small = [n for n in measured if n is not None and n < self.min_validation]
+        if small:
+            return _too_few(
+                self.name,
+                self.min_gain_per_100,
+                f"the last {self.window} rounds were validated on {min(small)} images at "
+                f"fewest; a plateau is judged on {self.min_validation} or more",
             )
         slopes: list[float | None] = []
         for end in range(self.window, len(seen) + 1):

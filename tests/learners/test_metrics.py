@@ -12,6 +12,7 @@ from labelloop.learners import (
     evaluate,
     expected_calibration_error,
 )
+from labelloop.learners.metrics import wilson_interval
 
 # Four samples, three classes; confidences 0.9 (right), 0.62 (wrong), 0.7 (right), 0.35 (wrong).
 PROBS = np.array(
@@ -62,6 +63,7 @@ def test_to_dict_keys() -> None:
     metrics = ClassificationMetrics(0.5, 0.4, (1.0, 0.0), 0.1, 2)
     assert metrics.to_dict() == {
         "accuracy": 0.5,
+        "accuracy_interval": list(wilson_interval(1, 2)),
         "macro_f1": 0.4,
         "per_class_recall": [1.0, 0.0],
         "ece": 0.1,
@@ -113,3 +115,11 @@ def test_evaluate_rejects_bad_input(probs: np.ndarray, y: np.ndarray) -> None:
 def test_ece_rejects_bad_bins() -> None:
     with pytest.raises(InvalidParameterError, match="n_bins"):
         expected_calibration_error(PROBS, LABELS, n_bins=0)
+
+
+def test_wilson_interval_is_honest_about_few_images() -> None:
+    low, high = wilson_interval(8, 10)  # 0.8 on 10 images
+    assert low == pytest.approx(0.490, abs=0.001) and high == pytest.approx(0.943, abs=0.001)
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    narrow = wilson_interval(800, 1000)
+    assert narrow[1] - narrow[0] < 0.05 and narrow[0] < 0.8 < narrow[1]

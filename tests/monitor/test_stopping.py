@@ -198,3 +198,12 @@ def test_bad_inputs_are_refused() -> None:
         RoundObservation(10, stop_predictions=np.array([0.2, 0.8]))
     with pytest.raises(StoppingInputError, match="0 or more"):
         RoundObservation(-1)
+
+
+def test_a_plateau_on_a_few_validation_images_does_not_fire() -> None:
+    """0.75 on 16 validation images three rounds running is not a plateau worth stopping on."""
+    flat = [RoundObservation(n_labeled=n, val_accuracy=0.75, val_n=16) for n in (55, 65, 75)]
+    verdict = ValidationPlateau(window=3).evaluate(flat)
+    assert not verdict.fired and "validated on 16 images" in verdict.evidence["reason"]
+    enough = [RoundObservation(n_labeled=n, val_accuracy=0.75, val_n=120) for n in (550, 650, 750)]
+    assert ValidationPlateau(window=3).evaluate(enough).fired

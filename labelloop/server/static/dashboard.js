@@ -117,6 +117,9 @@ function renderModel(training) {
   for (const node of document.querySelectorAll("[data-metric]")) {
     node.textContent = fmtNum(validation[node.dataset.metric]);
   }
+  // A score on a few images says how sure it is: the 95% Wilson interval.
+  const interval = validation.accuracy_interval;
+  setText("#accuracy-interval", interval ? `95% CI ${fmtNum(interval[0], 2)}–${fmtNum(interval[1], 2)} on ${fmtInt(validation.n)}` : "");
   const facts = [
     ["Labels when trained", fmtInt(metrics.n_labeled)],
     ["Train / validation", metrics.n_train === undefined ? "—" : `${fmtInt(metrics.n_train)} / ${fmtInt(metrics.n_val)}`],
