@@ -524,6 +524,8 @@ class TorchClassifier:
             self.temperature_ = scaler.fit(logits, y_val).temperature_
             probs = _probabilities(logits_t, self.temperature_).numpy()
             self.ece_after_ = expected_calibration_error(probs, y_val)
+        else:  # a temperature fitted to an earlier fit does not hold for this one
+            self.temperature_ = 1.0
 
     def _fits_current_network(self, n_classes: int, input_shape: ImageShape) -> bool:
         built_for = getattr(self, "_built_for", None)

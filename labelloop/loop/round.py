@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from labelloop.learners import Learner, make_learner
+from labelloop.loop.autolabel import confidence_histogram
 from labelloop.loop.engine import (
     Selection,
     calibration_report,
@@ -44,6 +45,10 @@ __all__ = [
     "UnsupportedTaskError",
     "run_round",
 ]
+
+
+AUTO_CALIBRATE_MIN_VAL = 50
+"""Validation images from which a round calibrates a model that writes auto labels."""
 
 
 def _warm_learner(ws: Workspace, input_shape: tuple[int, int, int]) -> Learner:
@@ -138,10 +143,19 @@ class ClassificationTask:
         unique, inverse = np.unique(idx, return_inverse=True)
         X_labeled = ctx.ws.load_arrays([ctx.items[i] for i in unique])[inverse]
         learner = _warm_learner(ctx.ws, cast(tuple[int, int, int], tuple(X_labeled.shape[1:])))
+        if hasattr(learner, "calibrate"):
+            # Auto labels trust the model's confidence: calibrate it first once
+            # the validation side is large enough to fit a temperature on.
+            auto = cfg.auto_label_threshold is not None
+            learner.calibrate = cfg.calibrate or (
+                auto and int(is_val.sum()) >= AUTO_CALIBRATE_MIN_VAL
+            )
         ctx.step("fit", 0.3)
         val_metrics = fit_learner(
             learner, X_labeled, y, np.flatnonzero(~is_val), np.flatnonzero(is_val)
         )
+        if is_val.any():
+            ctx.state["validation"] = (learner.predict_proba(X_labeled[is_val]), y[is_val])
         ctx.metrics |= {"n_train": int((~is_val).sum()), "n_val": int(is_val.sum())}
         ctx.metrics["calibration"] = calibration_report(learner)
         if val_metrics is not None:
@@ -170,6 +184,10 @@ class ClassificationTask:
         unlabeled = ~ctx.human & scored.ok
         health = model_health(probs[idx], y, probs[unlabeled], ctx.ws.config.classes)
         ctx.metrics["model_health"] = health
+        val_probs, val_labels = ctx.state.get("validation", (None, None))
+        ctx.metrics["confidence_histogram"] = confidence_histogram(
+            probs[unlabeled], val_probs, val_labels
+        )
         return not health["collapsed"]
 
     def observe(self, ctx: RoundContext, scored: Any) -> None:

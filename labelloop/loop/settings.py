@@ -17,6 +17,7 @@ import yaml
 
 from labelloop.config import ProjectConfig
 from labelloop.errors import LabelloopError
+from labelloop.loop.autolabel import auto_label_estimate
 from labelloop.loop.workspace import Workspace
 
 __all__ = [
@@ -82,6 +83,36 @@ class SettingChange:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able mapping."""
         return {"key": self.key, "old": self.old, "new": self.new, "effect": self.effect}
+
+
+def _effect(ws: Workspace, key: str, value: Any) -> str:
+    """When the change takes effect; for the auto-label threshold, what it would do."""
+    effect = effect_of(key)
+    if key != "auto_label_threshold" or value is None:
+        return effect
+    latest = next(
+        (
+            r
+            for r in reversed(ws.store.rounds(ws.project.id))
+            if "confidence_histogram" in r.metrics
+        ),
+        None,
+    )
+    if latest is None:
+        return effect + "; no trained round yet to estimate what it would label"
+    found = auto_label_estimate(latest.metrics["confidence_histogram"], float(value))
+    if found["val_precision"] is None:
+        right = "no validation image was that confident"
+    else:
+        low, high = found["val_precision_interval"]
+        right = (
+            f"right on {found['val_precision']:.0%} of the {found['val_n']} validation images "
+            f"that confident (95% CI {low:.0%}-{high:.0%})"
+        )
+    return (
+        f"{effect}; round {latest.number}'s model would auto-label about "
+        f"{found['pool_count']} unlabeled items at this threshold, and was {right}"
+    )
 
 
 def effect_of(key: str) -> str:
@@ -192,7 +223,7 @@ def apply_settings(
     _check_classes(list(current["classes"]), list(validated["classes"]), has_labels)
     before, after = _flatten(current), _flatten(validated)
     changes = [
-        SettingChange(key, before.get(key), after[key], effect_of(key))
+        SettingChange(key, before.get(key), after[key], _effect(ws, key, after[key]))
         for key in after
         if before.get(key) != after[key]
     ]

@@ -12,7 +12,7 @@ from labelloop.learners import (
     evaluate,
     expected_calibration_error,
 )
-from labelloop.learners.metrics import wilson_interval
+from labelloop.stats import wilson_interval
 
 # Four samples, three classes; confidences 0.9 (right), 0.62 (wrong), 0.7 (right), 0.35 (wrong).
 PROBS = np.array(

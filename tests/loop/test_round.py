@@ -318,3 +318,31 @@ def test_interleave_places_extras_at_every_kth_place_without_repeats() -> None:
     out = [row.item_id for row in interleave(ranking, extra, 0.25)]
     assert out == [5, 1, 2, 3, 100, 4, 6, 7]
     assert [r.item_id for r in interleave(ranking[:1], extra, 0.5)] == [5, 1, 100]
+
+
+def test_a_model_that_writes_auto_labels_is_calibrated_once_validation_allows(
+    tmp_path: Path,
+) -> None:
+    folder = write_digits(tmp_path / "digits")
+    config = ProjectConfig(
+        name="cal", classes=DIGITS_CLASSES, learner="cnn", batch_size=8, auto_label_min_labels=1000
+    )
+    ws = Workspace.init(tmp_path / "proj", config)
+    ws.import_folder(folder, with_labels=False)
+    items = ws.store.items(ws.project.id)
+    ws.store.record_labels(
+        ws.project.id,
+        [LabelInput(i.id, i.name.split("/")[0], annotator="t") for i in items[::5]],
+    )
+    result = run_round(ws)
+    assert result.metrics["n_val"] >= 50
+    calibrated = result.metrics["calibration"]
+    assert calibrated["temperature"] != 1.0
+    assert calibrated["ece_after_calibration"] != calibrated["ece_before_calibration"]
+    settings = ws.config.to_dict() | {"auto_label_threshold": None}
+    ws.store.update_config(ws.project.id, settings)
+    ws.refresh()
+    uncalibrated = run_round(ws)
+    report = uncalibrated.metrics["calibration"]
+    assert report["temperature"] == 1.0
+    assert report["ece_after_calibration"] == report["ece_before_calibration"]

@@ -94,3 +94,34 @@ def test_classes_can_be_added_but_not_removed_once_labels_exist(
         apply_settings(ws, {"classes": ["dog", "cat"]}, who="a")
     changes = apply_settings(ws, {"classes": ["cat", "dog", "bird"]}, who="a")
     assert changes[0].new == ["cat", "dog", "bird"]
+
+
+def test_a_new_auto_label_threshold_says_what_it_would_label(tmp_path: Path) -> None:
+    """Before a lower threshold applies, the change says how many items the latest model
+    would auto-label and how often it was right at that confidence on validation."""
+    from labelloop.data.demo import DIGITS_CLASSES, write_digits
+    from labelloop.loop import run_round
+
+    digits = write_digits(tmp_path / "digits")
+    config = ProjectConfig(name="d", classes=DIGITS_CLASSES, learner="logreg", batch_size=10)
+    ws = Workspace.init(tmp_path / "proj", config)
+    ws.import_folder(digits, with_labels=False)
+    assert (
+        "no trained round yet"
+        in apply_settings(ws, {"auto_label_threshold": 0.9}, who="a")[0].effect
+    )
+    items = ws.store.items(ws.project.id)
+    ws.store.record_labels(
+        ws.project.id,
+        [LabelInput(i.id, i.name.split("/")[0], annotator="t") for i in items[::9]],
+    )
+    result = run_round(ws)
+    histogram = result.metrics["confidence_histogram"]
+    assert sum(histogram["pool"]) == len(items) - len(items[::9])
+    assert sum(histogram["val_total"]) == result.metrics["n_val"]
+    [change] = apply_settings(ws, {"auto_label_threshold": 0.5}, who="admin")
+    assert "would auto-label about" in change.effect and "validation images" in change.effect
+    low = int(change.effect.split("about ")[1].split()[0])
+    [stricter] = apply_settings(ws, {"auto_label_threshold": 0.99}, who="admin")
+    high = int(stricter.effect.split("about ")[1].split()[0])
+    assert low > high >= 0
