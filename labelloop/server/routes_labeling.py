@@ -87,6 +87,11 @@ def _next(request: Request, who: Caller, kind: LeaseKind) -> NextOut:
     progress = ws.store.stats.progress(ws.project.id)
     if served is None:
         return NextOut(served=None, progress=progress)
+    return NextOut(served=_served_out(ws, served, kind), progress=progress)
+
+
+def _served_out(ws: Workspace, served: Served, kind: LeaseKind) -> ServedOut:
+    cfg = ws.config
     # Detection proposals are what an annotator accepts or corrects box by box,
     # so they are shown while labeling unless the project says "never".
     show = (
@@ -94,18 +99,15 @@ def _next(request: Request, who: Caller, kind: LeaseKind) -> NextOut:
         or cfg.show_prediction == "prefill"
         or (cfg.task == "detection" and cfg.show_prediction != "never")
     )
-    return NextOut(
-        served=ServedOut(
-            lease_id=served.lease.id,
-            expires_at=served.lease.expires_at,
-            kind=kind,
-            item=ItemOut.of(served.item),
-            current=None if served.current is None else EventOut.of(served.current),
-            prediction=_served_guess(served, cfg.label_schema()) if show else None,
-            uncertainty=served.score,
-            rank=served.rank,
-        ),
-        progress=progress,
+    return ServedOut(
+        lease_id=served.lease.id,
+        expires_at=served.lease.expires_at,
+        kind=kind,
+        item=ItemOut.of(served.item),
+        current=None if served.current is None else EventOut.of(served.current),
+        prediction=_served_guess(served, cfg.label_schema()) if show else None,
+        uncertainty=served.score,
+        rank=served.rank,
     )
 
 
@@ -247,6 +249,26 @@ def correct(item_id: PathId, body: CorrectionIn, request: Request, who: Annotato
     )[0]
     trainer_of(request).maybe_start()
     return EventOut.of(event)
+
+
+@router.post("/items/{item_id}/lease")
+def lease_item(item_id: PathId, request: Request, who: Annotator) -> NextOut:
+    """Lease this unlabeled item to the caller now (after an undo, it comes straight back).
+
+    The caller's current item goes back to the queue; 409 if the item has a
+    label or someone else holds it.
+    """
+    ws = workspace_of(request)
+    served = ws.store.leases.serve_item(
+        ws.project.id,
+        item_id,
+        who.user.id,
+        ttl=timedelta(minutes=ws.config.lease_minutes),
+    )
+    return NextOut(
+        served=_served_out(ws, served, "label"),
+        progress=ws.store.stats.progress(ws.project.id),
+    )
 
 
 @router.post("/items/{item_id}/undo", status_code=status.HTTP_201_CREATED)

@@ -134,6 +134,73 @@ class Queue:
             current_event_id=None,
         )
 
+    def serve_item(self, project_id: int, item_id: int, user_id: int, *, ttl: timedelta) -> Served:
+        """Lease one given unlabeled item to ``user_id`` to label now (after an undo).
+
+        The user's other open label lease is handed back (its item returns to
+        the queue where it was, not as a skip).
+
+        Raises:
+            UnknownItemError: no such item in the project.
+            LeaseConflictError: the item has a label, or someone else holds it.
+        """
+        try:
+            with self._db.write() as s:
+                now = utcnow()
+                item = item_row(s, project_id, item_id)
+                if item.labeled:
+                    raise LeaseConflictError(
+                        f"item {item_id} has a label; only unlabeled items are served",
+                        item_id=item_id,
+                        current_event_id=item.head_event_id,
+                    )
+                held = s.scalar(
+                    select(LeaseRow.user_id).where(
+                        LeaseRow.item_id == item_id,
+                        LeaseRow.closed_at.is_(None),
+                        LeaseRow.expires_at > now,
+                    )
+                )
+                if held is not None and held != user_id:
+                    raise LeaseConflictError(
+                        f"item {item_id} is being labeled by someone else",
+                        item_id=item_id,
+                        current_event_id=item.head_event_id,
+                    )
+                s.execute(
+                    update(LeaseRow)
+                    .where(
+                        LeaseRow.project_id == project_id,
+                        LeaseRow.user_id == user_id,
+                        LeaseRow.kind == "label",
+                        LeaseRow.closed_at.is_(None),
+                    )
+                    .values(closed_at=now, outcome="returned")
+                )
+                s.execute(
+                    update(LeaseRow)
+                    .where(LeaseRow.item_id == item_id, LeaseRow.closed_at.is_(None))
+                    .values(closed_at=now, outcome="expired")
+                )
+                lease = LeaseRow(
+                    project_id=project_id,
+                    item_id=item_id,
+                    user_id=user_id,
+                    kind="label",
+                    head_event_id=item.head_event_id,
+                    created_at=now,
+                    expires_at=now + ttl,
+                )
+                s.add(lease)
+                s.flush()
+                return self._served(s, lease, item)
+        except IntegrityError:
+            raise LeaseConflictError(
+                f"item {item_id} was just leased to someone else",
+                item_id=item_id,
+                current_event_id=None,
+            ) from None
+
     def _serve(
         self, s: Session, project_id: int, user_id: int, kind: LeaseKind, ttl: timedelta
     ) -> Served | None:

@@ -560,3 +560,22 @@ def test_annotators_change_only_their_own_work(app_client: TestClient) -> None:
     time.sleep(1.1)  # a server process re-reads the settings each second
     names = {row["annotator"] for row in app_client.get("/api/dashboard").json()["annotators"]}
     assert {"ann", "rita"} <= names
+
+
+def test_an_undone_item_can_come_straight_back_to_its_annotator(app_client: TestClient) -> None:
+    ann = login(app_client, "ann")
+    answered = _label(app_client, ann, _next(app_client, ann)["served"])["event"]
+    item = answered["item_id"]
+    on_screen = _next(app_client, ann)["served"]["item"]["id"]
+    labeled = app_client.post(f"/api/items/{item}/lease", headers=ann)
+    assert labeled.status_code == 409 and "has a label" in labeled.json()["detail"]
+    app_client.post(
+        f"/api/items/{item}/undo", json={"expected_event_id": answered["id"]}, headers=ann
+    )
+    back = app_client.post(f"/api/items/{item}/lease", headers=ann)
+    assert back.status_code == 200 and back.json()["served"]["item"]["id"] == item
+    # The item that was on screen went back to the queue, not to the skipped pile.
+    bob = login(app_client, "bob")
+    taken = app_client.post(f"/api/items/{item}/lease", headers=bob)
+    assert taken.status_code == 409 and "someone else" in taken.json()["detail"]
+    assert _next(app_client, bob)["served"]["item"]["id"] == on_screen

@@ -246,7 +246,9 @@ function refreshUndo() {
 
 // Undo the last save; the image is unlabeled again and comes back through the queue.
 function undoSave() {
-  return undoLastSaved({ bench, session, stack: session.saved, describe: describeBoxes, refresh: refreshUndo });
+  // Labeling: the undone image comes straight back to this person (review takes the queue).
+  const bringBack = location.pathname.startsWith("/label");
+  return undoLastSaved({ bench, session, stack: session.saved, describe: describeBoxes, refresh: refreshUndo, bringBack });
 }
 
 // keys --------------------------------------------------------------------------------

@@ -90,9 +90,11 @@ function refreshUndo() {
   );
 }
 
-// Undo the annotator's last label; the item is unlabeled again and comes back through the queue.
+// Undo the annotator's last label; the item is unlabeled again and shown again at once.
 function undo() {
-  return undoLastSaved({ bench, session, stack: session.undo, describe: (v) => `“${v}”`, refresh: refreshUndo });
+  return undoLastSaved({
+    bench, session, stack: session.undo, describe: (v) => `“${v}”`, refresh: refreshUndo, bringBack: true,
+  });
 }
 
 function onKey(key, event) {

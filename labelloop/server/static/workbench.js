@@ -278,12 +278,13 @@ export class Workbench {
     $("#history-link").hidden = true;
   }
 
-  async loadNext() {
+  // ``url`` asks for one given item instead of the queue's next (after an undo).
+  async loadNext(url = this.nextUrl) {
     clearTimeout(this.emptyTimer);
     this.served = null;
     this.setState("loading");
     try {
-      const next = await api(this.nextUrl, { method: "POST" });
+      const next = await api(url, { method: "POST" });
       this.progress.update(next.progress);
       if (!next.served) {
         this.clearItem("Queue empty");
@@ -301,6 +302,10 @@ export class Workbench {
       this.setState("ready");
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) return;
+      if (url !== this.nextUrl && error instanceof ApiError && error.status === 409) {
+        notify(`Item not brought back: ${error.detail}.`, "warn");
+        return this.loadNext();
+      }
       const forbidden = error instanceof ApiError && error.status === 403;
       this.clearItem(forbidden ? "Not available" : "Error");
       this.stage.message(...this.failure(error));
@@ -408,10 +413,12 @@ export class Workbench {
 }
 
 // Undo the newest label of this session (`stack` holds {itemId, eventId, value},
-// newest last): the item is unlabeled again and comes back through the queue.
-// `session` carries `undoing` (one undo at a time) and `count`; `describe`
-// names a value for the notice; `refresh` redraws the undo button.
-export async function undoLastSaved({ bench, session, stack, describe, refresh }) {
+// newest last): the item is unlabeled again. With `bringBack` it is shown again
+// to this person at once (the item on screen goes back to the queue); otherwise
+// it returns through the queue. `session` carries `undoing` (one undo at a time)
+// and `count`; `describe` names a value for the notice; `refresh` redraws the
+// undo button.
+export async function undoLastSaved({ bench, session, stack, describe, refresh, bringBack = false }) {
   if (session.undoing) return;
   session.undoing = true;
   refresh();
@@ -426,8 +433,13 @@ export async function undoLastSaved({ bench, session, stack, describe, refresh }
       await api(`/api/items/${last.itemId}/undo`, { method: "POST", body: { expected_event_id: last.eventId } });
       stack.pop();
       session.count -= 1;
-      notify(`Undid ${describe(last.value)} on item #${last.itemId}; it goes back to the queue.`, "ok");
-      bench.progress.update((await api("/api/project")).progress);
+      if (bringBack) {
+        notify(`Undid ${describe(last.value)} on item #${last.itemId}; here it is again.`, "ok");
+        await bench.loadNext(`/api/items/${last.itemId}/lease`);
+      } else {
+        notify(`Undid ${describe(last.value)} on item #${last.itemId}; it goes back to the queue.`, "ok");
+        bench.progress.update((await api("/api/project")).progress);
+      }
     } catch (error) {
       if (error instanceof ApiError && error.status === 409) {
         stack.pop();
