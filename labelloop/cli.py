@@ -636,6 +636,28 @@ def export(
 
 @app.command()
 @_friendly
+def instructions(
+    project_dir: ProjectDir,
+    markdown: Annotated[
+        Path | None,
+        typer.Argument(help="A Markdown file to show on the label and review pages."),
+    ] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Remove the instructions.")] = False,
+) -> None:
+    """Show, set (from a Markdown file) or clear the project's labeling instructions."""
+    from labelloop.loop.settings import apply_settings
+
+    with Workspace.open(project_dir) as ws:
+        if markdown is None and not clear:
+            typer.echo(ws.config.instructions or "(no instructions)")
+            return
+        text = "" if clear else markdown.read_text(encoding="utf-8")  # type: ignore[union-attr]
+        apply_settings(ws, {"instructions": text}, who=getpass.getuser(), note="instructions")
+    console.print("instructions cleared" if clear else f"instructions set ({len(text)} characters)")
+
+
+@app.command()
+@_friendly
 def snapshots(project_dir: ProjectDir, as_json: JsonFlag = False) -> None:
     """Every snapshot of the labels (rounds take one each): id, labels, when, note."""
     with Workspace.open(project_dir) as ws:

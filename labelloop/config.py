@@ -189,6 +189,8 @@ class ProjectConfig(BaseModel):
         scale: where pool scoring runs (:class:`ScaleConfig`).
         team: what annotators may see and take (:class:`TeamConfig`): by
             default no exports and only their own statistics.
+        instructions: the labeling guideline, Markdown, shown on the label
+            and review pages (``labelloop instructions PROJECT FILE.md``).
         ranking_size: how many unlabeled items each round ranks for the queue
             (at least ``batch_size``); items beyond it are served oldest first.
         retrain_every: human labels after which the server retrains on its own.
@@ -240,6 +242,7 @@ class ProjectConfig(BaseModel):
     detection: DetectionConfig = DetectionConfig()
     scale: ScaleConfig = ScaleConfig()
     team: TeamConfig = TeamConfig()
+    instructions: str = Field(default="", max_length=20_000)
 
     @model_validator(mode="before")
     @classmethod

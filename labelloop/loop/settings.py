@@ -57,6 +57,7 @@ _EFFECTS: dict[str, str] = {
     "monitor": "at the next import, stream window or round that runs the check",
     "scale": "at the next round's pool scoring",
     "team": "now, at each person's next request",
+    "instructions": "now, on the next page anyone opens",
 }
 
 

@@ -174,6 +174,16 @@ def _sees_everyone(ws: Workspace, who: Caller) -> bool:
     return who.user.can("reviewer") or ws.config.team.annotators_see_everyone
 
 
+@router.get("/project/instructions")
+def instructions(request: Request, who: Annotator) -> dict[str, str]:
+    """The labeling guideline: its Markdown, and HTML rendered with raw HTML escaped."""
+    from markdown_it import MarkdownIt  # rich's Markdown parser: no extra dependency
+
+    text = workspace_of(request).config.instructions
+    html = MarkdownIt("commonmark", {"html": False}).render(text)
+    return {"markdown": text, "html": html}
+
+
 @router.get("/export")
 def export(
     request: Request,

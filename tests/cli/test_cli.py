@@ -319,3 +319,17 @@ def test_a_database_that_is_down_is_named_and_leaves_nothing_behind(tmp_path: Pa
     assert "cannot use the database postgresql+psycopg://someone:***@127.0.0.1:1/labels" in failed
     assert "secret" not in failed
     assert not proj.exists(), "a failed init left a project folder behind"
+
+
+def test_instructions_are_set_from_a_markdown_file_and_cleared(tmp_path: Path) -> None:
+    proj = tmp_path / "proj"
+    _ok("init", proj, "--classes", "a,b")
+    assert "(no instructions)" in _ok("instructions", proj)
+    guide = tmp_path / "guide.md"
+    guide.write_text("# Rules\n\nBox every **car**.\n")
+    assert "instructions set (30 characters)" in _ok("instructions", proj, guide)
+    assert "Box every **car**." in _ok("instructions", proj)
+    history = json.loads(_ok("config", proj, "--history", "--json"))
+    assert history[-1]["key"] == "instructions"
+    _ok("instructions", proj, "--clear")
+    assert "(no instructions)" in _ok("instructions", proj)

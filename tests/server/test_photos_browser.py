@@ -54,7 +54,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
             )
         else:
             upright.save(folder / f"p{k}.png")
-    ws = Workspace.init(base / "proj", ProjectConfig(name="photos", classes=("a", "b")))
+    guideline = "# Our rules\n\nLabel **a** when the photo is wide.\n\n<script>alert(1)</script>"
+    config = ProjectConfig(name="photos", classes=("a", "b"), instructions=guideline)
+    ws = Workspace.init(base / "proj", config)
     ws.import_folder(folder, with_labels=False)
     assert ws.config.channels == 3
     ws.store.people.create_user("ann", hash_password(PASSWORD), "annotator")
@@ -81,6 +83,12 @@ def test_photos_show_upright_in_colour_at_their_own_aspect_ratio(page: Page) -> 
     page.fill("#username", "ann")
     page.fill("#password", PASSWORD)
     page.click("#login-submit")
+    # The project's instructions head the side panel, rendered, the raw HTML inert.
+    shown = page.locator("#instructions")
+    expect(shown.locator("h1")).to_have_text("Our rules")
+    expect(shown.locator("strong")).to_have_text("a")
+    expect(shown).to_contain_text("<script>alert(1)</script>")
+    assert shown.locator("script").count() == 0
     expected = {f"p{k}": size for k, (size, _) in enumerate(PHOTOS)}
     seen: set[str] = set()
     for _ in range(len(PHOTOS)):

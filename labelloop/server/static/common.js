@@ -165,7 +165,26 @@ export async function startPage(active) {
   const project = await api("/api/project");
   renderHeader(me.user, project, active);
   document.title = `${document.title} · ${project.name}`;
+  if ((active === "label" || active === "review") && project.config.instructions) {
+    showInstructions().catch(() => {}); // the page works without them
+  }
   return { user: me.user, project };
+}
+
+// The project's labeling instructions (Markdown the server renders, raw HTML
+// escaped) at the top of the side panel, open until the person folds them.
+async function showInstructions() {
+  const side = document.querySelector("aside.stack");
+  if (!side) return;
+  const found = await api("/api/project/instructions");
+  const body = el("div", { class: "instructions", id: "instructions" });
+  body.innerHTML = found.html; // rendered by markdown-it with HTML off: no markup of the author's runs
+  const folded = localStorage.getItem("labelloop.instructions.folded") === "1";
+  const details = el("details", { open: !folded }, el("summary", {}, "Instructions"), body);
+  details.addEventListener("toggle", () => {
+    localStorage.setItem("labelloop.instructions.folded", details.open ? "0" : "1");
+  });
+  side.prepend(el("section", { class: "card", id: "instructions-card" }, details));
 }
 
 // Show what went wrong at start-up in place of the page.
