@@ -327,7 +327,7 @@ def test_instructions_are_set_from_a_markdown_file_and_cleared(tmp_path: Path) -
     assert "(no instructions)" in _ok("instructions", proj)
     guide = tmp_path / "guide.md"
     guide.write_text("# Rules\n\nBox every **car**.\n")
-    assert "instructions set (30 characters)" in _ok("instructions", proj, guide)
+    assert "instructions set (28 characters)" in _ok("instructions", proj, guide)
     assert "Box every **car**." in _ok("instructions", proj)
     history = json.loads(_ok("config", proj, "--history", "--json"))
     assert history[-1]["key"] == "instructions"
