@@ -10,10 +10,14 @@ answered with when it takes effect.
 
 from __future__ import annotations
 
+import inspect
+import re
 from dataclasses import dataclass
-from typing import Any
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
+from pydantic import BaseModel
 
 from labelloop.config import ProjectConfig
 from labelloop.errors import LabelloopError
@@ -25,6 +29,7 @@ __all__ = [
     "SettingChange",
     "SettingsError",
     "apply_settings",
+    "describe_settings",
     "effect_of",
     "parse_assignments",
 ]
@@ -249,3 +254,108 @@ def _flatten_updates(updates: dict[str, Any]) -> dict[str, Any]:
         else:
             flat[key] = value
     return flat
+
+
+def _documented(model: type[BaseModel]) -> dict[str, str]:
+    """``name -> text`` from the ``Attributes:`` section of a model's docstring."""
+    doc = inspect.getdoc(model) or ""
+    found: dict[str, str] = {}
+    if "Attributes:" not in doc:
+        return found
+    current = None
+    for line in doc.split("Attributes:", 1)[1].splitlines():
+        entry = re.match(r"^    (\w+): (.*)$", line)
+        if entry:
+            current = entry.group(1)
+            found[current] = entry.group(2).strip()
+        elif current and line.startswith("        "):
+            found[current] += " " + line.strip()
+        elif line.strip() and not line.startswith(" "):
+            break
+    return found
+
+
+def _kind(annotation: Any) -> tuple[str, list[Any] | None]:
+    """A form widget kind and, for a choice, its choices."""
+    origin = get_origin(annotation)
+    if origin is Literal:
+        return "choice", list(get_args(annotation))
+    if origin in (Union, UnionType):
+        rest = [a for a in get_args(annotation) if a is not type(None)]
+        if len(rest) == 1:
+            kind, choices = _kind(rest[0])
+            return kind, None if choices is None else [*choices, None]
+        return "json", None
+    if annotation is bool:
+        return "bool", None
+    if annotation in (int, float):
+        return "number", None
+    if annotation is str:
+        return "text", None
+    return "json", None
+
+
+def _named(task: str, key: str) -> tuple[str, ...]:
+    from labelloop import names
+
+    if key == "strategy":
+        return (
+            names.DETECTION_STRATEGIES if task == "detection" else names.CLASSIFICATION_STRATEGIES
+        )
+    return names.DETECTION_LEARNERS if task == "detection" else names.CLASSIFICATION_LEARNERS
+
+
+def describe_settings(config: ProjectConfig) -> list[dict[str, Any]]:
+    """Every setting for a settings form: value, default, meaning, bounds, when it applies.
+
+    Returns:
+        One mapping per dotted key: ``key``, ``value``, ``default``, ``kind``
+        (``number``, ``text``, ``bool``, ``choice`` or ``json``), ``choices``,
+        ``nullable`` (None is allowed),
+        ``minimum``/``maximum`` where bounded, ``help``, ``effect`` and
+        ``fixed`` (cannot change after the project is created).
+    """
+    out: list[dict[str, Any]] = []
+
+    def walk(model: type[BaseModel], values: dict[str, Any], prefix: str) -> None:
+        helps = _documented(model)
+        for name, field in model.model_fields.items():
+            key = f"{prefix}{name}"
+            annotation = field.annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                walk(annotation, values.get(name) or {}, f"{key}.")
+                continue
+            kind, choices = _kind(annotation)
+            if key in ("strategy", "learner"):
+                kind, choices = "choice", list(_named(config.task, key))
+            bounds = {
+                bound: getattr(m, attr)
+                for m in field.metadata
+                for attr, bound in (
+                    ("ge", "minimum"),
+                    ("gt", "minimum"),
+                    ("le", "maximum"),
+                    ("lt", "maximum"),
+                )
+                if getattr(m, attr, None) is not None
+            }
+            default = None if field.is_required() else field.get_default(call_default_factory=True)
+            out.append(
+                {
+                    "key": key,
+                    "value": values.get(name),
+                    "default": default.model_dump(mode="json")
+                    if isinstance(default, BaseModel)
+                    else (list(default) if isinstance(default, tuple) else default),
+                    "kind": kind,
+                    "choices": choices,
+                    "nullable": type(None) in get_args(annotation),
+                    **bounds,
+                    "help": helps.get(name, ""),
+                    "effect": effect_of(key),
+                    "fixed": key.split(".", 1)[0] in FIXED_SETTINGS,
+                }
+            )
+
+    walk(ProjectConfig, config.to_dict(), "")
+    return out

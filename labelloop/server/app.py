@@ -63,6 +63,8 @@ PAGES = {
     "/review": "review.html",
     "/dashboard": "dashboard.html",
     "/history": "history.html",
+    "/settings": "settings.html",
+    "/users": "users.html",
 }
 # Detection projects label and review boxes in their own editor.
 DETECTION_PAGES = {"/label": "detect.html", "/review": "detect.html"}

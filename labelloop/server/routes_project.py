@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from labelloop.data.images import ImageFileError
 from labelloop.loop import Workspace
 from labelloop.loop.export import ExportFormat, export_bytes
-from labelloop.loop.settings import SettingsError, apply_settings
+from labelloop.loop.settings import SettingsError, apply_settings, describe_settings
 from labelloop.server.deps import trainer_of, workspace_of
 from labelloop.server.errors import unprocessable
 from labelloop.server.schemas import (
@@ -172,6 +172,12 @@ def _sees_everyone(ws: Workspace, who: Caller) -> bool:
     """Reviewers and admins see every person's statistics; annotators their own, unless
     the project's ``team.annotators_see_everyone`` opens them."""
     return who.user.can("reviewer") or ws.config.team.annotators_see_everyone
+
+
+@router.get("/project/settings/schema")
+def settings_schema(request: Request, who: Admin) -> list[dict[str, Any]]:
+    """Every setting with its value, default, meaning, bounds and when a change applies (admin)."""
+    return describe_settings(workspace_of(request).config)
 
 
 @router.get("/project/instructions")

@@ -125,3 +125,21 @@ def test_a_new_auto_label_threshold_says_what_it_would_label(tmp_path: Path) -> 
     [stricter] = apply_settings(ws, {"auto_label_threshold": 0.99}, who="admin")
     high = int(stricter.effect.split("about ")[1].split()[0])
     assert low > high >= 0
+
+
+def test_every_setting_is_described_for_the_settings_page(ws: Workspace) -> None:
+    from labelloop.loop.settings import describe_settings
+
+    described = {d["key"]: d for d in describe_settings(ws.config)}
+    flat = {k for k in described}
+    assert {"batch_size", "monitor.drift_alpha", "team.annotators_export", "scale.executor"} <= flat
+    batch = described["batch_size"]
+    assert batch["kind"] == "number" and batch["minimum"] == 1 and batch["default"] == 10
+    assert batch["help"] and batch["effect"] == "at the next round" and not batch["fixed"]
+    assert described["name"]["fixed"] and described["task"]["fixed"]
+    assert described["resize"]["choices"] == ["center_crop", "letterbox", "stretch"]
+    assert described["auto_label_threshold"]["nullable"]
+    assert "margin" in described["strategy"]["choices"]
+    assert all(d["help"] for d in described.values()), [
+        k for k, d in described.items() if not d["help"]
+    ]

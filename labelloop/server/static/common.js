@@ -121,14 +121,23 @@ const NAV = [
   ["label", "/label", "Label"],
   ["review", "/review", "Review"],
   ["dashboard", "/dashboard", "Dashboard"],
+  ["settings", "/settings", "Settings"],
+  ["users", "/users", "People"],
 ];
+
+// Who sees which page in the navigation.
+function navAllowed(key, user) {
+  if (key === "review") return canReview(user);
+  if (key === "settings" || key === "users") return user.role === "admin";
+  return true;
+}
 
 function renderHeader(user, project, active) {
   const header = $("#app-header");
   const nav = el(
     "nav",
     { class: "app-nav", "aria-label": "Main" },
-    NAV.filter(([key]) => key !== "review" || canReview(user)).map(([key, href, title]) =>
+    NAV.filter(([key]) => navAllowed(key, user)).map(([key, href, title]) =>
       el("a", { href, "aria-current": key === active ? "page" : null, dataset: { nav: key } }, title),
     ),
   );
