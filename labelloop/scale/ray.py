@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,10 @@ class _Decode:
 class _Model:
     """Ray Data actor: holds the model once, scores each batch of pixels."""
 
-    def __init__(self, learner_bytes: bytes, request: ScoreRequest) -> None:
+    def __init__(self, learner_bytes: bytes, request: ScoreRequest, threads: int | None) -> None:
+        # Ray starts workers with one thread for a fractional CPU; the model's
+        # forward pass may use the node's cores as the local scorer's does.
+        torch.set_num_threads(threads or os.cpu_count() or 1)
         self.learner: Learner = torch.load(io.BytesIO(learner_bytes), weights_only=False)
         self.request = request
 
@@ -83,6 +87,8 @@ class RayScorer:
             running cluster; ``"ray://host:10001"`` a remote one.
         actors: model actors (one per GPU on a GPU cluster).
         decoders: concurrent decoding tasks (Ray Data ``map_batches`` concurrency).
+        model_threads: torch threads of each model actor (default: the
+            node's cores; Ray would otherwise give a fractional-CPU actor one).
         cpus_per_actor: CPUs each model actor reserves; keep it fractional on small machines.
         chunk_size: images per batch.
         init_kwargs: further arguments of ``ray.init`` (e.g. ``num_cpus=2`` in tests).
@@ -96,6 +102,7 @@ class RayScorer:
         *,
         actors: int = 1,
         decoders: int = 2,
+        model_threads: int | None = None,
         cpus_per_actor: float = 0.5,
         chunk_size: int = 256,
         init_kwargs: dict[str, Any] | None = None,
@@ -103,6 +110,7 @@ class RayScorer:
         self.address = address
         self.actors = actors
         self.decoders = decoders
+        self.model_threads = model_threads
         self.cpus_per_actor = cpus_per_actor
         self.chunk_size = chunk_size
         self.init_kwargs = init_kwargs or {}
@@ -149,7 +157,11 @@ class RayScorer:
             gpus = 1 if torch.cuda.is_available() else 0
             dataset = dataset.map_batches(
                 _Model,
-                fn_constructor_kwargs={"learner_bytes": buffer.getvalue(), "request": request},
+                fn_constructor_kwargs={
+                    "learner_bytes": buffer.getvalue(),
+                    "request": request,
+                    "threads": self.model_threads,
+                },
                 batch_size=self.chunk_size,
                 num_cpus=self.cpus_per_actor,
                 num_gpus=gpus,
