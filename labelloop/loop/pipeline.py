@@ -394,7 +394,13 @@ def run_round(
         # Outliers put up for review join the ranking at every k-th place
         # (k = 1 / outlier_review_share), most outlying first: a person sees
         # them soon, and the model still chooses most of every batch.
-        rows = task.ranked_items(ctx, Selection(np.asarray(review, dtype=np.int64), None), scored)
+        # An outlier keeps its row (and the strategy's score) where the model ranked it.
+        ranked = {row.item_id: row for row in ranking}
+        unranked = [i for i in review if items[i].id not in ranked]
+        missing = Selection(np.asarray(unranked, dtype=np.int64), None)
+        fill = task.ranked_items(ctx, missing, scored)
+        rows_of = {row.item_id: row for row in fill} | ranked
+        rows = [rows_of[items[i].id] for i in review]
         ranking = interleave(ranking, rows, cfg.monitor.outlier_review_share)
         metrics["outliers_for_review"] = len(review)
     auto = 0

@@ -34,7 +34,7 @@ from labelloop.data.images import (
     iter_folder,
 )
 from labelloop.data.labels import InvalidLabelError, UnknownClassError
-from labelloop.errors import LabelloopError
+from labelloop.errors import LabelloopError, storage_problem
 from labelloop.store import Item, NewItem, ProjectRecord, Store, sqlite_url
 from labelloop.store.database import DatabaseUnavailableError, normalize_url
 
@@ -69,6 +69,12 @@ class ImportReport:
 def _unreachable(url: str, exc: Exception) -> str:
     """What went wrong reaching the database, in a line, without the password."""
     shown = make_url(url).render_as_string(hide_password=True)
+    problem = storage_problem(exc)
+    if problem is not None:
+        return (
+            f"cannot use the database {shown}: {problem}: free some space (or make it "
+            "writable) and run the command again"
+        )
     reason = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0]
     return f"cannot use the database {shown}: {reason}"
 
