@@ -39,7 +39,7 @@ from labelloop.learners.detector import (
 from labelloop.learners.errors import WeightsMismatchError
 from labelloop.loop.engine import Selection, rank_range
 from labelloop.loop.models import latest_model
-from labelloop.loop.pipeline import RoundContext
+from labelloop.loop.pipeline import RoundContext, ScoredPool
 from labelloop.loop.workspace import Workspace
 from labelloop.scale import PoolScores, ScoreRequest
 from labelloop.scale.local import stream_images
@@ -342,15 +342,10 @@ def _nothing(n_classes: int) -> ImageDetections:
 
 
 @dataclass
-class _Scored:
+class _Scored(ScoredPool):
     """A pass over the pool: detections in each image's own pixels, or cold-start thumbnails."""
 
-    scores: PoolScores
     detections: list[ImageDetections] | None = None
-
-    @property
-    def ok(self) -> NDArray[np.bool_]:
-        return self.scores.ok
 
 
 class DetectionTask:

@@ -42,7 +42,7 @@ from labelloop.monitor.outliers import apply_outlier_policy
 from labelloop.store import FlagInput, Item, LabelEvent, RankedItem, RoundRecord
 
 if TYPE_CHECKING:
-    from labelloop.scale import PoolScorer
+    from labelloop.scale import PoolScorer, PoolScores
 
 __all__ = [
     "TASKS",
@@ -51,6 +51,7 @@ __all__ = [
     "RoundResult",
     "RoundTask",
     "Scored",
+    "ScoredPool",
     "UnsupportedTaskError",
     "interleave",
     "run_round",
@@ -111,6 +112,18 @@ class Scored(Protocol):
     def ok(self) -> NDArray[np.bool_]:
         """``(n,)`` False where the image could not be read."""
         ...
+
+
+@dataclass
+class ScoredPool:
+    """The base of the tasks' passes: the pool scorer's outputs, read or not per image."""
+
+    scores: PoolScores
+
+    @property
+    def ok(self) -> NDArray[np.bool_]:
+        """``(n,)`` False where the image could not be read."""
+        return self.scores.ok
 
 
 class Model(Protocol):

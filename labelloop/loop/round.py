@@ -29,6 +29,7 @@ from labelloop.loop.models import latest_learner
 from labelloop.loop.pipeline import (
     RoundContext,
     RoundResult,
+    ScoredPool,
     UnsupportedTaskError,
     run_round,
 )
@@ -116,16 +117,11 @@ def _range_args(ctx: RoundContext) -> dict[str, int]:
 
 
 @dataclass
-class _Scored:
+class _Scored(ScoredPool):
     """A pass over the pool: the scorer's outputs, and the model's probabilities (NaN-free)."""
 
-    scores: PoolScores
     probs: NDArray[np.float64] | None
     learner: Learner | None
-
-    @property
-    def ok(self) -> NDArray[np.bool_]:
-        return self.scores.ok
 
 
 class ClassificationTask:

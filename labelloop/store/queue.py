@@ -47,6 +47,24 @@ LeaseKind = Literal["label", "review"]
 _HUMAN_SOURCES = ("human", "import", "oracle")
 
 
+def _new_lease(
+    s: Session, item: ItemRow, user_id: int, kind: LeaseKind, now: datetime, ttl: timedelta
+) -> LeaseRow:
+    """A lease of ``item`` to ``user_id`` from ``now`` for ``ttl``, at the item's current event."""
+    lease = LeaseRow(
+        project_id=item.project_id,
+        item_id=item.id,
+        user_id=user_id,
+        kind=kind,
+        head_event_id=item.head_event_id,
+        created_at=now,
+        expires_at=now + ttl,
+    )
+    s.add(lease)
+    s.flush()
+    return lease
+
+
 class LeaseConflictError(LabelConflictError):
     """The answer's lease is no longer valid, or its item changed since it was served."""
 
@@ -182,17 +200,7 @@ class Queue:
                     .where(LeaseRow.item_id == item_id, LeaseRow.closed_at.is_(None))
                     .values(closed_at=now, outcome="expired")
                 )
-                lease = LeaseRow(
-                    project_id=project_id,
-                    item_id=item_id,
-                    user_id=user_id,
-                    kind="label",
-                    head_event_id=item.head_event_id,
-                    created_at=now,
-                    expires_at=now + ttl,
-                )
-                s.add(lease)
-                s.flush()
+                lease = _new_lease(s, item, user_id, "label", now, ttl)
                 return self._served(s, lease, item)
         except IntegrityError:
             raise LeaseConflictError(
@@ -241,17 +249,7 @@ class Queue:
             )
             .values(closed_at=now, outcome="expired")
         )
-        lease = LeaseRow(
-            project_id=project_id,
-            item_id=item.id,
-            user_id=user_id,
-            kind=kind,
-            head_event_id=item.head_event_id,
-            created_at=now,
-            expires_at=now + ttl,
-        )
-        s.add(lease)
-        s.flush()
+        lease = _new_lease(s, item, user_id, kind, now, ttl)
         return self._served(s, lease, item)
 
     @staticmethod

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from labelloop.errors import LabelloopError
 from labelloop.store._events import aware
@@ -68,6 +69,19 @@ def _run(row: TrainingRunRow) -> TrainingRun:
     )
 
 
+def _lock_project(s: Session, project_id: int) -> None:
+    """Lock the project row for this transaction (``FOR UPDATE``; SQLite serialises writers)."""
+    s.execute(select(ProjectRow.id).where(ProjectRow.id == project_id).with_for_update())
+
+
+def _last_event(s: Session, project_id: int) -> int:
+    """The project's newest label event id, 0 with none."""
+    last = s.scalar(
+        select(func.max(LabelEventRow.id)).where(LabelEventRow.project_id == project_id)
+    )
+    return int(last or 0)
+
+
 class TrainingRuns:
     """Training-run bookkeeping, on the store's session factories."""
 
@@ -91,7 +105,7 @@ class TrainingRuns:
         self, project_id: int, status: TrainingStatus, trigger: str, requested_by: str | None
     ) -> TrainingRun:
         with self._db.write() as s:
-            s.execute(select(ProjectRow.id).where(ProjectRow.id == project_id).with_for_update())
+            _lock_project(s, project_id)
             open_run = s.scalar(
                 select(TrainingRunRow.id).where(
                     TrainingRunRow.project_id == project_id, TrainingRunRow.status.in_(_OPEN)
@@ -99,15 +113,12 @@ class TrainingRuns:
             )
             if open_run is not None:
                 raise TrainingBusyError(f"training run {open_run} is already queued or running")
-            last = s.scalar(
-                select(func.max(LabelEventRow.id)).where(LabelEventRow.project_id == project_id)
-            )
             row = TrainingRunRow(
                 project_id=project_id,
                 status=status,
                 trigger=trigger,
                 requested_by=requested_by,
-                last_event_id=last or 0,
+                last_event_id=_last_event(s, project_id),
                 step="queued",
             )
             s.add(row)
@@ -121,7 +132,7 @@ class TrainingRuns:
         given while it waited belongs to it).
         """
         with self._db.write() as s:
-            s.execute(select(ProjectRow.id).where(ProjectRow.id == project_id).with_for_update())
+            _lock_project(s, project_id)
             row = s.scalars(
                 select(TrainingRunRow)
                 .where(TrainingRunRow.project_id == project_id, TrainingRunRow.status.in_(_OPEN))
@@ -131,11 +142,9 @@ class TrainingRuns:
             if row is None or row.status != "queued":
                 return None
             now = utcnow()
-            last = s.scalar(
-                select(func.max(LabelEventRow.id)).where(LabelEventRow.project_id == project_id)
-            )
             row.status, row.worker, row.heartbeat_at = "running", worker, now
-            row.started_at, row.step, row.last_event_id = now, "claimed", last or 0
+            row.started_at, row.step = now, "claimed"
+            row.last_event_id = _last_event(s, project_id)
             s.flush()
             return _run(row)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
+from tests.server.browser import CHROMIUM, open_page
 from tests.server.conftest import PASSWORD, LiveServer, make_project, start_server
-from tests.server.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
 
 if not CHROMIUM.exists():
     pytest.skip("browser tests need Debian's chromium", allow_module_level=True)
@@ -24,18 +24,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 @pytest.fixture
 def page(server: LiveServer) -> Iterator[Page]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        context = browser.new_context(base_url=server.url, viewport={"width": 1400, "height": 900})
-        context.set_default_timeout(TIMEOUT_MS)
-        tab = context.new_page()
-        errors: list[str] = []
-        tab.on("pageerror", lambda error: errors.append(str(error)))
+    with open_page(server.url, width=1400) as tab:
         yield tab
-        browser.close()
-        assert errors == [], errors
 
 
 def _log_in(page: Page, username: str) -> None:

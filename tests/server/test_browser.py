@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from tests.server.browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
 from tests.server.conftest import PASSWORD, LiveServer, make_project, start_server, truth
 
-CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
     pytest.skip(
         f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)",
@@ -23,14 +23,6 @@ if not CHROMIUM.exists():
     )
 
 SHOTS = Path("/tmp/labelloop-ui")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-TIMEOUT_MS = 10_000
 
 
 @pytest.fixture(scope="module")

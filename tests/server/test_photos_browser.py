@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from labelloop.config import ProjectConfig
 from labelloop.loop import Workspace
 from labelloop.server.security import hash_password
+from tests.server.browser import CHROMIUM, open_page
 from tests.server.conftest import PASSWORD, LiveServer, start_server
-from tests.server.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
 
 if not CHROMIUM.exists():
     pytest.skip("browser tests need Debian's chromium", allow_module_level=True)
@@ -68,14 +68,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 @pytest.fixture
 def page(server: LiveServer) -> Iterator[Page]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900})
-        context.set_default_timeout(TIMEOUT_MS)
-        yield context.new_page()
-        browser.close()
+    with open_page(server.url) as tab:
+        yield tab
 
 
 def test_photos_show_upright_in_colour_at_their_own_aspect_ratio(page: Page) -> None:
