@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -159,22 +159,24 @@ class TrainingRuns:
 
     def abandon_stale(self, project_id: int, *, silent_for: timedelta) -> int:
         """Fail runs whose worker has not said it is alive for ``silent_for``; how many."""
-        cutoff = utcnow() - silent_for
+        return self._fail_running(
+            project_id,
+            f"its worker fell silent for over {silent_for.total_seconds():.0f} s",
+            TrainingRunRow.worker.is_not(None),
+            TrainingRunRow.heartbeat_at < utcnow() - silent_for,
+        )
+
+    def _fail_running(self, project_id: int, reason: str, *where: Any) -> int:
+        """Fail the project's running runs that match ``where``; how many."""
         with self._db.write() as s:
             result = s.execute(
                 update(TrainingRunRow)
                 .where(
                     TrainingRunRow.project_id == project_id,
                     TrainingRunRow.status == "running",
-                    TrainingRunRow.worker.is_not(None),
-                    TrainingRunRow.heartbeat_at < cutoff,
+                    *where,
                 )
-                .values(
-                    status="failed",
-                    message=f"its worker fell silent for over {silent_for.total_seconds():.0f} s",
-                    finished_at=utcnow(),
-                    step="failed",
-                )
+                .values(status="failed", message=reason, finished_at=utcnow(), step="failed")
             )
             return int(result.rowcount)  # type: ignore[attr-defined]
 
@@ -215,17 +217,7 @@ class TrainingRuns:
 
         Runs held by worker processes are theirs (see :meth:`abandon_stale`).
         """
-        with self._db.write() as s:
-            result = s.execute(
-                update(TrainingRunRow)
-                .where(
-                    TrainingRunRow.project_id == project_id,
-                    TrainingRunRow.status == "running",
-                    TrainingRunRow.worker.is_(None),
-                )
-                .values(status="failed", message=reason, finished_at=utcnow(), step="failed")
-            )
-            return int(result.rowcount)  # type: ignore[attr-defined]
+        return self._fail_running(project_id, reason, TrainingRunRow.worker.is_(None))
 
     def runs(self, project_id: int, limit: int = 20) -> list[TrainingRun]:
         """The most recent runs, newest first."""
