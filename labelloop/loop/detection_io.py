@@ -14,7 +14,10 @@ the export imports back (here or in another tool) with every box.
 
 from __future__ import annotations
 
+import io
 import shutil
+import tempfile
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -264,3 +267,22 @@ def export_detections(
             shutil.copyfile(ws.image_path(item), target)
             written.append(target)
     return written
+
+
+def export_detections_zip(
+    ws: Workspace, fmt: FormatName, *, snapshot: int | None = None, include_auto: bool = False
+) -> bytes:
+    """A detection export with its images as one zip, as the API and the dashboard serve it.
+
+    The zip holds what :func:`export_detections` writes (annotations, then the
+    images where the format keeps them), under one folder named after the format.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        dest = root / (f"{fmt}.json" if fmt in ("coco", "labelstudio") else fmt)
+        written = export_detections(ws, fmt, dest, snapshot=snapshot, include_auto=include_auto)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+            for path in written:
+                archive.write(path, f"{fmt}/{path.relative_to(root).as_posix()}")
+        return buffer.getvalue()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, UploadFile, status
 from fastapi.responses import Response
 
+from labelloop.data.formats import FormatName
 from labelloop.data.images import ImageFileError
 from labelloop.loop import Workspace
 from labelloop.loop.export import ExportFormat, export_bytes
@@ -26,6 +27,8 @@ from labelloop.server.schemas import (
 from labelloop.server.security import Caller, require
 
 router = APIRouter(prefix="/api", tags=["project"])
+DETECTION_FORMATS = ("coco", "yolo", "voc", "labelstudio")
+
 Annotator = Annotated[Caller, Depends(require("annotator"))]
 Reviewer = Annotated[Caller, Depends(require("reviewer"))]
 Admin = Annotated[Caller, Depends(require("admin"))]
@@ -194,7 +197,10 @@ def instructions(request: Request, who: Annotator) -> dict[str, str]:
 def export(
     request: Request,
     who: Annotator,
-    fmt: Annotated[ExportFormat, Query(alias="format")] = "csv",
+    fmt: Annotated[
+        Literal["csv", "json", "imagefolder", "coco", "yolo", "voc", "labelstudio"],
+        Query(alias="format"),
+    ] = "csv",
     snapshot: QueryId = None,
     include_auto: bool = False,
 ) -> Response:
@@ -211,7 +217,33 @@ def export(
             status.HTTP_403_FORBIDDEN,
             "exporting is a reviewer's right in this project (setting team.annotators_export)",
         )
-    data = export_bytes(ws, fmt, snapshot, include_auto=include_auto)
+    detection = ws.config.task == "detection"
+    if fmt in DETECTION_FORMATS:
+        if not detection:
+            raise unprocessable(
+                f"{fmt} is a detection format; this project exports csv, json or imagefolder",
+                "query",
+                "format",
+            )
+        from labelloop.loop.detection_io import export_detections_zip
+
+        data = export_detections_zip(
+            ws, cast(FormatName, fmt), snapshot=snapshot, include_auto=include_auto
+        )
+        name = f"{ws.config.name}-{fmt}-{'current' if snapshot is None else f'snapshot-{snapshot}'}"
+        return Response(
+            data,
+            media_type="application/zip",
+            headers={"Content-Disposition": f'attachment; filename="{name}.zip"'},
+        )
+    if fmt == "imagefolder" and detection:
+        raise unprocessable(
+            "an ImageFolder tree holds one class per image; for boxes use coco, yolo, voc or "
+            "labelstudio",
+            "query",
+            "format",
+        )
+    data = export_bytes(ws, cast(ExportFormat, fmt), snapshot, include_auto=include_auto)
     media = {"csv": "text/csv", "json": "application/json", "imagefolder": "application/zip"}
     suffix = {"csv": "csv", "json": "json", "imagefolder": "zip"}[fmt]
     name = f"{ws.config.name}-{'current' if snapshot is None else f'snapshot-{snapshot}'}"

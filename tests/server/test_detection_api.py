@@ -267,3 +267,26 @@ def test_review_accepts_or_corrects_auto_boxes(det_root: Path, client: TestClien
     assert corrected.json()["event"]["action"] == "correct"
     assert [e["value"] for e in _history(client, ids[1])] == [[BIRD], [moved]]
     assert _next(client, headers, "/api/review/next") is None
+
+
+def test_box_formats_are_served_as_zips_with_their_images(client: TestClient) -> None:
+    import io
+    import json
+    import zipfile
+
+    headers = login(client, "ann")
+    served = _next(client, headers)
+    assert _submit(client, headers, served["lease_id"], [CAT]).status_code == 201
+    login(client, "rita")
+    coco = client.get("/api/export?format=coco")
+    assert coco.status_code == 200 and coco.headers["content-type"] == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(coco.content)).namelist()
+    assert names[0] == "coco/coco.json" and any(n.endswith(".png") for n in names)
+    document = json.loads(zipfile.ZipFile(io.BytesIO(coco.content)).read(names[0]))
+    assert len(document["annotations"]) == 1
+    for fmt in ("yolo", "voc", "labelstudio"):
+        answer = client.get(f"/api/export?format={fmt}")
+        assert answer.status_code == 200, (fmt, answer.text)
+        assert zipfile.ZipFile(io.BytesIO(answer.content)).namelist(), fmt
+    # A box project has no ImageFolder tree (it was a 22-byte empty zip).
+    assert client.get("/api/export?format=imagefolder").status_code == 422

@@ -361,9 +361,14 @@ function wireExports() {
   }
   const input = $("#snapshot");
   const auto = $("#include-auto");
+  const formats = project.task === "detection"
+    ? [["csv", "CSV"], ["json", "JSON"], ["coco", "COCO (zip)"], ["yolo", "YOLO (zip)"], ["voc", "Pascal VOC (zip)"], ["labelstudio", "Label Studio (zip)"]]
+    : [["csv", "CSV"], ["json", "JSON"], ["imagefolder", "ImageFolder (zip)"]];
+  $("#exports").replaceChildren(...formats.map(([format, title]) =>
+    el("a", { class: "button", id: `export-${format}`, download: true }, title)));
   const update = () => {
     const snapshot = input.value.trim();
-    for (const format of ["csv", "json", "imagefolder"]) {
+    for (const [format] of formats) {
       const query = new URLSearchParams({ format });
       if (/^\d+$/.test(snapshot)) query.set("snapshot", snapshot);
       if (auto.checked && format !== "imagefolder") query.set("include_auto", "true");
