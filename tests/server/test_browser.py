@@ -167,6 +167,10 @@ def test_label_undo_dashboard_and_review(page: Page, server: LiveServer) -> None
     undone = _api(page, f"/api/items/{labeled[-1]}/history")
     assert [e["action"] for e in undone] == ["label", "undo"]
     assert undone[-1]["value"] is None
+    # The undone image comes straight back to be labeled again.
+    expect(page.locator("#workbench[data-state=ready]")).to_have_attribute(
+        "data-item-id", str(labeled[-1])
+    )
 
     _settle_training(page)
     after = _api(page, "/api/project")["progress"]
@@ -291,3 +295,18 @@ def test_stale_lease_shows_the_reason_and_moves_on(page: Page) -> None:
     )
     expect(page.locator("#session-count")).to_have_text("0 this session")
     assert all(e["annotator"] != "admin" for e in _api(page, f"/api/items/{item_id}/history"))
+
+
+def test_the_model_guess_after_an_answer_shows_which_image_it_was(page: Page) -> None:
+    page.goto("/login")
+    _log_in(page, "rita")  # a reviewer may start the training run the guess needs
+    _ready_item(page)
+    _settle_training(page)
+    page.reload()
+    item_id = _ready_item(page)
+    name = _api(page, f"/api/items/{item_id}")["item"]["name"]
+    page.keyboard.press(truth(name))
+    guess = page.locator("#guess")
+    expect(guess).to_be_visible()
+    expect(guess.locator(f"img[data-item-id='{item_id}']")).to_have_count(1)
+    expect(guess).to_contain_text("for this one")

@@ -44,15 +44,20 @@ function onAnswered(out, value) {
   session.count += 1;
   refreshUndo();
   refreshTraining();
-  if (session.mode === "after" && out.prediction) showGuess(out.prediction, value);
+  if (session.mode === "after" && out.prediction) showGuess(out.prediction, value, out.event.item_id);
 }
 
-function showGuess(prediction, answer) {
+// The note appears while the next image is already on screen: a thumbnail
+// says which image it is about.
+function showGuess(prediction, answer, itemId) {
   const box = $("#guess");
   clearTimeout(session.guessTimer);
   const agrees = prediction.label === answer;
   box.className = `guess ${agrees ? "agree" : "disagree"}`;
-  box.textContent = `Model guessed “${prediction.label}” (p = ${prediction.confidence.toFixed(2)})${agrees ? ", same as you." : `; you said “${answer}”.`}`;
+  box.replaceChildren(
+    el("img", { class: "guess-thumb", src: `/api/items/${itemId}/image`, alt: `item ${itemId}`, dataset: { itemId } }),
+    el("span", {}, `Model guessed “${prediction.label}” (p = ${prediction.confidence.toFixed(2)}) for this one${agrees ? ", same as you." : `; you said “${answer}”.`}`),
+  );
   box.hidden = false;
   session.guessTimer = setTimeout(() => (box.hidden = true), GUESS_MS);
 }
