@@ -327,8 +327,11 @@ def status(project_dir: ProjectDir, as_json: JsonFlag = False) -> None:
         typer.echo(json.dumps(report, indent=2))
         return
     table = Table(title=f"project {report['project']}", show_header=False)
-    for key in ("items", "labeled", "unlabeled", "rounds", "queued"):
+    for key in ("items", "labeled", "unlabeled", "rounds"):
         table.add_row(key, str(report[key]))
+    # The whole ranking waits to be labeled; a round's batch is only its head.
+    batch = ws.config.batch_size
+    table.add_row("ranked to label", f"{report['queued']} (the next batch is the first {batch})")
     for source, count in sorted(sources.items()):
         table.add_row(f"labels from {source}", str(count))
     latest = report["latest_metrics"]
@@ -522,7 +525,7 @@ def train(project_dir: ProjectDir) -> None:
     r = result.round
     console.print(
         f"round {r.number}: {result.metrics['n_labeled']} labels, strategy {r.strategy}, "
-        f"queued {len(r.selected)} items"
+        f"queued {len(r.selected)} items (the batch; the ranking behind it holds the rest)"
     )
     val = result.metrics.get("validation")
     if isinstance(val, dict) and "map50" in val:

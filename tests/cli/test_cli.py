@@ -75,6 +75,10 @@ def test_full_session(tmp_path: Path, source: Path) -> None:
     assert status["labels_by_source"]["human"] == 6
     assert status["items"] == 36 and status["rounds"] == 2
     assert status["queued"] == 36 - status["labeled"]
+    # The table says what "queued" is: the ranking, whose head is the batch `query` shows.
+    table = _ok("status", proj)
+    assert "ranked to label" in table
+    assert f"{status['queued']} (the next batch is the first 6)" in table
 
     first = labels[0][0]
     fixed = "1" if labels[0][1] != "1" else "2"
