@@ -11,8 +11,10 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
 
 from labelloop.data.labels import InvalidLabelError
 from labelloop.errors import storage_problem
@@ -120,6 +122,8 @@ def create_app(
         summary="Active learning for computer-vision labeling",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served below from local files: it works without internet
+        redoc_url=None,
     )
     app.state.ws = ws
     app.state.trainer = Trainer(root, ws, external=external_training)
@@ -164,7 +168,7 @@ def create_app(
         response.headers[PROCESS_HEADER] = process
         response.headers.update(SECURITY_HEADERS)
         page = response.headers.get("content-type", "").startswith("text/html")
-        if page and not request.url.path.startswith(("/docs", "/redoc")):
+        if page and not request.url.path.startswith("/docs"):
             response.headers["Content-Security-Policy"] = PAGE_POLICY
         return response
 
@@ -201,6 +205,19 @@ def create_app(
             methods=["GET"],
         )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        """The interactive API reference, from Swagger UI files installed with labelloop."""
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="labelloop API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
+
     app.add_middleware(
         BodyLimit,
         upload_paths=frozenset({"/api/items"}),

@@ -70,3 +70,13 @@ def test_the_login_page_knows_when_no_account_exists(tmp_path) -> None:  # type:
     with TestClient(create_app(tmp_path / "p", start_training=False)) as client:
         assert client.get("/api/auth/setup").json() == {"has_accounts": False}
         assert 'id="no-accounts"' in client.get("/login").text
+
+
+def test_the_api_reference_works_without_internet(app_client: TestClient) -> None:
+    page = app_client.get("/docs")
+    assert page.status_code == 200
+    assert "/docs-assets/swagger-ui-bundle.js" in page.text
+    assert "cdn." not in page.text and "https://" not in page.text.split("<body>")[0]
+    script = app_client.get("/docs-assets/swagger-ui-bundle.js")
+    assert script.status_code == 200 and len(script.content) > 100_000
+    assert app_client.get("/openapi.json").json()["info"]["title"] == "labelloop"
