@@ -69,3 +69,15 @@ def test_cli_help_and_status_do_not_import_torch(tmp_path: Path) -> None:
             [sys.executable, "-c", probe, *args], capture_output=True, text=True, check=True
         )
         assert "HEAVY []" in out.stdout, (args, out.stdout[-500:], out.stderr[-2000:])
+
+
+def test_the_readme_example_configuration_is_valid() -> None:
+    """The YAML a reader copies from the README's configuration section must load."""
+    from pathlib import Path
+
+    import yaml
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    example = readme.split("```yaml", 1)[1].split("```", 1)[0]
+    config = ProjectConfig.model_validate(yaml.safe_load(example))
+    assert config.classes == ("car", "truck", "bus") and config.monitor.drift_min_batch == 50
