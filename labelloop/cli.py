@@ -1020,22 +1020,24 @@ def user_list(project_dir: ProjectDir, as_json: JsonFlag = False) -> None:
     console.print(table if rows else f"no accounts yet: labelloop user add {project_dir} NAME")
 
 
+def _set_active(project_dir: Path, username: str, active: bool) -> None:
+    with Workspace.open(project_dir) as ws:
+        ws.store.people.update_user(username, active=active)
+    console.print(f"{'enabled' if active else 'disabled'} {username}")
+
+
 @user_app.command("disable")
 @_friendly
 def user_disable(project_dir: ProjectDir, username: str) -> None:
     """Stop an account from signing in; its sessions and tokens end now."""
-    with Workspace.open(project_dir) as ws:
-        ws.store.people.update_user(username, active=False)
-    console.print(f"disabled {username}")
+    _set_active(project_dir, username, False)
 
 
 @user_app.command("enable")
 @_friendly
 def user_enable(project_dir: ProjectDir, username: str) -> None:
     """Let a disabled account sign in again."""
-    with Workspace.open(project_dir) as ws:
-        ws.store.people.update_user(username, active=True)
-    console.print(f"enabled {username}")
+    _set_active(project_dir, username, True)
 
 
 @user_app.command("passwd")

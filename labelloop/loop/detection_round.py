@@ -70,8 +70,6 @@ def boxes_to_targets(
     value: Sequence[dict[str, Any]],
     classes: Sequence[str],
     where: Placement | None = None,
-    *,
-    scale: tuple[float, float] | None = None,
 ) -> BoxTargets:
     """A stored detection label as the detector's targets.
 
@@ -79,14 +77,13 @@ def boxes_to_targets(
         value: the label: ``{"x", "y", "width", "height", "label"}`` per box,
             in pixels of the original (upright) image; empty for "no objects".
         classes: the project's classes, indexed by the targets' labels.
-        where: how the image was placed in the model input (its resize policy).
-        scale: ``(sx, sy)`` alone, for a plain resize (instead of ``where``).
+        where: how the image was placed in the model input (its resize
+            policy; :func:`labelloop.data.arrays.placement`); None for as is.
 
     Returns:
         ``boxes (m, 4)`` xywh in model-input pixels and ``labels (m,)``.
     """
-    if where is None:
-        where = Placement(*(scale or (1.0, 1.0)))
+    where = where or Placement()
     boxes = np.array(
         [
             [

@@ -15,8 +15,8 @@ from labelloop.strategies import Pool, QueryStrategy, UncertaintyStrategy, make_
 __all__ = [
     "Selection",
     "calibration_report",
-    "fallback_strategy",
     "fit_learner",
+    "fit_split",
     "model_health",
     "rank_range",
     "score_pool",
@@ -63,11 +63,6 @@ def model_health(
     return found
 
 
-def fallback_strategy(cold_start: str) -> str:
-    """What ranks the pool while the model is not trusted: the project's cold start."""
-    return cold_start
-
-
 def calibration_report(learner: Learner) -> dict[str, float | None]:
     """Validation ECE before and after temperature scaling, and the temperature, if measured."""
     return {
@@ -110,11 +105,24 @@ def fit_learner(
     Returns:
         Validation metrics, or None when the validation split is empty.
     """
+    fit_split(learner, X, y, train, val)
+    if len(val):
+        return evaluate(learner.predict_proba(X[val]), y[val], learner.n_classes)
+    return None
+
+
+def fit_split(
+    learner: Learner,
+    X: NDArray[np.float32],
+    y: NDArray[np.int64],
+    train: NDArray[np.int64],
+    val: NDArray[np.int64],
+) -> None:
+    """Fit on the training split, early-stopping (and calibrating) on the validation split."""
     if len(val):
         learner.fit(X[train], y[train], X[val], y[val])
-        return evaluate(learner.predict_proba(X[val]), y[val], learner.n_classes)
-    learner.fit(X[train], y[train])
-    return None
+    else:
+        learner.fit(X[train], y[train])
 
 
 def score_pool(

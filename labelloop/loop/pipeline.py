@@ -34,7 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from labelloop.errors import LabelloopError
-from labelloop.loop.engine import Selection, fallback_strategy
+from labelloop.loop.engine import Selection
 from labelloop.loop.health import check_concept_drift, recent_label_weight, record_stopping
 from labelloop.loop.workspace import Workspace
 from labelloop.monitor.drift import shift_weights
@@ -379,7 +379,7 @@ def run_round(
         task.observe(ctx, scored)
         strategy = cfg.strategy
         if not trusted:
-            strategy = fallback_strategy(cfg.cold_start)
+            strategy = cfg.cold_start  # rank as before any model
             metrics["fallback_strategy"] = strategy
     step("rank", 0.85)
     ranking_scores = scored if trusted else task.score(ctx, None, strategy) if items else None

@@ -15,12 +15,12 @@ from typing import Any, cast
 import numpy as np
 from numpy.typing import NDArray
 
-from labelloop.learners import Learner, make_learner
+from labelloop.learners import Learner, evaluate, make_learner
 from labelloop.loop.autolabel import confidence_histogram
 from labelloop.loop.engine import (
     Selection,
     calibration_report,
-    fit_learner,
+    fit_split,
     model_health,
     rank_range,
 )
@@ -147,11 +147,14 @@ class ClassificationTask:
                 auto and int(is_val.sum()) >= AUTO_CALIBRATE_MIN_VAL
             )
         ctx.step("fit", 0.3)
-        val_metrics = fit_learner(
-            learner, X_labeled, y, np.flatnonzero(~is_val), np.flatnonzero(is_val)
-        )
+        fit_split(learner, X_labeled, y, np.flatnonzero(~is_val), np.flatnonzero(is_val))
+        val_metrics = None
         if is_val.any():
-            ctx.state["validation"] = (learner.predict_proba(X_labeled[is_val]), y[is_val])
+            # One pass over the validation images: its metrics, and (for the
+            # confidence histogram) its probabilities.
+            val_probs = learner.predict_proba(X_labeled[is_val])
+            val_metrics = evaluate(val_probs, y[is_val], learner.n_classes)
+            ctx.state["validation"] = (val_probs, y[is_val])
         ctx.metrics |= {"n_train": int((~is_val).sum()), "n_val": int(is_val.sum())}
         ctx.metrics["calibration"] = calibration_report(learner)
         if val_metrics is not None:

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from labelloop.config import ProjectConfig
+from labelloop.data.arrays import Placement
 from labelloop.data.detection_demo import detection_demo_arrays, write_detection_demo
 from labelloop.learners.detector import BoxTargets, ImageDetections, TorchDetector, make_detector
 from labelloop.loop import Workspace, run_round
@@ -156,7 +157,7 @@ def test_labels_become_targets_in_model_pixels() -> None:
         {"x": 10.0, "y": 20.0, "width": 4.0, "height": 8.0, "label": "2"},
         {"x": 0.0, "y": 0.0, "width": 2.0, "height": 2.0, "label": "0"},
     ]
-    targets = boxes_to_targets(value, CLASSES, scale=(0.5, 2.0))
+    targets = boxes_to_targets(value, CLASSES, Placement(sx=0.5, sy=2.0))
     np.testing.assert_allclose(targets.boxes, [[5, 40, 2, 16], [0, 0, 1, 4]])
     assert targets.labels.tolist() == [2, 0]
     assert boxes_to_targets([], CLASSES).boxes.shape == (0, 4)
