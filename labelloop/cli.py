@@ -1135,6 +1135,7 @@ def _serve(
     *,
     workers: int = 1,
     external_training: bool = False,
+    label_studio: Any = None,
 ) -> None:
     import uvicorn
 
@@ -1143,6 +1144,10 @@ def _serve(
         os.environ["LABELLOOP_PROJECT"] = str(project_dir.resolve())
         os.environ["LABELLOOP_SECURE_COOKIES"] = "1" if secure_cookies else "0"
         os.environ["LABELLOOP_EXTERNAL_TRAINING"] = "1" if external_training else "0"
+        if label_studio is not None:
+            os.environ["LABELLOOP_LS_PREFIX"] = label_studio.prefix
+            if label_studio.files_root is not None:
+                os.environ["LABELLOOP_LS_FILES_ROOT"] = str(label_studio.files_root)
         uvicorn.run(
             "labelloop.server.app:app_from_env",
             factory=True,
@@ -1155,7 +1160,10 @@ def _serve(
     from labelloop.server.app import create_app
 
     app_ = create_app(
-        project_dir, secure_cookies=secure_cookies, external_training=external_training
+        project_dir,
+        secure_cookies=secure_cookies,
+        external_training=external_training,
+        label_studio=label_studio,
     )
     uvicorn.run(app_, host=host, port=port, log_level="warning")
 
@@ -1185,9 +1193,42 @@ def serve(
             "'labelloop worker PROJECT' (the only choice with --workers above 1).",
         ),
     ] = "",
+    label_studio: Annotated[
+        bool,
+        typer.Option(
+            "--label-studio",
+            help="Also serve Label Studio's ML-backend endpoints (health, setup, predict, "
+            "webhook, train) under --label-studio-prefix; the shared secret comes from "
+            "the LABELLOOP_LS_SECRET environment variable.",
+        ),
+    ] = False,
+    label_studio_prefix: Annotated[
+        str, typer.Option(help="Path of the Label Studio endpoints ('' for the root).")
+    ] = "/ls",
+    label_studio_files: Annotated[
+        Path | None,
+        typer.Option(
+            help="Label Studio's LOCAL_FILES_DOCUMENT_ROOT: local-files images are read "
+            "there instead of fetched."
+        ),
+    ] = None,
 ) -> None:
     """Run the labeling server: API, annotator UI, dashboard, background retraining."""
     _check_port(host, port)
+    ls_options = None
+    if label_studio:
+        from labelloop.server.routes_labelstudio import LabelStudioOptions
+
+        prefix = label_studio_prefix.rstrip("/")
+        if prefix and not prefix.startswith("/"):
+            raise ValueError(f"--label-studio-prefix must start with '/', got {prefix!r}")
+        secret = os.environ.get("LABELLOOP_LS_SECRET") or None
+        ls_options = LabelStudioOptions(prefix=prefix, secret=secret, files_root=label_studio_files)
+        if secret is None:
+            err.print(
+                "warning: the Label Studio endpoints run without a shared secret: anyone "
+                "who reaches this port can write labels through them; set LABELLOOP_LS_SECRET"
+            )
     mode = training or ("worker" if workers > 1 else "inline")
     if mode not in ("inline", "worker"):
         raise ValueError(f"--training must be inline or worker, not {training!r}")
@@ -1215,6 +1256,8 @@ def serve(
     )
     if mode == "worker":
         console.print(f"training runs in: labelloop worker {project_dir}")
+    if ls_options is not None:
+        console.print(f"Label Studio ML backend at http://{host}:{port}{ls_options.prefix}")
     _serve(
         project_dir,
         host,
@@ -1222,7 +1265,70 @@ def serve(
         secure_cookies,
         workers=workers,
         external_training=mode == "worker",
+        label_studio=ls_options,
     )
+
+
+@app.command("ls-connect")
+@_friendly
+def ls_connect(
+    project_dir: ProjectDir,
+    url: Annotated[str, typer.Option(help="Label Studio's base URL, e.g. http://localhost:8080.")],
+    ls_project: Annotated[int, typer.Option(min=1, help="The Label Studio project id.")],
+    backend_url: Annotated[
+        str,
+        typer.Option(
+            help="Where Label Studio reaches 'labelloop serve --label-studio' "
+            "(e.g. http://localhost:8000/ls)."
+        ),
+    ],
+    token_env: Annotated[
+        str, typer.Option(help="Environment variable holding a Label Studio API token.")
+    ] = "LABEL_STUDIO_TOKEN",
+    files_root: Annotated[
+        Path | None,
+        typer.Option(help="Label Studio's LOCAL_FILES_DOCUMENT_ROOT, to read local files."),
+    ] = None,
+) -> None:
+    """Connect a Label Studio project: labelloop becomes its ML backend and orders its queue.
+
+    Checks the label config against this project, links every task to a pool
+    image (importing new ones), adds the running 'labelloop serve
+    --label-studio' as the project's ML backend (with LABELLOOP_LS_SECRET as
+    basic auth, also on its webhook), sets uncertainty sampling, and starts
+    a round whose ranking Label Studio then serves. Safe to run again (to
+    link tasks added since).
+    """
+    from labelloop.loop.labelstudio import LabelStudioClient, connect
+
+    token = os.environ.get(token_env)
+    if not token:
+        raise ValueError(
+            f"set {token_env} to a Label Studio API token (Account & Settings, or the "
+            "LABEL_STUDIO_USER_TOKEN it was started with)"
+        )
+    secret = os.environ.get("LABELLOOP_LS_SECRET") or None
+    with Workspace.open(project_dir) as ws, _progress() as progress:
+        task = progress.add_task("linking tasks", total=None)
+        report = connect(
+            ws,
+            LabelStudioClient(url, token),
+            ls_project,
+            backend_url,
+            secret=secret,
+            files_root=files_root,
+            on_task=lambda: progress.advance(task),
+        )
+    console.print(f"linked {report.linked} Label Studio tasks to pool images")
+    for problem in report.failed[:20]:
+        err.print(f"  skipped {problem}")
+    console.print(
+        f"ML backend {report.backend_id} set; sampling: uncertainty; "
+        f"{report.webhooks_secured} webhook(s) carry the shared secret"
+    )
+    console.print(f"training: {report.training}")
+    if secret is None:
+        err.print("warning: no LABELLOOP_LS_SECRET: the backend accepts anyone who reaches it")
 
 
 @app.command()

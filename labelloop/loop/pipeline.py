@@ -36,6 +36,7 @@ from numpy.typing import NDArray
 from labelloop.errors import LabelloopError
 from labelloop.loop.engine import Selection
 from labelloop.loop.health import check_concept_drift, recent_label_weight, record_stopping
+from labelloop.loop.labelstudio import after_round
 from labelloop.loop.workspace import Workspace
 from labelloop.monitor.drift import shift_weights
 from labelloop.monitor.outliers import apply_outlier_policy
@@ -449,5 +450,7 @@ def run_round(
         record_stopping(ws, record.id)
     if task.watches_concept:
         check_concept_drift(ws)
+    # A connected Label Studio gets the new ranking as its queue order.
+    after_round(ws)
     step("done", 1.0)
     return RoundResult(record, metrics, auto)

@@ -19,9 +19,11 @@ from swagger_ui_bundle import swagger_ui_path
 from labelloop.data.labels import InvalidLabelError
 from labelloop.errors import storage_problem
 from labelloop.loop import Workspace
+from labelloop.loop.labelstudio import LabelStudioBridge
 from labelloop.server import routes_auth, routes_labeling, routes_monitor, routes_project
 from labelloop.server.errors import validation_detail
 from labelloop.server.limits import BodyLimit
+from labelloop.server.routes_labelstudio import LabelStudioOptions, label_studio_router
 from labelloop.server.throttle import LoginThrottle
 from labelloop.server.trainer import Trainer
 from labelloop.store import (
@@ -91,6 +93,7 @@ def create_app(
     max_upload_bytes: int = 20 * 1024 * 1024,
     start_training: bool = True,
     external_training: bool = False,
+    label_studio: LabelStudioOptions | None = None,
 ) -> FastAPI:
     """Build the server for one project folder.
 
@@ -102,6 +105,8 @@ def create_app(
         start_training: retrain at start-up if labels arrived since the last run.
         external_training: never train in this process: queue runs for
             ``labelloop worker`` processes (several server processes).
+        label_studio: mount Label Studio's ML-backend endpoints
+            (:mod:`labelloop.server.routes_labelstudio`); None leaves them out.
     """
     ws = Workspace.open(root)
 
@@ -130,6 +135,9 @@ def create_app(
     app.state.secure_cookies = secure_cookies
     app.state.max_upload_bytes = max_upload_bytes
     app.state.login_throttle = LoginThrottle()
+    if label_studio is not None:
+        app.state.label_studio = LabelStudioBridge(ws, files_root=label_studio.files_root)
+        app.include_router(label_studio_router(label_studio))
     for router in (
         routes_auth.router,
         routes_labeling.router,
@@ -230,10 +238,24 @@ def app_from_env() -> FastAPI:
     """The app of ``labelloop serve --workers N``: each server process builds its own.
 
     Reads ``LABELLOOP_PROJECT`` (the folder), ``LABELLOOP_SECURE_COOKIES`` and
-    ``LABELLOOP_EXTERNAL_TRAINING`` (``1`` or ``0``), set by the command.
+    ``LABELLOOP_EXTERNAL_TRAINING`` (``1`` or ``0``), set by the command, and
+    with ``LABELLOOP_LS_PREFIX`` set, the Label Studio endpoints
+    (``LABELLOOP_LS_SECRET``, ``LABELLOOP_LS_FILES_ROOT``).
     """
+    prefix = os.environ.get("LABELLOOP_LS_PREFIX")
+    files_root = os.environ.get("LABELLOOP_LS_FILES_ROOT")
+    label_studio = (
+        None
+        if prefix is None
+        else LabelStudioOptions(
+            prefix=prefix,
+            secret=os.environ.get("LABELLOOP_LS_SECRET") or None,
+            files_root=Path(files_root) if files_root else None,
+        )
+    )
     return create_app(
         Path(os.environ["LABELLOOP_PROJECT"]),
         secure_cookies=os.environ.get("LABELLOOP_SECURE_COOKIES") == "1",
         external_training=os.environ.get("LABELLOOP_EXTERNAL_TRAINING", "1") == "1",
+        label_studio=label_studio,
     )

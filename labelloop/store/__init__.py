@@ -1,6 +1,7 @@
 """The label store: projects, items, append-only label events, snapshots, rounds."""
 
 from labelloop.store.database import SchemaOutOfDateError, make_engine, migrate, sqlite_url
+from labelloop.store.external import AnnotationOutcome, ExternalLinks, ExternalSource
 from labelloop.store.monitoring import (
     FLAG_KINDS,
     REPORT_KINDS,
@@ -43,7 +44,14 @@ from labelloop.store.records import (
     SnapshotIntegrityError,
     UnknownItemError,
 )
-from labelloop.store.store import AddItemsResult, LabelInput, RankedItem, Store
+from labelloop.store.store import (
+    AddItemsResult,
+    LabelInput,
+    RankedEntry,
+    RankedItem,
+    RankingView,
+    Store,
+)
 from labelloop.store.training import TrainingBusyError, TrainingRun, TrainingRuns
 
 __all__ = [
@@ -52,7 +60,10 @@ __all__ = [
     "REPORT_KINDS",
     "ROLES",
     "AddItemsResult",
+    "AnnotationOutcome",
     "ConfigChange",
+    "ExternalLinks",
+    "ExternalSource",
     "FlagInput",
     "FlagKind",
     "Item",
@@ -77,7 +88,9 @@ __all__ = [
     "ProjectNotFoundError",
     "ProjectRecord",
     "Queue",
+    "RankedEntry",
     "RankedItem",
+    "RankingView",
     "ReportKind",
     "Role",
     "RoundRecord",

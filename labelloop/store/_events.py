@@ -30,6 +30,7 @@ __all__ = [
     "project_schema",
     "to_event",
     "to_item",
+    "undo_event",
 ]
 
 
@@ -168,6 +169,37 @@ def append_event(
         item.split_class = stratum
     s.flush()
     return row
+
+
+def undo_event(
+    s: Session,
+    item: ItemRow,
+    head: LabelEventRow,
+    *,
+    annotator: str | None,
+    user_id: int | None,
+    val_fraction: float,
+) -> LabelEventRow:
+    """Append an event restoring the value ``head`` replaced.
+
+    The restored value keeps its origin (the person who undid it is the
+    annotator): undoing a review puts the auto label, with its model and
+    confidence, back up for review.
+    """
+    previous = s.get(LabelEventRow, head.supersedes_id) if head.supersedes_id else None
+    return append_event(
+        s,
+        item,
+        None if previous is None else previous.value,
+        source="human" if previous is None else previous.source,
+        action="undo",
+        annotator=annotator,
+        user_id=user_id,
+        model_version=previous.model_version if previous is not None else None,
+        confidence=previous.confidence if previous is not None else None,
+        val_fraction=val_fraction,
+        head=head,
+    )
 
 
 def content_hash(rows: Iterable[tuple[str, Any, str | None]]) -> str:

@@ -382,3 +382,56 @@ class MetadataValueRow(Base):
     cleaned: Mapped[float | None] = mapped_column(Float, default=None)
     reason: Mapped[str | None] = mapped_column(String(32), default=None)
     report_id: Mapped[int | None] = mapped_column(ForeignKey("monitor_reports.id"), default=None)
+
+
+class ExternalTaskRow(Base):
+    """A task of an outside labeling tool (Label Studio) and the item it shows.
+
+    ``system`` names the tool, ``external_project`` its project; one tool's
+    task shows one item, and an item may be shown by several tasks.
+    """
+
+    __tablename__ = "external_tasks"
+    __table_args__ = (
+        UniqueConstraint(
+            "project_id", "system", "external_project", "task_id", name="uq_external_tasks"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    system: Mapped[str] = mapped_column(String(32))
+    external_project: Mapped[str] = mapped_column(String(64))
+    task_id: Mapped[int] = mapped_column(Integer)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ExternalAnnotationRow(Base):
+    """An outside tool's annotation and the label event it last wrote.
+
+    ``digest`` is a hash of the annotation's content: a re-sent webhook with
+    the same content writes nothing; a changed one writes a new event.
+    """
+
+    __tablename__ = "external_annotations"
+    __table_args__ = (
+        UniqueConstraint(
+            "project_id",
+            "system",
+            "external_project",
+            "annotation_id",
+            name="uq_external_annotations",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    system: Mapped[str] = mapped_column(String(32))
+    external_project: Mapped[str] = mapped_column(String(64))
+    annotation_id: Mapped[int] = mapped_column(Integer)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("label_events.id"), default=None)
+    digest: Mapped[str] = mapped_column(String(64))
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -29,8 +29,10 @@ from labelloop.store._events import (
     project_schema,
     to_event,
     to_item,
+    undo_event,
 )
 from labelloop.store.database import Transactions, check_schema, migrate
+from labelloop.store.external import ExternalLinks
 from labelloop.store.monitoring import MonitorRecords
 from labelloop.store.people import People
 from labelloop.store.queue import Queue
@@ -107,6 +109,24 @@ class AddItemsResult:
     labeled: int = 0
 
 
+@dataclass(frozen=True)
+class RankedEntry:
+    """One item in the latest ranking: its place as a score (lower first) and the guess."""
+
+    score: float
+    predicted: str | None
+    confidence: float | None
+
+
+@dataclass(frozen=True)
+class RankingView:
+    """The latest ranking's round (id and number) and entries for the items asked about."""
+
+    round_id: int | None
+    round_number: int | None
+    entries: dict[int, RankedEntry]
+
+
 class Store:
     """All persistent state of labelloop projects behind one SQLAlchemy engine.
 
@@ -129,6 +149,7 @@ class Store:
         self.training = TrainingRuns(self._db)
         self.stats = Stats(self._db)
         self.monitor = MonitorRecords(self._db)
+        self.external = ExternalLinks(self._db)
 
     def close(self) -> None:
         """Release every pooled connection."""
@@ -412,23 +433,8 @@ class Store:
                     item_id=item_id,
                     current_event_id=head.id,
                 )
-            previous = s.get(LabelEventRow, head.supersedes_id) if head.supersedes_id else None
-            restored = None if previous is None else previous.value
-            # The restored value keeps its origin (the person who undid it is
-            # the annotator): undoing a review puts the auto label, with its
-            # model and confidence, back up for review.
-            row = append_event(
-                s,
-                item,
-                restored,
-                source="human" if previous is None else previous.source,
-                action="undo",
-                annotator=annotator,
-                user_id=user_id,
-                model_version=previous.model_version if previous is not None else None,
-                confidence=previous.confidence if previous is not None else None,
-                val_fraction=val_fraction,
-                head=head,
+            row = undo_event(
+                s, item, head, annotator=annotator, user_id=user_id, val_fraction=val_fraction
             )
             return to_event(row)
 
@@ -688,6 +694,44 @@ class Store:
             if entry is None or entry.predicted is None or entry.confidence is None:
                 return None
             return entry.predicted, entry.confidence
+
+    def ranking_view(self, project_id: int, item_ids: Sequence[int]) -> RankingView:
+        """Where the latest ranking puts ``item_ids``, as scores in (0, 1]: lower comes first.
+
+        An item's score is its rank's place between the ranking's first and
+        last rank, so sorting by score ascending serves the ranking's order.
+        Items the ranking does not hold (added since) are left out.
+        """
+        with self._read() as s:
+            latest = s.scalar(
+                select(func.max(RoundRow.id)).where(RoundRow.project_id == project_id)
+            )
+            if latest is None:
+                return RankingView(None, None, {})
+            number = s.scalar(select(RoundRow.number).where(RoundRow.id == latest))
+            low, high = s.execute(
+                select(func.min(QueueEntryRow.rank), func.max(QueueEntryRow.rank)).where(
+                    QueueEntryRow.round_id == latest
+                )
+            ).one()
+            entries: dict[int, RankedEntry] = {}
+            ids = list(item_ids)
+            for start in range(0, len(ids), 500):
+                rows = s.execute(
+                    select(
+                        QueueEntryRow.item_id,
+                        QueueEntryRow.rank,
+                        QueueEntryRow.predicted,
+                        QueueEntryRow.confidence,
+                    ).where(
+                        QueueEntryRow.round_id == latest,
+                        QueueEntryRow.item_id.in_(ids[start : start + 500]),
+                    )
+                )
+                for item_id, rank, predicted, confidence in rows:
+                    score = (rank - low + 1) / (high - low + 2)
+                    entries[item_id] = RankedEntry(score, predicted, confidence)
+            return RankingView(latest, number, entries)
 
     def queue(self, project_id: int, limit: int | None = None) -> list[tuple[Item, float | None]]:
         """The latest ranking's still-unlabeled items with their scores, in rank order."""
