@@ -22,7 +22,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,7 @@ TOKEN = "0123456789abcdef0123456789abcdef01234567"
 USER = "annotator@example.com"
 
 
-class Unavailable(Exception):
+class UnavailableError(Exception):
     """Label Studio could not be installed here (the reason says why)."""
 
 
@@ -57,7 +57,7 @@ def ensure_installed() -> Path:
             if subprocess.run(step, stdout=out, stderr=subprocess.STDOUT).returncode != 0:
                 tail = log.read_text(errors="replace")[-600:]
                 subprocess.run(["rm", "-rf", str(VENV)])
-                raise Unavailable(f"pip could not install label-studio=={VERSION}: {tail}")
+                raise UnavailableError(f"pip could not install label-studio=={VERSION}: {tail}")
     return exe
 
 
@@ -171,8 +171,6 @@ def label_studio(*, start_timeout: float = 400) -> Iterator[Studio]:
                 os.killpg(proc.pid, signal.SIGTERM)
                 proc.wait(timeout=30)
             except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
+                with suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
             log.close()
