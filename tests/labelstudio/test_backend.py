@@ -19,6 +19,7 @@ from labelloop.loop import Workspace, run_round
 from labelloop.loop.labelstudio import CONNECTION_FILE, Connection
 from labelloop.server.app import create_app
 from labelloop.server.routes_labelstudio import LabelStudioOptions
+from labelloop.store import RankedItem
 from tests.labelstudio.studio import free_port
 from tests.labelstudio.test_protocol import recorded
 
@@ -254,3 +255,47 @@ def test_start_training_webhook_starts_a_run(client: TestClient, project: Path) 
     with Workspace.open(project) as ws:
         runs = ws.store.training.runs(ws.project.id)
     assert runs[0].trigger == "labelstudio"
+
+
+def test_detection_boxes_both_ways(tmp_path: Path) -> None:
+    """Boxes arrive in percent and are kept in pixels; proposals leave in percent."""
+    files = tmp_path / "ls-files"
+    (files / "imgs").mkdir(parents=True)
+    Image.new("RGB", (300, 200), (10, 200, 30)).save(files / "imgs" / "box.png")
+    config = ProjectConfig(name="det", task="detection", classes=("cat", "dog"), retrain_every=1000)
+    root = tmp_path / "det"
+    Workspace.init(root, config).close()
+    options = LabelStudioOptions(secret=None, files_root=files)
+    with TestClient(create_app(root, start_training=False, label_studio=options)) as c:
+        assert c.post("/ls/setup", json=_setup_body("detection")).status_code == 200
+        task = _task(4, "imgs/box.png")
+        body = copy.deepcopy(recorded("detection")["ANNOTATION_CREATED"])
+        assert isinstance(body, dict)
+        body["annotation"]["task"] = 4
+        body["task"] = task
+        assert c.post("/ls/webhook", json=body).json()["recorded"] == 1
+        with Workspace.open(root) as ws:
+            pid = ws.project.id
+            item = ws.store.items(pid)[0]
+            label = ws.store.current_labels(pid)[item.id].value
+            assert label == [{"x": 30.0, "y": 40.0, "width": 90.0, "height": 50.0, "label": "dog"}]
+            snapshot = ws.store.create_snapshot(pid)
+            proposal = [{"x": 150.0, "y": 20.0, "width": 60.0, "height": 100.0, "label": "cat"}]
+            guess = json.dumps([proposal[0] | {"score": 0.625}])
+            ws.store.add_round(
+                pid,
+                snapshot_id=snapshot.id,
+                model_id=None,
+                strategy="entropy_sum",
+                ranking=[RankedItem(item.id, 0.9, guess, 0.625)],
+                batch_size=1,
+                metrics={},
+            )
+        result = c.post("/ls/predict", json={"tasks": [task]}).json()["results"][0]
+    (region,) = result["result"]
+    assert region["type"] == "rectanglelabels" and region["score"] == 0.625
+    assert (region["original_width"], region["original_height"]) == (300, 200)
+    value = region["value"]
+    assert value["rectanglelabels"] == ["cat"]
+    assert abs(value["x"] - 50.0) < 1e-9 and abs(value["y"] - 10.0) < 1e-9
+    assert abs(value["width"] - 20.0) < 1e-9 and abs(value["height"] - 50.0) < 1e-9
