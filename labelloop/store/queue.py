@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import and_, case, exists, func, or_, select, update
+from sqlalchemy import BigInteger, and_, case, cast, exists, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -63,6 +63,10 @@ def _new_lease(
     s.add(lease)
     s.flush()
     return lease
+
+
+class _StaleChoiceError(Exception):
+    """The chosen item changed before its lease was in: roll back and choose again."""
 
 
 class LeaseConflictError(LabelConflictError):
@@ -144,8 +148,8 @@ class Queue:
             try:
                 with self._db.write() as s:
                     return self._serve(s, project_id, user_id, kind, ttl)
-            except IntegrityError:
-                continue  # another server leased the same item first; choose again
+            except (IntegrityError, _StaleChoiceError):
+                continue  # another server leased (or labeled) the same item first; choose again
         raise LeaseConflictError(
             "could not lease an item: the queue is contended, try again",
             item_id=None,
@@ -249,7 +253,15 @@ class Queue:
             )
             .values(closed_at=now, outcome="expired")
         )
+        chosen_head = item.head_event_id
         lease = _new_lease(s, item, user_id, kind, now, ttl)
+        # Read the item again now that the lease is in: on PostgreSQL another
+        # process may have leased, labeled and released it after this
+        # transaction chose it (its closed lease no longer collides). Then
+        # choose again rather than hand out an item that changed.
+        s.refresh(item)
+        if item.head_event_id != chosen_head or (kind == "label" and item.labeled):
+            raise _StaleChoiceError
         return self._served(s, lease, item)
 
     @staticmethod
@@ -288,7 +300,11 @@ class Queue:
             rest = s.scalars(
                 select(ItemRow)
                 .where(condition)
-                .order_by((ItemRow.id * 2654435761) % 4294967311, ItemRow.id)
+                .order_by(
+                    (cast(ItemRow.id, BigInteger) * literal(2654435761, BigInteger))
+                    % literal(4294967311, BigInteger),
+                    ItemRow.id,
+                )
                 .limit(1)
             ).one_or_none()
             if rest is not None:
