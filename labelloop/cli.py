@@ -737,6 +737,13 @@ def simulate(
     min_steps: Annotated[
         int, typer.Option(help="Detection: fewest optimiser steps per round.")
     ] = 160,
+    refit: Annotated[
+        bool,
+        typer.Option(
+            help="Refit each round's model on every label after validating on a fifth "
+            "(--no-refit: the validation side never trains it)."
+        ),
+    ] = True,
 ) -> None:
     """Simulate active learning with an oracle and compare strategies against random."""
     if task_type == "detection":
@@ -778,6 +785,7 @@ def simulate(
             budget=budget,
             repeats=repeats,
             seed=seed,
+            refit=refit,
         )
         total = pool_settings.rounds() * len(names) * repeats
         settings = pool_settings

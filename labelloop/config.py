@@ -202,6 +202,11 @@ class ProjectConfig(BaseModel):
         synthesis: membership-query synthesis: augmented variants of pool
             images the model is unsure of become queued items (off by default;
             on digits it did not beat plain margin sampling at equal labels).
+        refit_on_all_labels: after a round's fit is validated on the held-out
+            fifth of the labels, train the model again on every label for the
+            epochs validation chose; the refitted model ranks and auto-labels,
+            the metrics stay those of the held-out fit. Off: the validation
+            side never trains the model (the behaviour before 0.2).
         calibrate: fit a temperature on the validation split after each
             round's fit (torch learners); rounds record validation ECE before
             and after either way.
@@ -237,6 +242,7 @@ class ProjectConfig(BaseModel):
     mc_samples: int = Field(default=20, ge=2, le=1000)
     cold_start: Literal["random", "typiclust", "coreset"] = "random"
     calibrate: bool = False
+    refit_on_all_labels: bool = True
     synthesis: SynthesisConfig = SynthesisConfig()
     monitor: MonitorConfig = MonitorConfig()
     detection: DetectionConfig = DetectionConfig()

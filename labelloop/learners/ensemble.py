@@ -96,6 +96,13 @@ class DeepEnsemble:
         self.members_ = members
         return self
 
+    def refit(self, X: NDArray[np.floating], y: NDArray[np.integer]) -> Self:
+        """Refit every member on all labels (:meth:`TorchClassifier.refit`)."""
+        self._check_fitted()
+        for member in self.members_:
+            member.refit(X, y)
+        return self
+
     def predict_proba(self, X: NDArray[np.floating]) -> NDArray[np.float64]:
         """The members' mean class probabilities.
 

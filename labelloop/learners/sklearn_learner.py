@@ -168,6 +168,10 @@ class SklearnLearner:
         self.input_shape_ = (images.shape[1], images.shape[2], images.shape[3])
         return self
 
+    def refit(self, X: NDArray[np.floating], y: NDArray[np.integer]) -> Self:
+        """Fit again on every label (the validation side included); see :meth:`fit`."""
+        return self.fit(X, y)
+
     def predict_proba(self, X: NDArray[np.floating]) -> NDArray[np.float64]:
         """Class probabilities, with zero columns for classes never seen in ``fit``.
 

@@ -233,6 +233,12 @@ class TorchClassifier:
             )
         device = resolve_device(self.device)
         warm = self.warm_start and self._fits_current_network(n_classes, input_shape)
+        # Where this fit started, so that refit() can train again from the same point.
+        self._start_state = (
+            {k: v.detach().cpu().clone() for k, v in self.network_.state_dict().items()}
+            if warm
+            else None
+        )
         self._train(images, labels, validation, device, fresh=not warm)
         self.restarted_ = False
         if warm and self.epochs > 0 and self._collapsed_on(images, labels):
@@ -240,6 +246,43 @@ class TorchClassifier:
             self._train(images, labels, validation, device, fresh=True)
             self.restarted_ = True
         self._fit_temperature(validation)
+        return self
+
+    def refit(self, X: NDArray[np.floating], y: NDArray[np.integer]) -> Self:
+        """Train again on every label for the epochs the last validated fit chose.
+
+        The active-learning loop validates on a held-out side of the labels
+        (metrics, early stopping, calibration), then calls this so that the
+        model that ranks the pool and writes auto labels has learned from all
+        of them. The fit starts where the last :meth:`fit` started (the same
+        warm weights, or a fresh initialisation), runs ``best_epoch_`` epochs
+        (at least ``min_steps`` steps) without validation, and keeps the
+        temperature and the validation figures of the validated fit:
+        ``history_``, ``best_epoch_`` and ``ece_*_`` still describe the model
+        that did not see the validation side.
+
+        Args:
+            X: Every labeled image, shape ``(n_samples, channels, height, width)``.
+            y: Their class indices.
+
+        Returns:
+            The refitted classifier itself.
+
+        Raises:
+            NotFittedError: If called before :meth:`fit`.
+        """
+        self._check_fitted()
+        n_classes, input_shape = self._check_params()
+        images, labels = check_fit_data(X, y, n_classes=n_classes, input_shape=input_shape)
+        kept = (self.temperature_, self.history_, self.best_epoch_, self.restarted_)
+        start = getattr(self, "_start_state", None)
+        epochs = max(1, self.best_epoch_)
+        fresh = start is None or self.restarted_
+        if start is not None and not fresh:
+            self.network_.load_state_dict(start)
+        self._train(images, labels, None, self.device_, fresh=fresh, epochs=epochs)
+        self.temperature_, self.history_, self.best_epoch_, self.restarted_ = kept
+        self.refit_epochs_ = epochs
         return self
 
     def _train(
@@ -250,6 +293,7 @@ class TorchClassifier:
         device: torch.device,
         *,
         fresh: bool,
+        epochs: int | None = None,
     ) -> None:
         n_classes, input_shape = self._check_params()
         with seeded(self.random_state, device):
@@ -265,7 +309,7 @@ class TorchClassifier:
                 images,
                 labels,
                 validation=validation,
-                epochs=self.epochs,
+                epochs=self.epochs if epochs is None else epochs,
                 batch_size=self.batch_size,
                 min_epoch_samples=self.min_epoch_samples,
                 lr=self.lr,

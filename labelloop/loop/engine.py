@@ -92,8 +92,10 @@ def fit_learner(
     y: NDArray[np.int64],
     train: NDArray[np.int64],
     val: NDArray[np.int64],
+    *,
+    refit: bool = True,
 ) -> ClassificationMetrics | None:
-    """Fit on the training split, validate on the validation split.
+    """Fit with a held-out validation side, then (``refit``) on every label.
 
     Args:
         learner: the model, warm-started if it was fitted before.
@@ -101,13 +103,15 @@ def fit_learner(
         y: ``(n,)`` their class indices.
         train: indices into ``X`` of the training split.
         val: indices into ``X`` of the validation split (may be empty).
+        refit: train the final model on all labels (:func:`fit_split`).
 
     Returns:
-        Validation metrics, or None when the validation split is empty.
+        Validation metrics of the model that did not see the validation
+        side, or None when the validation split is empty.
     """
-    fit_split(learner, X, y, train, val)
-    if len(val):
-        return evaluate(learner.predict_proba(X[val]), y[val], learner.n_classes)
+    held_out = fit_split(learner, X, y, train, val, refit=refit)
+    if held_out is not None:
+        return evaluate(held_out, y[val], learner.n_classes)
     return None
 
 
@@ -117,12 +121,35 @@ def fit_split(
     y: NDArray[np.int64],
     train: NDArray[np.int64],
     val: NDArray[np.int64],
-) -> None:
-    """Fit on the training split, early-stopping (and calibrating) on the validation split."""
-    if len(val):
-        learner.fit(X[train], y[train], X[val], y[val])
-    else:
+    *,
+    refit: bool = True,
+) -> NDArray[np.float64] | None:
+    """Fit on the training split, validate on the rest, then learn from every label.
+
+    No label is wasted: the validation side (a fifth of the labels) gives
+    honest metrics, early stopping and calibration from a model that did not
+    see it, and then, with ``refit``, the model is trained again on all
+    labels for the epoch count that validation chose (``learner.refit``; a
+    learner without one is simply fitted on all labels). The refitted model
+    is the one that ranks the pool and writes auto labels; the figures
+    reported for it are the held-out ones.
+
+    Returns:
+        The held-out model's probabilities on the validation images, or None
+        when there is no validation split (the fit then used every label).
+    """
+    if not len(val):
         learner.fit(X[train], y[train])
+        return None
+    learner.fit(X[train], y[train], X[val], y[val])
+    held_out = learner.predict_proba(X[val])
+    if refit:
+        again = getattr(learner, "refit", None)
+        if again is not None:
+            again(X, y)
+        else:
+            learner.fit(X, y)
+    return held_out
 
 
 def score_pool(

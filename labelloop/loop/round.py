@@ -147,15 +147,22 @@ class ClassificationTask:
                 auto and int(is_val.sum()) >= AUTO_CALIBRATE_MIN_VAL
             )
         ctx.step("fit", 0.3)
-        fit_split(learner, X_labeled, y, np.flatnonzero(~is_val), np.flatnonzero(is_val))
+        # Validated on the held-out side, then refitted on every label (no label wasted).
+        refit = cfg.refit_on_all_labels
+        val_probs = fit_split(
+            learner, X_labeled, y, np.flatnonzero(~is_val), np.flatnonzero(is_val), refit=refit
+        )
         val_metrics = None
-        if is_val.any():
-            # One pass over the validation images: its metrics, and (for the
-            # confidence histogram) its probabilities.
-            val_probs = learner.predict_proba(X_labeled[is_val])
+        if val_probs is not None:
+            # The held-out model's view of the validation images: honest
+            # metrics, and (for the confidence histogram) its probabilities.
             val_metrics = evaluate(val_probs, y[is_val], learner.n_classes)
             ctx.state["validation"] = (val_probs, y[is_val])
-        ctx.metrics |= {"n_train": int((~is_val).sum()), "n_val": int(is_val.sum())}
+        ctx.metrics |= {
+            "n_train": int((~is_val).sum()),
+            "n_val": int(is_val.sum()),
+            "refit_on": len(y) if refit or val_probs is None else int((~is_val).sum()),
+        }
         ctx.metrics["calibration"] = calibration_report(learner)
         if val_metrics is not None:
             ctx.metrics["validation"] = val_metrics.to_dict()

@@ -44,6 +44,7 @@ _EFFECTS: dict[str, str] = {
     "cold_start": "at the next round made without a trusted model",
     "learner": "at the next round, which trains a new model from scratch",
     "calibrate": "at the next round's fit",
+    "refit_on_all_labels": "at the next round's fit",
     "batch_size": "at the next round",
     "ranking_size": "at the next round",
     "mc_samples": "at the next round",

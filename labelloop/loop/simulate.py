@@ -79,6 +79,7 @@ class SimulationSettings:
     test_fraction: float = 0.2
     n_samples: int = 20
     stop_set_size: int = 500
+    refit: bool = True
 
     def __post_init__(self) -> None:
         if not self.strategies:
@@ -166,7 +167,7 @@ def _run_one(
         y_lab = np.array(labels, dtype=np.int64)
         is_val = np.array([s == "val" for s in sides])
         train, val = np.flatnonzero(~is_val), np.flatnonzero(is_val)
-        validation = fit_learner(learner, X_pool[idx], y_lab, train, val)
+        validation = fit_learner(learner, X_pool[idx], y_lab, train, val, refit=settings.refit)
         tested = evaluate(learner.predict_proba(X_test), y_test, len(data.classes))
         pool_probs = learner.predict_proba(X_pool)
         watched = monitor.observe(
