@@ -31,9 +31,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from labelloop.data.demo import DIGITS_CLASSES, digits_arrays  # noqa: E402
-from labelloop.data.photolike import photo_like_arrays  # noqa: E402
-from labelloop.loop.simulate import (  # noqa: E402
+from labelloop.data.demo import DIGITS_CLASSES, digits_arrays
+from labelloop.data.photolike import photo_like_arrays
+from labelloop.loop.simulate import (
     Dataset,
     SimulationSettings,
     run_simulation,
