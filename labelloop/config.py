@@ -159,6 +159,30 @@ class ScaleConfig(BaseModel):
     chunk_size: int = Field(default=256, ge=1, le=65_536)
 
 
+class BackboneConfig(BaseModel):
+    """How a pretrained backbone learner (``resnet18``, ``resnet50``, ``efficientnet_b0``,
+    ``convnext_tiny``, ``vit_b_16``) is used.
+
+    Attributes:
+        weights: ``none`` (random initialisation), ``imagenet`` (torchvision's
+            weights, from the torch cache: ``$TORCH_HOME/hub/checkpoints``) or
+            the path of a state-dict file (e.g. from ``labelloop pretrain``).
+        mode: ``finetune`` trains the whole network each round (warm-started);
+            ``embed`` freezes it, caches each image's embedding on disk once,
+            and trains only a head each round (seconds).
+        input_size: the side images are resized to for the backbone (224 is
+            what ImageNet weights expect; 112 is about 4x faster on a CPU).
+        head: ``embed`` mode's head: ``logreg`` or ``mlp``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    weights: str = Field(default="none", min_length=1, max_length=1000)
+    mode: Literal["finetune", "embed"] = "finetune"
+    input_size: int = Field(default=224, ge=32, le=1024)
+    head: Literal["logreg", "mlp"] = "logreg"
+
+
 class ProjectConfig(BaseModel):
     """Everything that decides how one project's loop runs.
 
@@ -207,6 +231,8 @@ class ProjectConfig(BaseModel):
             epochs validation chose; the refitted model ranks and auto-labels,
             the metrics stay those of the held-out fit. Off: the validation
             side never trains the model (the behaviour before 0.2).
+        backbone: weights, mode (finetune or embed), input size and head of a
+            pretrained backbone learner (:class:`BackboneConfig`).
         calibrate: fit a temperature on the validation split after each
             round's fit (torch learners); rounds record validation ECE before
             and after either way.
@@ -243,6 +269,7 @@ class ProjectConfig(BaseModel):
     cold_start: Literal["random", "typiclust", "coreset"] = "random"
     calibrate: bool = False
     refit_on_all_labels: bool = True
+    backbone: BackboneConfig = BackboneConfig()
     synthesis: SynthesisConfig = SynthesisConfig()
     monitor: MonitorConfig = MonitorConfig()
     detection: DetectionConfig = DetectionConfig()
@@ -268,6 +295,12 @@ class ProjectConfig(BaseModel):
         if self.learner not in learners:
             raise ValueError(
                 f"unknown learner {self.learner!r} for {self.task}; choose one of {list(learners)}"
+            )
+        uses_backbone = self.backbone.weights != "none" or self.backbone.mode == "embed"
+        if uses_backbone and self.learner not in names.BACKBONE_LEARNERS:
+            raise ValueError(
+                f"backbone weights and embed mode need a backbone learner "
+                f"({', '.join(names.BACKBONE_LEARNERS)}), not {self.learner!r}"
             )
         return self
 

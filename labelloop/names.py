@@ -9,6 +9,7 @@ checks that these tuples equal what the registries build.
 from __future__ import annotations
 
 __all__ = [
+    "BACKBONE_LEARNERS",
     "CLASSIFICATION_LEARNERS",
     "CLASSIFICATION_STRATEGIES",
     "DETECTION_LEARNERS",
@@ -18,11 +19,23 @@ __all__ = [
 CLASSIFICATION_LEARNERS: tuple[str, ...] = (
     "cnn",
     "cnn_ensemble",
+    "convnext_tiny",
+    "efficientnet_b0",
     "logreg",
     "logreg_bagging",
     "resnet18",
+    "resnet50",
+    "vit_b_16",
 )
 DETECTION_LEARNERS: tuple[str, ...] = ("fcos_resnet50_fpn", "fcos_tiny")
+BACKBONE_LEARNERS: tuple[str, ...] = (
+    "convnext_tiny",
+    "efficientnet_b0",
+    "resnet18",
+    "resnet50",
+    "vit_b_16",
+)
+"""Classification learners built on a torchvision backbone (``backbone`` settings)."""
 CLASSIFICATION_STRATEGIES: tuple[str, ...] = (
     "badge",
     "bald",

@@ -20,10 +20,30 @@ from numpy.typing import NDArray
 
 __all__ = ["LEARNER_NAMES", "Learner", "LearnerName", "SupportsSamples"]
 
-LearnerName = Literal["cnn", "cnn_ensemble", "logreg", "logreg_bagging", "resnet18"]
+LearnerName = Literal[
+    "cnn",
+    "cnn_ensemble",
+    "convnext_tiny",
+    "efficientnet_b0",
+    "logreg",
+    "logreg_bagging",
+    "resnet18",
+    "resnet50",
+    "vit_b_16",
+]
 """Names :func:`~labelloop.learners.make_learner` accepts."""
 
-LEARNER_NAMES: tuple[str, ...] = ("cnn", "cnn_ensemble", "logreg", "logreg_bagging", "resnet18")
+LEARNER_NAMES: tuple[str, ...] = (
+    "cnn",
+    "cnn_ensemble",
+    "convnext_tiny",
+    "efficientnet_b0",
+    "logreg",
+    "logreg_bagging",
+    "resnet18",
+    "resnet50",
+    "vit_b_16",
+)
 """The values of :data:`LearnerName`, sorted."""
 
 

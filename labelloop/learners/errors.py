@@ -17,6 +17,7 @@ __all__ = [
     "NotFittedError",
     "UnknownLearnerError",
     "WeightsMismatchError",
+    "WeightsUnavailableError",
 ]
 
 
@@ -54,3 +55,7 @@ class ModelFileCorruptError(LearnerError, ValueError):
 
 class WeightsMismatchError(LearnerError, ValueError):
     """A weights file or saved learner does not fit the network it is loaded into."""
+
+
+class WeightsUnavailableError(LearnerError, FileNotFoundError):
+    """Pretrained weights are neither in the torch cache nor downloadable here."""

@@ -1,9 +1,13 @@
 """Build a learner by name with defaults tuned for small labeled sets."""
 
+from pathlib import Path
+
 from sklearn.linear_model import LogisticRegression
 
 from labelloop.learners._validation import check_input_shape, check_n_classes
+from labelloop.learners.backbones import BACKBONE_NAMES
 from labelloop.learners.base import LEARNER_NAMES, Learner
+from labelloop.learners.embedding import EmbeddingClassifier
 from labelloop.learners.ensemble import DeepEnsemble
 from labelloop.learners.errors import UnknownLearnerError
 from labelloop.learners.sklearn_learner import SklearnLearner
@@ -26,6 +30,11 @@ def make_learner(
     random_state: int = 0,
     device: str | None = None,
     calibrate: bool = False,
+    weights: str = "none",
+    mode: str = "finetune",
+    backbone_size: int = 224,
+    head: str = "logreg",
+    cache_root: Path | None = None,
 ) -> Learner:
     """Build an unfitted learner by name.
 
@@ -36,6 +45,13 @@ def make_learner(
       costs that many times a ``"cnn"`` fit.
     * ``"resnet18"``: :class:`TorchClassifier` with a randomly initialised
       ResNet-18, 15 epochs at a lower learning rate.
+    * ``"resnet50"``, ``"efficientnet_b0"``, ``"convnext_tiny"``,
+      ``"vit_b_16"`` (and ``"resnet18"`` with ``weights``): torchvision
+      backbones (:mod:`~labelloop.learners.backbones`). ``mode="finetune"``
+      trains the whole network (:class:`TorchClassifier`, warm-started
+      across rounds, lower learning rate when pretrained);
+      ``mode="embed"`` freezes it and trains a ``head`` on cached embeddings
+      (:class:`~labelloop.learners.embedding.EmbeddingClassifier`).
     * ``"logreg"``: :class:`SklearnLearner` around an L2 logistic regression
       (``C=1``) on flattened pixels.
     * ``"logreg_bagging"``: ``"logreg"`` plus :data:`BAGGING_CLONES`
@@ -50,6 +66,11 @@ def make_learner(
             available); ignored by the ``"logreg"`` learners.
         calibrate: Fit a temperature on the validation split after each fit
             (the torch learners; ignored by the ``"logreg"`` learners).
+        weights: A backbone's weights: ``"none"``, ``"imagenet"`` or a file.
+        mode: ``"finetune"`` or ``"embed"`` (backbones only).
+        backbone_size: The side a backbone sees.
+        head: ``"logreg"`` or ``"mlp"``, the head of ``embed`` mode.
+        cache_root: Where ``embed`` mode keeps its embedding caches.
 
     Returns:
         The learner.
@@ -68,6 +89,34 @@ def make_learner(
         estimator = LogisticRegression(C=1.0, max_iter=1000, random_state=random_state)
         bagging = BAGGING_CLONES if name == "logreg_bagging" else 0
         return SklearnLearner(estimator, n_classes, bagging=bagging, random_state=random_state)
+    if mode not in ("finetune", "embed"):
+        raise UnknownLearnerError(f"unknown training mode {mode!r}; use finetune or embed.")
+    if name in BACKBONE_NAMES and mode == "embed":
+        return EmbeddingClassifier(
+            name,
+            n_classes,
+            input_shape,
+            weights=weights,
+            input_size=backbone_size,
+            head=head,
+            cache_root=cache_root,
+            random_state=random_state,
+            device=device,
+        )
+    if name in BACKBONE_NAMES and (name != "resnet18" or weights != "none"):
+        return TorchClassifier(
+            name,  # type: ignore[arg-type]
+            n_classes,
+            input_shape,
+            epochs=15,
+            lr=3e-4 if weights != "none" else 1e-3,
+            random_state=random_state,
+            device=device,
+            calibrate=calibrate,
+            backbone_weights=weights,
+            backbone_size=backbone_size,
+            augment="shift_flip",
+        )
     if name == "resnet18":
         return TorchClassifier(
             "resnet18",

@@ -18,6 +18,7 @@ from labelloop.learners._validation import (
     check_n_classes,
 )
 from labelloop.learners.augment import AUGMENT_NAMES, AugmentName
+from labelloop.learners.backbones import BACKBONE_NAMES, BackboneClassifier
 from labelloop.learners.calibration import TemperatureScaler
 from labelloop.learners.errors import (
     InvalidInputError,
@@ -174,6 +175,8 @@ class TorchClassifier:
         min_steps: int = 200,
         early_stopping_min_val: int = 50,
         augment: AugmentName = "shift",
+        backbone_weights: str = "none",
+        backbone_size: int = 224,
     ) -> None:
         self.network = network
         self.n_classes = n_classes
@@ -194,6 +197,8 @@ class TorchClassifier:
         self.min_steps = min_steps
         self.early_stopping_min_val = early_stopping_min_val
         self.augment = augment
+        self.backbone_weights = backbone_weights
+        self.backbone_size = backbone_size
 
     def fit(
         self,
@@ -477,7 +482,8 @@ class TorchClassifier:
             )
         device = resolve_device(self.device)
         with seeded(self.random_state, device):
-            network = build_network(self.network, n_classes, input_shape, float(self.dropout))
+            # The saved weights replace any pretrained ones: build without loading them.
+            network = self._build(n_classes, input_shape, weights="none")
         try:
             network.load_state_dict(state["state_dict"])
         except RuntimeError as error:
@@ -496,11 +502,32 @@ class TorchClassifier:
         return self
 
     def _architecture(self, n_classes: int, input_shape: tuple[int, ...]) -> dict[str, Any]:
-        return {
+        config: dict[str, Any] = {
             "network": self.network,
             "n_classes": int(n_classes),
             "input_shape": [int(v) for v in input_shape],
         }
+        if self._pretrained_backbone():
+            config["backbone_size"] = int(self.backbone_size)
+        return config
+
+    def _pretrained_backbone(self) -> bool:
+        """A torchvision backbone at its own input size (``resnet18`` without weights
+        keeps the small-image ResNet-18 of :func:`build_network`)."""
+        return self.network in BACKBONE_NAMES and (
+            self.network != "resnet18" or self.backbone_weights != "none"
+        )
+
+    def _build(self, n_classes: int, input_shape: ImageShape, *, weights: str) -> FeatureClassifier:
+        if self._pretrained_backbone():
+            return BackboneClassifier(
+                self.network,
+                n_classes,
+                weights=weights,
+                input_size=int(self.backbone_size),
+                dropout=float(self.dropout),
+            )
+        return build_network(self.network, n_classes, input_shape, float(self.dropout))
 
     @staticmethod
     def _read_saved(path: Path) -> dict[str, Any]:
@@ -518,10 +545,9 @@ class TorchClassifier:
         return state
 
     def _check_params(self) -> tuple[int, ImageShape]:
-        if self.network not in NETWORK_NAMES:
-            raise InvalidParameterError(
-                f"network={self.network!r} is unknown; use one of {NETWORK_NAMES}."
-            )
+        if self.network not in NETWORK_NAMES and self.network not in BACKBONE_NAMES:
+            known = tuple(sorted({*NETWORK_NAMES, *BACKBONE_NAMES}))
+            raise InvalidParameterError(f"network={self.network!r} is unknown; use one of {known}.")
         n_classes = check_n_classes(self.n_classes)
         input_shape = check_input_shape(self.input_shape)
         check_int("epochs", self.epochs, 0)
@@ -576,7 +602,7 @@ class TorchClassifier:
         return built_for == (self.network, n_classes, input_shape) and hasattr(self, "network_")
 
     def _init_network(self, n_classes: int, input_shape: ImageShape) -> None:
-        network = build_network(self.network, n_classes, input_shape, float(self.dropout))
+        network = self._build(n_classes, input_shape, weights=self.backbone_weights)
         self.skipped_weights_ = []
         if self.weights_path is not None:
             self.skipped_weights_ = load_matching_weights(

@@ -12,7 +12,24 @@ from labelloop.learners import (
 from labelloop.loop.workspace import Workspace
 from labelloop.store import ModelRecord
 
-__all__ = ["latest_learner", "latest_model"]
+__all__ = ["latest_learner", "latest_model", "project_learner"]
+
+
+def project_learner(ws: Workspace, input_shape: tuple[int, int, int]) -> Learner:
+    """A new, unfitted learner as the project's settings describe it."""
+    cfg = ws.config
+    return make_learner(
+        cfg.learner,
+        n_classes=len(cfg.classes),
+        input_shape=input_shape,
+        random_state=cfg.seed,
+        calibrate=cfg.calibrate,
+        weights=cfg.backbone.weights,
+        mode=cfg.backbone.mode,
+        backbone_size=cfg.backbone.input_size,
+        head=cfg.backbone.head,
+        cache_root=ws.root / "cache" / "embeddings",
+    )
 
 
 def latest_model(ws: Workspace) -> ModelRecord | None:
@@ -43,14 +60,7 @@ def latest_learner(ws: Workspace, input_shape: tuple[int, int, int]) -> Learner 
     record = latest_model(ws)
     if record is None or record.path is None:
         return None
-    cfg = ws.config
-    learner = make_learner(
-        cfg.learner,
-        n_classes=len(cfg.classes),
-        input_shape=input_shape,
-        random_state=cfg.seed,
-        calibrate=cfg.calibrate,
-    )
+    learner = project_learner(ws, input_shape)
     path = ws.root / record.path
     try:
         return learner.load(path)

@@ -15,7 +15,7 @@ from typing import Any, cast
 import numpy as np
 from numpy.typing import NDArray
 
-from labelloop.learners import Learner, evaluate, make_learner
+from labelloop.learners import Learner, evaluate
 from labelloop.loop.autolabel import confidence_histogram
 from labelloop.loop.engine import (
     Selection,
@@ -25,7 +25,7 @@ from labelloop.loop.engine import (
     rank_range,
 )
 from labelloop.loop.health import observe_round
-from labelloop.loop.models import latest_learner
+from labelloop.loop.models import latest_learner, project_learner
 from labelloop.loop.pipeline import (
     RoundContext,
     RoundResult,
@@ -53,14 +53,7 @@ AUTO_CALIBRATE_MIN_VAL = 50
 
 
 def _warm_learner(ws: Workspace, input_shape: tuple[int, int, int]) -> Learner:
-    cfg = ws.config
-    return latest_learner(ws, input_shape) or make_learner(
-        cfg.learner,
-        n_classes=len(cfg.classes),
-        input_shape=input_shape,
-        random_state=cfg.seed,
-        calibrate=cfg.calibrate,
-    )
+    return latest_learner(ws, input_shape) or project_learner(ws, input_shape)
 
 
 def _needs(strategy: QueryStrategy, learner: Learner | None) -> frozenset[Need]:

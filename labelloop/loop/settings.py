@@ -62,6 +62,8 @@ _EFFECTS: dict[str, str] = {
     "detection": "at the next round",
     "monitor": "at the next import, stream window or round that runs the check",
     "scale": "at the next round's pool scoring",
+    "backbone": "at the next round, which trains a new model (embed mode: embeddings "
+    "of a new backbone, weights or input size are computed once, then cached)",
     "team": "now, at each person's next request",
     "instructions": "now, on the next page anyone opens",
 }

@@ -1,0 +1,336 @@
+"""``embed`` mode: a frozen pretrained backbone, embeddings cached on disk, a light head per round.
+
+The backbone runs once per image: its feature vectors are kept in a cache
+folder keyed by the backbone, its weights and input size, and a hash of the
+image's pixels, so every later round (and every later pass over the pool)
+reads them instead of running the network. Each fit trains only the head,
+a standardised logistic regression (``head="logreg"``) or a one-hidden-layer
+MLP (``"mlp"``), in seconds. ``predict_samples`` draws from bootstrap clones
+of the head (a bagged committee over the embeddings) for the Bayesian
+strategies; ``embed`` returns the backbone's features, which the diversity
+strategies (core-set, TypiClust, BADGE-like) read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import uuid
+from pathlib import Path
+from typing import Any, Self
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from labelloop.learners._files import read_file, write_atomically
+from labelloop.learners._validation import check_images, check_input_shape, check_n_classes
+from labelloop.learners.backbones import Backbone, build_backbone
+from labelloop.learners.errors import (
+    InvalidParameterError,
+    ModelFileCorruptError,
+    NotFittedError,
+    WeightsMismatchError,
+)
+from labelloop.learners.sklearn_learner import SklearnLearner
+from labelloop.learners.training import resolve_device
+
+__all__ = ["EmbeddingCache", "EmbeddingClassifier"]
+
+_FORMAT = "labelloop.learners.EmbeddingClassifier"
+HEADS = ("logreg", "mlp")
+
+
+def _head_estimator(head: str, random_state: int) -> Any:
+    if head == "logreg":
+        return make_pipeline(
+            StandardScaler(), LogisticRegression(C=0.5, max_iter=2000, random_state=random_state)
+        )
+    if head == "mlp":
+        return make_pipeline(
+            StandardScaler(),
+            MLPClassifier(
+                hidden_layer_sizes=(256,), alpha=1e-3, max_iter=300, random_state=random_state
+            ),
+        )
+    raise InvalidParameterError(f"unknown head {head!r}; choose one of {', '.join(HEADS)}")
+
+
+class EmbeddingCache:
+    """Feature vectors of images, keyed by a hash of their pixels, kept in a folder.
+
+    Each batch of new vectors is written as one shard (``keys-ID.npy`` and
+    ``vectors-ID.npy``, renamed into place when complete), so a crash loses
+    at most the batch being written and the folder never holds half a
+    shard. Shards are memory-mapped: the index, not the vectors, lives in RAM.
+    """
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self._index: dict[bytes, tuple[int, int]] | None = None
+        self._shards: list[NDArray[np.float32]] = []
+
+    @staticmethod
+    def key(image: NDArray[np.float32]) -> bytes:
+        """A 16-byte hash of an image's pixels and shape."""
+        digest = hashlib.blake2b(digest_size=16)
+        digest.update(str(image.shape).encode())
+        digest.update(np.ascontiguousarray(image).tobytes())
+        return digest.digest()
+
+    def _load(self) -> dict[bytes, tuple[int, int]]:
+        if self._index is not None:
+            return self._index
+        self._index = {}
+        if self.folder is not None and self.folder.is_dir():
+            for keys_file in sorted(self.folder.glob("keys-*.npy")):
+                vectors_file = keys_file.with_name(keys_file.name.replace("keys-", "vectors-"))
+                try:
+                    keys = np.load(keys_file)
+                    vectors = np.load(vectors_file, mmap_mode="r")
+                except (OSError, ValueError):
+                    continue  # a damaged shard is recomputed, not trusted
+                if keys.ndim != 2 or keys.shape[1] != 16 or len(keys) != len(vectors):
+                    continue
+                shard = len(self._shards)
+                self._shards.append(vectors)
+                for row, key in enumerate(keys):
+                    self._index[key.tobytes()] = (shard, row)
+        return self._index
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+    def get(self, keys: list[bytes]) -> tuple[list[int], NDArray[np.float32] | None]:
+        """Positions of ``keys`` not cached, and the cached vectors (rows of the rest)."""
+        index = self._load()
+        missing = [i for i, key in enumerate(keys) if key not in index]
+        found = [index[key] for key in keys if key in index]
+        if not found:
+            return missing, None
+        rows = np.stack([self._shards[shard][row] for shard, row in found])
+        return missing, rows.astype(np.float32, copy=False)
+
+    def put(self, keys: list[bytes], vectors: NDArray[np.float32]) -> None:
+        """Add vectors (written as a new shard when the cache has a folder)."""
+        index = self._load()
+        new = [i for i, key in enumerate(keys) if key not in index]
+        if not new:
+            return
+        # Raw bytes as uint8 rows: numpy's "S" strings would drop trailing zero bytes.
+        keys_array = np.frombuffer(b"".join(keys[i] for i in new), dtype=np.uint8).reshape(-1, 16)
+        block = np.ascontiguousarray(vectors[new], dtype=np.float32)
+        if self.folder is not None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            shard_id = uuid.uuid4().hex
+            for stem, array in (("vectors", block), ("keys", keys_array)):
+                final = self.folder / f"{stem}-{shard_id}.npy"
+                partial = final.with_suffix(".part")
+                with open(partial, "wb") as out:
+                    np.save(out, array)
+                os.replace(partial, final)  # keys last: a shard counts once both exist
+        shard = len(self._shards)
+        self._shards.append(block)
+        for row, i in enumerate(new):
+            index[keys[i]] = (shard, row)
+
+
+class EmbeddingClassifier:
+    """A frozen backbone's cached embeddings and a head trained on them (module docstring).
+
+    Args:
+        backbone: A name of :data:`~labelloop.learners.backbones.BACKBONE_NAMES`.
+        n_classes: Number of classes.
+        input_shape: ``(channels, height, width)`` of the images.
+        weights: ``"none"``, ``"imagenet"`` or a state-dict file.
+        input_size: Side the backbone sees (images are resized to it).
+        head: ``"logreg"`` or ``"mlp"``.
+        cache_root: Folder that holds the embedding caches (one subfolder per
+            backbone, weights and input size); None keeps them in memory only.
+        bagging: Bootstrap clones of the head for ``predict_samples``.
+        random_state: Seeds the head and its clones.
+        device: Torch device of the backbone (None: CUDA when available).
+        batch_size: Images per backbone forward pass.
+    """
+
+    def __init__(
+        self,
+        backbone: str,
+        n_classes: int,
+        input_shape: tuple[int, int, int],
+        *,
+        weights: str = "imagenet",
+        input_size: int = 224,
+        head: str = "logreg",
+        cache_root: Path | None = None,
+        bagging: int = 10,
+        random_state: int = 0,
+        device: str | None = None,
+        batch_size: int = 64,
+    ) -> None:
+        self.backbone = backbone
+        self.n_classes = n_classes
+        self.input_shape = input_shape
+        self.weights = weights
+        self.input_size = input_size
+        self.head = head
+        self.cache_root = cache_root
+        self.bagging = bagging
+        self.random_state = random_state
+        self.device = device
+        self.batch_size = batch_size
+        self._network: Backbone | None = None
+        self._cache: EmbeddingCache | None = None
+        self.head_: SklearnLearner | None = None
+
+    # the backbone and its cache, built on first use (and after unpickling) -------------
+
+    def _tag(self) -> str:
+        weights = self.weights
+        if weights not in ("none", "imagenet"):
+            path = Path(weights)
+            stamp = path.stat().st_mtime_ns if path.exists() else 0
+            weights = hashlib.blake2b(
+                f"{path.resolve()}:{stamp}".encode(), digest_size=8
+            ).hexdigest()
+        return f"{self.backbone}-{weights}-{self.input_size}"
+
+    @property
+    def cache(self) -> EmbeddingCache:
+        """The embedding cache of this backbone, weights and input size."""
+        if self._cache is None:
+            folder = None if self.cache_root is None else Path(self.cache_root) / self._tag()
+            self._cache = EmbeddingCache(folder)
+        return self._cache
+
+    def _backbone(self) -> Backbone:
+        if self._network is None:
+            network = build_backbone(self.backbone, self.weights, self.input_size)
+            self._network = network.to(resolve_device(self.device))
+        return self._network
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_network"] = None  # rebuilt where it is unpickled (a Ray actor)
+        state["_cache"] = None
+        return state
+
+    def embed(self, X: NDArray[np.floating]) -> NDArray[np.float32]:
+        """The backbone's feature vectors, shape ``(n, d)``, from the cache where it has them."""
+        images = check_images(X, input_shape=check_input_shape(self.input_shape))
+        keys = [EmbeddingCache.key(image) for image in images]
+        missing, cached = self.cache.get(keys)
+        out: NDArray[np.float32] | None = None
+        if missing:
+            network = self._backbone()
+            device = next(network.parameters()).device
+            parts = []
+            with torch.inference_mode():
+                for start in range(0, len(missing), self.batch_size):
+                    rows = missing[start : start + self.batch_size]
+                    batch = torch.from_numpy(np.ascontiguousarray(images[rows])).to(device)
+                    parts.append(network(batch).float().cpu().numpy())
+            computed = np.concatenate(parts).astype(np.float32, copy=False)
+            self.cache.put([keys[i] for i in missing], computed)
+            out = np.empty((len(images), computed.shape[1]), dtype=np.float32)
+            out[missing] = computed
+        if cached is not None:
+            if out is None:
+                return cached
+            present = np.setdiff1d(np.arange(len(images)), missing)
+            out[present] = cached
+        assert out is not None
+        return out
+
+    # the learner protocol --------------------------------------------------------------
+
+    def _features(self, X: NDArray[np.floating]) -> NDArray[np.float32]:
+        z = self.embed(X)
+        return z.reshape(len(z), z.shape[1], 1, 1)
+
+    def fit(
+        self,
+        X: NDArray[np.floating],
+        y: NDArray[np.integer],
+        X_val: NDArray[np.floating] | None = None,
+        y_val: NDArray[np.integer] | None = None,
+    ) -> Self:
+        """Train the head on the images' embeddings (the validation side is not used to fit)."""
+        n_classes = check_n_classes(self.n_classes)
+        self.head_ = SklearnLearner(
+            _head_estimator(self.head, self.random_state),
+            n_classes,
+            bagging=self.bagging,
+            random_state=self.random_state,
+        )
+        self.head_.fit(self._features(X), y)
+        return self
+
+    def refit(self, X: NDArray[np.floating], y: NDArray[np.integer]) -> Self:
+        """Train the head again on every label."""
+        return self.fit(X, y)
+
+    def _fitted(self) -> SklearnLearner:
+        if self.head_ is None:
+            raise NotFittedError("fit the embedding classifier (or load one) first")
+        return self.head_
+
+    def predict_proba(self, X: NDArray[np.floating]) -> NDArray[np.float64]:
+        """Class probabilities of the head on the images' embeddings."""
+        return self._fitted().predict_proba(self._features(X))
+
+    def predict_samples(self, X: NDArray[np.floating], n_samples: int = 20) -> NDArray[np.float64]:
+        """Probabilities of the head's bootstrap clones, shape ``(clones, n, n_classes)``."""
+        return self._fitted().predict_samples(self._features(X), n_samples)
+
+    def save(self, path: Path) -> None:
+        """Write the head and the backbone's settings (not its weights: they are the setting's)."""
+        head = self._fitted()
+        state = {
+            "format": _FORMAT,
+            "config": self._config(),
+            "head": pickle.dumps(head, protocol=pickle.HIGHEST_PROTOCOL),
+        }
+
+        def write(partial: Path) -> None:
+            partial.write_bytes(pickle.dumps(state, protocol=5))
+
+        write_atomically(Path(path), write)
+
+    def _config(self) -> dict[str, Any]:
+        return {
+            "backbone": self.backbone,
+            "weights": self.weights,
+            "input_size": self.input_size,
+            "head": self.head,
+            "n_classes": self.n_classes,
+            "input_shape": tuple(self.input_shape),
+        }
+
+    def load(self, path: Path) -> Self:
+        """Restore a head written by :meth:`save` (unpickled: load only your own files).
+
+        Raises:
+            WeightsMismatchError: it was saved for another backbone, head,
+                class count or input shape.
+        """
+        path = Path(path)
+        state = read_file(
+            path, what="embedding classifier", missing_hint="train a round first.", use_torch=False
+        )
+        if not isinstance(state, dict) or state.get("format") != _FORMAT:
+            raise ModelFileCorruptError(f"{path} is not a saved embedding classifier")
+        if state["config"] != self._config():
+            raise WeightsMismatchError(
+                f"{path} was saved for {state['config']}, not {self._config()}"
+            )
+        head = pickle.loads(state["head"])
+        if not isinstance(head, SklearnLearner):
+            raise ModelFileCorruptError(f"{path} holds no head")
+        self.head_ = head
+        return self
