@@ -245,6 +245,14 @@ def import_(
         f"imported {s['imported']} ({s['labeled']} labeled), "
         f"duplicate {s['duplicate']}, rejected {s['rejected']}"
     )
+    for key, _old, new in report.decided:
+        if key == "backbone":
+            console.print(
+                f"decided from the images: backbone {new['mode']} mode with ImageNet weights "
+                "(found in the torch cache); change with labelloop config --set"
+            )
+        else:
+            console.print(f"decided from the images: {key} = {new}")
     if s["rejected"] and not s["imported"] and not s["duplicate"]:
         ws.close()
         err.print(_styled("[red]error:[/red] no file was imported; the reasons are listed above"))

@@ -55,6 +55,8 @@ class ImportReport:
     labeled: int = 0
     duplicates: int = 0
     rejected: list[RejectedFile] = field(default_factory=list)
+    decided: list[tuple[str, Any, Any]] = field(default_factory=list)
+    """Settings the first import decided from the images: ``(key, old, new)``."""
 
     def summary(self) -> dict[str, int]:
         """Counts of imported, labeled, duplicate and rejected files."""
@@ -261,6 +263,8 @@ class Workspace:
         if cfg.image_size is None and size is not None:
             decided.append(("image_size", None, list(size)))
         if decided:
+            decided += self._backbone_default(channels, size)
+        if decided:
             config = cfg.to_dict() | {key: new for key, _, new in decided}
             self.store.update_config(
                 self.project.id,
@@ -271,6 +275,26 @@ class Workspace:
             )
             self.refresh()
         return decided
+
+    def _backbone_default(
+        self, channels: int, size: tuple[int, int] | None
+    ) -> list[tuple[str, Any, Any]]:
+        """Photos get a pretrained backbone in embed mode when its ImageNet weights are in
+        the torch cache and the learner is still the default; digits-sized images keep the CNN."""
+        cfg = self.config
+        photos = channels == 3 or (size is not None and min(size) >= 32)
+        untouched = cfg.learner == "cnn" and cfg.backbone == type(cfg.backbone)()
+        if cfg.task != "classification" or not photos or not untouched:
+            return []
+        from labelloop.learners.backbones import weights_available  # imports torch
+
+        if not weights_available("resnet18"):
+            return []
+        backbone = cfg.backbone.model_copy(update={"weights": "imagenet", "mode": "embed"})
+        return [
+            ("learner", cfg.learner, "resnet18"),
+            ("backbone", cfg.backbone.model_dump(), backbone.model_dump()),
+        ]
 
     def import_folder(
         self,
@@ -302,7 +326,7 @@ class Workspace:
             if len(batch) >= batch_size:
                 self._flush(batch, report, annotator)
         self._flush(batch, report, annotator)
-        self.settle_geometry()
+        report.decided = self.settle_geometry()
         return report
 
     def add_file(self, path: Path, name: str) -> tuple[Item, bool]:
@@ -365,7 +389,7 @@ class Workspace:
             if len(batch) >= batch_size:
                 self._flush(batch, report, annotator)
         self._flush(batch, report, annotator)
-        self.settle_geometry()
+        report.decided = self.settle_geometry()
         return report
 
     @staticmethod

@@ -42,7 +42,10 @@ def test_make_learner_builds_each_name(name: str) -> None:
 
 
 def test_unknown_name_lists_choices() -> None:
-    choices = "cnn, cnn_ensemble, logreg, logreg_bagging, resnet18"
+    choices = (
+        "cnn, cnn_ensemble, convnext_tiny, efficientnet_b0, logreg, logreg_bagging, resnet18, "
+        "resnet50, vit_b_16"
+    )
     with pytest.raises(UnknownLearnerError, match=choices) as info:
         make_learner("svm", n_classes=10, input_shape=(1, 8, 8))
     assert isinstance(info.value, ValueError)
