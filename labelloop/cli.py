@@ -1285,6 +1285,68 @@ def serve(
     )
 
 
+@app.command()
+@_friendly
+def pretrain(
+    project_dir: ProjectDir,
+    epochs: Annotated[int, typer.Option(min=1, max=10_000, help="Passes over the pool.")] = 20,
+    backbone: Annotated[
+        str,
+        typer.Option(help="resnet18, resnet50, efficientnet_b0, convnext_tiny or vit_b_16."),
+    ] = "resnet18",
+    input_size: Annotated[
+        int, typer.Option(min=16, max=1024, help="The side the backbone sees.")
+    ] = 64,
+    batch_size: Annotated[int, typer.Option(min=2, max=4096, help="Images per step.")] = 64,
+    restart: Annotated[
+        bool, typer.Option("--restart", help="Start over instead of resuming the checkpoint.")
+    ] = False,
+    use: Annotated[
+        bool, typer.Option(help="Make the result the project's backbone (embed mode).")
+    ] = True,
+) -> None:
+    """Pretrain a backbone on the project's own unlabeled images (SimCLR), resumably.
+
+    Each epoch is checkpointed; running the command again after a stop
+    resumes at the next epoch. The finished backbone becomes the project's
+    (learner, backbone.weights; embed mode) unless --no-use.
+    """
+    from labelloop.learners.backbones import BACKBONE_NAMES
+    from labelloop.learners.pretrain import PretrainSettings
+    from labelloop.loop.pretrain import pretrain_project
+
+    if backbone not in BACKBONE_NAMES:
+        raise ValueError(f"--backbone must be one of {', '.join(BACKBONE_NAMES)}, not {backbone!r}")
+    with Workspace.open(project_dir) as ws:
+        n = len(ws.store.items(ws.project.id))
+        steps = -(-n // max(2, min(batch_size, max(n, 2))))
+        settings = PretrainSettings(backbone=backbone, input_size=input_size, epochs=epochs)
+        with _progress() as progress:
+            task = progress.add_task("pretraining", total=epochs * steps)
+            done = pretrain_project(
+                ws,
+                settings,
+                batch_size=batch_size,
+                restart=restart,
+                use=use,
+                on_step=lambda epoch, step, loss: progress.update(
+                    task,
+                    completed=epoch * steps + step + 1,
+                    description=f"epoch {epoch + 1}/{epochs} loss {loss:.3f}",
+                ),
+            )
+    result = done.result
+    if result.resumed_from:
+        console.print(f"resumed after epoch {result.resumed_from}")
+    losses = ", ".join(f"{v:.3f}" for v in result.losses[-5:])
+    console.print(
+        f"pretrained {backbone} on {done.images} images for {result.epochs_done} epochs "
+        f"(last losses {losses}); weights: {result.weights_path}"
+    )
+    for change in done.changes:
+        console.print(f"{change.key}: {change.old} -> {change.new}")
+
+
 @app.command("ls-connect")
 @_friendly
 def ls_connect(
