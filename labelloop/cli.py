@@ -1311,12 +1311,13 @@ def pretrain(
     resumes at the next epoch. The finished backbone becomes the project's
     (learner, backbone.weights; embed mode) unless --no-use.
     """
-    from labelloop.learners.backbones import BACKBONE_NAMES
-    from labelloop.learners.pretrain import PretrainSettings
-    from labelloop.loop.pretrain import pretrain_project
+    from labelloop.loop.pretrain import PretrainSettings, pretrain_project
+    from labelloop.names import BACKBONE_LEARNERS
 
-    if backbone not in BACKBONE_NAMES:
-        raise ValueError(f"--backbone must be one of {', '.join(BACKBONE_NAMES)}, not {backbone!r}")
+    if backbone not in BACKBONE_LEARNERS:
+        raise ValueError(
+            f"--backbone must be one of {', '.join(BACKBONE_LEARNERS)}, not {backbone!r}"
+        )
     with Workspace.open(project_dir) as ws:
         n = len(ws.store.items(ws.project.id))
         steps = -(-n // max(2, min(batch_size, max(n, 2))))

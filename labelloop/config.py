@@ -237,7 +237,8 @@ class ProjectConfig(BaseModel):
             round's fit (torch learners); rounds record validation ECE before
             and after either way.
         cold_start: how the first batch is chosen before any label exists:
-            ``random``, or ``typiclust``/``coreset`` on the images' pixels.
+            ``random``, or ``typiclust``/``probcover``/``coreset`` on the
+            images' pixels (on the backbone's embeddings in ``embed`` mode).
         mc_samples: stochastic passes (MC dropout) or ensemble members drawn
             for strategies that look at sampled predictions (BALD, committees).
         show_prediction: when the labeling view shows the model's guess:
@@ -266,7 +267,7 @@ class ProjectConfig(BaseModel):
     auto_label_min_labels: int = Field(default=100, ge=1)
     show_prediction: Literal["prefill", "after", "never"] = "after"
     mc_samples: int = Field(default=20, ge=2, le=1000)
-    cold_start: Literal["random", "typiclust", "coreset"] = "random"
+    cold_start: Literal["random", "typiclust", "coreset", "probcover"] = "random"
     calibrate: bool = False
     refit_on_all_labels: bool = True
     backbone: BackboneConfig = BackboneConfig()

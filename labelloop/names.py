@@ -50,6 +50,7 @@ CLASSIFICATION_STRATEGIES: tuple[str, ...] = (
     "margin",
     "margin_diverse",
     "mean_std",
+    "probcover",
     "random",
     "typiclust",
     "variation_ratios",

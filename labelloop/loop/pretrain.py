@@ -22,7 +22,7 @@ from labelloop.learners.pretrain import PretrainResult, PretrainSettings, pretra
 from labelloop.loop.settings import SettingChange, apply_settings
 from labelloop.loop.workspace import Workspace
 
-__all__ = ["ProjectPretrain", "pretrain_project"]
+__all__ = ["PretrainSettings", "ProjectPretrain", "pretrain_project"]
 
 
 @dataclass

@@ -35,6 +35,7 @@ from labelloop.loop.pipeline import (
 )
 from labelloop.loop.synthesize import synthesize_queries
 from labelloop.loop.workspace import Workspace
+from labelloop.names import BACKBONE_LEARNERS
 from labelloop.scale import Need, PoolScores, ScoreRequest
 from labelloop.store import RankedItem
 from labelloop.strategies import Pool, QueryStrategy, make_strategy
@@ -170,6 +171,15 @@ class ClassificationTask:
         if learner is None:
             if not needs:
                 return None
+            cfg = ctx.ws.config
+            if cfg.backbone.mode == "embed" and cfg.learner in BACKBONE_LEARNERS:
+                # The cold start reads the frozen backbone's embeddings, not
+                # thumbnails (they land in the embedding cache the rounds reuse).
+                channels, size = ctx.ws.input_geometry()
+                assert size is not None
+                frozen = project_learner(ctx.ws, (channels, *size))
+                scores = _score(ctx, frozen, frozenset({"embeddings"}), "cold-start")
+                return _Scored(scores, None, None)
             return _Scored(_score(ctx, None, needs, "cold-start"), None, None)
         scores = _score(ctx, learner, needs, "round")
         assert scores.probs is not None

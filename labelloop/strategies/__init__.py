@@ -13,7 +13,7 @@ from labelloop.strategies.batch import (
     diverse_top_k,
 )
 from labelloop.strategies.bayesian import BALD, MeanStd, SampleScoreStrategy, VariationRatios
-from labelloop.strategies.coldstart import TypiClust
+from labelloop.strategies.coldstart import ProbCover, TypiClust
 from labelloop.strategies.committee import ConsensusKL, VoteEntropy
 from labelloop.strategies.detection import (
     DETECTION_STRATEGY_NAMES,
@@ -68,6 +68,7 @@ __all__ = [
     "MissingPoolFieldError",
     "Pool",
     "PoolShapeError",
+    "ProbCover",
     "QueryStrategy",
     "RandomSampling",
     "SampleScoreStrategy",

@@ -10,7 +10,7 @@ from labelloop.strategies._kernels import as_float, d2_seeding, row_sq_norms
 from labelloop.strategies._params import check_int, make_rng
 from labelloop.strategies.base import Pool, QueryStrategy
 
-__all__ = ["TypiClust"]
+__all__ = ["ProbCover", "TypiClust"]
 
 _FloatArray = NDArray[np.floating[Any]]
 
@@ -199,4 +199,107 @@ def _typicality(
         nearest = np.partition(sq, neighbors - 1, axis=1)[:, :neighbors]
         distances = np.sqrt(np.maximum(nearest, 0.0), dtype=np.float64)
         out[rows] = 1.0 / (distances.mean(axis=1) + 1e-12)
+    return out
+
+
+class ProbCover(QueryStrategy):
+    """ProbCover (Yehuda et al. 2022): cover the embedding space with balls of radius delta.
+
+    The items are L2-normalised and joined to every item within ``delta``
+    of them. ``delta`` is chosen from the data: the largest of
+    ``delta_grid`` whose balls are at least ``purity`` pure with respect
+    to k-means pseudo-labels (``n_clusters`` clusters; a ball is pure when
+    every item in it shares its centre's cluster), as the paper suggests.
+    Then, ``k`` times, the unlabeled item whose ball covers the most
+    items not yet covered (by a labeled or picked item) is picked, and the
+    items it covers are marked. Once everything is covered, the remaining
+    picks go to the items with the largest balls.
+
+    The graph costs ``O(n^2 d)`` time in row blocks and ``O(edges)``
+    memory; pools above ``max_items`` are covered on a seeded random sample
+    of that many candidates.
+
+    Args:
+        purity: The ball purity delta must keep, in (0, 1].
+        n_clusters: k-means clusters for the pseudo-labels (None: 10, or
+            the number of labeled items plus ``k`` when larger).
+        delta_grid: Candidate radii on the unit sphere.
+        max_items: Most items the graph is built on.
+        random_state: Seed for k-means and sampling.
+    """
+
+    name = "probcover"
+    requires = frozenset({"embeddings"})
+
+    def __init__(
+        self,
+        purity: float = 0.95,
+        n_clusters: int | None = None,
+        delta_grid: tuple[float, ...] = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
+        max_items: int = 20_000,
+        random_state: int | None = None,
+    ) -> None:
+        self.purity = purity
+        self.n_clusters = n_clusters
+        self.delta_grid = delta_grid
+        self.max_items = max_items
+        self.random_state = random_state
+
+    def _select(self, pool: Pool, k: int) -> NDArray[np.int64]:
+        rng = make_rng(self.random_state)
+        max_items = cast(int, check_int("max_items", self.max_items, low=2))
+        embeddings = as_float(cast(_FloatArray, pool.embeddings))
+        n = embeddings.shape[0]
+        subset = np.arange(n)
+        if n > max_items:
+            keep = rng.choice(np.flatnonzero(~pool.labeled), size=max_items, replace=False)
+            subset = np.union1d(keep, np.flatnonzero(pool.labeled))
+        z = embeddings[subset]
+        z = z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
+        labeled = pool.labeled[subset]
+        clusters = self.n_clusters or max(10, int(labeled.sum()) + k)
+        pseudo = kmeans(z, min(clusters, len(z)), rng)
+        delta = self._delta(z, pseudo)
+        neighbours = _balls(z, delta)
+        covered = np.zeros(len(z), dtype=bool)
+        for i in np.flatnonzero(labeled):
+            covered[neighbours[i]] = True
+        available = ~labeled
+        degree = np.array([len(ball) for ball in neighbours], dtype=np.int64)
+        picks: list[int] = []
+        for _ in range(min(k, int(available.sum()))):
+            gain = np.array(
+                [np.count_nonzero(~covered[ball]) for ball in neighbours], dtype=np.int64
+            )
+            score = np.where(available, gain * (len(z) + 1) + degree, -1)
+            best = int(np.argmax(score))
+            picks.append(best)
+            available[best] = False
+            covered[neighbours[best]] = True
+        return subset[np.asarray(picks, dtype=np.int64)].astype(np.int64)
+
+    def _delta(self, z: NDArray[np.float64], pseudo: NDArray[np.int64]) -> float:
+        """The largest grid radius whose balls keep the asked purity."""
+        purity = float(self.purity)
+        if not 0.0 < purity <= 1.0:
+            raise ValueError(f"purity must be in (0, 1], got {purity}")
+        best = float(min(self.delta_grid))
+        for delta in sorted(self.delta_grid):
+            balls = _balls(z, delta)
+            pure = np.mean(
+                [bool((pseudo[ball] == pseudo[i]).all()) for i, ball in enumerate(balls)]
+            )
+            if pure < purity:
+                break
+            best = float(delta)
+        return best
+
+
+def _balls(z: NDArray[np.float64], delta: float, block: int = 1024) -> list[NDArray[np.int64]]:
+    """For each row of unit vectors ``z``, the rows within Euclidean distance ``delta``."""
+    limit = 1.0 - delta * delta / 2.0  # |a - b|^2 = 2 - 2 a.b on the unit sphere
+    out: list[NDArray[np.int64]] = []
+    for start in range(0, len(z), block):
+        similarity = z[start : start + block] @ z.T
+        out.extend(np.flatnonzero(row >= limit).astype(np.int64) for row in similarity)
     return out

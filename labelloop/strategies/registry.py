@@ -9,7 +9,7 @@ from labelloop.strategies.batch import (
     DiverseMarginSampling,
 )
 from labelloop.strategies.bayesian import BALD, MeanStd, VariationRatios
-from labelloop.strategies.coldstart import TypiClust
+from labelloop.strategies.coldstart import ProbCover, TypiClust
 from labelloop.strategies.committee import ConsensusKL, VoteEntropy
 from labelloop.strategies.diversity import CoreSet
 from labelloop.strategies.errors import UnknownStrategyError
@@ -34,6 +34,7 @@ StrategyName = Literal[
     "margin",
     "margin_diverse",
     "mean_std",
+    "probcover",
     "random",
     "typiclust",
     "variation_ratios",
@@ -57,6 +58,7 @@ _STRATEGIES: dict[str, type[QueryStrategy]] = {
         LeastConfidence,
         MarginSampling,
         MeanStd,
+        ProbCover,
         RandomSampling,
         TypiClust,
         VariationRatios,

@@ -93,3 +93,23 @@ def test_embed_rounds_after_the_first_never_run_the_backbone(
         assert sorted(cache.rglob("vectors-*.npy")) == shards
         learner = latest_learner(ws, (3, *ws.config.image_size))  # type: ignore[misc]
         assert isinstance(learner, EmbeddingClassifier)
+
+
+def test_cold_start_reads_the_backbones_embeddings(tmp_path: Path) -> None:
+    config = ProjectConfig.model_validate(
+        {
+            "name": "p",
+            "classes": DIGITS_CLASSES,
+            "learner": "resnet18",
+            "backbone": {"mode": "embed", "weights": "none", "input_size": 32},
+            "cold_start": "probcover",
+            "batch_size": 5,
+        }
+    )
+    with Workspace.init(tmp_path / "p", config) as ws:
+        ws.import_folder(_photos(tmp_path / "photos", 30), with_labels=False)
+        result = run_round(ws)
+        assert result.round.strategy == "probcover"
+        assert len(ws.store.queue(ws.project.id)) > 0
+        # The embeddings were computed by the frozen backbone and kept for the rounds.
+        assert list((tmp_path / "p" / "cache" / "embeddings").rglob("vectors-*.npy"))
