@@ -83,7 +83,7 @@ def modal_run(
     n_classes: int,
 ) -> list[tuple[int, float]]:
     # modAL's query strategies on the estimator itself: modAL's ActiveLearner
-    # calls check_X_y(force_all_finite=...), which scikit-learn 1.8 removed.
+    # calls check_X_y(force_all_finite=...), which newer scikit-learn removed.
     from modAL.uncertainty import entropy_sampling, margin_sampling
 
     rng = np.random.default_rng(seed)

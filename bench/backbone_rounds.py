@@ -2,9 +2,9 @@
 
 A project of photo-like images (200-400 px, mixed sizes, RGB and grayscale
 JPEG/PNG, some EXIF-rotated; input decided at 64x64) with 50 labels runs
-``--rounds`` rounds per mode with ResNet-18 at ``--input-size`` (the
-backbone's side; random weights: the time does not depend on their values,
-and no ImageNet file can be downloaded here). Between rounds 10 more labels
+``--rounds`` rounds per mode with torchvision's ResNet-18 at ``--input-size``
+(the backbone's side), its weights from a file of random values (the time
+does not depend on them; no ImageNet file can be downloaded here). Between rounds 10 more labels
 arrive, as in a labeling session. Prints each round's wall time and the
 ratio of the later rounds' means (finetune / embed), and the peak RSS:
 
@@ -24,19 +24,24 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import torch
+from torchvision.models import get_model
+
 from labelloop.config import ProjectConfig
 from labelloop.data.demo import DIGITS_CLASSES
 from labelloop.data.photolike import write_photo_like
 from labelloop.loop import Workspace, run_round
 
 
-def _project(root: Path, photos: Path, mode: str, input_size: int, labeled: int) -> Workspace:
+def _project(
+    root: Path, photos: Path, mode: str, input_size: int, labeled: int, weights: Path
+) -> Workspace:
     config = ProjectConfig.model_validate(
         {
             "name": mode,
             "classes": DIGITS_CLASSES,
             "learner": "resnet18",
-            "backbone": {"weights": "none", "mode": mode, "input_size": input_size},
+            "backbone": {"weights": str(weights), "mode": mode, "input_size": input_size},
             "auto_label_threshold": None,
         }
     )
@@ -67,9 +72,13 @@ def main() -> None:
     try:
         photos = root / "photos"
         write_photo_like(photos, args.images, seed=1)
+        # A weights file (random values) so that both modes run torchvision's ResNet-18 at
+        # the backbone's input size, as with ImageNet weights.
+        weights = root / "resnet18.pt"
+        torch.save(get_model("resnet18", weights=None).state_dict(), weights)
         times: dict[str, list[float]] = {}
         for mode in ("embed", "finetune"):
-            ws = _project(root, photos, mode, args.input_size, labeled=50)
+            ws = _project(root, photos, mode, args.input_size, labeled=50, weights=weights)
             for number in range(args.rounds):
                 started = time.perf_counter()
                 result = run_round(ws)
