@@ -13,7 +13,7 @@ strategies such as BALD measure.
 """
 
 from pathlib import Path
-from typing import Literal, Protocol, Self, runtime_checkable
+from typing import Literal, Protocol, Self, get_args, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,17 +33,7 @@ LearnerName = Literal[
 ]
 """Names :func:`~labelloop.learners.make_learner` accepts."""
 
-LEARNER_NAMES: tuple[str, ...] = (
-    "cnn",
-    "cnn_ensemble",
-    "convnext_tiny",
-    "efficientnet_b0",
-    "logreg",
-    "logreg_bagging",
-    "resnet18",
-    "resnet50",
-    "vit_b_16",
-)
+LEARNER_NAMES: tuple[str, ...] = tuple(sorted(get_args(LearnerName)))
 """The values of :data:`LearnerName`, sorted."""
 
 

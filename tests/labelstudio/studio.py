@@ -13,7 +13,6 @@ import io
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,9 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from labelloop.loop.labelstudio import LabelStudioClient, LabelStudioError
+from tests.server.conftest import free_port
 
 VERSION = "1.23.2"
 VENV = Path(
@@ -61,12 +63,6 @@ def ensure_installed() -> Path:
     return exe
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Studio:
     """A running Label Studio and its admin's API token."""
@@ -75,19 +71,11 @@ class Studio:
     token: str = TOKEN
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(
-            self.url + path,
-            data=data,
-            method=method,
-            headers={"Authorization": f"Token {self.token}", "Content-Type": "application/json"},
-        )
+        """One call of Label Studio's REST API, as labelloop's own client makes it."""
         try:
-            with urllib.request.urlopen(req, timeout=120) as answer:
-                text = answer.read()
-        except urllib.error.HTTPError as exc:
-            raise AssertionError(f"{method} {path}: {exc.code} {exc.read()[:800]!r}") from None
-        return json.loads(text) if text else None
+            return LabelStudioClient(self.url, self.token, timeout=120).request(method, path, body)
+        except LabelStudioError as exc:
+            raise AssertionError(str(exc)) from None
 
     def upload(self, project: int, files: dict[str, bytes]) -> Any:
         """Import image files as tasks (what dragging files into Label Studio does)."""
