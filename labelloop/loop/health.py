@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from labelloop.errors import LabelloopError
 from labelloop.learners import Learner, make_learner
-from labelloop.loop.models import latest_learner
+from labelloop.loop.models import latest_learner, project_learner
 from labelloop.loop.workspace import Workspace
 from labelloop.monitor.concept import detect_concept_drift
 from labelloop.monitor.drift import DriftResult, make_drift_test
@@ -98,7 +98,7 @@ def _features_of(ws: Workspace, paths: Sequence[Path]) -> NDArray[np.float64]:
     if size is None:  # detection projects at native size: pixels of same-size images
         return _embed(ws, ws.load_paths(list(paths)))
     shape = (channels, *size)
-    learner = latest_learner(ws, shape) if ws.config.task == "classification" else None
+    learner = _embedder(ws, shape)
     request = ScoreRequest(
         paths=list(paths),
         channels=channels,
@@ -115,9 +115,20 @@ def _features_of(ws: Workspace, paths: Sequence[Path]) -> NDArray[np.float64]:
     return features
 
 
+def _embedder(ws: Workspace, shape: tuple[int, int, int]) -> Learner | None:
+    """What drift and outlier checks embed with: the latest model; in ``embed`` mode,
+    before any model, the project's frozen backbone (its embeddings are cached)."""
+    if ws.config.task != "classification":
+        return None
+    learner = latest_learner(ws, shape)
+    if learner is None and ws.config.backbone.mode == "embed":
+        learner = project_learner(ws, shape)
+    return learner
+
+
 def _embed(ws: Workspace, X: NDArray[np.float32]) -> NDArray[np.float64]:
     shape = (int(X.shape[1]), int(X.shape[2]), int(X.shape[3]))
-    learner = latest_learner(ws, shape) if ws.config.task == "classification" else None
+    learner = _embedder(ws, shape)
     if learner is not None and hasattr(learner, "embed"):
         return np.asarray(learner.embed(X), dtype=np.float64)
     return X.reshape(len(X), -1).astype(np.float64)

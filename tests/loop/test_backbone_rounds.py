@@ -113,3 +113,28 @@ def test_cold_start_reads_the_backbones_embeddings(tmp_path: Path) -> None:
         assert len(ws.store.queue(ws.project.id)) > 0
         # The embeddings were computed by the frozen backbone and kept for the rounds.
         assert list((tmp_path / "p" / "cache" / "embeddings").rglob("vectors-*.npy"))
+
+
+def test_drift_and_outlier_checks_embed_with_the_backbone(tmp_path: Path) -> None:
+    from labelloop.loop.health import check_batch
+
+    config = ProjectConfig.model_validate(
+        {
+            "name": "p",
+            "classes": DIGITS_CLASSES,
+            "learner": "resnet18",
+            "backbone": {"mode": "embed", "weights": "none", "input_size": 32},
+        }
+    )
+    with Workspace.init(tmp_path / "p", config) as ws:
+        ws.import_folder(_photos(tmp_path / "first", 30), with_labels=False)
+        before = {item.id for item in ws.store.items(ws.project.id)}
+        write_photo_like(tmp_path / "second", 12, seed=5, min_side=60, max_side=90)
+        ws.import_folder(tmp_path / "second", with_labels=False)
+        batch = [item.id for item in ws.store.items(ws.project.id) if item.id not in before]
+        health = check_batch(ws, batch)
+        assert health.drift is not None
+        # No model exists: the features came from the frozen backbone (its cache filled).
+        cache = tmp_path / "p" / "cache" / "embeddings"
+        assert not ws.store.rounds(ws.project.id)
+        assert list(cache.rglob("vectors-*.npy"))
