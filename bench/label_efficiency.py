@@ -8,6 +8,14 @@ reached the target within the budget). Figures, not asserts.
 
     .venv/bin/python bench/label_efficiency.py --learners logreg,cnn --budget 500 --repeats 3
 
+Backbone learners take ``--weights``, ``--mode`` and ``--backbone-size``, and
+``--dataset photolike`` runs the photo-like set (64x64 RGB), e.g. the frozen
+SimCLR backbone of ``bench/pretrain.py --save``:
+
+    .venv/bin/python bench/label_efficiency.py --learners resnet18 --mode embed \
+        --weights runs/ssl-digits.pt --backbone-size 32 \
+        --strategies margin,badge,typiclust,probcover,random --budget 200
+
 ``--first-labels`` instead measures the first rounds, where active learning
 decides the most: test accuracy and the number of distinct classes predicted
 after 20, 40 and 60 random labels (split 80/20 into training and validation
@@ -29,11 +37,11 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
-from labelloop.data.demo import digits_arrays
+from labelloop.data.demo import DIGITS_CLASSES, digits_arrays
 from labelloop.data.photolike import photo_like_arrays
 from labelloop.data.split import StratifiedSplitter
 from labelloop.learners import make_learner
-from labelloop.loop import SimulationSettings, load_dataset, run_simulation
+from labelloop.loop import Dataset, SimulationSettings, load_dataset, run_simulation
 from labelloop.loop.engine import fit_learner
 from labelloop.loop.stream_sim import StreamSettings, run_stream_simulation
 from labelloop.strategies import STRATEGY_NAMES
@@ -71,6 +79,10 @@ def main() -> None:
         default=0.1,
         help="also run every stream selector at this labeling budget (0 to skip)",
     )
+    parser.add_argument("--dataset", choices=["digits", "photolike"], default="digits")
+    parser.add_argument("--weights", default="none", help="backbone learners: none|imagenet|PATH")
+    parser.add_argument("--mode", choices=["finetune", "embed"], default="finetune")
+    parser.add_argument("--backbone-size", type=int, default=224)
     parser.add_argument(
         "--first-labels",
         action="store_true",
@@ -81,7 +93,11 @@ def main() -> None:
         _first_labels(args.learners.split(","), args.repeats)
         return
 
-    data = load_dataset("digits")
+    if args.dataset == "digits":
+        data = load_dataset("digits")
+    else:  # digits drawn large on textured colour backgrounds, 64x64 RGB
+        X, y = photo_like_arrays(1797, size=64, seed=0)
+        data = Dataset(X, y, DIGITS_CLASSES)
     for learner in args.learners.split(","):
         settings = SimulationSettings(
             strategies=tuple(args.strategies.split(",")),
@@ -90,6 +106,10 @@ def main() -> None:
             batch_size=args.batch_size,
             budget=args.budget,
             repeats=args.repeats,
+            weights=args.weights,
+            mode=args.mode,
+            backbone_size=args.backbone_size,
+            cache_root=str(args.out / "embedding-cache"),
         )
         start = time.perf_counter()
         summary = run_simulation(data, settings, args.out / learner)

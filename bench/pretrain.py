@@ -57,7 +57,7 @@ def _speed(sizes: list[int], input_size: int) -> None:
         print(f"  {len(X):6d} images: {took:7.1f} s  {len(X) / took:6.1f} images/s")
 
 
-def _evaluate(dataset: str, epochs: int, input_size: int) -> None:
+def _evaluate(dataset: str, epochs: int, input_size: int, save: Path | None) -> None:
     if dataset == "digits":
         X, y = digits_arrays()
     else:
@@ -105,6 +105,10 @@ def _evaluate(dataset: str, epochs: int, input_size: int) -> None:
                 scores[name].append(accuracy)
         for name, values in scores.items():
             print(f"  {name:13} 50 labels: {np.mean(values):.3f} +- {np.std(values):.3f}")
+        if save is not None:
+            save.parent.mkdir(parents=True, exist_ok=True)
+            save.write_bytes(weights.read_bytes())
+            print(f"weights kept at {save}")
 
 
 def main() -> None:
@@ -113,11 +117,12 @@ def main() -> None:
     parser.add_argument("--input-size", type=int, default=32)
     parser.add_argument("--evaluate", choices=["digits", "photolike"], default=None)
     parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--save", type=Path, default=None, help="keep the pretrained weights here")
     args = parser.parse_args()
     if args.sizes:
         _speed(args.sizes, args.input_size)
     if args.evaluate:
-        _evaluate(args.evaluate, args.epochs, args.input_size)
+        _evaluate(args.evaluate, args.epochs, args.input_size, args.save)
 
 
 if __name__ == "__main__":

@@ -80,6 +80,10 @@ class SimulationSettings:
     n_samples: int = 20
     stop_set_size: int = 500
     refit: bool = True
+    weights: str = "none"
+    mode: str = "finetune"
+    backbone_size: int = 224
+    cache_root: str | None = None
 
     def __post_init__(self) -> None:
         if not self.strategies:
@@ -157,6 +161,10 @@ def _run_one(
         n_classes=len(data.classes),
         input_shape=tuple(data.X.shape[1:]),
         random_state=seed,
+        weights=settings.weights,
+        mode=settings.mode,
+        backbone_size=settings.backbone_size,
+        cache_root=None if settings.cache_root is None else Path(settings.cache_root),
     )
     strategy = make_strategy(strategy_name, random_state=seed)
     labeled = np.zeros(len(pool), dtype=bool)
