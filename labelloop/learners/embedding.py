@@ -124,7 +124,7 @@ class EmbeddingCache:
             return
         # Raw bytes as uint8 rows: numpy's "S" strings would drop trailing zero bytes.
         keys_array = np.frombuffer(b"".join(keys[i] for i in new), dtype=np.uint8).reshape(-1, 16)
-        block = np.ascontiguousarray(vectors[new], dtype=np.float32)
+        block: NDArray[np.float32] = np.ascontiguousarray(vectors[new], dtype=np.float32)
         if self.folder is not None:
             self.folder.mkdir(parents=True, exist_ok=True)
             shard_id = uuid.uuid4().hex
@@ -134,6 +134,9 @@ class EmbeddingCache:
                 with open(partial, "wb") as out:
                     np.save(out, array)
                 os.replace(partial, final)  # keys last: a shard counts once both exist
+            # Served from the file from now on: RAM holds the index, not the vectors
+            # (a million 512-d embeddings are 2 GB).
+            block = np.load(self.folder / f"vectors-{shard_id}.npy", mmap_mode="r")
         shard = len(self._shards)
         self._shards.append(block)
         for row, i in enumerate(new):

@@ -37,6 +37,7 @@ import urllib.request
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -433,19 +434,28 @@ class LabelStudioBridge:
     files_root: Path | None = None
     max_image_bytes: int = MAX_IMAGE_BYTES
     _users: dict[int, str] = field(default_factory=dict)
+    _loaded: tuple[tuple[int, int] | None, Connection | None] = (None, None)
 
     # the connection ---------------------------------------------------------------
 
     @property
     def connection(self) -> Connection | None:
-        """The project's saved Label Studio connection."""
-        return Connection.load(self.ws.root)
+        """The project's saved Label Studio connection, read again only when the file changed
+        (a predict call over many tasks asks for it once per task)."""
+        try:
+            stat = (self.ws.root / CONNECTION_FILE).stat()
+            stamp: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)
+        except FileNotFoundError:
+            stamp = None
+        if stamp is None or stamp != self._loaded[0]:
+            self._loaded = (stamp, None if stamp is None else Connection.load(self.ws.root))
+        return self._loaded[1]
 
     def label_config(self) -> LabelConfig:
         """The connected project's label config (or one derived from the classes)."""
         conn = self.connection
         if conn is not None and conn.label_config:
-            return parse_label_config(conn.label_config)
+            return _parsed_config(conn.label_config)
         schema = self.ws.config.label_schema()
         return LabelConfig(schema.task, "label", "image", "image", schema.classes)
 
@@ -601,9 +611,10 @@ class LabelStudioBridge:
         client = LabelStudioClient(conn.url, conn.token)
         version = self.model_version()
         task_ids = sorted(links)
+        by_id = {item.id: item for item in self.ws.store.items(pid)}  # one query, not one per task
         for start in range(0, len(task_ids), 500):
             chunk = task_ids[start : start + 500]
-            items = [self.ws.store.item(pid, links[t]) for t in chunk]
+            items = [by_id[links[t]] for t in chunk]
             predictions = self._predictions(items, items)
             payload = [p | {"task": t} for t, p in zip(chunk, predictions, strict=True)]
             client.request("POST", f"/api/projects/{conn.project}/import/predictions", payload)
@@ -722,6 +733,12 @@ def _ls_project(uid: Any) -> int:
         return int(str(uid).split(".")[0])
     except ValueError:
         raise LabelStudioError(f"project {uid!r} is not Label Studio's '<id>.<epoch>'") from None
+
+
+@lru_cache(maxsize=8)
+def _parsed_config(xml: str) -> LabelConfig:
+    """:func:`parse_label_config`, once per config text."""
+    return parse_label_config(xml)
 
 
 def basic_auth_header(user: str, secret: str) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.exc import IntegrityError
 
 from labelloop.store._events import (
@@ -77,33 +77,32 @@ class ExternalLinks:
         """Item id of each linked task (of ``task_ids``, or all the source's tasks)."""
         with self._db.read() as s:
             query = select(ExternalTaskRow.task_id, ExternalTaskRow.item_id).where(
-                ExternalTaskRow.project_id == project_id,
-                ExternalTaskRow.system == source.system,
-                ExternalTaskRow.external_project == source.project,
+                self._of(ExternalTaskRow, project_id, source)
             )
             if task_ids is not None:
                 query = query.where(ExternalTaskRow.task_id.in_(list(task_ids)))
             return {task: item for task, item in s.execute(query)}
 
     @staticmethod
-    def _task(s: Any, project_id: int, source: ExternalSource, task_id: int) -> Any:
-        return s.scalar(
-            select(ExternalTaskRow).where(
-                ExternalTaskRow.project_id == project_id,
-                ExternalTaskRow.system == source.system,
-                ExternalTaskRow.external_project == source.project,
-                ExternalTaskRow.task_id == task_id,
-            )
+    def _of(row: Any, project_id: int, source: ExternalSource) -> Any:
+        """The condition "``row`` belongs to this project and outside project"."""
+        return and_(
+            row.project_id == project_id,
+            row.system == source.system,
+            row.external_project == source.project,
         )
 
-    @staticmethod
-    def _annotation(s: Any, project_id: int, source: ExternalSource, annotation_id: int) -> Any:
+    def _task(self, s: Any, project_id: int, source: ExternalSource, task_id: int) -> Any:
+        mine = self._of(ExternalTaskRow, project_id, source)
+        return s.scalar(select(ExternalTaskRow).where(mine, ExternalTaskRow.task_id == task_id))
+
+    def _annotation(
+        self, s: Any, project_id: int, source: ExternalSource, annotation_id: int
+    ) -> Any:
+        mine = self._of(ExternalAnnotationRow, project_id, source)
         return s.scalar(
             select(ExternalAnnotationRow).where(
-                ExternalAnnotationRow.project_id == project_id,
-                ExternalAnnotationRow.system == source.system,
-                ExternalAnnotationRow.external_project == source.project,
-                ExternalAnnotationRow.annotation_id == annotation_id,
+                mine, ExternalAnnotationRow.annotation_id == annotation_id
             )
         )
 

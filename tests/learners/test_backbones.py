@@ -164,3 +164,11 @@ def test_keys_ending_in_zero_bytes_survive_the_disk(tmp_path: Path) -> None:
     assert missing == []
     assert found is not None
     np.testing.assert_array_equal(found, np.arange(12, dtype=np.float32).reshape(3, 4))
+
+
+def test_written_shards_are_served_from_disk_not_ram(tmp_path: Path) -> None:
+    cache = EmbeddingCache(tmp_path)
+    keys = [EmbeddingCache.key(np.full((1, 2, 2), i, np.float32)) for i in range(3)]
+    cache.put(keys, np.ones((3, 4), np.float32))
+    assert all(isinstance(shard, np.memmap) for shard in cache._shards)
+    assert EmbeddingCache(None).folder is None  # without a folder the vectors stay in RAM
