@@ -129,6 +129,9 @@ class DetectionConfig(BaseModel):
             gets from uncertainty strategies: ``mean`` of the pool (default:
             an early model finds nothing in most images, and ``max`` would fill
             whole batches with them), ``max`` (look at them first) or ``zero``.
+        proposal_iou: proposals overlapping by more than this are one object,
+            shown once with the class distribution of all of them
+            (class-agnostic non-maximum suppression; 1.0 shows every box).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -137,6 +140,7 @@ class DetectionConfig(BaseModel):
     epochs: int = Field(default=20, ge=1, le=10_000)
     min_steps: int = Field(default=160, ge=0, le=100_000)
     empty_policy: Literal["max", "zero", "mean"] = "mean"
+    proposal_iou: float = Field(default=0.6, gt=0.0, le=1.0)
 
 
 class ScaleConfig(BaseModel):

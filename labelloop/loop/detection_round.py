@@ -129,21 +129,74 @@ def to_original(dets: ImageDetections, where: Placement, image: tuple[int, int])
     )
 
 
+def _iou_with(box: NDArray[np.float64], others: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Intersection over union of one ``x, y, width, height`` box with each of ``others``."""
+    left = np.maximum(box[0], others[:, 0])
+    top = np.maximum(box[1], others[:, 1])
+    right = np.minimum(box[0] + box[2], others[:, 0] + others[:, 2])
+    bottom = np.minimum(box[1] + box[3], others[:, 1] + others[:, 3])
+    inter = np.clip(right - left, 0, None) * np.clip(bottom - top, 0, None)
+    union = box[2] * box[3] + others[:, 2] * others[:, 3] - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
+
+
 def proposals(
-    dets: ImageDetections, classes: Sequence[str], min_score: float
+    dets: ImageDetections,
+    classes: Sequence[str],
+    min_score: float,
+    merge_iou: float | None = 0.6,
 ) -> list[dict[str, Any]]:
-    """The boxes proposed to a person: those scoring at least ``min_score``.
+    """The boxes proposed to a person: one per object, scoring at least ``min_score``.
+
+    The detector suppresses overlapping boxes only within a class, so one
+    object often comes back twice, once per likely class. Proposals go through
+    class-agnostic non-maximum suppression: boxes are taken by score
+    descending, and a box overlapping a kept one by more than ``merge_iou``
+    joins it instead of being proposed. The kept box's class distribution is
+    the score-weighted mean of its group's, so the evidence of the suppressed
+    boxes is kept; its label is that distribution's most likely class and its
+    score the group's best.
 
     Args:
         dets: one image's detections, in pixels of the original image.
         classes: class names indexed by the detections' labels.
         min_score: the lowest score a proposal may have.
+        merge_iou: overlap above which boxes are one object; None keeps every box.
 
     Returns:
-        ``{"x", "y", "width", "height", "label", "score"}`` per kept box, most
-        confident first.
+        ``{"x", "y", "width", "height", "label", "score", "classes"}`` per kept
+        box, most confident first; ``classes`` maps the likeliest classes
+        (probability at least 0.05, at most three) to their probability.
     """
-    return [box for box in to_box_dicts(dets, classes) if box["score"] >= min_score]
+    boxes = to_box_dicts(dets, classes)
+    order = [i for i in np.argsort(-dets.scores, kind="stable").tolist() if boxes[i]["score"] >= min_score]
+    if not order:
+        return []
+    xywh = dets.boxes.astype(np.float64)
+    probs = dets.class_probs.astype(np.float64)
+    groups: list[list[int]] = []
+    for i in order:
+        if merge_iou is not None and groups:
+            heads = np.array([g[0] for g in groups])
+            overlap = _iou_with(xywh[i], xywh[heads])
+            best = int(np.argmax(overlap))
+            if overlap[best] > merge_iou:
+                groups[best].append(i)
+                continue
+        groups.append([i])
+    out = []
+    for group in groups:
+        weights = dets.scores[group].astype(np.float64)
+        mixed = weights @ probs[group] / max(float(weights.sum()), 1e-12)
+        top = np.argsort(-mixed, kind="stable")[:3]
+        out.append(
+            {
+                **boxes[group[0]],
+                "label": classes[int(top[0])],
+                "classes": {classes[int(k)]: round(float(mixed[k]), 4) for k in top if mixed[k] >= 0.05},
+            }
+        )
+    return out
 
 
 def fit_detector(
@@ -460,7 +513,10 @@ class DetectionTask:
             cfg = ctx.ws.config
             ctx.state["proposed"] = {
                 ctx.items[i].id: proposals(
-                    scored.detections[i], cfg.classes, cfg.detection.min_score
+                    scored.detections[i],
+                    cfg.classes,
+                    cfg.detection.min_score,
+                    cfg.detection.proposal_iou,
                 )
                 for i in np.flatnonzero(~ctx.human & scored.ok).tolist()
             }

@@ -204,6 +204,11 @@ class BoxOut(BaseModel):
     height: float = Field(gt=0)
     label: str
     score: float = Field(description="the model's confidence in this box")
+    classes: dict[str, float] = Field(
+        default_factory=dict,
+        description="the likeliest classes of the object and their probability "
+        "(overlapping boxes of other classes merged into this one)",
+    )
 
 
 class DetectionPredictionOut(BaseModel):

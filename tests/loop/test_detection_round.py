@@ -17,6 +17,7 @@ from labelloop.loop import Workspace, run_round
 from labelloop.loop.detection_io import import_detections
 from labelloop.loop.detection_round import (
     boxes_to_targets,
+    _iou_with,
     detection_strategy,
     proposals,
     rank_detections,
@@ -84,7 +85,11 @@ def test_a_round_fits_ranks_and_proposes_boxes(tmp_path: Path) -> None:
         if found is None:
             continue
         boxes, confidence = found
-        assert boxes and set(boxes[0]) == {"x", "y", "width", "height", "label", "score"}
+        assert boxes and set(boxes[0]) == {"x", "y", "width", "height", "label", "score", "classes"}
+        # One box per object: proposals never overlap beyond detection.proposal_iou.
+        xywh = np.array([[b[k] for k in ("x", "y", "width", "height")] for b in boxes])
+        for i in range(len(boxes)):
+            assert (_iou_with(xywh[i], np.delete(xywh, i, axis=0)) <= 0.6).all()
         assert min(b["score"] for b in boxes) == pytest.approx(confidence)  # type: ignore[type-var]
         assert all(b["score"] >= 0.05 and b["label"] in CLASSES for b in boxes)  # type: ignore[operator]
     assert result.auto_labels == 0
@@ -172,9 +177,42 @@ def test_proposals_keep_boxes_at_or_above_the_minimum_score() -> None:
     )
     kept = proposals(dets, CLASSES, 0.3)
     assert kept == [
-        {"x": 1.0, "y": 2.0, "width": 3.0, "height": 4.0, "label": "1", "score": pytest.approx(0.9)}
+        {
+            "x": 1.0,
+            "y": 2.0,
+            "width": 3.0,
+            "height": 4.0,
+            "label": "1",
+            "score": pytest.approx(0.9),
+            "classes": {"1": pytest.approx(0.8), "0": pytest.approx(0.1), "2": pytest.approx(0.1)},
+        }
     ]
     assert len(proposals(dets, CLASSES, 0.2)) == 2
+
+
+def test_proposals_show_one_box_per_object_with_the_merged_class_distribution() -> None:
+    # The same digit offered as "1" and as "2" (IoU 0.8), and a box elsewhere.
+    dets = ImageDetections(
+        boxes=np.array([[10, 10, 20, 20], [10, 10, 20, 16], [60, 60, 10, 10]], dtype=np.float32),
+        labels=np.array([1, 2, 0]),
+        scores=np.array([0.6, 0.5, 0.4], dtype=np.float32),
+        class_probs=np.array(
+            [[0.0, 0.55, 0.45], [0.0, 0.1, 0.9], [1.0, 0.0, 0.0]], dtype=np.float32
+        ),
+    )
+    kept = proposals(dets, CLASSES, 0.3, merge_iou=0.6)
+    assert [(b["x"], b["y"], b["width"], b["height"]) for b in kept] == [
+        (10, 10, 20, 20),
+        (60, 60, 10, 10),
+    ]
+    # (0.6 * [0, .55, .45] + 0.5 * [0, .1, .9]) / 1.1 = [0, .345, .655]: "2" wins.
+    assert kept[0]["label"] == "2"
+    assert kept[0]["score"] == pytest.approx(0.6)
+    assert kept[0]["classes"] == {"2": pytest.approx(0.6545, abs=1e-3), "1": pytest.approx(0.3455, abs=1e-3)}
+    assert kept[1]["label"] == "0" and kept[1]["classes"] == {"0": 1.0}
+    # 1.0 keeps every box, as the detector gave them.
+    assert len(proposals(dets, CLASSES, 0.3, merge_iou=1.0)) == 3
+    assert len(proposals(dets, CLASSES, 0.3, merge_iou=None)) == 3
 
 
 @pytest.mark.parametrize("name", ["coreset", "instability_sum", "entropy_sum_diverse", "random"])

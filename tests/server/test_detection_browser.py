@@ -41,6 +41,16 @@ AUTO = [
 SURE = [{"x": 10.0, "y": 10.0, "width": 10.0, "height": 10.0, "label": "bird", "score": 0.97}]
 
 
+# Three objects, each proposed twice (once per likely class), as a detector
+# that suppresses overlaps only within a class offers them.
+CROWDED = [
+    {"x": x + dx, "y": y, "width": 16.0, "height": 16.0, "label": label, "score": score,
+     "classes": {label: 0.6, other: 0.4}}
+    for x, y in ((8.0, 8.0), (40.0, 8.0), (70.0, 36.0))
+    for dx, label, other, score in ((0.0, "cat", "dog", 0.8), (1.0, "dog", "cat", 0.7))
+]
+
+
 class Served(NamedTuple):
     """The live server and the ids of its project's items."""
 
@@ -59,6 +69,17 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     # it finds a ranking and does not train at start-up.
     add_proposals(root, {items[0]: [PROPOSAL], items[1]: [], items[2]: []})
     add_auto_labels(root, {items[-1]: AUTO, items[-2]: SURE})
+    server = start_server(root)
+    yield Served(server, items)
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def crowded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """Four images, each with six overlapping proposals (two per object)."""
+    root = make_detection_project(tmp_path_factory.mktemp("crowded") / "crowded", n_items=4)
+    items = item_ids(root)
+    add_proposals(root, dict.fromkeys(items, CROWDED))
     server = start_server(root)
     yield Served(server, items)
     server.stop()
@@ -170,6 +191,8 @@ def test_draw_edit_accept_save_and_history(page: Page, live: Served) -> None:
 
     _drag_pixels(page, 50, 5, 58, 12)  # a second box, then delete it, undo, delete again
     expect(boxes).to_have_count(2)
+    expect(page.locator(".bbox.selected")).to_have_count(0)  # a new box is left unselected
+    page.locator(".bbox[data-kind=box]").nth(1).click()
     page.keyboard.press("Delete")
     expect(boxes).to_have_count(1)
     page.keyboard.press("Control+z")
@@ -226,8 +249,8 @@ def test_coordinates_hold_at_200_percent_and_after_panning(page: Page, live: Ser
     after = _screen(page, 0, 0)
     assert after[0] < before[0] - 10 and after[1] < before[1] - 10, (before, after)
     page.keyboard.press("Escape")
+    page.keyboard.press("3")  # pick the class, then draw
     _drag_pixels(page, 58, 28, 68, 36)
-    page.keyboard.press("3")
     expect(page.locator(".bbox[data-kind=box]")).to_have_count(2)
     page.screenshot(path=SHOTS / "detect-zoomed.png")
     page.keyboard.press("Enter")
@@ -316,3 +339,68 @@ def test_geometry_keeps_boxes_inside_the_image(page: Page) -> None:
     assert result["grown"] == {"x": 0, "y": 0, "width": 30, "height": 20, "label": "cat"}
     assert result["edge"] == {"x": 10, "y": 10, "width": 23, "height": 10, "label": "cat"}
     assert result["words"] == ["No objects", f"3 boxes: 1{X}ant, 2{X}cat"]
+
+
+@pytest.fixture
+def crowded_page(browser: Browser, crowded: Served) -> Iterator[Page]:
+    context = browser.new_context(base_url=crowded.server.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    yield tab
+    context.close()
+    assert errors == [], f"uncaught errors in the page's scripts: {errors}"
+
+
+def test_pick_the_class_then_draw_in_draw_mode_over_proposals(crowded_page: Page) -> None:
+    page = crowded_page
+    item_id = _open(page, "ann", "/label")
+    proposals = page.locator(".bbox[data-kind=proposal]")
+    boxes = page.locator(".bbox[data-kind=box]")
+    expect(proposals).to_have_count(6)
+    expect(proposals.first).to_contain_text("cat 0.80 · dog 40%")
+    page.keyboard.press("d")
+    expect(page.locator("#draw-mode")).to_have_attribute("aria-pressed", "true")
+    # Each drag starts inside a proposal: in draw mode it draws all the same.
+    for key, (x, y) in zip("321", ((8, 8), (40, 8), (70, 36)), strict=True):
+        page.keyboard.press(key)
+        _drag_pixels(page, x + 2, y + 2, x + 14, y + 14)
+    expect(boxes).to_have_count(3)
+    expect(proposals).to_have_count(6)  # none was selected, moved or accepted
+    expect(page.locator(".bbox.selected")).to_have_count(0)
+    expect(page.locator("#class-hint")).to_have_text("next box: cat")
+    page.screenshot(path=SHOTS / "detect-draw-mode.png")
+    page.keyboard.press("Enter")
+    expect(page.locator("#session-count")).to_have_text("1 saved this session")
+    saved = _api(page, f"/api/items/{item_id}")["current"]["value"]
+    want = [
+        {"x": 10, "y": 10, "width": 12, "height": 12, "label": "bird"},
+        {"x": 42, "y": 10, "width": 12, "height": 12, "label": "dog"},
+        {"x": 72, "y": 38, "width": 12, "height": 12, "label": "cat"},
+    ]
+    assert _close(saved, want), saved
+
+
+def test_hidden_proposals_leave_the_image_to_drawing(crowded_page: Page) -> None:
+    page = crowded_page
+    item_id = _open(page, "bob", "/label")
+    proposals = page.locator(".bbox[data-kind=proposal]")
+    expect(proposals).to_have_count(6)
+    # Without draw mode a drag that starts on a proposal selects it, drawing nothing.
+    _drag_pixels(page, 12, 12, 20, 20)
+    expect(page.locator(".bbox.proposal.selected")).to_have_count(1)
+    expect(page.locator(".bbox[data-kind=box]")).to_have_count(0)
+    page.click("#hide-proposals")
+    expect(proposals).to_have_count(0)
+    expect(page.locator("#proposal-hidden")).to_have_text("hidden on the image")
+    expect(page.locator("#proposal-list li")).to_have_count(6)  # still listed, still acceptable
+    page.keyboard.press("2")
+    _drag_pixels(page, 12, 12, 20, 20)
+    expect(page.locator(".bbox[data-kind=box]")).to_have_count(1)
+    page.keyboard.press("h")
+    expect(proposals).to_have_count(6)
+    page.keyboard.press("Enter")
+    expect(page.locator("#session-count")).to_have_text("1 saved this session")
+    saved = _api(page, f"/api/items/{item_id}")["current"]["value"]
+    assert _close(saved, [{"x": 12, "y": 12, "width": 8, "height": 8, "label": "dog"}]), saved

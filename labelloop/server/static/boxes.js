@@ -1,5 +1,9 @@
 // The box editor: draw, move, resize, relabel and delete boxes over one image;
 // the model's proposals beside them (accept or reject); zoom, pan and undo.
+// Pick the class, then draw: a class key with nothing selected sets the class
+// of the boxes drawn next, and a new box is left unselected, so the next key
+// never relabels it. In draw mode a drag always draws, even over a box or a
+// proposal; proposals can be hidden from the image.
 // Boxes are kept in whole pixels of the original image at every zoom level.
 // The geometry below is pure; BoxEditor owns only the DOM it is given.
 
@@ -65,6 +69,14 @@ export function describeBoxes(boxes) {
   return `${boxes.length} box${boxes.length === 1 ? "" : "es"}: ${parts.join(", ")}`;
 }
 
+// "7 0.81 · 1 30%": a proposal's class and score, then the other likely classes.
+export function proposalTag(box) {
+  const others = Object.entries(box.classes ?? {})
+    .filter(([label]) => label !== box.label)
+    .map(([label, p]) => `${label} ${Math.round(p * 100)}%`);
+  return [`${box.label} ${box.score.toFixed(2)}`, ...others].join(" · ");
+}
+
 export function isBoxList(value) {
   return Array.isArray(value) && value.every((b) => b && typeof b === "object" && "width" in b && "label" in b);
 }
@@ -122,6 +134,8 @@ export class BoxEditor {
     this.item = null;
     this.zoom = 1;
     this.currentClass = classes[0];
+    this.drawMode = false;
+    this.proposalsHidden = false;
     this.panning = false;
     this.drag = null;
     this.reset([], []);
@@ -140,7 +154,7 @@ export class BoxEditor {
   // The boxes (editable) and proposals (with ``score``) of a new item; clears undo.
   reset(boxes, proposals) {
     this.boxes = boxes.map(plainBox);
-    this.proposals = proposals.map((p) => ({ ...plainBox(p), score: p.score }));
+    this.proposals = proposals.map((p) => ({ ...plainBox(p), score: p.score, classes: p.classes ?? {} }));
     this.selected = null;
     this.past = [];
     this.future = [];
@@ -217,6 +231,22 @@ export class BoxEditor {
 
   updateZoomLabel() {
     if (this.zoomLabel) this.zoomLabel.textContent = `${Math.round(this.zoom * 100)}%`;
+  }
+
+  // In draw mode a drag always draws a new box (moving and resizing wait).
+  setDrawMode(on) {
+    this.drawMode = on;
+    this.root.classList.toggle("draw-mode", on);
+    if (on && this.selected) this.select(null);
+    else this.changed();
+  }
+
+  // Hidden proposals are not drawn on the image (nor picked by a click or
+  // Tab); the side panel still lists them, and they can still be accepted there.
+  setProposalsHidden(on) {
+    this.proposalsHidden = on;
+    if (on && this.selected?.kind === "proposal") this.select(null);
+    else this.changed();
   }
 
   setPanning(on) {
@@ -349,7 +379,7 @@ export class BoxEditor {
   cycle(step) {
     const all = [
       ...this.boxes.map((_, index) => ({ kind: "box", index })),
-      ...this.proposals.map((_, index) => ({ kind: "proposal", index })),
+      ...(this.proposalsHidden ? [] : this.proposals.map((_, index) => ({ kind: "proposal", index }))),
     ];
     if (!all.length) return false;
     const at = this.selected ? all.findIndex((s) => s.kind === this.selected.kind && s.index === this.selected.index) : -1;
@@ -381,8 +411,8 @@ export class BoxEditor {
     } else if (event.button !== 0) {
       return;
     } else {
-      const handle = event.target.closest(".handle");
-      const hit = event.target.closest(".bbox");
+      const handle = this.drawMode ? null : event.target.closest(".handle");
+      const hit = this.drawMode ? null : event.target.closest(".bbox");
       if (handle && this.selectedBox()) {
         this.drag = { mode: "resize", handle: handle.dataset.handle, ...start, original: { ...this.selectedBox() } };
       } else if (hit && hit.dataset.kind === "box") {
@@ -430,9 +460,10 @@ export class BoxEditor {
     this.drag = null;
     if (drag.mode === "pan") return;
     if (drag.mode === "draw" && drag.draft) {
+      // Left unselected: the next class key picks the class of the next box.
       this.remember(drag.before);
       this.boxes.push(drag.draft);
-      this.selected = { kind: "box", index: this.boxes.length - 1 };
+      this.selected = null;
     } else if (drag.before !== this.snapshot()) {
       this.remember(drag.before);
     }
@@ -464,7 +495,7 @@ export class BoxEditor {
       node.style.setProperty("--c", classColor(this.classes, box.label));
     };
     const nodes = [];
-    this.proposals.forEach((p, index) => nodes.push(this.boxNode("proposal", index, p, place)));
+    if (!this.proposalsHidden) this.proposals.forEach((p, index) => nodes.push(this.boxNode("proposal", index, p, place)));
     this.boxes.forEach((b, index) => nodes.push(this.boxNode("box", index, b, place)));
     if (this.drag?.draft) {
       const draft = div("bbox draft");
@@ -479,7 +510,7 @@ export class BoxEditor {
     const node = div(`bbox ${kind}${selected ? " selected" : ""}`, { "data-kind": kind, "data-index": String(index) });
     place(node, box);
     const tag = div("bbox-tag");
-    tag.textContent = kind === "proposal" ? `${box.label} ${box.score.toFixed(2)}` : box.label;
+    tag.textContent = kind === "proposal" ? proposalTag(box) : box.label;
     node.append(tag);
     if (selected && kind === "box") {
       for (const handle of HANDLES) node.append(div(`handle h-${handle}`, { "data-handle": handle }));

@@ -3,7 +3,7 @@
 
 import { $, ApiError, api, canReview, el, every, failPage, fmtInt, fmtPct, fmtTime, notify, setText, startPage } from "/static/common.js";
 import { ClassPad, Workbench, bindKeys, renderTraining, undoLastSaved } from "/static/workbench.js";
-import { BoxEditor, classColor, describeBoxes, isBoxList, sameBoxes } from "/static/boxes.js";
+import { BoxEditor, classColor, describeBoxes, isBoxList, proposalTag, sameBoxes } from "/static/boxes.js";
 
 const UNDO_DEPTH = 20;
 const NUDGE = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
@@ -80,7 +80,7 @@ function boxRow(kind, box, index) {
   },
     swatch(box.label),
     el("strong", {}, box.label),
-    kind === "proposal" ? el("span", { class: "num score" }, box.score.toFixed(2)) : null,
+    kind === "proposal" ? el("span", { class: "num score", title: proposalTag(box) }, box.score.toFixed(2)) : null,
     el("span", { class: "muted num coords" }, size),
     el("span", { class: "spacer" }),
     accept,
@@ -101,7 +101,11 @@ function refreshPanel() {
   $("#proposal-list").replaceChildren(...proposals.map((p, i) => boxRow("proposal", p, i)));
   const least = Math.min(...proposals.map((p) => p.score));
   setText("#proposal-hint", proposals.length ? `Least certain ${least.toFixed(2)}. Proposals not accepted are dropped on save.` : "");
-  setText("#class-hint", `new boxes: ${editor.currentClass}`);
+  setText("#class-hint", `next box: ${editor.currentClass}`);
+  toggleButton("#draw-mode", editor.drawMode);
+  toggleButton("#hide-proposals", editor.proposalsHidden);
+  $("#hide-proposals").hidden = proposals.length === 0;
+  setText("#proposal-hidden", editor.proposalsHidden ? "hidden on the image" : "");
   bench?.pad.mark(editor.currentClass, "chosen");
   setText("#edit-state", editor.dirty ? "unsaved edits" : "");
   $("#save").disabled = !ready;
@@ -109,6 +113,12 @@ function refreshPanel() {
   $("#undo-edit").disabled = !ready || !editor.past.length;
   $("#accept-all").disabled = !ready;
   $("#accept").disabled = !ready || !autoValue();
+}
+
+function toggleButton(selector, on) {
+  const button = $(selector);
+  button.setAttribute("aria-pressed", String(on));
+  button.classList.toggle("on", on);
 }
 
 function autoValue() {
@@ -273,6 +283,14 @@ function onKey(key, event) {
     return true;
   }
   if (key === "Tab") return editor.cycle(event.shiftKey ? -1 : 1) || true;
+  if (key === "d" || key === "D") {
+    editor.setDrawMode(!editor.drawMode);
+    return true;
+  }
+  if (key === "h" || key === "H") {
+    editor.setProposalsHidden(!editor.proposalsHidden);
+    return true;
+  }
   if (key in NUDGE) return editor.nudge(...NUDGE[key].map((d) => d * (event.shiftKey ? 10 : 1)));
   if (event.repeat) return false;
   if (key === "Delete" || key === "Backspace") return editor.deleteSelected() || true;
@@ -329,6 +347,8 @@ async function main() {
   onClick("#accept", () => autoValue() && bench.submit(autoValue()));
   onClick("#accept-all", () => editor.acceptAll());
   onClick("#undo-edit", () => editor.undo());
+  onClick("#draw-mode", () => editor.setDrawMode(!editor.drawMode));
+  onClick("#hide-proposals", () => editor.setProposalsHidden(!editor.proposalsHidden));
   onClick("#undo", undoSave);
   bindKeys(onKey);
   document.addEventListener("keydown", onModifiedKey);
