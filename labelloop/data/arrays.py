@@ -24,6 +24,7 @@ __all__ = [
     "is_url",
     "load_images",
     "placement",
+    "thumbnail_jpeg",
 ]
 
 ResizePolicy = Literal["center_crop", "letterbox", "stretch"]
@@ -191,6 +192,34 @@ def _load_one(
         converted = fit_to(image.convert("L" if channels == 1 else "RGB"), size, policy)
         array = np.asarray(converted, dtype=np.float32) / np.float32(255)
     return array[np.newaxis] if channels == 1 else array.transpose(2, 0, 1)
+
+
+def thumbnail_jpeg(path: str | Path, longest: int, quality: int = 85) -> bytes:
+    """A JPEG of the image, upright, its longer side at most ``longest`` pixels.
+
+    Colour images stay colour; 16-bit grayscale is scaled, not clipped;
+    transparency is flattened onto white. Small images are not enlarged.
+
+    Raises:
+        CorruptImageError: The file does not decode.
+        UnsupportedImageFormatError: Not an image of a supported format.
+    """
+    with _open(path) as handle, _decode(handle, Path(str(path)))[0] as decoded:
+        image = ImageOps.exif_transpose(decoded)
+        if image.mode in _SIXTEEN_BIT_MODES:
+            plane = np.asarray(image.convert("F"), dtype=np.float32) / np.float32(257)
+            image = Image.fromarray(np.clip(plane, 0, 255).astype(np.uint8))
+        if image.mode in ("P", "PA", "LA", "RGBA"):
+            rgba = image.convert("RGBA")
+            flat = Image.new("RGB", rgba.size, (255, 255, 255))
+            flat.paste(rgba, mask=rgba.getchannel("A"))
+            image = flat
+        elif image.mode not in ("L", "RGB"):
+            image = image.convert("RGB")
+        image.thumbnail((longest, longest), Image.Resampling.BILINEAR)
+        out = io.BytesIO()
+        image.save(out, format="JPEG", quality=quality)
+    return out.getvalue()
 
 
 def _source(path: str | Path) -> str | Path:

@@ -20,7 +20,13 @@ from labelloop.data.labels import InvalidLabelError
 from labelloop.errors import storage_problem
 from labelloop.loop import Workspace
 from labelloop.loop.labelstudio import LabelStudioBridge
-from labelloop.server import routes_auth, routes_labeling, routes_monitor, routes_project
+from labelloop.server import (
+    routes_auth,
+    routes_data,
+    routes_labeling,
+    routes_monitor,
+    routes_project,
+)
 from labelloop.server.errors import validation_detail
 from labelloop.server.limits import BodyLimit
 from labelloop.server.routes_labelstudio import LabelStudioOptions, label_studio_router
@@ -69,6 +75,7 @@ PAGES = {
     "/history": "history.html",
     "/settings": "settings.html",
     "/users": "users.html",
+    "/data": "data.html",
 }
 # Detection projects label and review boxes in their own editor.
 DETECTION_PAGES = {"/label": "detect.html", "/review": "detect.html"}
@@ -143,6 +150,7 @@ def create_app(
         routes_labeling.router,
         routes_project.router,
         routes_monitor.router,
+        routes_data.router,
     ):
         app.include_router(router)
     handlers: list[tuple[type[Exception], int]] = [

@@ -1,5 +1,15 @@
 """The label store: projects, items, append-only label events, snapshots, rounds."""
 
+from labelloop.store.catalog import (
+    ORIGINS,
+    SORT_KEYS,
+    Catalog,
+    CatalogPage,
+    CatalogRow,
+    ItemQuery,
+    Origin,
+    SortKey,
+)
 from labelloop.store.database import SchemaOutOfDateError, make_engine, migrate, sqlite_url
 from labelloop.store.external import AnnotationOutcome, ExternalLinks, ExternalSource
 from labelloop.store.monitoring import (
@@ -57,10 +67,15 @@ from labelloop.store.training import TrainingBusyError, TrainingRun, TrainingRun
 __all__ = [
     "FLAG_KINDS",
     "LABEL_SOURCES",
+    "ORIGINS",
     "REPORT_KINDS",
     "ROLES",
+    "SORT_KEYS",
     "AddItemsResult",
     "AnnotationOutcome",
+    "Catalog",
+    "CatalogPage",
+    "CatalogRow",
     "ConfigChange",
     "ExternalLinks",
     "ExternalSource",
@@ -68,6 +83,7 @@ __all__ = [
     "FlagKind",
     "Item",
     "ItemFlag",
+    "ItemQuery",
     "LabelAction",
     "LabelConflictError",
     "LabelEvent",
@@ -78,6 +94,7 @@ __all__ = [
     "LeaseConflictError",
     "LeaseKind",
     "MetadataValue",
+    "Origin",
     "ModelRecord",
     "MonitorRecords",
     "MonitorReport",
@@ -98,6 +115,7 @@ __all__ = [
     "Served",
     "Snapshot",
     "SnapshotIntegrityError",
+    "SortKey",
     "Store",
     "TokenInfo",
     "TokenNotFoundError",

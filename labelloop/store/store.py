@@ -31,6 +31,7 @@ from labelloop.store._events import (
     to_item,
     undo_event,
 )
+from labelloop.store.catalog import Catalog
 from labelloop.store.database import Transactions, check_schema, migrate
 from labelloop.store.external import ExternalLinks
 from labelloop.store.monitoring import MonitorRecords
@@ -150,6 +151,7 @@ class Store:
         self.stats = Stats(self._db)
         self.monitor = MonitorRecords(self._db)
         self.external = ExternalLinks(self._db)
+        self.catalog = Catalog(self._db)
 
     def close(self) -> None:
         """Release every pooled connection."""

@@ -404,3 +404,23 @@ def test_hidden_proposals_leave_the_image_to_drawing(crowded_page: Page) -> None
     expect(page.locator("#session-count")).to_have_text("1 saved this session")
     saved = _api(page, f"/api/items/{item_id}")["current"]["value"]
     assert _close(saved, [{"x": 12, "y": 12, "width": 8, "height": 8, "label": "dog"}]), saved
+
+
+def test_the_data_browser_redraws_an_items_boxes(crowded_page: Page, crowded: Served) -> None:
+    page = crowded_page
+    target = crowded.items[-1]
+    page.goto(f"/login?next=/data?item={target}")
+    page.fill("#username", "admin")
+    page.fill("#password", PASSWORD)
+    page.click("#login-submit")
+    expect(page.locator("#detail-title")).to_have_text(f"Item #{target}")
+    expect(page.locator("#item-image")).to_have_js_property("complete", True)
+    page.click("#detail-pad [data-class=dog]")
+    _drag_pixels(page, 20, 10, 50, 40)
+    expect(page.locator("#detail-stage .bbox[data-kind=box]")).to_have_count(1)
+    page.click("#detail-save")
+    expect(page.locator("#detail-history li")).to_have_count(1)
+    expect(page.locator(f".item-card[data-item-id='{target}'] svg.boxes-preview rect")).to_have_count(1)
+    current = _api(page, f"/api/items/{target}")["current"]
+    assert (current["action"], current["annotator"]) == ("label", "admin")
+    assert _close(current["value"], [{"x": 20, "y": 10, "width": 30, "height": 30, "label": "dog"}])

@@ -121,13 +121,14 @@ const NAV = [
   ["label", "/label", "Label"],
   ["review", "/review", "Review"],
   ["dashboard", "/dashboard", "Dashboard"],
+  ["data", "/data", "Data"],
   ["settings", "/settings", "Settings"],
   ["users", "/users", "People"],
 ];
 
 // Who sees which page in the navigation.
 function navAllowed(key, user) {
-  if (key === "review") return canReview(user);
+  if (key === "review" || key === "data") return canReview(user);
   if (key === "settings" || key === "users") return user.role === "admin";
   return true;
 }
