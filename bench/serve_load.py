@@ -28,6 +28,12 @@ The clients run on the same machine as the server; on a small machine they
 take CPU from it, so compare rows measured on the same machine only.
 
 The issue's goal: p99 of next-item under 50 ms at 20 clients.
+
+``--browse`` then measures the data browser (``GET /api/items``) as one
+reviewer paging through the same project: each query shape below asked
+``--browse-repeats`` times for a page of 100 items' metadata, sequentially,
+p50 and p95 in milliseconds (goal: p95 under 200 ms for a filtered page);
+``--browse-only`` skips the annotator runs.
 """
 
 from __future__ import annotations
@@ -323,6 +329,42 @@ def _while_training(
     return _row(label, out, seconds), finished[0] if finished else float("nan")
 
 
+BROWSE_QUERIES: list[tuple[str, dict[str, str | int]]] = [
+    ("first page", {}),
+    ("unlabeled by uncertainty", {"origin": "unlabeled", "sort": "uncertainty", "order": "desc"}),
+    ("label 3, newest first", {"label": "3", "sort": "updated", "order": "desc"}),
+    ("confidence 0.2-0.5", {"min_confidence": 0.2, "max_confidence": 0.5, "sort": "confidence"}),
+    ("name contains, by name", {"name": "img_01", "sort": "name"}),
+    ("unlabeled, page 20", {"origin": "unlabeled", "offset": 1900}),
+    ("page 500 of all", {"offset": 49_900}),
+    ("annotator + split", {"annotator": "seed", "split": "train"}),
+]
+
+
+def measure_browse(url: str, token: str, repeats: int) -> list[str]:
+    """Rows of p50/p95 latency (ms) per browser query shape, and one over all of them."""
+    headers = {"authorization": f"Bearer {token}"}
+    rows = [f"{'browser query':>28} {'p50 ms':>8} {'p95 ms':>8} {'matches':>8}"]
+    every: list[float] = []
+    with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
+        client.get("/api/items", params={"limit": 1}).raise_for_status()  # warm-up
+        for label, params in BROWSE_QUERIES:
+            took = []
+            total = 0
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                response = client.get("/api/items", params={**params, "limit": 100})
+                took.append(time.perf_counter() - t0)
+                response.raise_for_status()
+                total = response.json()["total"]
+            every += took
+            p50, p95 = (float(np.percentile(took, q)) * 1e3 for q in (50, 95))
+            rows.append(f"{label:>28} {p50:>8.1f} {p95:>8.1f} {total:>8}")
+    p50, p95 = (float(np.percentile(every, q)) * 1e3 for q in (50, 95))
+    rows.append(f"{'all of them':>28} {p50:>8.1f} {p95:>8.1f}")
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, default=100_000)
@@ -336,7 +378,12 @@ def main() -> None:
     )
     parser.add_argument("--no-training", action="store_true")
     parser.add_argument("--training-limit", type=float, default=300.0)
+    parser.add_argument("--browse", action="store_true", help="also time the data browser")
+    parser.add_argument("--browse-only", action="store_true", help="time the data browser only")
+    parser.add_argument("--browse-repeats", type=int, default=20)
     args = parser.parse_args()
+    if args.browse_only:
+        args.browse, args.clients, args.no_training = True, [1], True
     project = build_project(args.items)
     root, tokens, admin = fresh_copy(project, max(args.clients))
     process, url = start_server(root)
@@ -344,14 +391,14 @@ def main() -> None:
         f"{'clients':>14} {'next p50':>9} {'next p99':>9} {'label p50':>9} "
         f"{'label p99':>9} {'labels':>8} {'labels/s':>9} {'errors':>7}"
     )
-    rows = [header]
+    rows = [] if args.browse_only else [header]
     try:
         print(
             f"{args.items:,} items, {args.seconds:g} s per run, {args.think:g} s think time, "
             f"server at {url}",
             flush=True,
         )
-        for n in args.clients:
+        for n in [] if args.browse_only else args.clients:
             out, seconds = measure(url, tokens[:n], args.think, lambda t: t >= args.seconds)
             rows.append(_row(str(n), out, seconds))
             print(rows[-1], flush=True)
@@ -363,6 +410,8 @@ def main() -> None:
             )
             rows.append(row)
             print(f"{row}   (training run took {trained:.1f} s)", flush=True)
+        if args.browse:
+            rows += ["", *measure_browse(url, admin, args.browse_repeats)]
     finally:
         process.terminate()
         process.wait(timeout=30)

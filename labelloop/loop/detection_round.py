@@ -169,7 +169,11 @@ def proposals(
         (probability at least 0.05, at most three) to their probability.
     """
     boxes = to_box_dicts(dets, classes)
-    order = [i for i in np.argsort(-dets.scores, kind="stable").tolist() if boxes[i]["score"] >= min_score]
+    order = [
+        i
+        for i in np.argsort(-dets.scores, kind="stable").tolist()
+        if boxes[i]["score"] >= min_score
+    ]
     if not order:
         return []
     xywh = dets.boxes.astype(np.float64)
@@ -193,7 +197,9 @@ def proposals(
             {
                 **boxes[group[0]],
                 "label": classes[int(top[0])],
-                "classes": {classes[int(k)]: round(float(mixed[k]), 4) for k in top if mixed[k] >= 0.05},
+                "classes": {
+                    classes[int(k)]: round(float(mixed[k]), 4) for k in top if mixed[k] >= 0.05
+                },
             }
         )
     return out

@@ -182,7 +182,9 @@ def thumbnail(
 ) -> Response:
     """The item's image as a small upright JPEG (made once per size, then cached)."""
     if size not in THUMBNAIL_SIZES:
-        raise unprocessable(f"size must be one of {list(THUMBNAIL_SIZES)}, got {size}", "query", "size")
+        raise unprocessable(
+            f"size must be one of {list(THUMBNAIL_SIZES)}, got {size}", "query", "size"
+        )
     ws = workspace_of(request)
     item = ws.store.item(ws.project.id, item_id)
     cached = ws.root / "cache" / "thumbnails" / str(size) / f"{item.sha256}.jpg"

@@ -210,6 +210,9 @@ class QueueEntryRow(Base):
         # The monitor pairs each label with the prediction of the round that
         # served it: a lookup by item across rounds.
         Index("ix_queue_entries_item", "item_id"),
+        # The data browser pages through a ranking by score or confidence.
+        Index("ix_queue_entries_round_score", "round_id", "score", "item_id"),
+        Index("ix_queue_entries_round_confidence", "round_id", "confidence", "item_id"),
     )
 
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), primary_key=True)

@@ -16,8 +16,8 @@ from labelloop.learners.detector import BoxTargets, ImageDetections, TorchDetect
 from labelloop.loop import Workspace, run_round
 from labelloop.loop.detection_io import import_detections
 from labelloop.loop.detection_round import (
-    boxes_to_targets,
     _iou_with,
+    boxes_to_targets,
     detection_strategy,
     proposals,
     rank_detections,
@@ -208,7 +208,10 @@ def test_proposals_show_one_box_per_object_with_the_merged_class_distribution() 
     # (0.6 * [0, .55, .45] + 0.5 * [0, .1, .9]) / 1.1 = [0, .345, .655]: "2" wins.
     assert kept[0]["label"] == "2"
     assert kept[0]["score"] == pytest.approx(0.6)
-    assert kept[0]["classes"] == {"2": pytest.approx(0.6545, abs=1e-3), "1": pytest.approx(0.3455, abs=1e-3)}
+    assert kept[0]["classes"] == {
+        "2": pytest.approx(0.6545, abs=1e-3),
+        "1": pytest.approx(0.3455, abs=1e-3),
+    }
     assert kept[1]["label"] == "0" and kept[1]["classes"] == {"0": 1.0}
     # 1.0 keeps every box, as the detector gave them.
     assert len(proposals(dets, CLASSES, 0.3, merge_iou=1.0)) == 3

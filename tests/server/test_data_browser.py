@@ -14,6 +14,8 @@ from labelloop.store import FlagInput, LabelInput
 from tests.server.browser import CHROMIUM, open_page
 from tests.server.conftest import PASSWORD, LiveServer, make_project, start_server, truth
 
+DASH = "\N{EN DASH}"  # as the page writes "1-100 of 120"
+
 if not CHROMIUM.exists():
     pytest.skip("browser tests need Debian's chromium", allow_module_level=True)
 
@@ -41,7 +43,11 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
             pid, model_version="m1", predictions=[(items[6].id, "4", 0.97)], threshold=0.9
         )
         ws.store.monitor.add_report(
-            pid, "outliers", body={}, summary="", flags=[FlagInput(items[7].id, 0.9)],
+            pid,
+            "outliers",
+            body={},
+            summary="",
+            flags=[FlagInput(items[7].id, 0.9)],
             flag_kind="outlier",
         )
     finally:
@@ -68,18 +74,18 @@ def _log_in(page: Page, username: str) -> None:
 def test_pages_and_filters_live_in_the_address(page: Page, seeded: Seeded) -> None:
     _log_in(page, "rita")
     page.click("[data-nav=data]")
-    expect(page.locator("#result-count")).to_have_text("1–100 of 120 items")
+    expect(page.locator("#result-count")).to_have_text(f"1{DASH}100 of 120 items")
     cards = page.locator(".item-card")
     expect(cards).to_have_count(100)
     first = cards.first.locator("img")
     expect(first).to_have_js_property("complete", True)
     assert first.evaluate("img => img.naturalWidth") > 0
     page.click("#next-page")
-    expect(page.locator("#result-count")).to_have_text("101–120 of 120 items")
+    expect(page.locator("#result-count")).to_have_text(f"101{DASH}120 of 120 items")
     expect(page).to_have_url(re.compile(r"/data\?page=2$"))
 
     page.select_option("#f-origin", "unlabeled")
-    expect(page.locator("#result-count")).to_have_text("1–100 of 113 items")
+    expect(page.locator("#result-count")).to_have_text(f"1{DASH}100 of 113 items")
     expect(page).to_have_url(re.compile(r"origin=unlabeled"))
     page.select_option("#f-origin", "")
     page.select_option("#f-flag", "outlier")

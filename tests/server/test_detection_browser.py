@@ -44,8 +44,15 @@ SURE = [{"x": 10.0, "y": 10.0, "width": 10.0, "height": 10.0, "label": "bird", "
 # Three objects, each proposed twice (once per likely class), as a detector
 # that suppresses overlaps only within a class offers them.
 CROWDED = [
-    {"x": x + dx, "y": y, "width": 16.0, "height": 16.0, "label": label, "score": score,
-     "classes": {label: 0.6, other: 0.4}}
+    {
+        "x": x + dx,
+        "y": y,
+        "width": 16.0,
+        "height": 16.0,
+        "label": label,
+        "score": score,
+        "classes": {label: 0.6, other: 0.4},
+    }
     for x, y in ((8.0, 8.0), (40.0, 8.0), (70.0, 36.0))
     for dx, label, other, score in ((0.0, "cat", "dog", 0.8), (1.0, "dog", "cat", 0.7))
 ]
@@ -343,7 +350,9 @@ def test_geometry_keeps_boxes_inside_the_image(page: Page) -> None:
 
 @pytest.fixture
 def crowded_page(browser: Browser, crowded: Served) -> Iterator[Page]:
-    context = browser.new_context(base_url=crowded.server.url, viewport={"width": 1280, "height": 900})
+    context = browser.new_context(
+        base_url=crowded.server.url, viewport={"width": 1280, "height": 900}
+    )
     context.set_default_timeout(TIMEOUT_MS)
     tab = context.new_page()
     errors: list[str] = []
@@ -420,7 +429,9 @@ def test_the_data_browser_redraws_an_items_boxes(crowded_page: Page, crowded: Se
     expect(page.locator("#detail-stage .bbox[data-kind=box]")).to_have_count(1)
     page.click("#detail-save")
     expect(page.locator("#detail-history li")).to_have_count(1)
-    expect(page.locator(f".item-card[data-item-id='{target}'] svg.boxes-preview rect")).to_have_count(1)
+    expect(
+        page.locator(f".item-card[data-item-id='{target}'] svg.boxes-preview rect")
+    ).to_have_count(1)
     current = _api(page, f"/api/items/{target}")["current"]
     assert (current["action"], current["annotator"]) == ("label", "admin")
     assert _close(current["value"], [{"x": 20, "y": 10, "width": 30, "height": 30, "label": "dog"}])

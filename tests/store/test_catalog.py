@@ -47,7 +47,11 @@ def seeded(store: Store, project_id: int) -> list[int]:
         metrics={},
     )
     store.monitor.add_report(
-        project_id, "outliers", body={}, summary="", flags=[FlagInput(ids[6], 0.9)],
+        project_id,
+        "outliers",
+        body={},
+        summary="",
+        flags=[FlagInput(ids[6], 0.9)],
         flag_kind="outlier",
     )
     return ids
@@ -72,7 +76,7 @@ def test_each_filter_picks_its_items(store: Store, project_id: int, seeded: list
     assert _ids(store, pid, annotator="ann") == [i[0], i[1]]
     assert _ids(store, pid, split="none") == [i[5], i[6]]
     assert set(_ids(store, pid, split="train")) | set(_ids(store, pid, split="val")) == set(
-        i[:5] + [i[7]]
+        [*i[:5], i[7]]
     )
     assert _ids(store, pid, flag="outlier") == [i[6]]
     assert _ids(store, pid, flag="label_error") == []
@@ -101,7 +105,12 @@ def test_sorts_pages_and_counts(store: Store, project_id: int, seeded: list[int]
     filtered = store.catalog.page(pid, ItemQuery(label="dog", limit=1))
     assert filtered.total == 3 and len(filtered.rows) == 1
     row = store.catalog.page(pid, ItemQuery(flag="outlier")).rows[0]
-    assert (row.origin, row.value, row.flags, row.confidence) == ("unlabeled", None, ("outlier",), 0.8)
+    assert (row.origin, row.value, row.flags, row.confidence) == (
+        "unlabeled",
+        None,
+        ("outlier",),
+        0.8,
+    )
     assert row.uncertainty == pytest.approx(0.2)
     reviewed = store.catalog.page(pid, ItemQuery(origin="reviewed")).rows[0]
     assert (reviewed.value, reviewed.annotator) == ("dog", "rita")
@@ -123,3 +132,57 @@ def test_boxes_match_by_class(store: Store) -> None:
     # "_" is matched as itself, not as LIKE's any-character.
     assert _ids(store, pid, label="a_b") == [ids[0]]
     assert _ids(store, pid, label="axb") == [ids[1]]
+
+
+@pytest.mark.parametrize("sort", ["uncertainty", "confidence"])
+@pytest.mark.parametrize("descending", [False, True])
+def test_ranking_sorts_page_like_one_full_sort(
+    store: Store, project_id: int, sort: str, descending: bool
+) -> None:
+    """Paging through the index-walked ranking gives the order of one full sort:
+    by the value (ties by id), items without one last by id, at every offset."""
+    ids = [item.id for item in store.add_items(project_id, [new_item(i) for i in range(40)]).added]
+    # Ten auto labels outside the ranking, with their confidence; ties on purpose.
+    store.leases.record_auto_labels(
+        project_id,
+        model_version="m1",
+        predictions=[(i, "cat", 0.91 + (n % 3) / 100) for n, i in enumerate(ids[30:])],
+        threshold=0.9,
+    )
+    snapshot = store.create_snapshot(project_id)
+    store.add_round(
+        project_id,
+        snapshot_id=snapshot.id,
+        model_id=None,
+        strategy="margin",
+        ranking=[
+            RankedItem(
+                i,
+                None if n % 7 == 0 else round((n * 37 % 11) / 10, 1),
+                "dog",
+                None if n % 5 == 0 else round((n * 13 % 9) / 10, 1),
+            )
+            for n, i in enumerate(ids[:25])
+        ],
+        batch_size=5,
+        metrics={},
+    )
+    everything = store.catalog.page(project_id, ItemQuery(limit=100)).rows
+    value = {r.item.id: getattr(r, sort) for r in everything}
+    with_value = sorted((v, i) for i, v in value.items() if v is not None)
+    if descending:
+        with_value.reverse()
+    without = sorted((i for i, v in value.items() if v is None), reverse=descending)
+    expected = [i for _, i in with_value] + without
+    for limit in (1, 7, 40):
+        paged: list[int] = []
+        for offset in range(0, 45, limit):
+            paged += _ids(
+                store, project_id, sort=sort, descending=descending, offset=offset, limit=limit
+            )
+        assert paged == expected, (limit, paged, expected)
+    assert _ids(store, project_id, sort=sort, descending=descending, min_confidence=0.5) == [
+        i
+        for i in expected
+        if (c := {r.item.id: r.confidence for r in everything}[i]) is not None and c >= 0.5
+    ]
