@@ -93,7 +93,7 @@ def add_auto_labels(root: Path, labels: Mapping[int, Sequence[Mapping[str, Any]]
     """Auto-label items with these boxes (with ``score``), as the loop does for detection."""
     predictions = []
     for item_id, boxes in labels.items():
-        value = [{k: v for k, v in box.items() if k != "score"} for box in boxes]
+        value = [{k: v for k, v in box.items() if k not in ("score", "classes")} for box in boxes]
         least = _least_score(boxes)
         predictions.append((item_id, value, 1.0 if least is None else least))
     ws = Workspace.open(root)

@@ -26,7 +26,8 @@ BIRD = {"x": 0.0, "y": 0.0, "width": 96.0, "height": 64.0, "label": "bird"}
 
 
 def _scored(box: dict[str, Any], score: float) -> dict[str, Any]:
-    return {**box, "score": score}
+    """A proposal as a round stores it: its score and its likeliest classes."""
+    return {**box, "score": score, "classes": {box["label"]: 1.0}}
 
 
 @pytest.fixture(scope="module")
