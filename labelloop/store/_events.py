@@ -19,7 +19,7 @@ from labelloop.store.records import (
     ProjectNotFoundError,
     UnknownItemError,
 )
-from labelloop.store.schema import ItemRow, LabelEventRow, ProjectRow
+from labelloop.store.schema import ItemRow, LabelEventRow, ProjectRow, RoundRow
 
 __all__ = [
     "append_event",
@@ -27,6 +27,7 @@ __all__ = [
     "content_hash",
     "head_event",
     "item_row",
+    "latest_round_id",
     "project_schema",
     "to_event",
     "to_item",
@@ -37,6 +38,15 @@ __all__ = [
 def aware(moment: datetime) -> datetime:
     """``moment`` with its zone: SQLite hands back naive datetimes, written in UTC."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def latest_round_id(s: Session, project_id: int) -> int | None:
+    """The id of the project's latest round whose ranking is fully written, if any."""
+    return s.scalar(
+        select(func.max(RoundRow.id)).where(
+            RoundRow.project_id == project_id, RoundRow.ready.is_(True)
+        )
+    )
 
 
 def to_item(row: ItemRow) -> Item:

@@ -26,11 +26,11 @@ from typing import Any, Literal, get_args
 from sqlalchemy import ColumnElement, Text, and_, case, cast, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
-from labelloop.store._events import aware, to_item
+from labelloop.store._events import aware, latest_round_id, to_item
 from labelloop.store.database import Transactions
 from labelloop.store.monitoring import FlagKind
 from labelloop.store.records import Item
-from labelloop.store.schema import ItemFlagRow, ItemRow, LabelEventRow, QueueEntryRow, RoundRow
+from labelloop.store.schema import ItemFlagRow, ItemRow, LabelEventRow, QueueEntryRow
 
 __all__ = [
     "ORIGINS",
@@ -339,9 +339,7 @@ class Catalog:
         (at most ``limit``) are read whole.
         """
         with self._db.read() as s:
-            latest = s.scalar(
-                select(func.max(RoundRow.id)).where(RoundRow.project_id == project_id)
-            )
+            latest = latest_round_id(s, project_id)
             plan = _plan(project_id, query)
             total = s.scalar(plan.joined(select(func.count()).select_from(ItemRow), latest)) or 0
             if query.sort in ("uncertainty", "confidence") and latest is not None:

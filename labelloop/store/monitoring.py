@@ -427,6 +427,7 @@ class MonitorRecords:
                     RoundRow,
                     and_(
                         RoundRow.id == QueueEntryRow.round_id,
+                        RoundRow.ready.is_(True),
                         RoundRow.created_at <= LabelEventRow.created_at,
                     ),
                 )

@@ -25,6 +25,7 @@ from labelloop.store._events import (
     aware,
     head_event,
     item_row,
+    latest_round_id,
     project_schema,
     to_event,
     to_item,
@@ -37,7 +38,6 @@ from labelloop.store.schema import (
     LabelEventRow,
     LeaseRow,
     QueueEntryRow,
-    RoundRow,
     utcnow,
 )
 
@@ -266,7 +266,7 @@ class Queue:
 
     @staticmethod
     def _latest_round(s: Session, project_id: int) -> int | None:
-        return s.scalar(select(func.max(RoundRow.id)).where(RoundRow.project_id == project_id))
+        return latest_round_id(s, project_id)
 
     def _next_to_label(
         self, s: Session, project_id: int, user_id: int, now: datetime

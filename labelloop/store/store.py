@@ -10,11 +10,11 @@ rebuilt exactly from the events.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,7 @@ from labelloop.store._events import (
     content_hash,
     head_event,
     item_row,
+    latest_round_id,
     project_schema,
     to_event,
     to_item,
@@ -63,6 +64,7 @@ from labelloop.store.schema import (
     RoundRow,
     SnapshotEventRow,
     SnapshotRow,
+    utcnow,
 )
 from labelloop.store.stats import Stats
 from labelloop.store.training import TrainingRuns
@@ -70,6 +72,9 @@ from labelloop.store.training import TrainingRuns
 __all__ = ["AddItemsResult", "LabelInput", "RankedItem", "Store"]
 
 _UNSET: Any = object()
+
+RANKING_CHUNK = 1000
+"""Ranking rows written per transaction: about 20-30 ms of SQLite's write lock."""
 
 
 @dataclass(frozen=True)
@@ -564,8 +569,17 @@ class Store:
         ranking: Sequence[RankedItem],
         batch_size: int,
         metrics: dict[str, Any],
+        chunk_size: int = RANKING_CHUNK,
+        on_chunk: Callable[[int, int], None] | None = None,
     ) -> RoundRecord:
-        """Record a finished round and swap in its ranking, in one transaction.
+        """Record a finished round and swap in its ranking.
+
+        A ranking of at most ``chunk_size`` items is written in one
+        transaction. A longer one is written a chunk per transaction under a
+        round that is not ready yet, so that no writer (an annotator's label,
+        a lease) waits for the whole ranking; the last transaction makes the
+        round ready, and readers switch to it at once. A round left unready by
+        a crash is never read, and is cleared by the next call.
 
         Args:
             project_id: the project.
@@ -575,7 +589,13 @@ class Store:
             ranking: unlabeled items, most informative first, with the model's view.
             batch_size: how many of the top items form the round's batch.
             metrics: what the round measured.
+            chunk_size: ranking rows written per transaction.
+            on_chunk: called with ``(rows written, rows in all)`` after each chunk.
         """
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
+        self._clear_unready_rounds(project_id, chunk_size)
+        whole = len(ranking) <= chunk_size
         with self._tx() as s:
             number = (
                 s.scalar(select(func.max(RoundRow.number)).where(RoundRow.project_id == project_id))
@@ -589,26 +609,83 @@ class Store:
                 strategy=strategy,
                 selected=[r.item_id for r in ranking[:batch_size]],
                 metrics=metrics,
+                ready=whole,
             )
             s.add(row)
             s.flush()
-            if ranking:
-                s.execute(
-                    insert(QueueEntryRow),
-                    [
-                        {
-                            "round_id": row.id,
-                            "item_id": r.item_id,
-                            "project_id": project_id,
-                            "rank": rank,
-                            "score": r.score,
-                            "predicted": r.predicted,
-                            "confidence": r.confidence,
-                        }
-                        for rank, r in enumerate(ranking)
-                    ],
+            round_id = row.id
+            if whole:
+                self._write_entries(s, project_id, round_id, ranking, 0)
+                record = self._round(row)
+        if whole:
+            if on_chunk is not None and ranking:
+                on_chunk(len(ranking), len(ranking))
+            return record
+        for start in range(0, len(ranking), chunk_size):
+            with self._tx() as s:
+                self._write_entries(
+                    s, project_id, round_id, ranking[start : start + chunk_size], start
                 )
-            return self._round(row)
+            if on_chunk is not None:
+                on_chunk(min(start + chunk_size, len(ranking)), len(ranking))
+        with self._tx() as s:
+            finished = s.get_one(RoundRow, round_id)
+            finished.ready = True
+            finished.created_at = utcnow()
+            s.flush()
+            return self._round(finished)
+
+    @staticmethod
+    def _write_entries(
+        s: Session, project_id: int, round_id: int, ranking: Sequence[RankedItem], first: int
+    ) -> None:
+        if not ranking:
+            return
+        s.execute(
+            insert(QueueEntryRow),
+            [
+                {
+                    "round_id": round_id,
+                    "item_id": r.item_id,
+                    "project_id": project_id,
+                    "rank": first + offset,
+                    "score": r.score,
+                    "predicted": r.predicted,
+                    "confidence": r.confidence,
+                }
+                for offset, r in enumerate(ranking)
+            ],
+        )
+
+    def _clear_unready_rounds(self, project_id: int, chunk_size: int) -> int:
+        """Delete rounds a crash left half-written (a chunk per transaction); how many."""
+        with self._read() as s:
+            unready = list(
+                s.scalars(
+                    select(RoundRow.id).where(
+                        RoundRow.project_id == project_id, RoundRow.ready.is_(False)
+                    )
+                )
+            )
+        for round_id in unready:
+            while True:
+                with self._tx() as s:
+                    batch = (
+                        select(QueueEntryRow.item_id)
+                        .where(QueueEntryRow.round_id == round_id)
+                        .limit(chunk_size)
+                    )
+                    gone = s.execute(
+                        delete(QueueEntryRow).where(
+                            QueueEntryRow.round_id == round_id,
+                            QueueEntryRow.item_id.in_(batch.scalar_subquery()),
+                        )
+                    ).rowcount
+                if not gone:
+                    break
+            with self._tx() as s:
+                s.execute(delete(RoundRow).where(RoundRow.id == round_id))
+        return len(unready)
 
     @staticmethod
     def _round(row: RoundRow) -> RoundRecord:
@@ -627,7 +704,9 @@ class Store:
         """Every round of the project, oldest first."""
         with self._read() as s:
             rows = s.scalars(
-                select(RoundRow).where(RoundRow.project_id == project_id).order_by(RoundRow.number)
+                select(RoundRow)
+                .where(RoundRow.project_id == project_id, RoundRow.ready.is_(True))
+                .order_by(RoundRow.number)
             )
             return [self._round(r) for r in rows]
 
@@ -649,9 +728,7 @@ class Store:
         """
         with self._tx() as s:
             item_row(s, project_id, item_id)
-            latest = s.scalar(
-                select(func.max(RoundRow.id)).where(RoundRow.project_id == project_id)
-            )
+            latest = latest_round_id(s, project_id)
             if latest is None:
                 # Round 0 only holds the queue: the first training round is round 1.
                 number = 0
@@ -689,9 +766,7 @@ class Store:
     def prediction(self, project_id: int, item_id: int) -> tuple[str, float] | None:
         """The latest ranking's guess and confidence for an item, if it ranked it."""
         with self._read() as s:
-            latest = s.scalar(
-                select(func.max(RoundRow.id)).where(RoundRow.project_id == project_id)
-            )
+            latest = latest_round_id(s, project_id)
             entry = None if latest is None else s.get(QueueEntryRow, (latest, item_id))
             if entry is None or entry.predicted is None or entry.confidence is None:
                 return None
@@ -705,9 +780,7 @@ class Store:
         Items the ranking does not hold (added since) are left out.
         """
         with self._read() as s:
-            latest = s.scalar(
-                select(func.max(RoundRow.id)).where(RoundRow.project_id == project_id)
-            )
+            latest = latest_round_id(s, project_id)
             if latest is None:
                 return RankingView(None, None, {})
             number = s.scalar(select(RoundRow.number).where(RoundRow.id == latest))
@@ -738,9 +811,7 @@ class Store:
     def queue(self, project_id: int, limit: int | None = None) -> list[tuple[Item, float | None]]:
         """The latest ranking's still-unlabeled items with their scores, in rank order."""
         with self._read() as s:
-            latest = s.scalar(
-                select(func.max(RoundRow.id)).where(RoundRow.project_id == project_id)
-            )
+            latest = latest_round_id(s, project_id)
             if latest is None:
                 return []
             rows = s.execute(

@@ -173,6 +173,7 @@ def test_migrate_upgrades_an_old_schema(tmp_path: Path) -> None:
     _ok("init", proj, "--classes", "a,b")
     engine = make_engine(sqlite_url(proj / "labelloop.db"))
     with engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE rounds DROP COLUMN ready")  # 0009
         for index in ("ix_queue_entries_round_score", "ix_queue_entries_round_confidence"):  # 0008
             conn.exec_driver_sql(f"DROP INDEX {index}")
         for table in ("external_annotations", "external_tasks"):  # 0007

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -265,3 +266,51 @@ def test_an_item_queued_before_any_round_does_not_make_the_first_round_number_tw
         metrics={},
     )
     assert first.number == 1
+
+
+def test_a_long_ranking_is_swapped_in_chunks_and_read_only_when_whole(
+    store: Store, project_id: int
+) -> None:
+    ids = [item.id for item in store.add_items(project_id, [new_item(i) for i in range(25)]).added]
+    snapshot = store.create_snapshot(project_id)
+
+    def record(ranking: list[RankedItem], **kw: Any) -> Any:
+        return store.add_round(
+            project_id,
+            snapshot_id=snapshot.id,
+            model_id=None,
+            strategy="margin",
+            ranking=ranking,
+            batch_size=3,
+            metrics={},
+            **kw,
+        )
+
+    first = record([RankedItem(i, 0.5) for i in ids[:4]])
+    seen: list[tuple[int, int, list[int]]] = []
+
+    def peek(done: int, total: int) -> None:
+        # Mid-swap, readers still get the previous ranking whole.
+        seen.append((done, total, [item.id for item, _ in store.queue(project_id)]))
+
+    second = record(
+        [RankedItem(i, 1.0 - n / 25) for n, i in enumerate(ids[::-1])], chunk_size=10, on_chunk=peek
+    )
+    assert [(d, t) for d, t, _ in seen] == [(10, 25), (20, 25), (25, 25)]
+    assert all(queue == ids[:4] for _, _, queue in seen)
+    assert [item.id for item, _ in store.queue(project_id)] == ids[::-1]
+    assert [r.number for r in store.rounds(project_id)] == [first.number, second.number]
+
+    # A swap that dies half-way is never read, and the next one clears it.
+    def die(done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        record([RankedItem(i) for i in ids], chunk_size=10, on_chunk=die)
+    assert [item.id for item, _ in store.queue(project_id)] == ids[::-1]
+    assert [r.number for r in store.rounds(project_id)] == [1, 2]
+    third = record([RankedItem(i) for i in ids[:12]], chunk_size=5)
+    assert third.number == 3
+    assert [item.id for item, _ in store.queue(project_id)] == ids[:12]
+    with pytest.raises(ValueError, match="chunk_size"):
+        record([], chunk_size=0)
