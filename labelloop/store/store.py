@@ -9,6 +9,7 @@ rebuilt exactly from the events.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -75,6 +76,8 @@ _UNSET: Any = object()
 
 RANKING_CHUNK = 1000
 """Ranking rows written per transaction: about 20-30 ms of SQLite's write lock."""
+_CHUNK_PAUSE = 0.005
+"""Seconds between two chunks, for the writers that waited to go first."""
 
 
 @dataclass(frozen=True)
@@ -628,6 +631,10 @@ class Store:
                 )
             if on_chunk is not None:
                 on_chunk(min(start + chunk_size, len(ranking)), len(ranking))
+            # Neither the in-process writer lock nor SQLite's busy handler is
+            # first-come first-served: without a pause this loop would take
+            # the lock back before a waiting writer woke up.
+            time.sleep(_CHUNK_PAUSE)
         with self._tx() as s:
             finished = s.get_one(RoundRow, round_id)
             finished.ready = True
