@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -103,3 +104,26 @@ def test_an_import_onto_a_full_disk_says_so_and_leaves_no_partial_file(
     assert result.exit_code == 1, result.output
     assert "free some space" in result.output and "Traceback" not in result.output
     assert not list(proj.rglob(".part-*")), "a copy cut short was left behind"
+
+
+def test_serve_on_a_full_disk_says_what_is_wrong_and_starts_once_freed(small_disk: Path) -> None:
+    root = make_project(small_disk / "proj", per_class=3, retrain_every=1000)
+    filler = small_disk / "filler"
+    _fill(filler)
+    refused = subprocess.run(
+        [sys.executable, "-m", "labelloop.cli", "serve", str(root), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    out = refused.stdout + refused.stderr
+    assert refused.returncode == 1, out
+    assert "disk could not be written (is it full?)" in out and "free some space" in out
+    assert "Traceback" not in out
+    filler.unlink()
+    server = start_server(root)
+    try:
+        assert httpx.get(f"{server.url}/login", timeout=10).status_code == 200
+    finally:
+        server.stop()
