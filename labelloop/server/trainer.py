@@ -70,7 +70,9 @@ class Trainer:
             trigger = "startup"
         else:
             since = runs[0].last_event_id if runs else 0
-            new = self.ws.store.training.human_labels_since(pid, since)
+            new = self.ws.store.training.human_labels_since(
+                pid, since, at_most=self.ws.config.retrain_every
+            )
             if new < self.ws.config.retrain_every:
                 return None
             trigger = "labels"

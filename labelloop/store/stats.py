@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import statistics
+import threading
+import time
 from collections import Counter, defaultdict
 from datetime import datetime
 from typing import Any
@@ -17,6 +19,8 @@ from labelloop.store.schema import ItemRow, LabelEventRow, LeaseRow
 __all__ = ["Stats"]
 
 _ANSWERS = ("label", "correct", "accept")
+_SIZE_TTL = 10.0
+"""Seconds a project's item count is trusted without recounting (see ``Stats._pool_size``)."""
 
 
 class Stats:
@@ -24,11 +28,35 @@ class Stats:
 
     def __init__(self, db: Transactions) -> None:
         self._db = db
+        # project id -> (its largest item id, its item count, when counted)
+        self._sizes: dict[int, tuple[int | None, int, float]] = {}
+        self._sizes_lock = threading.Lock()
+
+    def _pool_size(self, s: Any, project_id: int) -> int:
+        """The project's item count, counted again only when an item was added.
+
+        Items are never deleted and ids only grow, so the largest id (one
+        index lookup) says whether the count (a scan of the project's index,
+        3 ms at 100,000 items, asked on every answer) can be reused. An insert
+        committed out of id order (two concurrent imports on PostgreSQL)
+        could hide behind a larger id; the count is redone every
+        :data:`_SIZE_TTL` seconds regardless.
+        """
+        largest = s.scalar(select(func.max(ItemRow.id)).where(ItemRow.project_id == project_id))
+        now = time.monotonic()
+        with self._sizes_lock:
+            known = self._sizes.get(project_id)
+        if known is not None and known[0] == largest and now - known[2] < _SIZE_TTL:
+            return known[1]
+        total = s.scalar(select(func.count()).where(ItemRow.project_id == project_id)) or 0
+        with self._sizes_lock:
+            self._sizes[project_id] = (largest, total, now)
+        return total
 
     def progress(self, project_id: int) -> dict[str, int]:
         """Items in the pool, and how many are labeled by a person, auto-labeled, or not at all."""
         with self._db.read() as s:
-            total = s.scalar(select(func.count()).where(ItemRow.project_id == project_id)) or 0
+            total = self._pool_size(s, project_id)
             rows = s.execute(
                 select(LabelEventRow.source, func.count())
                 .join(ItemRow, ItemRow.head_event_id == LabelEventRow.id)

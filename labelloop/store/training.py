@@ -230,16 +230,24 @@ class TrainingRuns:
             )
             return [_run(r) for r in rows]
 
-    def human_labels_since(self, project_id: int, event_id: int) -> int:
-        """Human label events written after event ``event_id``."""
+    def human_labels_since(
+        self, project_id: int, event_id: int, *, at_most: int | None = None
+    ) -> int:
+        """Human label events written after event ``event_id`` (counting stops at ``at_most``).
+
+        Asked after every answer to decide on retraining, which only needs to
+        know whether ``retrain_every`` were reached: the bound keeps that
+        question cheap however many labels came since.
+        """
         with self._db.read() as s:
-            return int(
-                s.scalar(
-                    select(func.count()).where(
-                        LabelEventRow.project_id == project_id,
-                        LabelEventRow.id > event_id,
-                        LabelEventRow.source == "human",
-                    )
+            matching = (
+                select(LabelEventRow.id)
+                .where(
+                    LabelEventRow.project_id == project_id,
+                    LabelEventRow.id > event_id,
+                    LabelEventRow.source == "human",
                 )
-                or 0
+                .limit(at_most)
+                .subquery()
             )
+            return int(s.scalar(select(func.count()).select_from(matching)) or 0)
