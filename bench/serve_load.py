@@ -34,11 +34,17 @@ reviewer paging through the same project: each query shape below asked
 ``--browse-repeats`` times for a page of 100 items' metadata, sequentially,
 p50 and p95 in milliseconds (goal: p95 under 200 ms for a filtered page);
 ``--browse-only`` skips the annotator runs.
+
+``--postgres`` runs the same on a PostgreSQL server the bench starts (the
+binaries the tests use), the project built anew in it each run (import and
+one ranking: a few minutes at 100,000 items); ``--server-workers N`` then
+serves it with N processes and a ``labelloop worker`` for the training row.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
 import shutil
 import socket
@@ -140,6 +146,64 @@ def build_project(n_items: int) -> Path:
     return root
 
 
+def build_postgres_project(n_items: int, database_url: str) -> Path:
+    """The same project in a PostgreSQL database (built anew each run: a server of its own)."""
+    root = CACHE / "pg-run"
+    shutil.rmtree(root, ignore_errors=True)
+    images = CACHE / f"images-{n_items}"
+    if not (CACHE / f"images-{n_items}.ready").exists():
+        print(f"writing {n_items:,} images to {images}", flush=True)
+        _write_images(images, n_items)
+        (CACHE / f"images-{n_items}.ready").write_text("")
+    config = ProjectConfig(
+        name="serve-load",
+        classes=DIGITS_CLASSES,
+        learner="logreg",
+        batch_size=10,
+        ranking_size=n_items,
+        retrain_every=1_000_000_000,
+        auto_label_threshold=None,
+    )
+    started = time.perf_counter()
+    ws = Workspace.init(root, config, database_url=database_url)
+    try:
+        print("importing into PostgreSQL", flush=True)
+        ws.import_folder(images, with_labels=False, on_file=_counter(20_000, "imported"))
+        pid = ws.project.id
+        seeds: dict[str, list[int]] = {digit: [] for digit in DIGITS_CLASSES}
+        for item in ws.store.items(pid):
+            digit = item.name.split("/")[0]
+            if len(seeds[digit]) < _SEEDS_PER_CLASS:
+                seeds[digit].append(item.id)
+        ws.store.record_labels(
+            pid,
+            [LabelInput(i, d, annotator="seed") for d, ids in seeds.items() for i in ids],
+        )
+        print("ranking the pool (one logreg round)", flush=True)
+        run_round(ws)
+    finally:
+        ws.close()
+    print(f"built {root} in {time.perf_counter() - started:.0f} s", flush=True)
+    return root
+
+
+def add_accounts(root: Path, n_clients: int) -> tuple[list[str], str]:
+    """One annotator token per client and an admin token, in the project at ``root``."""
+    ws = Workspace.open(root)
+    try:
+        secret = hash_password("bench-password")
+        people = ws.store.people
+        tokens = []
+        for i in range(n_clients):
+            user = people.create_user(f"bench{i:02d}", secret, "annotator")
+            tokens.append(people.issue(user.id, "token", name="bench")[0])
+        admin = people.create_user(_ADMIN, secret, "admin")
+        admin_token = people.issue(admin.id, "token", name="bench")[0]
+    finally:
+        ws.close()
+    return tokens, admin_token
+
+
 def fresh_copy(project: Path, n_clients: int) -> tuple[Path, list[str], str]:
     """A throwaway copy of the cached project's database, with accounts and API tokens.
 
@@ -158,18 +222,7 @@ def fresh_copy(project: Path, n_clients: int) -> tuple[Path, list[str], str]:
             shutil.copy2(entry, root / entry.name)
     # A project cached by an older labelloop gets this version's schema.
     Store(sqlite_url(root / "labelloop.db"), create=True).close()
-    ws = Workspace.open(root)
-    try:
-        secret = hash_password("bench-password")
-        people = ws.store.people
-        tokens = []
-        for i in range(n_clients):
-            user = people.create_user(f"bench{i:02d}", secret, "annotator")
-            tokens.append(people.issue(user.id, "token", name="bench")[0])
-        admin = people.create_user(_ADMIN, secret, "admin")
-        admin_token = people.issue(admin.id, "token", name="bench")[0]
-    finally:
-        ws.close()
+    tokens, admin_token = add_accounts(root, n_clients)
     return root, tokens, admin_token
 
 
@@ -179,12 +232,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(root: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(root: Path, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
     """``labelloop serve`` on a free loopback port; its output goes to ``root/serve.log``."""
     port = _free_port()
     log = (root / "serve.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "labelloop.cli", "serve", str(root), "--port", str(port)],
+        [sys.executable, "-m", "labelloop.cli", "serve", str(root), "--port", str(port), *extra],
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -381,12 +434,46 @@ def main() -> None:
     parser.add_argument("--browse", action="store_true", help="also time the data browser")
     parser.add_argument("--browse-only", action="store_true", help="time the data browser only")
     parser.add_argument("--browse-repeats", type=int, default=20)
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="a PostgreSQL server started by the bench instead of SQLite (project built anew)",
+    )
+    parser.add_argument(
+        "--server-workers", type=int, default=1, help="with --postgres: serve --workers N"
+    )
     args = parser.parse_args()
     if args.browse_only:
         args.browse, args.clients, args.no_training = True, [1], True
-    project = build_project(args.items)
-    root, tokens, admin = fresh_copy(project, max(args.clients))
-    process, url = start_server(root)
+    with contextlib.ExitStack() as stack:
+        if args.postgres:
+            sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+            from tests import postgres  # the tests' throwaway server
+
+            template = stack.enter_context(postgres.postgres_server())
+            root = build_postgres_project(
+                args.items, postgres.create_database(template, "serveload")
+            )
+            tokens, admin = add_accounts(root, max(args.clients))
+            extra = ("--workers", str(args.server_workers)) if args.server_workers > 1 else ()
+        else:
+            root, tokens, admin = fresh_copy(build_project(args.items), max(args.clients))
+            extra = ()
+        run(args, root, tokens, admin, extra)
+
+
+def run(
+    args: argparse.Namespace, root: Path, tokens: list[str], admin: str, extra: tuple[str, ...]
+) -> None:
+    """Start the server on ``root`` and take every measurement asked for."""
+    process, url = start_server(root, *extra)
+    worker = None
+    if extra:  # several server processes queue training for a worker process
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "labelloop.cli", "worker", str(root)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     header = (
         f"{'clients':>14} {'next p50':>9} {'next p99':>9} {'label p50':>9} "
         f"{'label p99':>9} {'labels':>8} {'labels/s':>9} {'errors':>7}"
@@ -413,8 +500,10 @@ def main() -> None:
         if args.browse:
             rows += ["", *measure_browse(url, admin, args.browse_repeats)]
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        for running in (process, worker):
+            if running is not None:
+                running.terminate()
+                running.wait(timeout=30)
     print("\n".join(["", *rows]))
 
 
