@@ -26,7 +26,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check labelloop tests bench
 
 typecheck: $(STAMP)
-	$(BIN)/mypy labelloop
+	$(BIN)/mypy labelloop tests
 
 test: $(STAMP) lint typecheck
 	$(BIN)/pytest -m "slow or not slow"

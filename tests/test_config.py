@@ -29,9 +29,9 @@ def test_monitor_settings_are_validated() -> None:
     with pytest.raises(ValidationError, match="winsorize"):
         MonitorConfig(winsorize=(0.9, 0.1))
     with pytest.raises(ValidationError):
-        MonitorConfig(drift_test="chi2")  # type: ignore[arg-type]
+        MonitorConfig(drift_test="chi2")
     with pytest.raises(ValidationError):
-        ProjectConfig(name="c", classes=("a",), monitor={"no_such": 1})  # type: ignore[arg-type]
+        ProjectConfig(name="c", classes=("a",), monitor={"no_such": 1})
 
 
 def test_setting_names_match_the_registries() -> None:

@@ -16,13 +16,13 @@ from labelloop.data.demo import DIGITS_CLASSES, write_digits
 runner = CliRunner()
 
 
-def _ok(*args: str) -> str:
+def _ok(*args: str | Path) -> str:
     result = runner.invoke(app, [str(a) for a in args])
     assert result.exit_code == 0, result.output
     return result.stdout
 
 
-def _fails(*args: str) -> str:
+def _fails(*args: str | Path) -> str:
     result = runner.invoke(app, [str(a) for a in args])
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output

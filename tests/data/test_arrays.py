@@ -214,7 +214,7 @@ def test_mixed_sizes_load_by_the_policy_without_error(tmp_path: Path) -> None:
         paths.append(tmp_path / f"{i}.jpg")
         Image.new("RGB", (w, h), (200, 30, 30)).save(paths[-1])
     for policy in ("center_crop", "letterbox", "stretch"):
-        X = load_images(paths, size=(32, 48), channels=3, policy=policy)  # type: ignore[arg-type]
+        X = load_images(paths, size=(32, 48), channels=3, policy=policy)
         assert X.shape == (3, 3, 32, 48)
 
 

@@ -20,8 +20,8 @@ from labelloop.loop.labelstudio import CONNECTION_FILE, Connection
 from labelloop.server.app import create_app
 from labelloop.server.routes_labelstudio import LabelStudioOptions
 from labelloop.store import RankedItem
-from tests.labelstudio.studio import free_port
 from tests.labelstudio.test_protocol import recorded
+from tests.server.conftest import free_port
 
 SECRET = "shared-secret-1"
 AUTH = {"Authorization": "Basic " + base64.b64encode(f"labelloop:{SECRET}".encode()).decode()}

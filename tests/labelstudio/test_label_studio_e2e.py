@@ -23,7 +23,8 @@ from PIL import Image
 from labelloop.config import ProjectConfig
 from labelloop.data.demo import digits_arrays
 from labelloop.loop import Workspace
-from tests.labelstudio.studio import USER, Studio, UnavailableError, free_port, label_studio
+from tests.labelstudio.studio import USER, Studio, UnavailableError, label_studio
+from tests.server.conftest import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -86,7 +87,7 @@ def _serve(root: Path, port: int) -> subprocess.Popen[bytes]:
         )
         try:
             with urllib.request.urlopen(request, timeout=5) as answer:
-                return answer.status == 200
+                return bool(answer.status == 200)
         except OSError:
             return False
 

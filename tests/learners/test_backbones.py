@@ -37,7 +37,7 @@ def _place_imagenet_file(name: str, seed: int = 0) -> dict[str, torch.Tensor]:
     path = imagenet_weights_file(name)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(state, path)
-    return state
+    return dict(state)
 
 
 def _images(n: int, channels: int = 3, side: int = 24) -> tuple[np.ndarray, np.ndarray]:
@@ -84,10 +84,8 @@ def test_finetune_trains_saves_and_loads(name: str, torch_home: Path, tmp_path: 
         name, n_classes=2, input_shape=(3, 24, 24), weights="imagenet", backbone_size=SMALL
     )
     learner.epochs, learner.min_steps, learner.batch_size = 1, 1, 4  # type: ignore[attr-defined]
-    before = {
-        k: v.clone()
-        for k, v in learner._build(2, (3, 24, 24), weights="imagenet").state_dict().items()
-    }  # type: ignore[attr-defined]
+    built = learner._build(2, (3, 24, 24), weights="imagenet")  # type: ignore[attr-defined]
+    before = {k: v.clone() for k, v in built.state_dict().items()}
     learner.fit(X, y)
     after = learner.network_.state_dict()  # type: ignore[attr-defined]
     assert any(not torch.equal(before[k], after[k]) for k in before if k in after)  # a step ran

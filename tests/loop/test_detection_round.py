@@ -298,7 +298,7 @@ def test_photos_of_mixed_sizes_get_one_input_size_and_boxes_in_their_own_pixels(
         classes=CLASSES,
         batch_size=4,
         auto_label_threshold=None,
-        detection={"epochs": 2, "min_steps": 0, "min_score": 0.01},  # type: ignore[arg-type]
+        detection={"epochs": 2, "min_steps": 0, "min_score": 0.01},
     )
     ws = Workspace.init(tmp_path / "proj", config)
     import_detections(ws, "yolo", source)

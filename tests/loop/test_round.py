@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -78,7 +79,8 @@ def test_rounds_fit_record_and_queue_unlabeled_items(ws: Workspace) -> None:
     assert result.metrics["n_val"] >= 1 and "accuracy" in result.metrics["validation"]
     assert "ece_before_calibration" in result.metrics["calibration"]
     scores = [s for _, s in ws.store.queue(pid)]
-    assert all(s is not None for s in scores) and scores == sorted(scores, reverse=True)
+    known = [s for s in scores if s is not None]
+    assert len(known) == len(scores) and known == sorted(known, reverse=True)
     snapshot_labels = ws.store.snapshot_labels(pid, result.round.snapshot_id)
     assert {item.id for item, e in snapshot_labels if e.source == "human"} == labeled
 
@@ -105,7 +107,7 @@ def test_confident_predictions_become_auto_labels_that_never_train(tmp_path: Pat
     autos = [e for e in current.values() if e.source == "auto"]
     assert len(autos) == first.auto_labels
     model_version = f"m{first.round.model_id}"
-    assert all(e.model_version == model_version and e.confidence >= 0.6 for e in autos)
+    assert all(e.model_version == model_version and (e.confidence or 0.0) >= 0.6 for e in autos)
     assert all(current[i].source == "human" for i in seed)
     correct = sum(e.value == truth[e.item_id] for e in autos) / len(autos)
     assert correct > 0.8
@@ -174,6 +176,7 @@ def test_synthesis_queues_variants_with_provenance(tmp_path: Path) -> None:
     assert [item.id for item, _ in ws.store.queue(pid, limit=4)] == made
     for item_id in made:
         item = ws.store.item(pid, item_id)
+        assert item.provenance is not None
         record = Provenance.from_dict(item.provenance)
         source = ws.store.item(pid, record.source_item)
         assert source.provenance is None
@@ -276,15 +279,15 @@ def test_a_round_reads_the_pool_in_chunks_never_whole(
 
     loaded: list[int] = []
 
-    def spy(real):  # type: ignore[no-untyped-def]
-        def load(paths, **kwargs):  # type: ignore[no-untyped-def]
+    def spy(real: Any) -> Any:
+        def load(paths: Any, **kwargs: Any) -> Any:
             loaded.append(len(paths))
             return real(paths, **kwargs)
 
         return load
 
-    monkeypatch.setattr(workspace_module, "load_images", spy(workspace_module.load_images))
-    monkeypatch.setattr(local_module, "load_images", spy(local_module.load_images))
+    for module in (workspace_module, local_module):
+        monkeypatch.setattr(module, "load_images", spy(module.load_images))
     pid = ws.project.id
     truth = _truth(ws)
     first = run_round(ws).round.selected

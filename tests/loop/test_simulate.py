@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -94,7 +95,7 @@ def test_uncertainty_beats_random_at_equal_labels(digits: Dataset, tmp_path: Pat
         budget=200,
         repeats=3,
     )
-    summary = run_simulation(digits, settings, tmp_path)["strategies"]
+    summary: dict[str, Any] = run_simulation(digits, settings, tmp_path)["strategies"]  # type: ignore[assignment]
     points = read_curves(tmp_path / "curves.csv")
 
     def curve(strategy: str) -> np.ndarray:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from labelloop.loop import Workspace
 from labelloop.loop.worker import run_worker, worker_name
 from labelloop.store import LabelInput
 from tests.loop.test_round import _truth, ws  # noqa: F401  (the digits project fixture)
 
 
-def test_a_worker_runs_the_queued_round_and_a_failed_one_is_recorded(ws) -> None:  # noqa: F811
+def test_a_worker_runs_the_queued_round_and_a_failed_one_is_recorded(
+    ws: Workspace,  # noqa: F811
+) -> None:
     pid = ws.project.id
     assert run_worker(ws.root, once=True) == 0  # nothing queued
     queued = ws.store.training.request(pid, trigger="labels", requested_by="ann")

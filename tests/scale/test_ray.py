@@ -67,8 +67,8 @@ def test_ray_scores_and_ranking_equal_local(local_ray: None, photos: list[Path])
             strategy.select(
                 Pool(
                     labeled=labeled,
-                    probs=np.nan_to_num(s.probs, nan=0.1),
-                    embeddings=np.nan_to_num(s.embeddings),  # type: ignore[arg-type]
+                    probs=None if s.probs is None else np.nan_to_num(s.probs, nan=0.1),
+                    embeddings=None if s.embeddings is None else np.nan_to_num(s.embeddings),
                 ),
                 10,
             ).tolist()
@@ -91,7 +91,7 @@ def test_ray_reads_fsspec_urls(local_ray: None, photos: list[Path]) -> None:
     # The memory filesystem lives in this process, so decode here; the file:// URLs go to Ray.
     local = LocalScorer().score(None, _request(urls, "pixels"))
     direct = LocalScorer().score(None, _request(photos[:6], "pixels"))
-    np.testing.assert_array_equal(local.pixels, direct.pixels)  # type: ignore[arg-type]
+    np.testing.assert_array_equal(local.pixels, direct.pixels)
     files = [f"file://{p}" for p in photos[:6]]
     remote = RayScorer().score(None, _request(files, "pixels"))
     np.testing.assert_allclose(remote.pixels, direct.pixels, atol=1e-6)  # type: ignore[arg-type]

@@ -36,7 +36,7 @@ def make_project(
         classes=DIGITS_CLASSES,
         learner="logreg",
         batch_size=5,
-        **settings,  # type: ignore[arg-type]
+        **settings,
     )
     ws = Workspace.init(root, config, database_url=database_url)
     subset = root.parent / f"{root.name}-subset"

@@ -36,7 +36,7 @@ def make_detection_project(root: Path, *, n_items: int = 4, **settings: object) 
         task="detection",
         classes=CLASSES,
         retrain_every=1000,
-        **settings,  # type: ignore[arg-type]
+        **settings,
     )
     ws = Workspace.init(root, config)
     ws.import_folder(folder, with_labels=False)

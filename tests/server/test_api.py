@@ -7,6 +7,7 @@ import io
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 from PIL import Image
@@ -16,27 +17,29 @@ from labelloop.server.app import create_app
 from tests.server.conftest import PASSWORD, login, make_project, truth
 
 
-def _next(client: TestClient, headers: dict[str, str]) -> dict:
+def _next(client: TestClient, headers: dict[str, str]) -> dict[str, Any]:
     response = client.post("/api/queue/next", headers=headers)
     assert response.status_code == 200, response.text
-    return response.json()
+    out: dict[str, Any] = response.json()
+    return out
 
 
-def _label(client: TestClient, headers: dict[str, str], served: dict) -> dict:
+def _label(client: TestClient, headers: dict[str, str], served: dict[str, Any]) -> dict[str, Any]:
     value = truth(served["item"]["name"])
     response = client.post(
         "/api/labels", json={"lease_id": served["lease_id"], "value": value}, headers=headers
     )
     assert response.status_code == 201, response.text
-    return response.json()
+    out: dict[str, Any] = response.json()
+    return out
 
 
-def _wait_idle(client: TestClient) -> dict:
+def _wait_idle(client: TestClient) -> dict[str, Any]:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         state = client.get("/api/training").json()
         if state["state"] == "idle" and state["runs"]:
-            return state
+            return state  # type: ignore[no-any-return]
         time.sleep(0.05)
     raise AssertionError("training did not finish")
 

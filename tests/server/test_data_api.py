@@ -25,7 +25,7 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
 def _label_some(client: TestClient, n: int) -> list[dict[str, Any]]:
     """Label the first ``n`` items as admin, through the API."""
     headers = login(client, "admin")
-    items = client.get("/api/items", params={"limit": n}).json()["items"]
+    items: list[dict[str, Any]] = client.get("/api/items", params={"limit": n}).json()["items"]
     for row in items:
         response = client.post(
             f"/api/items/{row['item']['id']}/labels",

@@ -241,11 +241,11 @@ def test_draw_edit_accept_save_and_history(page: Page, live: Served) -> None:
 def test_coordinates_hold_at_200_percent_and_after_panning(page: Page, live: Served) -> None:
     item_id = _open(page, "bob", "/label")
     expect(page.locator(".bbox[data-kind=proposal]")).to_have_count(0)
-    width_100 = (page.locator("#item-image").bounding_box() or {})["width"]
+    width_100 = (page.locator("#item-image").bounding_box() or {"width": 0.0})["width"]
     page.keyboard.press("+")
     page.keyboard.press("+")
     expect(page.locator("#zoom-level")).to_have_text("200%")
-    width_200 = (page.locator("#item-image").bounding_box() or {})["width"]
+    width_200 = (page.locator("#item-image").bounding_box() or {"width": 0.0})["width"]
     assert abs(width_200 - 2 * width_100) <= 1, (width_100, width_200)
 
     _drag_pixels(page, 40, 26, 56, 38)

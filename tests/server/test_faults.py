@@ -51,7 +51,7 @@ def _seeded(root: Path, per_class: int = 20, seeds: int = 40) -> Path:
 def _integrity_ok(root: Path) -> bool:
     conn = sqlite3.connect(root / "labelloop.db")
     try:
-        return conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        return bool(conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
     finally:
         conn.close()
 

@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -68,7 +69,7 @@ def _client(url: str, name: str) -> tuple[httpx.Client, dict[str, str]]:
     return client, {"x-csrf-token": answer.json()["csrf_token"]}
 
 
-def _wait_for_round(url: str, *, with_model: bool, timeout: float = 240) -> dict:
+def _wait_for_round(url: str, *, with_model: bool, timeout: float = 240) -> dict[str, Any]:
     """Poll until the latest run succeeded (with a model, if asked) and nothing is open."""
     client, _ = _client(url, "admin")
     deadline = time.monotonic() + timeout
@@ -78,7 +79,7 @@ def _wait_for_round(url: str, *, with_model: bool, timeout: float = 240) -> dict
             runs = state["runs"]
             done = state["state"] == "idle" and runs and runs[0]["status"] == "succeeded"
             if done and (state["model_version"] is not None or not with_model):
-                return state
+                return state  # type: ignore[no-any-return]
             assert not runs or runs[0]["status"] != "failed", runs[0]
             time.sleep(0.3)
     raise AssertionError(f"no round finished within {timeout} s")

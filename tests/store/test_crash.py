@@ -42,7 +42,7 @@ def _count(db: Path, sql: str) -> int:
 def _integrity_ok(db: Path) -> bool:
     conn = sqlite3.connect(db)
     try:
-        return conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        return bool(conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
     finally:
         conn.close()
 

@@ -1,6 +1,7 @@
 """Detection strategies on hand-made detections whose scores are computed by hand."""
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -206,9 +207,14 @@ def test_every_strategy_scores_and_selects_a_full_pool(name: str) -> None:
     picked = strategy.select(pool, 3, random_state=0)
     assert len(set(picked.tolist())) == 3 and 1 not in picked.tolist()
     # select_scored: select's choice and score's scores from one scoring pass
-    calls = []
+    calls: list[int | None] = []
     score_once = strategy._score
-    strategy._score = lambda p, r: calls.append(r) or score_once(p, r)  # type: ignore[method-assign]
+
+    def counted(pool: Any, random_state: int | None) -> Any:
+        calls.append(random_state)
+        return score_once(pool, random_state)
+
+    strategy._score = counted  # type: ignore[method-assign]
     both_picked, both_scores = strategy.select_scored(pool, 3, random_state=0)
     assert len(calls) == 1
     np.testing.assert_array_equal(both_picked, picked)
