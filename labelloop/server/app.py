@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
 from labelloop.data.labels import InvalidLabelError
-from labelloop.errors import storage_problem
+from labelloop.errors import LabelloopError, storage_problem
 from labelloop.loop import Workspace
 from labelloop.loop.labelstudio import LabelStudioBridge
 from labelloop.server import (
@@ -93,6 +93,24 @@ def _error(code: int) -> object:
     return handler
 
 
+def _own_error(code: int) -> object:
+    """``_error(code)`` for labelloop's own errors of a broad built-in class only.
+
+    A labelloop error that is a ``LookupError`` or a ``ValueError`` says
+    what the caller got wrong; a bare one from inside a library or our own
+    code is a bug, and its message is not for clients: it goes on, as a 500
+    with the traceback in the server's log.
+    """
+    answer = _error(code)
+
+    def handler(request: Request, exc: Exception) -> JSONResponse:
+        if not isinstance(exc, LabelloopError):
+            raise exc
+        return answer(request, exc)  # type: ignore[operator,no-any-return]
+
+    return handler
+
+
 def create_app(
     root: Path,
     *,
@@ -163,11 +181,11 @@ def create_app(
         (LastAdminError, status.HTTP_409_CONFLICT),
         (ProjectNotFoundError, status.HTTP_404_NOT_FOUND),
         (InvalidLabelError, status.HTTP_422_UNPROCESSABLE_CONTENT),
-        (LookupError, status.HTTP_404_NOT_FOUND),
-        (ValueError, status.HTTP_422_UNPROCESSABLE_CONTENT),
     ]
     for exc_type, code in handlers:
         app.add_exception_handler(exc_type, _error(code))  # type: ignore[arg-type]
+    app.add_exception_handler(LookupError, _own_error(status.HTTP_404_NOT_FOUND))  # type: ignore[arg-type]
+    app.add_exception_handler(ValueError, _own_error(status.HTTP_422_UNPROCESSABLE_CONTENT))  # type: ignore[arg-type]
 
     read_at = [time.monotonic()]
     process = str(os.getpid())

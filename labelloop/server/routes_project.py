@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, UploadFile, status
 from fastapi.responses import Response
+from pydantic import ValidationError
 
 from labelloop.data.formats import FormatName
 from labelloop.data.images import ImageFileError
@@ -63,6 +64,18 @@ def update_settings(body: dict[str, Any], request: Request, who: Admin) -> Proje
         changes = apply_settings(ws, body, who=who.user.username)
     except SettingsError as exc:
         raise unprocessable(str(exc), "body") from None
+    except ValidationError as exc:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=[
+                {
+                    "loc": ["body", *(str(p) for p in e["loc"])],
+                    "msg": e["msg"],
+                    "type": e["type"],
+                }
+                for e in exc.errors()
+            ],
+        ) from None
     out = _project_out(ws)
     out.changes = [c.to_dict() for c in changes]
     return out

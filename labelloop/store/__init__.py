@@ -26,6 +26,7 @@ from labelloop.store.monitoring import (
 )
 from labelloop.store.people import (
     ROLES,
+    InvalidAccountError,
     LastAdminError,
     People,
     Role,
@@ -53,6 +54,8 @@ from labelloop.store.records import (
     Snapshot,
     SnapshotIntegrityError,
     UnknownItemError,
+    UnknownModelError,
+    UnknownSnapshotError,
 )
 from labelloop.store.store import (
     AddItemsResult,
@@ -81,6 +84,7 @@ __all__ = [
     "ExternalSource",
     "FlagInput",
     "FlagKind",
+    "InvalidAccountError",
     "Item",
     "ItemFlag",
     "ItemQuery",
@@ -123,6 +127,8 @@ __all__ = [
     "TrainingRun",
     "TrainingRuns",
     "UnknownItemError",
+    "UnknownModelError",
+    "UnknownSnapshotError",
     "User",
     "UserExistsError",
     "UserNotFoundError",

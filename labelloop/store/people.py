@@ -25,6 +25,7 @@ from labelloop.store.schema import CredentialRow, UserRow, utcnow
 __all__ = [
     "ROLES",
     "CredentialKind",
+    "InvalidAccountError",
     "LastAdminError",
     "People",
     "Role",
@@ -51,6 +52,10 @@ class UserNotFoundError(LabelloopError, LookupError):
 
 class TokenNotFoundError(LabelloopError, LookupError):
     """The user has no API token with that id."""
+
+
+class InvalidAccountError(LabelloopError, ValueError):
+    """A username, role or account change the store does not accept."""
 
 
 class LastAdminError(LabelloopError, ValueError):
@@ -100,11 +105,11 @@ class People:
     def create_user(self, username: str, password_hash: str, role: Role) -> User:
         """Add an account; names are 1 to 100 of letters, digits and ``_.@-``."""
         if not _USERNAME.match(username):
-            raise ValueError(
+            raise InvalidAccountError(
                 f"invalid username {username!r}: use 1-100 letters, digits, '_', '.', '@' or '-'"
             )
         if role not in ROLES:
-            raise ValueError(f"unknown role {role!r}; choose one of {list(ROLES)}")
+            raise InvalidAccountError(f"unknown role {role!r}; choose one of {list(ROLES)}")
         try:
             with self._db.write() as s:
                 row = UserRow(username=username, password_hash=password_hash, role=role)
@@ -131,9 +136,13 @@ class People:
         """Change ``role``, ``active`` or ``password_hash`` of an account."""
         allowed = {"role", "active", "password_hash"}
         if not set(changes) <= allowed:
-            raise ValueError(f"can change only {sorted(allowed)}, not {sorted(set(changes))}")
+            raise InvalidAccountError(
+                f"can change only {sorted(allowed)}, not {sorted(set(changes))}"
+            )
         if "role" in changes and changes["role"] not in ROLES:
-            raise ValueError(f"unknown role {changes['role']!r}; choose one of {list(ROLES)}")
+            raise InvalidAccountError(
+                f"unknown role {changes['role']!r}; choose one of {list(ROLES)}"
+            )
         with self._db.write() as s:
             row = s.scalars(select(UserRow).where(UserRow.username == username)).one_or_none()
             if row is None:

@@ -29,6 +29,8 @@ __all__ = [
     "Snapshot",
     "SnapshotIntegrityError",
     "UnknownItemError",
+    "UnknownModelError",
+    "UnknownSnapshotError",
 ]
 
 LabelSource = Literal["human", "auto", "oracle", "synthetic", "import"]
@@ -46,6 +48,14 @@ class ProjectExistsError(LabelloopError, ValueError):
 
 class UnknownItemError(LabelloopError, LookupError):
     """A label or query named an item the project does not have."""
+
+
+class UnknownSnapshotError(LabelloopError, LookupError):
+    """A snapshot id the project does not have."""
+
+
+class UnknownModelError(LabelloopError, LookupError):
+    """A model id no round recorded."""
 
 
 class LabelConflictError(LabelloopError, RuntimeError):

@@ -54,6 +54,8 @@ from labelloop.store.records import (
     Snapshot,
     SnapshotIntegrityError,
     UnknownItemError,
+    UnknownModelError,
+    UnknownSnapshotError,
 )
 from labelloop.store.schema import (
     ConfigChangeRow,
@@ -521,7 +523,7 @@ class Store:
                     .limit(10)
                 ).all()
                 listed = ", ".join(str(k) for k in sorted(known)) if known else "none yet"
-                raise LookupError(
+                raise UnknownSnapshotError(
                     f"project has no snapshot {snapshot_id}; the latest are: {listed} "
                     "(labelloop snapshots PROJECT lists them all)"
                 )
@@ -559,7 +561,7 @@ class Store:
         with self._tx() as s:
             row = s.get(ModelRow, model_id)
             if row is None:
-                raise LookupError(f"no model with id {model_id}")
+                raise UnknownModelError(f"no model with id {model_id}")
             row.path = path
 
     def add_round(
@@ -722,7 +724,7 @@ class Store:
         with self._read() as s:
             row = s.get(ModelRow, model_id)
             if row is None:
-                raise LookupError(f"no model with id {model_id}")
+                raise UnknownModelError(f"no model with id {model_id}")
             return ModelRecord(
                 row.id, row.snapshot_id, row.learner, row.path, row.metrics, aware(row.created_at)
             )

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
+from labelloop.errors import LabelloopError
+from labelloop.server.app import create_app
+from labelloop.store.stats import Stats
 from tests.server.conftest import login
 
 
@@ -80,3 +85,31 @@ def test_the_api_reference_works_without_internet(app_client: TestClient) -> Non
     script = app_client.get("/docs-assets/swagger-ui-bundle.js")
     assert script.status_code == 200 and len(script.content) > 100_000
     assert app_client.get("/openapi.json").json()["info"]["title"] == "labelloop"
+
+
+def test_only_labelloops_own_errors_reach_clients(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bare ValueError or LookupError is a bug: 500, its message kept in the log."""
+
+    class WrongSettingError(LabelloopError, ValueError):
+        pass
+
+    raised: list[Exception] = []
+
+    def boom(self: Stats, project_id: int) -> dict[str, int]:
+        raise raised[-1]
+
+    monkeypatch.setattr(Stats, "progress", boom)
+    app = create_app(project, start_training=False)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        login(client, "admin")
+        raised.append(ValueError("internal detail /srv/secret.db"))
+        hidden = client.get("/api/project")
+        assert hidden.status_code == 500 and "secret" not in hidden.text
+        raised.append(KeyError("internal key"))
+        assert client.get("/api/project").status_code == 500
+        raised.append(WrongSettingError("the batch size must be positive"))
+        said = client.get("/api/project")
+        assert said.status_code == 422
+        assert said.json()["detail"][0]["msg"] == "the batch size must be positive"
