@@ -16,7 +16,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -194,6 +194,20 @@ class Transactions:
         """A read-only transaction: a consistent view that never blocks writers."""
         with session_scope(self._reader) as session:
             yield session
+
+    def refresh_statistics(self, *tables: str) -> None:
+        """Have PostgreSQL's planner re-read the sizes of ``tables`` after a bulk write.
+
+        Autovacuum does it within a minute or so; until then a planner that
+        believes a new 20,000-row ranking holds 73 rows joins and sorts the
+        whole pool for every next item (42 ms, against under 1 ms with fresh
+        statistics). SQLite plans well without them: nothing to do there.
+        """
+        if self.engine.dialect.name != "postgresql":
+            return
+        with session_scope(self._writer) as session:
+            for table in tables:
+                session.execute(text(f"ANALYZE {table}"))
 
     def dispose(self) -> None:
         """Close every pooled connection."""

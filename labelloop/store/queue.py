@@ -271,6 +271,10 @@ class Queue:
     def _next_to_label(
         self, s: Session, project_id: int, user_id: int, now: datetime
     ) -> ItemRow | None:
+        # On PostgreSQL, an item another transaction is leasing right now is
+        # locked (FOR UPDATE ... SKIP LOCKED): concurrent annotators take the
+        # next items instead of all choosing the top one and colliding. SQLite
+        # has one writer at a time and ignores the clause.
         free = and_(ItemRow.project_id == project_id, ItemRow.labeled.is_(False), ~_held(now))
         skipped = exists().where(
             LeaseRow.item_id == ItemRow.id,
@@ -291,6 +295,7 @@ class Queue:
                     .where(condition)
                     .order_by(QueueEntryRow.rank)
                     .limit(1)
+                    .with_for_update(of=ItemRow, skip_locked=True)
                 ).one_or_none()
                 if ranked is not None:
                     return ranked
@@ -306,6 +311,7 @@ class Queue:
                     ItemRow.id,
                 )
                 .limit(1)
+                .with_for_update(of=ItemRow, skip_locked=True)
             ).one_or_none()
             if rest is not None:
                 return rest

@@ -78,6 +78,8 @@ _UNSET: Any = object()
 
 RANKING_CHUNK = 1000
 """Ranking rows written per transaction: about 20-30 ms of SQLite's write lock."""
+_FRESH_STATISTICS_ROWS = 1000
+"""A ranking this long has PostgreSQL's planner statistics refreshed at once."""
 _CHUNK_PAUSE = 0.005
 """Seconds between two chunks, for the writers that waited to go first."""
 
@@ -625,6 +627,8 @@ class Store:
         if whole:
             if on_chunk is not None and ranking:
                 on_chunk(len(ranking), len(ranking))
+            if len(ranking) >= _FRESH_STATISTICS_ROWS:
+                self._db.refresh_statistics("queue_entries", "items")
             return record
         for start in range(0, len(ranking), chunk_size):
             with self._tx() as s:
@@ -642,7 +646,9 @@ class Store:
             finished.ready = True
             finished.created_at = utcnow()
             s.flush()
-            return self._round(finished)
+            record = self._round(finished)
+        self._db.refresh_statistics("queue_entries", "items")
+        return record
 
     @staticmethod
     def _write_entries(
