@@ -167,8 +167,11 @@ class Transactions:
 
     On SQLite, writers of this process also queue on a lock: waiting in
     SQLite's own busy loop (sleep and retry) makes the slowest request many
-    times slower than the typical one, while a lock hands the database over
-    in arrival order. Readers never wait for writers (WAL).
+    times slower than the typical one, while a waiter on the lock is woken as
+    soon as it is free. The lock is not first-come first-served: a writer
+    that takes it again at once can starve the others, so long jobs write in
+    chunks and pause between them (``Store.add_round``). Readers never wait
+    for writers (WAL).
 
     Args:
         url: SQLAlchemy database URL.
