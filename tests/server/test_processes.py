@@ -63,7 +63,10 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def _client(url: str, name: str) -> tuple[httpx.Client, dict[str, str]]:
-    client = httpx.Client(base_url=url, timeout=30)
+    # A new connection per request: the kernel spreads connections, not
+    # requests, over the server processes, and four kept-alive connections
+    # could all land on one of them.
+    client = httpx.Client(base_url=url, timeout=30, headers={"Connection": "close"})
     answer = client.post("/api/auth/login", json={"username": name, "password": PASSWORD})
     assert answer.status_code == 200, answer.text
     return client, {"x-csrf-token": answer.json()["csrf_token"]}
