@@ -100,20 +100,22 @@ def _counter(every: int, what: str) -> Callable[[], None]:
     return tick
 
 
-def build_project(n_items: int) -> Path:
-    """The cached project of ``n_items`` items with a full ranking; built on first use."""
-    root = CACHE / f"project-{n_items}"
-    ready = CACHE / f"project-{n_items}.ready"
-    if ready.exists():
-        return root
-    shutil.rmtree(root, ignore_errors=True)
+def _images(n_items: int) -> Path:
+    """The cached folder of ``n_items`` generated images (written on first use)."""
     images = CACHE / f"images-{n_items}"
-    started = time.perf_counter()
     images_ready = CACHE / f"images-{n_items}.ready"
     if not images_ready.exists():
         print(f"writing {n_items:,} images to {images}", flush=True)
         _write_images(images, n_items)
         images_ready.write_text("")
+    return images
+
+
+def _build(root: Path, n_items: int, database_url: str | None = None) -> None:
+    """Import the images unlabeled, label five seeds per class, rank the pool once."""
+    shutil.rmtree(root, ignore_errors=True)
+    images = _images(n_items)
+    started = time.perf_counter()
     config = ProjectConfig(
         name="serve-load",
         classes=DIGITS_CLASSES,
@@ -123,7 +125,7 @@ def build_project(n_items: int) -> Path:
         retrain_every=1_000_000_000,
         auto_label_threshold=None,
     )
-    ws = Workspace.init(root, config)
+    ws = Workspace.init(root, config, database_url=database_url)
     try:
         print("importing", flush=True)
         ws.import_folder(images, with_labels=False, on_file=_counter(20_000, "imported"))
@@ -141,49 +143,23 @@ def build_project(n_items: int) -> Path:
         run_round(ws)
     finally:
         ws.close()
-    ready.write_text("")
     print(f"built {root} in {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def build_project(n_items: int) -> Path:
+    """The cached SQLite project of ``n_items`` items with a full ranking; built on first use."""
+    root = CACHE / f"project-{n_items}"
+    ready = CACHE / f"project-{n_items}.ready"
+    if not ready.exists():
+        _build(root, n_items)
+        ready.write_text("")
     return root
 
 
 def build_postgres_project(n_items: int, database_url: str) -> Path:
     """The same project in a PostgreSQL database (built anew each run: a server of its own)."""
     root = CACHE / "pg-run"
-    shutil.rmtree(root, ignore_errors=True)
-    images = CACHE / f"images-{n_items}"
-    if not (CACHE / f"images-{n_items}.ready").exists():
-        print(f"writing {n_items:,} images to {images}", flush=True)
-        _write_images(images, n_items)
-        (CACHE / f"images-{n_items}.ready").write_text("")
-    config = ProjectConfig(
-        name="serve-load",
-        classes=DIGITS_CLASSES,
-        learner="logreg",
-        batch_size=10,
-        ranking_size=n_items,
-        retrain_every=1_000_000_000,
-        auto_label_threshold=None,
-    )
-    started = time.perf_counter()
-    ws = Workspace.init(root, config, database_url=database_url)
-    try:
-        print("importing into PostgreSQL", flush=True)
-        ws.import_folder(images, with_labels=False, on_file=_counter(20_000, "imported"))
-        pid = ws.project.id
-        seeds: dict[str, list[int]] = {digit: [] for digit in DIGITS_CLASSES}
-        for item in ws.store.items(pid):
-            digit = item.name.split("/")[0]
-            if len(seeds[digit]) < _SEEDS_PER_CLASS:
-                seeds[digit].append(item.id)
-        ws.store.record_labels(
-            pid,
-            [LabelInput(i, d, annotator="seed") for d, ids in seeds.items() for i in ids],
-        )
-        print("ranking the pool (one logreg round)", flush=True)
-        run_round(ws)
-    finally:
-        ws.close()
-    print(f"built {root} in {time.perf_counter() - started:.0f} s", flush=True)
+    _build(root, n_items, database_url)
     return root
 
 

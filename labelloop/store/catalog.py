@@ -266,21 +266,29 @@ def _ranked_first(s: Any, plan: _Plan, query: ItemQuery, latest: int) -> list[in
         return c.desc() if query.descending else c.asc()
 
     ranked = _Plan(plan.conditions, plan.head, plan.prev, rank=False)
-    in_ranking = (
-        select(ItemRow.id, column)
-        .select_from(_Ranked)
-        .join(ItemRow, ItemRow.id == _Ranked.item_id)
-        .where(_Ranked.round_id == latest, column.is_not(None))
-    )
+
+    def in_ranking(*columns: Any) -> Any:
+        return ranked.joined(
+            select(*columns)
+            .select_from(_Ranked)
+            .join(ItemRow, ItemRow.id == _Ranked.item_id)
+            .where(_Ranked.round_id == latest, column.is_not(None)),
+            latest,
+        )
+
     first = s.execute(
-        ranked.joined(in_ranking, latest)
+        in_ranking(ItemRow.id, column)
         .order_by(direction(column), direction(_Ranked.item_id))
         .limit(want)
     ).all()
     others = or_(_Ranked.item_id.is_(None), column.is_(None))
+    valued = (
+        None
+        if fallback is None
+        else _Plan([*plan.conditions, others, fallback.is_not(None)], True, plan.prev, True)
+    )
     second: list[Any] = []
-    if fallback is not None:
-        valued = _Plan([*plan.conditions, others, fallback.is_not(None)], True, plan.prev, True)
+    if valued is not None and fallback is not None:
         second = s.execute(
             valued.joined(select(ItemRow.id, fallback).select_from(ItemRow), latest)
             .order_by(direction(fallback), direction(ItemRow.id))
@@ -293,22 +301,10 @@ def _ranked_first(s: Any, plan: _Plan, query: ItemQuery, latest: int) -> list[in
     # The page reaches past the items with a value: count them to place the rest.
     n_valued = len(first) + len(second)
     if len(first) == want or len(second) == want:
-        n_valued = s.scalar(
-            ranked.joined(
-                select(func.count())
-                .select_from(_Ranked)
-                .join(ItemRow, ItemRow.id == _Ranked.item_id)
-                .where(_Ranked.round_id == latest, column.is_not(None)),
-                latest,
-            )
-        ) + (
+        n_valued = (s.scalar(in_ranking(func.count())) or 0) + (
             0
-            if fallback is None
-            else s.scalar(
-                _Plan(
-                    [*plan.conditions, others, fallback.is_not(None)], True, plan.prev, True
-                ).joined(select(func.count()).select_from(ItemRow), latest)
-            )
+            if valued is None
+            else s.scalar(valued.joined(select(func.count()).select_from(ItemRow), latest)) or 0
         )
     rest = _Plan(
         [*plan.conditions, others, *([] if fallback is None else [fallback.is_(None)])],
