@@ -156,9 +156,9 @@ class _Traversal:
         end = self.n_centers + indices.size
         self.centers[self.n_centers : end] = indices
         self.center_rows[self.n_centers : end] = rows
-        self.center_offsets[self.n_centers : end] = np.einsum("ij,ij->i", rows, rows) + 2.0 * (
-            rows @ self.mean
-        )
+        with _blas_flags_ignored():
+            shift = rows @ self.mean
+        self.center_offsets[self.n_centers : end] = np.einsum("ij,ij->i", rows, rows) + 2.0 * shift
         self.n_centers = end
         self.nearest[torch.from_numpy(indices)] = -np.inf
         self.assign[indices] = -1
@@ -299,7 +299,8 @@ class _Traversal:
     def _refresh_chunk(self, start: int, end: int, first: int) -> None:
         # Chunks are small: numpy's single-threaded product beats torch's dispatch here.
         points = self.head[start:end]
-        products = self.work_np[points] @ self.center_rows[first : self.n_centers].T
+        with _blas_flags_ignored():
+            products = self.work_np[points] @ self.center_rows[first : self.n_centers].T
         products *= -2.0
         products += self.center_offsets[first : self.n_centers]
         near = products.min(axis=1) + self.centered_sq32.numpy()[points]
@@ -308,11 +309,25 @@ class _Traversal:
     def _exact_nearest(self, index: int) -> float:
         """Exact float64 squared distance from point ``index`` to its nearest center."""
         centers = self.center_rows[: self.n_centers]
-        approx = self.center_offsets[: self.n_centers] - 2.0 * (centers @ self.work_np[index])
+        with _blas_flags_ignored():
+            products = centers @ self.work_np[index]
+        approx = self.center_offsets[: self.n_centers] - 2.0 * products
         # The nearest center's float32 distance is within 2 eps of the smallest one.
         close = self.centers[: self.n_centers][approx <= approx.min() + 2.0 * self.eps[index]]
         diff = self.exact[close].astype(np.float64) - self.exact[index].astype(np.float64)
         return float(np.min(np.sum(diff * diff, axis=1)))
+
+
+def _blas_flags_ignored() -> np.errstate:
+    """Ignore the floating-point flags a BLAS product raises on finite inputs.
+
+    Some OpenBLAS kernels leave FE_INVALID set after a product of finite numbers
+    (numpy issues 13173 and 24067, OpenBLAS issue 1924: the kernel touches padding
+    it never stores), which numpy reports as "invalid value encountered in matmul".
+    The pool's embeddings are checked finite before any strategy runs
+    (``Pool.__post_init__``), so the flag here carries no information.
+    """
+    return np.errstate(invalid="ignore", over="ignore", divide="ignore")
 
 
 def _error_bounds(
@@ -345,6 +360,8 @@ def _error_bounds(
 def _pairwise_distances(a: NDArray[np.float32], b: NDArray[np.float32]) -> NDArray[np.float64]:
     """``(len(a), len(b))`` Euclidean distances between rows, in float64."""
     a64, b64 = a.astype(np.float64), b.astype(np.float64)
-    sq = (a64 * a64).sum(axis=1)[:, None] + (b64 * b64).sum(axis=1)[None, :] - 2.0 * (a64 @ b64.T)
+    with _blas_flags_ignored():
+        products = a64 @ b64.T
+    sq = (a64 * a64).sum(axis=1)[:, None] + (b64 * b64).sum(axis=1)[None, :] - 2.0 * products
     distances: NDArray[np.float64] = np.sqrt(np.maximum(sq, 0.0))
     return distances
