@@ -1,12 +1,17 @@
 """Scoring a pool on a Ray cluster: Ray Data decodes on CPUs, an actor pool runs the model.
 
 The pool's image sources (local paths or fsspec URLs such as ``s3://...``)
-become a Ray dataset; ``map_batches`` decodes them on CPU workers by the
-project's geometry, and a pool of model actors (one per GPU when the cluster
-has GPUs, fractional CPUs otherwise) computes what the round asked for. The
-results come back in chunks, with their row numbers, into the same
-:class:`~labelloop.scale.base.PoolScores` the local scorer fills: the same
-arrays, the same cache files, the same ranking.
+become a Ray dataset, and a pool of model actors (one per GPU when the cluster
+has GPUs, fractional CPUs otherwise) computes what the round asked for. By
+default each actor decodes its own batch with a thread pool (PIL releases the
+GIL while it decodes and resizes) and scores it as the images arrive, so only
+sources go in and scores come out: decoded pixels, four bytes a value, never
+cross Ray's object store. With ``decode_in_actor=False`` decoding is a
+separate ``map_batches`` stage on CPU workers instead, for clusters whose GPU
+nodes have too few cores to decode. The results come back in chunks, with
+their row numbers, into the same :class:`~labelloop.scale.base.PoolScores`
+the local scorer fills: the same arrays, the same cache files, the same
+ranking.
 
 Install with ``pip install labelloop[ray]``; choose it with the project
 setting ``scale: {executor: ray, address: auto}``. On a small machine give
@@ -18,8 +23,10 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import itertools
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +74,13 @@ class _Model:
         scores = PoolScores.allocate(self.learner, self._in_memory(), n)
         with torch.inference_mode():
             scores.write(self.learner, self._in_memory(), slice(0, n), images, batch["ok"])
-        out: dict[str, NDArray[Any]] = {"row": batch["row"], "ok": batch["ok"]}
+        return self._rows(batch["row"], batch["ok"], scores)
+
+    @staticmethod
+    def _rows(
+        rows: NDArray[Any], ok: NDArray[np.bool_], scores: PoolScores
+    ) -> dict[str, NDArray[Any]]:
+        out: dict[str, NDArray[Any]] = {"row": rows, "ok": ok}
         for name in ("probs", "samples", "embeddings", "pixels"):
             value = getattr(scores, name)
             if value is not None:
@@ -77,6 +90,45 @@ class _Model:
 
     def _in_memory(self) -> ScoreRequest:
         return in_memory(self.request)
+
+
+class _DecodeAndScore(_Model):
+    """Ray Data actor: decodes its batch with a thread pool and scores it piece by piece.
+
+    The batch is scored in ``pieces`` parts, each as soon as its images are
+    decoded, so the decoding threads work on the next part while the model
+    runs on this one.
+    """
+
+    def __init__(
+        self,
+        learner_bytes: bytes,
+        request: ScoreRequest,
+        threads: int | None,
+        decode_threads: int,
+        pieces: int = 4,
+    ) -> None:
+        super().__init__(learner_bytes, request, threads)
+        self.decoding = ThreadPoolExecutor(max_workers=decode_threads)
+        self.pieces = pieces
+
+    def __call__(self, batch: dict[str, NDArray[Any]]) -> dict[str, NDArray[Any]]:
+        request = self.request
+        files = ImageFiles(list(batch["source"]), request.channels, request.size, request.policy)
+        n = len(files)
+        pending = [self.decoding.submit(files.__getitem__, i) for i in range(n)]
+        scores = PoolScores.allocate(self.learner, self._in_memory(), n)
+        ok = np.zeros(n, dtype=bool)
+        bounds = np.linspace(0, n, min(self.pieces, n) + 1).astype(int).tolist()
+        for start, end in itertools.pairwise(bounds):
+            decoded = [pending[i].result() for i in range(start, end)]
+            ok[start:end] = [readable for _, readable in decoded]
+            images = np.stack([pixels for pixels, _ in decoded])
+            with torch.inference_mode():
+                scores.write(
+                    self.learner, self._in_memory(), slice(start, end), images, ok[start:end]
+                )
+        return self._rows(batch["row"], ok, scores)
 
 
 class RayScorer:
@@ -92,6 +144,9 @@ class RayScorer:
         cpus_per_actor: CPUs each model actor reserves; keep it fractional on small machines.
         chunk_size: images per batch.
         init_kwargs: further arguments of ``ray.init`` (e.g. ``num_cpus=2`` in tests).
+        decode_in_actor: each model actor decodes its own batches with
+            ``decoders`` threads (the default); False decodes in a separate
+            stage of ``decoders`` CPU tasks and ships the pixels to the actors.
     """
 
     name = "ray"
@@ -106,6 +161,7 @@ class RayScorer:
         cpus_per_actor: float = 0.5,
         chunk_size: int = 256,
         init_kwargs: dict[str, Any] | None = None,
+        decode_in_actor: bool = True,
     ) -> None:
         self.address = address
         self.actors = actors
@@ -114,6 +170,7 @@ class RayScorer:
         self.cpus_per_actor = cpus_per_actor
         self.chunk_size = chunk_size
         self.init_kwargs = init_kwargs or {}
+        self.decode_in_actor = decode_in_actor
 
     def score(
         self,
@@ -138,30 +195,36 @@ class RayScorer:
         if n == 0:
             return scores
         sources = [str(p) if isinstance(p, Path) else p for p in request.paths]
-        dataset = ray.data.from_items(
+        dataset: ray.data.Dataset = ray.data.from_items(
             [{"row": i, "source": s} for i, s in enumerate(sources)]
-        ).map_batches(
-            _Decode,
-            fn_constructor_kwargs={
-                "channels": request.channels,
-                "size": request.size,
-                "policy": request.policy,
-            },
-            batch_size=self.chunk_size,
-            num_cpus=self.cpus_per_actor,
-            concurrency=self.decoders,
         )
+        fused = learner is not None and self.decode_in_actor
+        if not fused:
+            dataset = dataset.map_batches(
+                _Decode,
+                fn_constructor_kwargs={
+                    "channels": request.channels,
+                    "size": request.size,
+                    "policy": request.policy,
+                },
+                batch_size=self.chunk_size,
+                num_cpus=self.cpus_per_actor,
+                concurrency=self.decoders,
+            )
         if learner is not None:
             buffer = io.BytesIO()
             torch.save(learner, buffer)
             gpus = 1 if torch.cuda.is_available() else 0
+            model: dict[str, Any] = {
+                "learner_bytes": buffer.getvalue(),
+                "request": request,
+                "threads": self.model_threads,
+            }
+            if fused:
+                model["decode_threads"] = self.decoders
             dataset = dataset.map_batches(
-                _Model,
-                fn_constructor_kwargs={
-                    "learner_bytes": buffer.getvalue(),
-                    "request": request,
-                    "threads": self.model_threads,
-                },
+                _DecodeAndScore if fused else _Model,
+                fn_constructor_kwargs=model,
                 batch_size=self.chunk_size,
                 num_cpus=self.cpus_per_actor,
                 num_gpus=gpus,

@@ -43,7 +43,10 @@ def _request(paths: list[str] | list[Path], *needs: str) -> ScoreRequest:
     )
 
 
-def test_ray_scores_and_ranking_equal_local(local_ray: None, photos: list[Path]) -> None:
+@pytest.mark.parametrize("decode_in_actor", [True, False], ids=["decode-in-actor", "decode-stage"])
+def test_ray_scores_and_ranking_equal_local(
+    local_ray: None, photos: list[Path], decode_in_actor: bool
+) -> None:
     from labelloop.scale.ray import RayScorer
 
     X = load_images(photos, size=(32, 32), channels=3)
@@ -53,7 +56,7 @@ def test_ray_scores_and_ranking_equal_local(local_ray: None, photos: list[Path])
     paths = [*photos[:7], photos[0].with_name("missing.jpg"), *photos[7:]]
     request = _request(paths, "probs", "embeddings", "samples")
     local = LocalScorer(chunk_size=8).score(learner, request)
-    remote = RayScorer(chunk_size=8).score(learner, request)
+    remote = RayScorer(chunk_size=8, decode_in_actor=decode_in_actor).score(learner, request)
     assert remote.failed.tolist() == local.failed.tolist() == [7]
     assert local.probs is not None and remote.probs is not None
     np.testing.assert_allclose(remote.probs, local.probs, rtol=1e-5, atol=1e-7, equal_nan=True)
