@@ -15,17 +15,18 @@ drift was detected, so the loop needs no detector state between rounds.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol, cast
 
 import numpy as np
 from numpy.typing import NDArray
 from river import drift
 from river.drift import binary
 
-from labelloop.errors import LabelloopError
-from labelloop.monitor._checks import check_int, check_real
+from labelloop.monitor.errors import ConceptInputError
+from labelloop.monitor.registry import CONCEPT_DETECTORS
+from labelloop.plugins import Choice, Configurable, Constraint, Integer, Number
 
 __all__ = [
     "CONCEPT_DETECTOR_NAMES",
@@ -40,9 +41,10 @@ __all__ = [
     "make_concept_detector",
 ]
 
-#: The names :func:`make_concept_detector` accepts, for typed configuration fields.
+#: The names :func:`make_concept_detector` accepts, for typed configuration fields; the
+#: registry (:data:`labelloop.monitor.registry.CONCEPT_DETECTORS`) is the source of truth.
 ConceptDetectorName = Literal["adwin", "ddm", "page_hinkley"]
-CONCEPT_DETECTOR_NAMES: tuple[ConceptDetectorName, ...] = ("adwin", "ddm", "page_hinkley")
+CONCEPT_DETECTOR_NAMES = cast(tuple[ConceptDetectorName, ...], CONCEPT_DETECTORS.names())
 
 
 class _RiverDetector(Protocol):
@@ -54,11 +56,7 @@ class _RiverDetector(Protocol):
     def update(self, x: int | float) -> Any: ...
 
 
-class ConceptInputError(LabelloopError, ValueError):
-    """An error stream, a parameter or a detector name that a detector cannot use."""
-
-
-class ConceptDriftDetector(ABC):
+class ConceptDriftDetector(Configurable, ABC):
     """A change detector on a stream of model errors (1 = wrong, 0 = right).
 
     The constructor stores parameters; the first :meth:`update` (or
@@ -72,6 +70,7 @@ class ConceptDriftDetector(ABC):
     """
 
     name: ClassVar[ConceptDetectorName]
+    parameter_error = ConceptInputError
     n_seen_: int
     drift_points_: list[int]
 
@@ -105,13 +104,13 @@ class ConceptDriftDetector(ABC):
         Raises:
             ConceptInputError: If a parameter is out of range.
         """
-        self._detector = self._make()
+        self._detector = self._make(self.check_params())
         self.n_seen_ = 0
         self.drift_points_ = []
 
     @abstractmethod
-    def _make(self) -> _RiverDetector:
-        """Check parameters and build a fresh river detector."""
+    def _make(self, params: dict[str, Any]) -> _RiverDetector:
+        """A fresh river detector of the checked ``params``."""
 
 
 class ADWINDetector(ConceptDriftDetector):
@@ -127,27 +126,19 @@ class ADWINDetector(ConceptDriftDetector):
     """
 
     name: ClassVar[ConceptDetectorName] = "adwin"
+    constraints: ClassVar[Mapping[str, Constraint]] = {
+        "clock": Integer(low=1),
+        "delta": Number(low=0.0, high=1.0, low_open=True, high_open=True),
+        "grace_period": Integer(low=1),
+    }
 
     def __init__(self, delta: float = 0.002, clock: int = 32, grace_period: int = 10) -> None:
         self.delta = delta
         self.clock = clock
         self.grace_period = grace_period
 
-    def _make(self) -> _RiverDetector:
-        check_real(
-            "delta",
-            self.delta,
-            low=0.0,
-            high=1.0,
-            low_open=True,
-            high_open=True,
-            error=ConceptInputError,
-        )
-        check_int("clock", self.clock, low=1, error=ConceptInputError)
-        check_int("grace_period", self.grace_period, low=1, error=ConceptInputError)
-        return drift.ADWIN(  # type: ignore[no-untyped-call]
-            delta=self.delta, clock=self.clock, grace_period=self.grace_period
-        )
+    def _make(self, params: dict[str, Any]) -> _RiverDetector:
+        return drift.ADWIN(**params)  # type: ignore[no-untyped-call]
 
 
 class DDMDetector(ConceptDriftDetector):
@@ -169,6 +160,11 @@ class DDMDetector(ConceptDriftDetector):
     """
 
     name: ClassVar[ConceptDetectorName] = "ddm"
+    constraints: ClassVar[Mapping[str, Constraint]] = {
+        "drift_threshold": Number(low=0.0, low_open=True),
+        "warm_start": Integer(low=1),
+        "warning_threshold": Number(low=0.0, low_open=True),
+    }
 
     def __init__(
         self, warm_start: int = 300, warning_threshold: float = 2.0, drift_threshold: float = 4.0
@@ -177,23 +173,8 @@ class DDMDetector(ConceptDriftDetector):
         self.warning_threshold = warning_threshold
         self.drift_threshold = drift_threshold
 
-    def _make(self) -> _RiverDetector:
-        check_int("warm_start", self.warm_start, low=1, error=ConceptInputError)
-        check_real(
-            "warning_threshold",
-            self.warning_threshold,
-            low=0.0,
-            low_open=True,
-            error=ConceptInputError,
-        )
-        check_real(
-            "drift_threshold", self.drift_threshold, low=0.0, low_open=True, error=ConceptInputError
-        )
-        return binary.DDM(
-            warm_start=self.warm_start,
-            warning_threshold=self.warning_threshold,
-            drift_threshold=self.drift_threshold,
-        )
+    def _make(self, params: dict[str, Any]) -> _RiverDetector:
+        return binary.DDM(**params)
 
 
 class PageHinkleyDetector(ConceptDriftDetector):
@@ -222,6 +203,13 @@ class PageHinkleyDetector(ConceptDriftDetector):
     """
 
     name: ClassVar[ConceptDetectorName] = "page_hinkley"
+    constraints: ClassVar[Mapping[str, Constraint]] = {
+        "alpha": Number(low=0.0, high=1.0, low_open=True),
+        "delta": Number(low=0.0),
+        "min_instances": Integer(low=1),
+        "mode": Choice(("up", "down", "both")),
+        "threshold": Number(low=0.0, low_open=True),
+    }
 
     def __init__(
         self,
@@ -237,20 +225,8 @@ class PageHinkleyDetector(ConceptDriftDetector):
         self.alpha = alpha
         self.mode = mode
 
-    def _make(self) -> _RiverDetector:
-        check_int("min_instances", self.min_instances, low=1, error=ConceptInputError)
-        check_real("delta", self.delta, low=0.0, error=ConceptInputError)
-        check_real("threshold", self.threshold, low=0.0, low_open=True, error=ConceptInputError)
-        check_real("alpha", self.alpha, low=0.0, high=1.0, low_open=True, error=ConceptInputError)
-        if self.mode not in ("up", "down", "both"):
-            raise ConceptInputError(f"mode must be 'up', 'down' or 'both'; got {self.mode!r}.")
-        return drift.PageHinkley(
-            min_instances=self.min_instances,
-            delta=self.delta,
-            threshold=self.threshold,
-            alpha=self.alpha,
-            mode=self.mode,
-        )
+    def _make(self, params: dict[str, Any]) -> _RiverDetector:
+        return drift.PageHinkley(**params)
 
 
 def make_concept_detector(name: str, **params: Any) -> ConceptDriftDetector:
@@ -266,18 +242,9 @@ def make_concept_detector(name: str, **params: Any) -> ConceptDriftDetector:
     Raises:
         ConceptInputError: If ``name`` is unknown or a parameter is not the detector's.
     """
-    classes: dict[str, type[ConceptDriftDetector]] = {
-        "adwin": ADWINDetector,
-        "ddm": DDMDetector,
-        "page_hinkley": PageHinkleyDetector,
-    }
-    if name not in classes:
-        raise ConceptInputError(
-            f"unknown concept drift detector {name!r}; "
-            f"choose one of {', '.join(CONCEPT_DETECTOR_NAMES)}."
-        )
+    cls = CONCEPT_DETECTORS.load(name)
     try:
-        return classes[name](**params)
+        return cls(**params)
     except TypeError as err:
         raise ConceptInputError(f"bad parameters for detector {name!r}: {err}") from err
 

@@ -20,7 +20,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Self
+from typing import Any, ClassVar, Literal, Self, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -30,8 +30,6 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 
-from labelloop.errors import LabelloopError
-from labelloop.monitor._checks import check_int, check_real, make_rng
 from labelloop.monitor._kernel import (
     gaussian_block,
     median_distance,
@@ -39,6 +37,9 @@ from labelloop.monitor._kernel import (
     permutation_weights,
     sq_distances,
 )
+from labelloop.monitor.errors import DriftInputError, DriftNotFittedError
+from labelloop.monitor.registry import DRIFT_TESTS
+from labelloop.plugins import Choice, Configurable, Constraint, Integer, Number, Seed
 
 __all__ = [
     "DRIFT_TEST_NAMES",
@@ -56,9 +57,12 @@ __all__ = [
     "shift_weights",
 ]
 
-#: The names :func:`make_drift_test` accepts, for typed configuration fields.
+#: The names :func:`make_drift_test` accepts, for typed configuration fields; the
+#: registry (:data:`labelloop.monitor.registry.DRIFT_TESTS`) is the source of truth.
 DriftTestName = Literal["classifier", "ks", "mmd"]
-DRIFT_TEST_NAMES: tuple[DriftTestName, ...] = ("classifier", "ks", "mmd")
+DRIFT_TEST_NAMES = cast(tuple[DriftTestName, ...], DRIFT_TESTS.names())
+
+_ALPHA = Number(low=0.0, high=1.0, low_open=True, high_open=True)
 
 _FloatArray = NDArray[np.floating[Any]]
 Info = Mapping[str, float | int | str | list[int]]
@@ -69,14 +73,6 @@ _MAX_MMD_REFERENCE = 20_000
 _BANDWIDTH_SUBSAMPLE = 1000
 # Up to this many reference rows the kernel is computed in float64.
 _FLOAT64_MAX_REFERENCE = 2000
-
-
-class DriftInputError(LabelloopError, ValueError):
-    """An embedding array, a parameter or a test name that a drift test cannot use."""
-
-
-class DriftNotFittedError(LabelloopError, RuntimeError):
-    """``test`` was called before ``fit``."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,7 +114,7 @@ class DriftResult:
         Raises:
             DriftInputError: If ``k`` is not an integer >= 0.
         """
-        check_int("k", k, low=0, error=DriftInputError)
+        Integer(low=0).check("k", k, DriftInputError)
         order: NDArray[np.intp] = np.argsort(-self.scores, kind="stable")
         return order[:k]
 
@@ -193,7 +189,7 @@ def shift_weights(
     Raises:
         DriftInputError: If ``strength`` is negative or not finite.
     """
-    check_real("strength", strength, low=0.0, error=DriftInputError)
+    Number(low=0.0).check("strength", strength, DriftInputError)
     weights = np.ones(len(drifted), dtype=np.float64)
     if not drifted.any():
         return weights
@@ -204,15 +200,16 @@ def shift_weights(
     return weights
 
 
-class DriftTest(ABC):
+class DriftTest(Configurable, ABC):
     """A two-sample test of a batch of embeddings against a fitted reference.
 
-    Subclasses set :attr:`name` and :attr:`min_samples`, check their
-    parameters in :meth:`_check_params`, and implement :meth:`_fit` and
-    :meth:`_test`.
+    Subclasses set :attr:`name`, declare their parameters' ``constraints``
+    (checked at :meth:`fit`), may raise :meth:`_min_samples`, and implement
+    :meth:`_fit` and :meth:`_test`.
     """
 
     name: ClassVar[DriftTestName]
+    parameter_error = DriftInputError
     alpha: float
 
     def fit(self, reference: ArrayLike) -> Self:
@@ -228,16 +225,7 @@ class DriftTest(ABC):
             DriftInputError: If a parameter is out of range, or ``reference``
                 is not a finite 2-D array with enough rows.
         """
-        self._check_params()
-        check_real(
-            "alpha",
-            self.alpha,
-            low=0.0,
-            high=1.0,
-            low_open=True,
-            high_open=True,
-            error=DriftInputError,
-        )
+        self.check_params()
         X = _as_embeddings("reference", reference, self._min_samples())
         self.n_features_in_ = X.shape[1]
         self.n_reference_ = X.shape[0]
@@ -287,9 +275,6 @@ class DriftTest(ABC):
         return 2
 
     @abstractmethod
-    def _check_params(self) -> None: ...
-
-    @abstractmethod
     def _fit(self, X: NDArray[np.float64]) -> None: ...
 
     @abstractmethod
@@ -328,6 +313,12 @@ class MMDDriftTest(DriftTest):
     """
 
     name: ClassVar[DriftTestName] = "mmd"
+    constraints: ClassVar[Mapping[str, Constraint]] = {
+        "alpha": _ALPHA,
+        "bandwidth": Number(low=0.0, low_open=True, none=True),
+        "n_permutations": Integer(low=1),
+        "random_state": Seed(),
+    }
 
     def __init__(
         self,
@@ -340,12 +331,6 @@ class MMDDriftTest(DriftTest):
         self.bandwidth = bandwidth
         self.alpha = alpha
         self.random_state = random_state
-
-    def _check_params(self) -> None:
-        check_int("n_permutations", self.n_permutations, low=1, error=DriftInputError)
-        if self.bandwidth is not None:
-            check_real("bandwidth", self.bandwidth, low=0.0, low_open=True, error=DriftInputError)
-        make_rng(self.random_state, error=DriftInputError)
 
     def _fit(self, X: NDArray[np.float64]) -> None:
         if X.shape[0] > _MAX_MMD_REFERENCE:
@@ -360,7 +345,7 @@ class MMDDriftTest(DriftTest):
         )
         bandwidth = self.bandwidth
         if bandwidth is None:
-            rng = make_rng(self.random_state, error=DriftInputError)
+            rng = np.random.default_rng(self.random_state)
             rows = rng.choice(R.shape[0], size=min(R.shape[0], _BANDWIDTH_SUBSAMPLE), replace=False)
             bandwidth = median_distance(R[np.sort(rows)])
             if not bandwidth > 0:
@@ -380,7 +365,7 @@ class MMDDriftTest(DriftTest):
         B: _FloatArray = np.ascontiguousarray(Y, dtype=R.dtype)
         K_rb = gaussian_block(sq_distances(R, B, x_sq=self.reference_sq_norms_), self.bandwidth_)
         K_bb = gaussian_block(sq_distances(B, B), self.bandwidth_)
-        rng = make_rng(self.random_state, error=DriftInputError)
+        rng = np.random.default_rng(self.random_state)
         W = permutation_weights(R.shape[0], B.shape[0], self.n_permutations, rng, R.dtype)
         mmd2 = mmd2_all(self.kernel_reference_, K_rb, K_bb, W)
         observed = float(mmd2[0])
@@ -418,18 +403,16 @@ class KSDriftTest(DriftTest):
     """
 
     name: ClassVar[DriftTestName] = "ks"
+    constraints: ClassVar[Mapping[str, Constraint]] = {
+        "alpha": _ALPHA,
+        "correction": Choice(("fdr", "bonferroni")),
+    }
 
     def __init__(
         self, correction: Literal["fdr", "bonferroni"] = "fdr", alpha: float = 0.05
     ) -> None:
         self.correction = correction
         self.alpha = alpha
-
-    def _check_params(self) -> None:
-        if self.correction not in ("fdr", "bonferroni"):
-            raise DriftInputError(
-                f"correction must be 'fdr' or 'bonferroni'; got {self.correction!r}."
-            )
 
     def _fit(self, X: NDArray[np.float64]) -> None:
         self.reference_ = X.copy()
@@ -506,6 +489,11 @@ class ClassifierDriftTest(DriftTest):
     """
 
     name: ClassVar[DriftTestName] = "classifier"
+    constraints: ClassVar[Mapping[str, Constraint]] = {
+        "alpha": _ALPHA,
+        "n_folds": Integer(low=2),
+        "random_state": Seed(),
+    }
 
     def __init__(
         self, n_folds: int = 5, alpha: float = 0.05, random_state: int | None = None
@@ -513,10 +501,6 @@ class ClassifierDriftTest(DriftTest):
         self.n_folds = n_folds
         self.alpha = alpha
         self.random_state = random_state
-
-    def _check_params(self) -> None:
-        check_int("n_folds", self.n_folds, low=2, error=DriftInputError)
-        make_rng(self.random_state, error=DriftInputError)
 
     def _min_samples(self) -> int:
         return max(2, int(self.n_folds))
@@ -545,7 +529,8 @@ def make_drift_test(name: str, **params: Any) -> DriftTest:
     """Build a drift test from its name, as configuration files spell it.
 
     Args:
-        name: One of :data:`DRIFT_TEST_NAMES`.
+        name: One of :data:`DRIFT_TEST_NAMES` (the names of
+            :data:`labelloop.monitor.registry.DRIFT_TESTS`).
         **params: Constructor parameters of that test.
 
     Returns:
@@ -554,17 +539,9 @@ def make_drift_test(name: str, **params: Any) -> DriftTest:
     Raises:
         DriftInputError: If ``name`` is unknown or a parameter name is not the test's.
     """
-    classes: dict[str, type[DriftTest]] = {
-        "classifier": ClassifierDriftTest,
-        "ks": KSDriftTest,
-        "mmd": MMDDriftTest,
-    }
-    if name not in classes:
-        raise DriftInputError(
-            f"unknown drift test {name!r}; choose one of {', '.join(DRIFT_TEST_NAMES)}."
-        )
+    cls = DRIFT_TESTS.load(name)
     try:
-        return classes[name](**params)
+        return cls(**params)
     except TypeError as err:
         raise DriftInputError(f"bad parameters for drift test {name!r}: {err}") from err
 

@@ -11,9 +11,9 @@ choose which labeled items a further annotator should label again.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, get_args
 
 import numpy as np
 from cleanlab.filter import find_label_issues
@@ -21,15 +21,16 @@ from cleanlab.multiannotator import get_active_learning_scores
 from cleanlab.rank import get_label_quality_scores
 from numpy.typing import NDArray
 
-from labelloop.errors import LabelloopError
-from labelloop.learners._validation import check_labels
-from labelloop.learners.base import Learner
-from labelloop.learners.errors import InvalidInputError
-from labelloop.monitor._checks import check_int
+from labelloop.monitor.errors import InvalidLabelInputError
+from labelloop.plugins import Choice, Configurable, Constraint, Integer
+
+if TYPE_CHECKING:
+    from labelloop.learners.base import Learner
 
 __all__ = [
     "FILTER_METHODS",
     "RANK_METHODS",
+    "ConfidentLearning",
     "FilterMethod",
     "InvalidLabelInputError",
     "LabelErrorReport",
@@ -53,10 +54,6 @@ RANK_METHODS: tuple[str, ...] = get_args(RankMethod)
 """The values of :data:`RankMethod`, sorted."""
 
 
-class InvalidLabelInputError(LabelloopError, ValueError):
-    """Labels, probabilities or fold counts passed to a label-error function are invalid."""
-
-
 def _check_probs(probs: object) -> NDArray[np.float64]:
     array = np.asarray(probs, dtype=np.float64)
     if array.ndim != 2 or array.shape[1] < 2:
@@ -76,10 +73,25 @@ def _check_probs(probs: object) -> NDArray[np.float64]:
 
 
 def _check_labels(labels: object, n: int, n_classes: int, name: str) -> NDArray[np.int64]:
-    try:
-        return check_labels(labels, n_samples=n, n_classes=n_classes, name=name)
-    except InvalidInputError as err:
-        raise InvalidLabelInputError(str(err)) from err
+    """``labels`` as ``(n,)`` int64 class indices in ``[0, n_classes)``."""
+    array = np.asarray(labels)
+    if array.dtype.kind not in "iu":
+        raise InvalidLabelInputError(
+            f"{name} must hold integer class indices, got dtype {array.dtype}; "
+            f"map class names to indices 0..{n_classes - 1} and pass an int64 array."
+        )
+    if array.ndim != 1 or array.shape[0] != n:
+        raise InvalidLabelInputError(
+            f"{name} has shape {array.shape} but there are {n} images; "
+            "pass one class index per image, not one-hot rows."
+        )
+    if array.size and (array.min() < 0 or array.max() >= n_classes):
+        bad = array[(array < 0) | (array >= n_classes)][0]
+        raise InvalidLabelInputError(
+            f"{name} holds class index {bad}, outside [0, {n_classes}); "
+            f"labels must be 0..{n_classes - 1}."
+        )
+    return array.astype(np.int64, copy=False)
 
 
 def _fold_ids(
@@ -133,7 +145,7 @@ def out_of_sample_probs(
             differ in length, or ``y`` is not integer labels in range.
     """
     n = len(y)
-    check_int("n_folds", n_folds, low=2, high=n, error=InvalidLabelInputError)
+    Integer(low=2, high=n).check("n_folds", n_folds, InvalidLabelInputError)
     if len(X) != n:
         raise InvalidLabelInputError(
             f"X has {len(X)} items but y has {n}; pass one label per image."
@@ -188,6 +200,77 @@ class LabelErrorReport:
         }
 
 
+class ConfidentLearning(Configurable):
+    """Find probably-wrong labels by confident learning (cleanlab's ``find_label_issues``).
+
+    Args:
+        filter_by: How cleanlab decides which items are issues;
+            ``"prune_by_noise_rate"`` (its default) removes, per pair of
+            classes, the items with the largest margin for the other class.
+        rank_by: Label quality score that orders the suspects and fills ``quality``.
+
+    Attributes:
+        report_: The :class:`LabelErrorReport` of the last :meth:`fit`.
+    """
+
+    name = "confident_learning"
+    constraints: ClassVar[Mapping[str, Constraint]] = {
+        "filter_by": Choice(FILTER_METHODS),
+        "rank_by": Choice(RANK_METHODS),
+    }
+    parameter_error = InvalidLabelInputError
+
+    report_: LabelErrorReport
+
+    def __init__(
+        self,
+        filter_by: FilterMethod = "prune_by_noise_rate",
+        rank_by: RankMethod = "self_confidence",
+    ) -> None:
+        self.filter_by = filter_by
+        self.rank_by = rank_by
+
+    def fit(self, labels: NDArray[np.integer], probs: NDArray[np.floating]) -> Self:
+        """Find the suspects among ``labels``.
+
+        Args:
+            labels: Given class indices, shape ``(n,)``.
+            probs: Out-of-sample probabilities (see :func:`out_of_sample_probs`),
+                shape ``(n, n_classes)``. In-sample probabilities hide errors the
+                model has memorized.
+
+        Returns:
+            The finder, with :attr:`report_`.
+
+        Raises:
+            InvalidLabelInputError: If a parameter is unknown, or shapes or values are invalid.
+        """
+        params: dict[str, Any] = self.check_params()
+        p = _check_probs(probs)
+        given = _check_labels(labels, len(p), p.shape[1], "labels")
+        with warnings.catch_warnings():
+            # cleanlab warns when a class has too few items to prune from; it then
+            # flags none of that class by noise rate, and the report stays valid.
+            warnings.filterwarnings("ignore", message="May not flag all label issues in class")
+            flagged = find_label_issues(
+                given,
+                p,
+                filter_by=params["filter_by"],
+                return_indices_ranked_by=params["rank_by"],
+                n_jobs=1,
+            )
+        quality = get_label_quality_scores(given, p, method=params["rank_by"])
+        self.report_ = LabelErrorReport(
+            flagged=np.asarray(flagged, dtype=np.intp),
+            quality=np.asarray(quality, dtype=np.float64),
+            labels=given,
+            suggested=np.argmax(p, axis=1).astype(np.int64),
+            filter_by=params["filter_by"],
+            rank_by=params["rank_by"],
+        )
+        return self
+
+
 def find_label_errors(
     labels: NDArray[np.integer],
     probs: NDArray[np.floating],
@@ -195,16 +278,12 @@ def find_label_errors(
     filter_by: FilterMethod = "prune_by_noise_rate",
     rank_by: RankMethod = "self_confidence",
 ) -> LabelErrorReport:
-    """Find probably-wrong labels by confident learning.
+    """Find probably-wrong labels by confident learning (see :class:`ConfidentLearning`).
 
     Args:
         labels: Given class indices, shape ``(n,)``.
-        probs: Out-of-sample probabilities (see :func:`out_of_sample_probs`),
-            shape ``(n, n_classes)``. In-sample probabilities hide errors the
-            model has memorized.
-        filter_by: How cleanlab decides which items are issues;
-            ``"prune_by_noise_rate"`` (its default) removes, per pair of
-            classes, the items with the largest margin for the other class.
+        probs: Out-of-sample probabilities, shape ``(n, n_classes)``.
+        filter_by: How cleanlab decides which items are issues.
         rank_by: Label quality score that orders the suspects.
 
     Returns:
@@ -213,36 +292,7 @@ def find_label_errors(
     Raises:
         InvalidLabelInputError: If shapes or values are invalid, or a method unknown.
     """
-    if filter_by not in FILTER_METHODS:
-        raise InvalidLabelInputError(
-            f"filter_by must be one of {', '.join(FILTER_METHODS)}; got {filter_by!r}."
-        )
-    if rank_by not in RANK_METHODS:
-        raise InvalidLabelInputError(
-            f"rank_by must be one of {', '.join(RANK_METHODS)}; got {rank_by!r}."
-        )
-    p = _check_probs(probs)
-    given = _check_labels(labels, len(p), p.shape[1], "labels")
-    with warnings.catch_warnings():
-        # cleanlab warns when a class has too few items to prune from; it then
-        # flags none of that class by noise rate, and the report stays valid.
-        warnings.filterwarnings("ignore", message="May not flag all label issues in class")
-        flagged = find_label_issues(
-            given,
-            p,
-            filter_by=filter_by,
-            return_indices_ranked_by=rank_by,
-            n_jobs=1,
-        )
-    quality = get_label_quality_scores(given, p, method=rank_by)
-    return LabelErrorReport(
-        flagged=np.asarray(flagged, dtype=np.intp),
-        quality=np.asarray(quality, dtype=np.float64),
-        labels=given,
-        suggested=np.argmax(p, axis=1).astype(np.int64),
-        filter_by=filter_by,
-        rank_by=rank_by,
-    )
+    return ConfidentLearning(filter_by=filter_by, rank_by=rank_by).fit(labels, probs).report_
 
 
 def _check_multiannotator(labels: object, n: int, n_classes: int) -> NDArray[np.float64]:
@@ -334,7 +384,7 @@ def relabel_order(
         InvalidLabelInputError: If inputs are invalid or ``n`` is negative.
     """
     if n is not None:
-        check_int("n", n, low=0, error=InvalidLabelInputError)
+        Integer(low=0).check("n", n, InvalidLabelInputError)
     scores = activelab_scores(labels_multiannotator, probs, random_state)
     order = np.argsort(scores, kind="stable").astype(np.intp)
     return order if n is None else order[:n]

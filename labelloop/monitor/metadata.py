@@ -23,14 +23,21 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Self, get_args
+from typing import ClassVar, Literal, Self, get_args
 
 import numpy as np
 from numpy.typing import NDArray
 from sklearn.impute import KNNImputer, SimpleImputer
 
-from labelloop.errors import LabelloopError
-from labelloop.monitor._checks import check_int
+from labelloop.monitor._constraints import OrValue, QuantilePair
+from labelloop.monitor.errors import (
+    InvalidMetadataParameterError,
+    MetadataColumnError,
+    MetadataError,
+    MetadataNotFittedError,
+    MetadataValueError,
+)
+from labelloop.plugins import Choice, Configurable, Constraint, Integer
 
 __all__ = [
     "CHANGE_REASONS",
@@ -63,26 +70,6 @@ IMPUTE_METHODS: tuple[str, ...] = get_args(ImputeMethod)
 
 MetadataTable = Mapping[str, Sequence[float | int | str | None]]
 """Columns by name, each a sequence with one value per image (row)."""
-
-
-class MetadataError(LabelloopError):
-    """Base class of the errors raised by :mod:`labelloop.monitor.metadata`."""
-
-
-class MetadataValueError(MetadataError, ValueError):
-    """A metadata cell holds something that is not a number."""
-
-
-class MetadataColumnError(MetadataError, ValueError):
-    """A table's columns do not match what the cleaner expects, or have unequal lengths."""
-
-
-class InvalidMetadataParameterError(MetadataError, ValueError):
-    """A rule or cleaner parameter is out of range."""
-
-
-class MetadataNotFittedError(MetadataError, RuntimeError):
-    """:meth:`MetadataCleaner.transform` was called before :meth:`MetadataCleaner.fit`."""
 
 
 @dataclass(frozen=True)
@@ -249,7 +236,7 @@ def _parse_table(
     }
 
 
-class MetadataCleaner:
+class MetadataCleaner(Configurable):
     """Marks impossible values, winsorizes and imputes numeric metadata.
 
     Args:
@@ -272,6 +259,13 @@ class MetadataCleaner:
             standard deviation for ``"knn"`` (1 where it is 0), else ones.
     """
 
+    constraints: ClassVar[Mapping[str, Constraint]] = {
+        "impute": OrValue(Choice(IMPUTE_METHODS), None),
+        "n_neighbors": Integer(low=1),
+        "winsorize": QuantilePair(),
+    }
+    parameter_error = InvalidMetadataParameterError
+
     columns_: tuple[str, ...]
     lower_: dict[str, float]
     upper_: dict[str, float]
@@ -292,23 +286,7 @@ class MetadataCleaner:
         self.n_neighbors = n_neighbors
 
     def _check_params(self, columns: Sequence[str]) -> None:
-        if self.winsorize is not None:
-            bounds = self.winsorize
-            if not (
-                isinstance(bounds, tuple)
-                and len(bounds) == 2
-                and all(isinstance(q, int | float) and not isinstance(q, bool) for q in bounds)
-                and 0.0 <= bounds[0] < bounds[1] <= 1.0
-            ):
-                raise InvalidMetadataParameterError(
-                    "winsorize must be None or (low, high) with 0 <= low < high <= 1; "
-                    f"got {bounds!r}."
-                )
-        if self.impute is not None and self.impute not in IMPUTE_METHODS:
-            raise InvalidMetadataParameterError(
-                f"impute must be None or one of {', '.join(IMPUTE_METHODS)}; got {self.impute!r}."
-            )
-        check_int("n_neighbors", self.n_neighbors, low=1, error=InvalidMetadataParameterError)
+        self.check_params()
         for rule in self.rules:
             if not isinstance(rule, ValueRule):
                 raise InvalidMetadataParameterError(

@@ -12,17 +12,25 @@ parameters, :meth:`fit` validates them and learns, state ends in ``_``.
 
 from __future__ import annotations
 
-import inspect
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, Protocol, Self, get_args, runtime_checkable
+from typing import Any, ClassVar, Literal, Protocol, Self, get_args, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
 from sklearn.ensemble import IsolationForest
 from sklearn.neighbors import NearestNeighbors
 
-from labelloop.errors import LabelloopError
-from labelloop.monitor._checks import check_int, check_random_state, check_real
+from labelloop.monitor._constraints import OrValue
+from labelloop.monitor.errors import (
+    InvalidOutlierInputError,
+    InvalidOutlierParameterError,
+    OutlierError,
+    OutlierNotFittedError,
+    UnknownOutlierDetectorError,
+)
+from labelloop.monitor.registry import OUTLIER_DETECTORS
+from labelloop.plugins import Configurable, Constraint, Integer, Number, Seed
 
 __all__ = [
     "OUTLIER_DETECTOR_NAMES",
@@ -45,10 +53,10 @@ __all__ = [
 ]
 
 OutlierDetectorName = Literal["isolation_forest", "knn"]
-"""Names :func:`make_outlier_detector` accepts."""
+"""Names :func:`make_outlier_detector` accepts, for typed configuration fields."""
 
-OUTLIER_DETECTOR_NAMES: tuple[str, ...] = get_args(OutlierDetectorName)
-"""The values of :data:`OutlierDetectorName`, sorted."""
+OUTLIER_DETECTOR_NAMES: tuple[str, ...] = OUTLIER_DETECTORS.names()
+"""The names of :data:`labelloop.monitor.registry.OUTLIER_DETECTORS`, sorted."""
 
 OutlierPolicy = Literal["exclude", "keep", "review_first"]
 """What the loop does with images flagged as outliers.
@@ -64,26 +72,6 @@ OutlierPolicy = Literal["exclude", "keep", "review_first"]
 
 OUTLIER_POLICIES: tuple[str, ...] = get_args(OutlierPolicy)
 """The values of :data:`OutlierPolicy`, sorted."""
-
-
-class OutlierError(LabelloopError):
-    """Base class of the errors raised by :mod:`labelloop.monitor.outliers`."""
-
-
-class InvalidOutlierInputError(OutlierError, ValueError):
-    """Embeddings, masks or scores passed to an outlier function have the wrong shape or values."""
-
-
-class InvalidOutlierParameterError(OutlierError, ValueError):
-    """An outlier detector or policy was given a parameter value it cannot use."""
-
-
-class UnknownOutlierDetectorError(OutlierError, ValueError):
-    """:func:`make_outlier_detector` was given a name it does not know."""
-
-
-class OutlierNotFittedError(OutlierError, RuntimeError):
-    """A detector was asked to score or predict before :meth:`fit`."""
 
 
 def _check_embeddings(X: object, name: str, *, min_rows: int = 1) -> NDArray[np.float64]:
@@ -108,8 +96,10 @@ def _check_embeddings(X: object, name: str, *, min_rows: int = 1) -> NDArray[np.
     return result
 
 
-class _Detector:
+class _Detector(Configurable):
     """Shared ``predict``, ``fit_score`` and fitted-state checks."""
+
+    parameter_error = InvalidOutlierParameterError
 
     threshold_: float
     n_features_in_: int
@@ -180,6 +170,11 @@ class IsolationForestOutliers(_Detector):
     """
 
     name = "isolation_forest"
+    constraints: ClassVar[Mapping[str, Constraint]] = {
+        "contamination": OrValue(Number(low=0.0, high=0.5, low_open=True), "auto"),
+        "n_estimators": Integer(low=1),
+        "random_state": Seed(),
+    }
 
     forest_: IsolationForest
 
@@ -192,21 +187,6 @@ class IsolationForestOutliers(_Detector):
         self.n_estimators = n_estimators
         self.contamination = contamination
         self.random_state = random_state
-
-    def _check_params(self) -> tuple[int, float | Literal["auto"], int | None]:
-        error = InvalidOutlierParameterError
-        n_estimators = check_int("n_estimators", self.n_estimators, low=1, error=error)
-        contamination: float | Literal["auto"] = "auto"
-        if self.contamination != "auto":
-            contamination = check_real(
-                "contamination (or 'auto')",
-                self.contamination,
-                low=0.0,
-                high=0.5,
-                low_open=True,
-                error=error,
-            )
-        return n_estimators, contamination, check_random_state(self.random_state, error=error)
 
     def fit(self, reference: NDArray[np.floating]) -> Self:
         """Grow the forest on the reference embeddings.
@@ -222,11 +202,9 @@ class IsolationForestOutliers(_Detector):
             InvalidOutlierInputError: If ``reference`` is not a finite 2-D array
                 with at least 2 rows.
         """
-        n_estimators, contamination, random_state = self._check_params()
+        params = self.check_params()
         array = _check_embeddings(reference, "reference", min_rows=2)
-        self.forest_ = IsolationForest(
-            n_estimators=n_estimators, contamination=contamination, random_state=random_state
-        ).fit(array)
+        self.forest_ = IsolationForest(**params).fit(array)
         self.n_features_in_ = array.shape[1]
         self.threshold_ = float(-self.forest_.offset_)
         return self
@@ -273,6 +251,10 @@ class KNNDistanceOutliers(_Detector):
     """
 
     name = "knn"
+    constraints: ClassVar[Mapping[str, Constraint]] = {
+        "n_neighbors": Integer(low=1),
+        "quantile": Number(low=0.0, high=1.0, low_open=True),
+    }
 
     neighbors_: NearestNeighbors
     reference_scores_: NDArray[np.float64]
@@ -296,15 +278,8 @@ class KNNDistanceOutliers(_Detector):
             InvalidOutlierInputError: If ``reference`` is not a finite 2-D array
                 with more than ``n_neighbors`` rows.
         """
-        k = check_int("n_neighbors", self.n_neighbors, low=1, error=InvalidOutlierParameterError)
-        quantile = check_real(
-            "quantile",
-            self.quantile,
-            low=0.0,
-            high=1.0,
-            low_open=True,
-            error=InvalidOutlierParameterError,
-        )
+        params = self.check_params()
+        k, quantile = params["n_neighbors"], params["quantile"]
         array = _check_embeddings(reference, "reference", min_rows=k + 1)
         self.neighbors_ = NearestNeighbors(n_neighbors=k).fit(array)
         self.n_features_in_ = array.shape[1]
@@ -361,6 +336,14 @@ class OutlierDetector(Protocol):
 
     threshold_: float
 
+    def get_params(self) -> dict[str, Any]:
+        """The constructor's parameters, sorted by name."""
+        ...
+
+    def set_params(self, **params: Any) -> Any:
+        """Set parameters by name; return ``self``."""
+        ...
+
     def fit(self, reference: NDArray[np.floating]) -> Self:
         """Learn from reference embeddings ``(n, d)``; return ``self``."""
         ...
@@ -378,13 +361,7 @@ class OutlierDetector(Protocol):
         ...
 
 
-_DETECTORS: dict[str, type[IsolationForestOutliers | KNNDistanceOutliers]] = {
-    "isolation_forest": IsolationForestOutliers,
-    "knn": KNNDistanceOutliers,
-}
-
-
-def make_outlier_detector(name: str, **params: object) -> OutlierDetector:
+def make_outlier_detector(name: str, **params: Any) -> OutlierDetector:
     """Build an unfitted detector by name.
 
     Args:
@@ -398,18 +375,10 @@ def make_outlier_detector(name: str, **params: object) -> OutlierDetector:
         UnknownOutlierDetectorError: If ``name`` is not known.
         InvalidOutlierParameterError: If a parameter name is not one the detector takes.
     """
-    if name not in _DETECTORS:
-        raise UnknownOutlierDetectorError(
-            f"unknown outlier detector {name!r}; choose one of {', '.join(OUTLIER_DETECTOR_NAMES)}."
-        )
-    cls = _DETECTORS[name]
-    accepted = [p for p in inspect.signature(cls).parameters]
-    unknown = sorted(set(params) - set(accepted))
-    if unknown:
-        raise InvalidOutlierParameterError(
-            f"{name} takes no parameter {', '.join(unknown)}; it takes {', '.join(accepted)}."
-        )
-    return cls(**params)  # type: ignore[arg-type]
+    detector = OUTLIER_DETECTORS.create(name)
+    if params:
+        detector.set_params(**params)
+    return detector
 
 
 @dataclass(frozen=True)

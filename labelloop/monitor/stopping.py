@@ -24,16 +24,17 @@ notebook can feed them alike.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 from sklearn.metrics import cohen_kappa_score
 
-from labelloop.errors import LabelloopError
+from labelloop.monitor.errors import StoppingInputError
 from labelloop.monitor.projection import LearningCurveFit, Projection, fit_learning_curve
+from labelloop.plugins import Configurable, Constraint, Integer, Number
 
 __all__ = [
     "PROJECTED_EXTRAS",
@@ -52,10 +53,6 @@ __all__ = [
 
 PROJECTED_EXTRAS = (100, 1000)
 Decision = Literal["continue", "diminishing"]
-
-
-class StoppingInputError(LabelloopError, ValueError):
-    """A stopping rule's parameter or a round observation is malformed."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -167,18 +164,13 @@ def prediction_agreement(first: NDArray[np.integer], second: NDArray[np.integer]
     return float(cohen_kappa_score(a, b))
 
 
-def _check_window(window: int, least: int) -> None:
-    if window < least:
-        raise StoppingInputError(f"window={window}: use a window of at least {least}")
-
-
 def _too_few(rule: str, threshold: float, reason: str, **evidence: Any) -> StopVerdict:
     return StopVerdict(
         rule, False, None, threshold, {"reason": reason, "first_fired_round": None, **evidence}
     )
 
 
-class StabilizingPredictions:
+class StabilizingPredictions(Configurable):
     """Stop when successive models agree on a fixed stop set (Bloodgood & Vijay-Shanker 2009).
 
     Cohen's kappa is taken between each pair of successive rounds' stop-set
@@ -191,6 +183,11 @@ class StabilizingPredictions:
     """
 
     name = "stabilizing_predictions"
+    constraints: ClassVar[Mapping[str, Constraint]] = {
+        "threshold": Number(low=0.0, high=1.0, low_open=True, hint="It is a mean Cohen's kappa."),
+        "window": Integer(low=1),
+    }
+    parameter_error = StoppingInputError
 
     def __init__(self, window: int = 3, threshold: float = 0.99) -> None:
         self.window = window
@@ -208,9 +205,7 @@ class StabilizingPredictions:
         Raises:
             StoppingInputError: a parameter is out of range or the stop set changed size.
         """
-        _check_window(self.window, 1)
-        if not 0.0 < self.threshold <= 1.0:
-            raise StoppingInputError(f"threshold={self.threshold}: use a kappa in (0, 1]")
+        self.check_params()
         seen = [
             (i, r.stop_predictions) for i, r in enumerate(rounds) if r.stop_predictions is not None
         ]
@@ -246,7 +241,7 @@ class StabilizingPredictions:
         )
 
 
-class ValidationPlateau:
+class ValidationPlateau(Configurable):
     """Stop when validation accuracy gains less than ``min_gain_per_100`` per 100 labels.
 
     The gain is the least-squares slope of validation accuracy against label
@@ -266,6 +261,12 @@ class ValidationPlateau:
     """
 
     name = "validation_plateau"
+    constraints: ClassVar[Mapping[str, Constraint]] = {
+        "min_gain_per_100": Number(),
+        "min_validation": Integer(low=0),
+        "window": Integer(low=2, hint="A slope needs two rounds or more."),
+    }
+    parameter_error = StoppingInputError
 
     def __init__(
         self, window: int = 3, min_gain_per_100: float = 0.005, min_validation: int = 100
@@ -286,7 +287,7 @@ class ValidationPlateau:
         Raises:
             StoppingInputError: the window is below 2.
         """
-        _check_window(self.window, 2)
+        self.check_params()
         points = [(i, r.n_labeled, r.val_accuracy) for i, r in enumerate(rounds)]
         seen = [(i, n, acc) for i, n, acc in points if acc is not None]
         if len(seen) < self.window:
@@ -339,7 +340,7 @@ def _slope_per_100(n: Sequence[int], acc: Sequence[float]) -> float | None:
     return 100.0 * float(np.sum(spread * (y - y.mean()))) / denom
 
 
-class PoolUncertaintyBelow:
+class PoolUncertaintyBelow(Configurable):
     """Stop when the model is sure of the unlabeled pool: mean uncertainty below ``threshold``.
 
     Args:
@@ -347,6 +348,10 @@ class PoolUncertaintyBelow:
     """
 
     name = "pool_uncertainty_below"
+    constraints: ClassVar[Mapping[str, Constraint]] = {
+        "threshold": Number(low=0.0, high=1.0, low_open=True, high_open=True),
+    }
+    parameter_error = StoppingInputError
 
     def __init__(self, threshold: float = 0.05) -> None:
         self.threshold = threshold
@@ -363,8 +368,7 @@ class PoolUncertaintyBelow:
         Raises:
             StoppingInputError: the threshold is outside (0, 1).
         """
-        if not 0.0 < self.threshold < 1.0:
-            raise StoppingInputError(f"threshold={self.threshold}: use a value in (0, 1)")
+        self.check_params()
         seen = [(i, r.pool_uncertainty) for i, r in enumerate(rounds)]
         values = [(i, u) for i, u in seen if u is not None]
         if not values:
