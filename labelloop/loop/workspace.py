@@ -200,9 +200,11 @@ class Workspace:
         self.store.close()
 
     def __enter__(self) -> Workspace:
+        """The workspace itself: ``with Workspace.open(root) as ws:`` closes it at the end."""
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        """Close the database connections, also when the block raised (which propagates)."""
         self.close()
 
     def image_path(self, item: Item) -> Path:

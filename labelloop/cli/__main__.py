@@ -1,0 +1,5 @@
+"""``python -m labelloop.cli``: the ``labelloop`` command."""
+
+from labelloop.cli import app
+
+app()
