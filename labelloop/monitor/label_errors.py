@@ -60,6 +60,10 @@ def _check_probs(probs: object) -> NDArray[np.float64]:
         raise InvalidLabelInputError(
             f"probs must have shape (n_samples, n_classes) with n_classes >= 2; got {array.shape}."
         )
+    if array.shape[0] == 0:
+        raise InvalidLabelInputError(
+            "probs has no rows; label-error search needs at least one labeled item."
+        )
     if (
         not np.isfinite(array).all()
         or (array < 0).any()
