@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from fastapi import Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-from labelloop.store import Item, LabelEvent, Role, TrainingRun, User
+from labelloop.store import Role
 
 __all__ = [
     "DB_INT_MAX",
@@ -63,18 +63,24 @@ class LoginIn(_In):
     password: str = Field(min_length=1, max_length=1000)
 
 
-class UserOut(BaseModel):
+class FromRecord(BaseModel):
+    """A response read field by field from a store record of the same names."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    @classmethod
+    def of(cls, record: object) -> Self:
+        """From the store's record (a dataclass or ORM row with these attributes)."""
+        return cls.model_validate(record)
+
+
+class UserOut(FromRecord):
     """An account, without its password hash."""
 
     id: int
     username: str
     role: Role
     active: bool
-
-    @classmethod
-    def of(cls, user: User) -> UserOut:
-        """From the store's record."""
-        return cls(id=user.id, username=user.username, role=user.role, active=user.active)
 
 
 class SessionOut(BaseModel):
@@ -126,7 +132,7 @@ class TokenInfoOut(BaseModel):
     revoked_at: datetime | None
 
 
-class ItemOut(BaseModel):
+class ItemOut(FromRecord):
     """An image of the pool."""
 
     id: int
@@ -135,23 +141,15 @@ class ItemOut(BaseModel):
     width: int
     height: int
     split: str | None
-    image_url: str
 
-    @classmethod
-    def of(cls, item: Item) -> ItemOut:
-        """From the store's record."""
-        return cls(
-            id=item.id,
-            name=item.name,
-            sha256=item.sha256,
-            width=item.width,
-            height=item.height,
-            split=item.split,
-            image_url=f"/api/items/{item.id}/image",
-        )
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def image_url(self) -> str:
+        """Where the image itself is served."""
+        return f"/api/items/{self.id}/image"
 
 
-class EventOut(BaseModel):
+class EventOut(FromRecord):
     """One label event."""
 
     id: int
@@ -166,24 +164,6 @@ class EventOut(BaseModel):
     supersedes_id: int | None
     lease_id: int | None
     created_at: datetime
-
-    @classmethod
-    def of(cls, event: LabelEvent) -> EventOut:
-        """From the store's record."""
-        return cls(
-            id=event.id,
-            item_id=event.item_id,
-            seq=event.seq,
-            value=event.value,
-            source=event.source,
-            action=event.action,
-            annotator=event.annotator,
-            model_version=event.model_version,
-            confidence=event.confidence,
-            supersedes_id=event.supersedes_id,
-            lease_id=event.lease_id,
-            created_at=event.created_at,
-        )
 
 
 class PredictionOut(BaseModel):
@@ -270,7 +250,7 @@ class UndoIn(_In):
     expected_event_id: DbId
 
 
-class TrainingRunOut(BaseModel):
+class TrainingRunOut(FromRecord):
     """One training run."""
 
     id: int
@@ -283,22 +263,6 @@ class TrainingRunOut(BaseModel):
     requested_by: str | None
     started_at: datetime
     finished_at: datetime | None
-
-    @classmethod
-    def of(cls, run: TrainingRun) -> TrainingRunOut:
-        """From the store's record."""
-        return cls(
-            id=run.id,
-            status=run.status,
-            trigger=run.trigger,
-            step=run.step,
-            progress=run.progress,
-            message=run.message,
-            round_id=run.round_id,
-            requested_by=run.requested_by,
-            started_at=run.started_at,
-            finished_at=run.finished_at,
-        )
 
 
 class TrainingOut(BaseModel):
