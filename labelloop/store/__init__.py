@@ -12,6 +12,8 @@ from labelloop.store.catalog import (
 )
 from labelloop.store.database import SchemaOutOfDateError, make_engine, migrate, sqlite_url
 from labelloop.store.external import AnnotationOutcome, ExternalLinks, ExternalSource
+from labelloop.store.items import AddItemsResult, Items
+from labelloop.store.labels import LabelInput, Labels
 from labelloop.store.monitoring import (
     FLAG_KINDS,
     REPORT_KINDS,
@@ -36,6 +38,7 @@ from labelloop.store.people import (
     UserExistsError,
     UserNotFoundError,
 )
+from labelloop.store.projects import Projects
 from labelloop.store.queue import Lease, LeaseConflictError, LeaseKind, Queue, Served
 from labelloop.store.records import (
     LABEL_SOURCES,
@@ -57,14 +60,9 @@ from labelloop.store.records import (
     UnknownModelError,
     UnknownSnapshotError,
 )
-from labelloop.store.store import (
-    AddItemsResult,
-    LabelInput,
-    RankedEntry,
-    RankedItem,
-    RankingView,
-    Store,
-)
+from labelloop.store.rounds import RankedEntry, RankedItem, RankingView, Rounds
+from labelloop.store.snapshots import Snapshots
+from labelloop.store.store import Store
 from labelloop.store.training import TrainingBusyError, TrainingRun, TrainingRuns
 
 __all__ = [
@@ -88,11 +86,13 @@ __all__ = [
     "Item",
     "ItemFlag",
     "ItemQuery",
+    "Items",
     "LabelAction",
     "LabelConflictError",
     "LabelEvent",
     "LabelInput",
     "LabelSource",
+    "Labels",
     "LastAdminError",
     "Lease",
     "LeaseConflictError",
@@ -108,6 +108,7 @@ __all__ = [
     "ProjectExistsError",
     "ProjectNotFoundError",
     "ProjectRecord",
+    "Projects",
     "Queue",
     "RankedEntry",
     "RankedItem",
@@ -115,10 +116,12 @@ __all__ = [
     "ReportKind",
     "Role",
     "RoundRecord",
+    "Rounds",
     "SchemaOutOfDateError",
     "Served",
     "Snapshot",
     "SnapshotIntegrityError",
+    "Snapshots",
     "SortKey",
     "Store",
     "TokenInfo",

@@ -27,6 +27,7 @@ __all__ = [
     "content_hash",
     "head_event",
     "item_row",
+    "label_heads",
     "latest_round_id",
     "project_schema",
     "to_event",
@@ -105,6 +106,17 @@ def item_row(s: Session, project_id: int, item_id: int) -> ItemRow:
 def head_event(s: Session, item: ItemRow) -> LabelEventRow | None:
     """The item's last label event, or None if it never had one."""
     return None if item.head_event_id is None else s.get(LabelEventRow, item.head_event_id)
+
+
+def label_heads(s: Session, project_id: int) -> list[tuple[LabelEventRow, ItemRow]]:
+    """Each labeled item of the project with its current event, by item id."""
+    query = (
+        select(LabelEventRow, ItemRow)
+        .join(ItemRow, ItemRow.head_event_id == LabelEventRow.id)
+        .where(ItemRow.project_id == project_id, ItemRow.labeled.is_(True))
+        .order_by(ItemRow.id)
+    )
+    return [(e, i) for e, i in s.execute(query)]
 
 
 def answer_action(head: LabelEventRow | None, value: Any, source: str) -> str:

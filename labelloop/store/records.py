@@ -101,8 +101,8 @@ class ConfigChange:
 
 
 @dataclass(frozen=True)
-class NewItem:
-    """An image to add to a project's pool, optionally with a known label."""
+class _Image:
+    """What the store knows of an image file, before and after it joins a pool."""
 
     sha256: str
     name: str
@@ -111,25 +111,24 @@ class NewItem:
     height: int
     mode: str
     format: str
+
+
+@dataclass(frozen=True)
+class NewItem(_Image):
+    """An image to add to a project's pool, optionally with a known label."""
+
     size_bytes: int
     label: Any = None
     provenance: dict[str, Any] | None = None
     meta: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True)
-class Item:
-    """One image in a project's pool."""
+@dataclass(frozen=True, kw_only=True)
+class Item(_Image):
+    """One image in a project's pool (built by keyword: its fields follow the image's)."""
 
     id: int
     project_id: int
-    sha256: str
-    name: str
-    uri: str
-    width: int
-    height: int
-    mode: str
-    format: str
     split: str | None
     provenance: dict[str, Any] | None = None
     meta: dict[str, Any] | None = None
