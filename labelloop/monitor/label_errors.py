@@ -121,6 +121,7 @@ def out_of_sample_probs(
     y: NDArray[np.integer],
     n_folds: int = 5,
     random_state: int | None = None,
+    on_fold: Callable[[int, int], None] | None = None,
 ) -> NDArray[np.float64]:
     """Cross-validated class probabilities over a labeled set.
 
@@ -140,6 +141,7 @@ def out_of_sample_probs(
         y: Class indices in ``[0, n_classes)``, shape ``(n_samples,)``.
         n_folds: Folds, at least 2 and at most ``n_samples``.
         random_state: Seed of the fold shuffle; ``None`` differs run to run.
+        on_fold: Called with ``(folds done, n_folds)`` after each fold, for progress.
 
     Returns:
         Probabilities, shape ``(n_samples, n_classes)``.
@@ -162,6 +164,8 @@ def out_of_sample_probs(
         test = folds == fold
         model = make_model().fit(X[~test], labels[~test])
         probs[test] = model.predict_proba(X[test])
+        if on_fold is not None:
+            on_fold(fold + 1, n_folds)
     return probs
 
 

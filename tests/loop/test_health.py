@@ -289,7 +289,17 @@ def test_flipped_labels_are_flagged_for_relabeling(tmp_path: Path) -> None:
             for digit in [i.name.split("/")[0]]
         ],
     )
-    report = check_label_errors(ws)
+    steps: list[tuple[str, float]] = []
+    report = check_label_errors(ws, on_progress=lambda step, done: steps.append((step, done)))
+    folds = ws.config.monitor.label_error_folds
+    assert [step for step, _ in steps] == [
+        "embedding",
+        *(f"fold {k}/{folds}" for k in range(1, folds + 1)),
+        "ranking",
+        "done",
+    ]
+    shares = [done for _, done in steps]
+    assert shares == sorted(shares) and shares[0] == 0.0 and shares[-1] == 1.0
     found = ws.store.monitor.flagged_items(pid, "label_error")
     assert report.alert and "ActiveLab" not in report.summary
     assert len(found & flipped) >= 10  # recall of the planted flips ≥ 2/3
@@ -367,3 +377,13 @@ def test_metadata_for_unknown_files_is_refused(tmp_path: Path) -> None:
     with pytest.raises(MonitorInputError, match="line 2"):
         import_metadata(ws, csv_path)
     assert ws.store.monitor.metadata(ws.project.id) == []
+
+
+def test_health_is_the_monitoring_package_under_its_old_name() -> None:
+    import labelloop.loop.health as health
+    import labelloop.loop.monitoring as monitoring
+
+    assert health.__all__, "the facade must export the checks"
+    for name in health.__all__:
+        assert getattr(health, name) is getattr(monitoring, name), name
+    assert health.check_batch.__module__ == "labelloop.loop.monitoring.batch"
