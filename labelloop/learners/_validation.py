@@ -1,64 +1,118 @@
 """Input checks shared by every learner; each failure names the fix."""
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from labelloop.learners.errors import InvalidInputError, InvalidParameterError
+from labelloop.learners.errors import InvalidInputError, InvalidParameterError, NotFittedError
+from labelloop.plugins import Constraint, Integer
 
 ImageShape = tuple[int, int, int]
 
+N_CLASSES = Integer(low=2, hint="A classifier needs two classes; pass e.g. n_classes=10.")
+"""The constraint of a classifier's ``n_classes``."""
+
+
+class InputShape(Constraint):
+    """``(channels, height, width)``: three positive integers."""
+
+    hint = "Digits images are (1, 8, 8), RGB 32x32 is (3, 32, 32)."
+
+    def accepts(self, value: object) -> bool:
+        return (
+            isinstance(value, tuple | list)
+            and len(value) == 3
+            and all(Integer(low=1).accepts(side) for side in value)
+        )
+
+    def describe(self) -> str:
+        return "(channels, height, width) with three positive integers"
+
+    def convert(self, value: object) -> ImageShape:
+        channels, height, width = (int(side) for side in value)  # type: ignore[attr-defined]
+        return channels, height, width
+
+
+class ClassNames(Constraint):
+    """A sequence (not a string) of one or more non-empty class names."""
+
+    hint = "Pass e.g. classes=['cat', 'dog']."
+
+    def accepts(self, value: object) -> bool:
+        return (
+            isinstance(value, Sequence)
+            and not isinstance(value, str)
+            and len(value) > 0
+            and all(isinstance(name, str) and name for name in value)
+        )
+
+    def describe(self) -> str:
+        return "a sequence of non-empty class names"
+
+    def convert(self, value: object) -> tuple[str, ...]:
+        return tuple(value)  # type: ignore[arg-type]
+
 
 def check_n_classes(n_classes: object) -> int:
-    """Check that ``n_classes`` is an integer of at least 2.
-
-    Args:
-        n_classes: The value to check.
-
-    Returns:
-        ``n_classes`` as an ``int``.
+    """``n_classes`` as an ``int``, if it is an integer of at least 2.
 
     Raises:
-        InvalidParameterError: If it is not an integer ``>= 2``.
+        InvalidParameterError: If it is not, in the shared message template.
     """
-    if isinstance(n_classes, bool) or not isinstance(n_classes, int | np.integer):
-        raise InvalidParameterError(
-            f"n_classes must be an int, got {type(n_classes).__name__}; pass e.g. n_classes=10."
-        )
-    if n_classes < 2:
-        raise InvalidParameterError(
-            f"n_classes must be at least 2, got {n_classes}; a classifier needs two classes."
-        )
-    return int(n_classes)
+    checked: int = N_CLASSES.check("n_classes", n_classes, InvalidParameterError)
+    return checked
 
 
 def check_input_shape(input_shape: object) -> ImageShape:
-    """Check that ``input_shape`` is ``(channels, height, width)`` of positive ints.
-
-    Args:
-        input_shape: The value to check.
-
-    Returns:
-        The shape as a tuple of three ``int``.
+    """``input_shape`` as three ``int``, if it is ``(channels, height, width)`` of positive ints.
 
     Raises:
-        InvalidParameterError: If it is not three positive integers.
+        InvalidParameterError: If it is not, in the shared message template.
     """
-    if (
-        not isinstance(input_shape, tuple | list)
-        or len(input_shape) != 3
-        or not all(
-            isinstance(v, int | np.integer) and not isinstance(v, bool) and v > 0
-            for v in input_shape
+    checked: ImageShape = InputShape().check("input_shape", input_shape, InvalidParameterError)
+    return checked
+
+
+def check_n_samples(n_samples: int | None, available: int | None = None) -> int:
+    """How many probability samples to return.
+
+    A fixed set of samples (ensemble members, bootstrap clones) cannot give
+    more than it holds, so a larger request is capped: the loop asks every
+    learner for the same number (``mc_samples``), and a 5-member ensemble then
+    answers with its 5 members.
+
+    Args:
+        n_samples: Samples asked for, or ``None`` for all of a fixed set.
+        available: Samples a fixed set holds; ``None`` for a learner that
+            draws as many as asked.
+
+    Returns:
+        ``n_samples``, capped at ``available``; ``available`` if ``n_samples`` is ``None``.
+
+    Raises:
+        InvalidParameterError: If ``n_samples`` is not an integer ``>= 1`` (or
+            ``None`` with a fixed set).
+    """
+    if n_samples is None and available is not None:
+        return available
+    count: int = Integer(low=1).check("n_samples", n_samples, InvalidParameterError)
+    return count if available is None else min(count, available)
+
+
+def check_fitted(learner: object, attribute: str, *, fit_call: str = "fit(X, y)") -> Any:
+    """``learner``'s fitted ``attribute``, if it is there and not ``None``.
+
+    Raises:
+        NotFittedError: Naming the learner and the calls that fit it.
+    """
+    value = getattr(learner, attribute, None)
+    if value is None:
+        raise NotFittedError(
+            f"this {type(learner).__name__} is not fitted yet; call {fit_call} or load(path) first."
         )
-    ):
-        raise InvalidParameterError(
-            "input_shape must be (channels, height, width) with three positive ints, "
-            f"got {input_shape!r}; digits images are (1, 8, 8), RGB 32x32 is (3, 32, 32)."
-        )
-    channels, height, width = (int(v) for v in input_shape)
-    return channels, height, width
+    return value
 
 
 def check_images(

@@ -1,4 +1,4 @@
-"""The :class:`Learner` protocol every labelloop model follows, and learner names.
+"""The :class:`Learner` protocol every labelloop model follows.
 
 A learner is fitted on a labeled set of images and then scores any number of
 images: class probabilities for uncertainty strategies, and feature vectors for
@@ -13,28 +13,12 @@ strategies such as BALD measure.
 """
 
 from pathlib import Path
-from typing import Literal, Protocol, Self, get_args, runtime_checkable
+from typing import Protocol, Self, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["LEARNER_NAMES", "Learner", "LearnerName", "SupportsSamples"]
-
-LearnerName = Literal[
-    "cnn",
-    "cnn_ensemble",
-    "convnext_tiny",
-    "efficientnet_b0",
-    "logreg",
-    "logreg_bagging",
-    "resnet18",
-    "resnet50",
-    "vit_b_16",
-]
-"""Names :func:`~labelloop.learners.make_learner` accepts."""
-
-LEARNER_NAMES: tuple[str, ...] = tuple(sorted(get_args(LearnerName)))
-"""The values of :data:`LearnerName`, sorted."""
+__all__ = ["Learner", "SupportsSamples"]
 
 
 @runtime_checkable

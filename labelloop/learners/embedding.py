@@ -18,7 +18,7 @@ import os
 import pickle
 import uuid
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import torch
@@ -29,16 +29,22 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from labelloop.learners._files import read_file, write_atomically
-from labelloop.learners._validation import check_images, check_input_shape, check_n_classes
-from labelloop.learners.backbones import Backbone, build_backbone
+from labelloop.learners._validation import (
+    N_CLASSES,
+    InputShape,
+    check_fitted,
+    check_images,
+    check_input_shape,
+)
+from labelloop.learners.backbones import BACKBONE_NAMES, Backbone, build_backbone
 from labelloop.learners.errors import (
     InvalidParameterError,
     ModelFileCorruptError,
-    NotFittedError,
     WeightsMismatchError,
 )
 from labelloop.learners.sklearn_learner import SklearnLearner
 from labelloop.learners.training import resolve_device
+from labelloop.plugins import Choice, Configurable, Constraint, Integer
 
 __all__ = ["EmbeddingCache", "EmbeddingClassifier"]
 
@@ -143,7 +149,7 @@ class EmbeddingCache:
             index[keys[i]] = (shard, row)
 
 
-class EmbeddingClassifier:
+class EmbeddingClassifier(Configurable):
     """A frozen backbone's cached embeddings and a head trained on them (module docstring).
 
     Args:
@@ -160,6 +166,18 @@ class EmbeddingClassifier:
         device: Torch device of the backbone (None: CUDA when available).
         batch_size: Images per backbone forward pass.
     """
+
+    constraints: ClassVar[dict[str, Constraint]] = {
+        "backbone": Choice(BACKBONE_NAMES),
+        "bagging": Integer(low=0),
+        "batch_size": Integer(low=1),
+        "head": Choice(HEADS),
+        "input_shape": InputShape(),
+        "input_size": Integer(low=1),
+        "n_classes": N_CLASSES,
+        "random_state": Integer(low=0),
+    }
+    parameter_error = InvalidParameterError
 
     def __init__(
         self,
@@ -264,7 +282,7 @@ class EmbeddingClassifier:
         y_val: NDArray[np.integer] | None = None,
     ) -> Self:
         """Train the head on the images' embeddings (the validation side is not used to fit)."""
-        n_classes = check_n_classes(self.n_classes)
+        n_classes = self.check_params()["n_classes"]
         self.head_ = SklearnLearner(
             _head_estimator(self.head, self.random_state),
             n_classes,
@@ -279,9 +297,8 @@ class EmbeddingClassifier:
         return self.fit(X, y)
 
     def _fitted(self) -> SklearnLearner:
-        if self.head_ is None:
-            raise NotFittedError("fit the embedding classifier (or load one) first")
-        return self.head_
+        head: SklearnLearner = check_fitted(self, "head_")
+        return head
 
     def predict_proba(self, X: NDArray[np.floating]) -> NDArray[np.float64]:
         """Class probabilities of the head on the images' embeddings."""

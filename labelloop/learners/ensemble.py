@@ -1,35 +1,23 @@
 """Deep ensembles: several networks trained alike from different seeds."""
 
-import inspect
 from pathlib import Path
-from typing import Any, Self
+from typing import ClassVar, Self
 
 import numpy as np
-import torch
 from numpy.typing import NDArray
 
-from labelloop.learners._files import read_file, write_atomically
-from labelloop.learners._params import check_int, check_n_samples
-from labelloop.learners.errors import (
-    ModelFileCorruptError,
-    NotFittedError,
-    WeightsMismatchError,
-)
+from labelloop.learners._checkpoint import Checkpoint
+from labelloop.learners._validation import check_fitted, check_n_samples
+from labelloop.learners.errors import InvalidParameterError, WeightsMismatchError
 from labelloop.learners.torch_classifier import TorchClassifier
+from labelloop.plugins import Configurable, Constraint, Integer
 
 __all__ = ["DeepEnsemble"]
 
-_FORMAT = "labelloop.learners.DeepEnsemble"
-_FORMAT_VERSION = 1
+_CHECKPOINT = Checkpoint("DeepEnsemble", version=1, hint="load it with the learner that wrote it.")
 
 
-def _constructor_params(learner: TorchClassifier) -> dict[str, Any]:
-    """The learner's constructor arguments, read back from its attributes."""
-    names = list(inspect.signature(type(learner).__init__).parameters)[1:]
-    return {name: getattr(learner, name) for name in names}
-
-
-class DeepEnsemble:
+class DeepEnsemble(Configurable):
     """``members`` copies of a :class:`TorchClassifier`, each trained from its own seed.
 
     Member ``i`` takes every parameter of ``base`` except ``random_state``,
@@ -50,6 +38,9 @@ class DeepEnsemble:
         members_: The fitted members, member ``i`` seeded with
             ``base.random_state + i``.
     """
+
+    constraints: ClassVar[dict[str, Constraint]] = {"members": Integer(low=1)}
+    parameter_error = InvalidParameterError
 
     members_: list[TorchClassifier]
 
@@ -177,12 +168,8 @@ class DeepEnsemble:
             NotFittedError: If called before :meth:`fit` or :meth:`load`.
         """
         self._check_fitted()
-        state = {
-            "format": _FORMAT,
-            "version": _FORMAT_VERSION,
-            "members": [member._to_state() for member in self.members_],
-        }
-        write_atomically(Path(path), lambda partial: torch.save(state, partial))
+        members = [member._to_state() for member in self.members_]
+        _CHECKPOINT.save(path, _CHECKPOINT.state(members=members))
 
     def load(self, path: Path) -> Self:
         """Restore an ensemble written by :meth:`save`.
@@ -202,16 +189,7 @@ class DeepEnsemble:
                 members of another network, ``n_classes`` or ``input_shape``.
         """
         path = Path(path)
-        state = read_file(
-            path,
-            what="saved DeepEnsemble",
-            missing_hint="check the path or call save() first.",
-            use_torch=True,
-        )
-        if not isinstance(state, dict) or state.get("format") != _FORMAT:
-            raise ModelFileCorruptError(
-                f"{path} is not a saved DeepEnsemble; load it with the learner that wrote it."
-            )
+        state = _CHECKPOINT.read(path)
         saved = state["members"]
         members = self._new_members()
         if len(saved) != len(members):
@@ -225,9 +203,9 @@ class DeepEnsemble:
         return self
 
     def _new_members(self) -> list[TorchClassifier]:
-        count = check_int("members", self.members, 1)
-        params = _constructor_params(self.base)
-        seed = check_int("random_state", params["random_state"], 0)
+        count = self.check_params()["members"]
+        seed = self.base.check_params()["random_state"]
+        params = self.base.get_params()
         return [type(self.base)(**(params | {"random_state": seed + i})) for i in range(count)]
 
     def _updated_members(self) -> list[TorchClassifier]:
@@ -240,13 +218,9 @@ class DeepEnsemble:
         fresh = self._new_members()
         fitted = getattr(self, "members_", [])
         for index, member in enumerate(fitted[: len(fresh)]):
-            for name, value in _constructor_params(fresh[index]).items():
-                setattr(member, name, value)
+            member.set_params(**fresh[index].get_params())
             fresh[index] = member
         return fresh
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "members_"):
-            raise NotFittedError(
-                "this DeepEnsemble is not fitted yet; call fit(X, y) or load(path) first."
-            )
+        check_fitted(self, "members_")

@@ -1,25 +1,65 @@
-"""Build a learner by name with defaults tuned for small labeled sets."""
+"""Build a learner by name with defaults tuned for small labeled sets.
 
+:func:`make_learner` looks the name up in
+:data:`~labelloop.learners.registry.LEARNERS`; the small factories below are
+the registry's targets, one per kind of learner, each taking a
+:class:`LearnerSpec`.
+"""
+
+from dataclasses import dataclass
 from pathlib import Path
 
 from sklearn.linear_model import LogisticRegression
 
-from labelloop.learners._validation import check_input_shape, check_n_classes
-from labelloop.learners.backbones import BACKBONE_NAMES
-from labelloop.learners.base import LEARNER_NAMES, Learner
+from labelloop.learners._validation import ImageShape, check_input_shape, check_n_classes
+from labelloop.learners.base import Learner
 from labelloop.learners.embedding import EmbeddingClassifier
 from labelloop.learners.ensemble import DeepEnsemble
 from labelloop.learners.errors import UnknownLearnerError
+from labelloop.learners.registry import LEARNERS
 from labelloop.learners.sklearn_learner import SklearnLearner
 from labelloop.learners.torch_classifier import TorchClassifier
 
-__all__ = ["make_learner"]
+__all__ = [
+    "BAGGING_CLONES",
+    "ENSEMBLE_MEMBERS",
+    "LearnerSpec",
+    "backbone",
+    "cnn",
+    "cnn_ensemble",
+    "logreg",
+    "logreg_bagging",
+    "make_learner",
+]
 
 ENSEMBLE_MEMBERS = 5
 """Members of ``"cnn_ensemble"``."""
 
 BAGGING_CLONES = 10
 """Bootstrap clones of ``"logreg_bagging"``."""
+
+_MODES = ("finetune", "embed")
+
+
+@dataclass(frozen=True)
+class LearnerSpec:
+    """What :func:`make_learner` was asked for; each factory reads what it uses.
+
+    Attributes mirror :func:`make_learner`'s arguments; ``n_classes`` and
+    ``input_shape`` are already checked.
+    """
+
+    name: str
+    n_classes: int
+    input_shape: ImageShape
+    random_state: int = 0
+    device: str | None = None
+    calibrate: bool = False
+    weights: str = "none"
+    mode: str = "finetune"
+    backbone_size: int = 224
+    head: str = "logreg"
+    cache_root: Path | None = None
 
 
 def make_learner(
@@ -76,61 +116,108 @@ def make_learner(
         The learner.
 
     Raises:
-        UnknownLearnerError: If ``name`` is not a known learner.
+        UnknownLearnerError: If ``name`` is not a known learner, or ``mode``
+            is not a training mode (the torch learners).
         InvalidParameterError: If ``n_classes`` or ``input_shape`` is invalid.
     """
-    if name not in LEARNER_NAMES:
-        raise UnknownLearnerError(
-            f"unknown learner {name!r}; choose one of {', '.join(LEARNER_NAMES)}."
-        )
-    n_classes = check_n_classes(n_classes)
-    input_shape = check_input_shape(input_shape)
-    if name in ("logreg", "logreg_bagging"):
-        estimator = LogisticRegression(C=1.0, max_iter=1000, random_state=random_state)
-        bagging = BAGGING_CLONES if name == "logreg_bagging" else 0
-        return SklearnLearner(estimator, n_classes, bagging=bagging, random_state=random_state)
-    if mode not in ("finetune", "embed"):
-        raise UnknownLearnerError(f"unknown training mode {mode!r}; use finetune or embed.")
-    if name in BACKBONE_NAMES and mode == "embed":
+    factory = LEARNERS.load(name)
+    spec = LearnerSpec(
+        name,
+        check_n_classes(n_classes),
+        check_input_shape(input_shape),
+        random_state=random_state,
+        device=device,
+        calibrate=calibrate,
+        weights=weights,
+        mode=mode,
+        backbone_size=backbone_size,
+        head=head,
+        cache_root=cache_root,
+    )
+    learner: Learner = factory(spec)
+    return learner
+
+
+def _check_mode(spec: LearnerSpec) -> None:
+    if spec.mode not in _MODES:
+        raise UnknownLearnerError(f"unknown training mode {spec.mode!r}; use finetune or embed.")
+
+
+def _logistic_regression(spec: LearnerSpec, bagging: int) -> SklearnLearner:
+    estimator = LogisticRegression(C=1.0, max_iter=1000, random_state=spec.random_state)
+    return SklearnLearner(
+        estimator, spec.n_classes, bagging=bagging, random_state=spec.random_state
+    )
+
+
+def logreg(spec: LearnerSpec) -> SklearnLearner:
+    """An L2 logistic regression (``C=1``) on the flattened pixels."""
+    return _logistic_regression(spec, bagging=0)
+
+
+def logreg_bagging(spec: LearnerSpec) -> SklearnLearner:
+    """:func:`logreg` with :data:`BAGGING_CLONES` bootstrap clones for samples."""
+    return _logistic_regression(spec, bagging=BAGGING_CLONES)
+
+
+def cnn(spec: LearnerSpec) -> TorchClassifier:
+    """The small CNN, trained from scratch."""
+    _check_mode(spec)
+    return TorchClassifier(
+        "cnn",
+        spec.n_classes,
+        spec.input_shape,
+        random_state=spec.random_state,
+        device=spec.device,
+        calibrate=spec.calibrate,
+    )
+
+
+def cnn_ensemble(spec: LearnerSpec) -> DeepEnsemble:
+    """:data:`ENSEMBLE_MEMBERS` small CNNs, member ``i`` seeded ``random_state + i``."""
+    return DeepEnsemble(cnn(spec), members=ENSEMBLE_MEMBERS)
+
+
+def backbone(spec: LearnerSpec) -> TorchClassifier | EmbeddingClassifier:
+    """A torchvision backbone, fine-tuned or frozen under a head (``spec.mode``).
+
+    ``"resnet18"`` without ``weights`` in ``finetune`` mode is the small-image
+    ResNet-18 of :func:`~labelloop.learners.networks.build_network`.
+    """
+    _check_mode(spec)
+    if spec.mode == "embed":
         return EmbeddingClassifier(
-            name,
-            n_classes,
-            input_shape,
-            weights=weights,
-            input_size=backbone_size,
-            head=head,
-            cache_root=cache_root,
-            random_state=random_state,
-            device=device,
+            spec.name,
+            spec.n_classes,
+            spec.input_shape,
+            weights=spec.weights,
+            input_size=spec.backbone_size,
+            head=spec.head,
+            cache_root=spec.cache_root,
+            random_state=spec.random_state,
+            device=spec.device,
         )
-    if name in BACKBONE_NAMES and (name != "resnet18" or weights != "none"):
-        return TorchClassifier(
-            name,  # type: ignore[arg-type]
-            n_classes,
-            input_shape,
-            epochs=15,
-            lr=3e-4 if weights != "none" else 1e-3,
-            random_state=random_state,
-            device=device,
-            calibrate=calibrate,
-            backbone_weights=weights,
-            backbone_size=backbone_size,
-            augment="shift_flip",
-        )
-    if name == "resnet18":
+    if spec.name == "resnet18" and spec.weights == "none":
         return TorchClassifier(
             "resnet18",
-            n_classes,
-            input_shape,
+            spec.n_classes,
+            spec.input_shape,
             epochs=15,
             lr=1e-3,
-            random_state=random_state,
-            device=device,
-            calibrate=calibrate,
+            random_state=spec.random_state,
+            device=spec.device,
+            calibrate=spec.calibrate,
         )
-    cnn = TorchClassifier(
-        "cnn", n_classes, input_shape, random_state=random_state, device=device, calibrate=calibrate
+    return TorchClassifier(
+        spec.name,  # type: ignore[arg-type]
+        spec.n_classes,
+        spec.input_shape,
+        epochs=15,
+        lr=3e-4 if spec.weights != "none" else 1e-3,
+        random_state=spec.random_state,
+        device=spec.device,
+        calibrate=spec.calibrate,
+        backbone_weights=spec.weights,
+        backbone_size=spec.backbone_size,
+        augment="shift_flip",
     )
-    if name == "cnn_ensemble":
-        return DeepEnsemble(cnn, members=ENSEMBLE_MEMBERS)
-    return cnn

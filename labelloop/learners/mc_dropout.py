@@ -17,10 +17,11 @@ import torch
 from numpy.typing import NDArray
 from torch import Tensor, nn
 
-from labelloop.learners._params import check_int
+from labelloop.learners._validation import check_n_samples
 from labelloop.learners.errors import InvalidParameterError
 from labelloop.learners.networks import FeatureClassifier
 from labelloop.learners.training import seeded
+from labelloop.plugins import Integer
 
 __all__ = ["DROPOUT_TYPES", "features_reusable", "mc_dropout_logits"]
 
@@ -118,8 +119,8 @@ def mc_dropout_logits(
             positive int, or ``reuse_features=True`` is asked of a network
             whose features contain dropout or whose ``forward`` is its own.
     """
-    check_int("n_samples", n_samples, 1)
-    check_int("batch_size", batch_size, 1)
+    n_samples = check_n_samples(n_samples)
+    batch_size = Integer(low=1).check("batch_size", batch_size, InvalidParameterError)
     reusable = features_reusable(network)
     if reuse_features is None:
         reuse_features = reusable

@@ -2,7 +2,7 @@
 
 import pickle
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 from numpy.typing import NDArray
@@ -11,20 +11,21 @@ from sklearn.dummy import DummyClassifier
 from sklearn.pipeline import Pipeline
 
 from labelloop.learners._files import read_file, write_atomically
-from labelloop.learners._params import check_int, check_n_samples
 from labelloop.learners._validation import (
+    N_CLASSES,
     ImageShape,
     check_fit_data,
+    check_fitted,
     check_images,
-    check_n_classes,
+    check_n_samples,
 )
 from labelloop.learners.errors import (
     InvalidParameterError,
     ModelFileCorruptError,
     NoPredictProbaError,
-    NotFittedError,
     WeightsMismatchError,
 )
+from labelloop.plugins import Configurable, Constraint, Flag, Integer
 
 __all__ = ["SklearnLearner"]
 
@@ -67,7 +68,7 @@ def _stratified_bootstrap(labels: NDArray[np.int64], rng: np.random.Generator) -
     return np.concatenate(parts)
 
 
-class SklearnLearner:
+class SklearnLearner(Configurable):
     """A scikit-learn classifier with ``predict_proba``, seen as a :class:`Learner`.
 
     ``fit`` trains a clone of ``estimator``, so the estimator passed in stays
@@ -103,6 +104,14 @@ class SklearnLearner:
             ``k <= n_classes``.
         input_shape_: ``(channels, height, width)`` of the images seen in ``fit``.
     """
+
+    constraints: ClassVar[dict[str, Constraint]] = {
+        "bagging": Integer(low=0),
+        "flatten": Flag(),
+        "n_classes": N_CLASSES,
+        "random_state": Integer(low=0),
+    }
+    parameter_error = InvalidParameterError
 
     estimator_: Any
     bags_: list[Any]
@@ -144,18 +153,16 @@ class SklearnLearner:
         Raises:
             NoPredictProbaError: If the estimator has no ``predict_proba``.
             InvalidInputError: If ``X`` or ``y`` is malformed.
-            InvalidParameterError: If ``bagging`` or ``random_state`` is not an
-                int ``>= 0``.
+            InvalidParameterError: If a constructor parameter is out of range.
         """
-        bagging = check_int("bagging", self.bagging, 0)
-        seed = check_int("random_state", self.random_state, 0)
+        checked = self.check_params()
+        bagging, seed, n_classes = checked["bagging"], checked["random_state"], checked["n_classes"]
         if not hasattr(self.estimator, "predict_proba"):
             raise NoPredictProbaError(
                 f"{type(self.estimator).__name__} has no predict_proba, which active "
                 "learning needs; wrap a probabilistic classifier, e.g. "
                 "SVC(probability=True) or CalibratedClassifierCV(estimator)."
             )
-        n_classes = check_n_classes(self.n_classes)
         images, labels = check_fit_data(X, y, n_classes=n_classes)
         features = self._features(images)
         self.estimator_ = self._fitted_clone(features, labels)
@@ -333,10 +340,7 @@ class SklearnLearner:
         return images.reshape(images.shape[0], -1) if self.flatten else images
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "estimator_"):
-            raise NotFittedError(
-                "this SklearnLearner is not fitted yet; call fit(X, y) or load(path) first."
-            )
+        check_fitted(self, "estimator_")
 
     def _check_predict_input(self, X: NDArray[np.floating]) -> NDArray[np.float32]:
         self._check_fitted()

@@ -1,32 +1,28 @@
 """A PyTorch image classifier that follows the :class:`Learner` protocol."""
 
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import torch
 from numpy.typing import NDArray
 from torch import Tensor
 
-from labelloop.learners._files import read_file, write_atomically
-from labelloop.learners._params import check_float, check_int
+from labelloop.learners._checkpoint import Checkpoint, weights_of
 from labelloop.learners._validation import (
+    N_CLASSES,
     ImageShape,
+    InputShape,
     check_fit_data,
+    check_fitted,
     check_images,
     check_input_shape,
-    check_n_classes,
+    check_n_samples,
 )
 from labelloop.learners.augment import AUGMENT_NAMES, AugmentName
 from labelloop.learners.backbones import BACKBONE_NAMES, BackboneClassifier
 from labelloop.learners.calibration import TemperatureScaler
-from labelloop.learners.errors import (
-    InvalidInputError,
-    InvalidParameterError,
-    ModelFileCorruptError,
-    NotFittedError,
-    WeightsMismatchError,
-)
+from labelloop.learners.errors import InvalidInputError, InvalidParameterError
 from labelloop.learners.health import prediction_collapse
 from labelloop.learners.mc_dropout import mc_dropout_logits
 from labelloop.learners.metrics import expected_calibration_error
@@ -39,12 +35,12 @@ from labelloop.learners.networks import (
     read_state_dict,
 )
 from labelloop.learners.training import EpochStats, map_batches, resolve_device, seeded, train
+from labelloop.plugins import Choice, Configurable, Constraint, Flag, Integer, Number
 
 __all__ = ["TorchClassifier"]
 
-_FORMAT = "labelloop.learners.TorchClassifier"
 # Version 2 adds the temperature; version 1 files load with temperature 1.
-_FORMAT_VERSION = 2
+_CHECKPOINT = Checkpoint("TorchClassifier", version=2)
 
 CALIBRATION_PRIOR_STD = 0.5
 """Standard deviation of the prior on ``log T`` when ``calibrate=True``; see
@@ -60,7 +56,7 @@ def _probabilities(logits: Tensor, temperature: float) -> Tensor:
     return torch.softmax(logits.double() / temperature, dim=-1)
 
 
-class TorchClassifier:
+class TorchClassifier(Configurable):
     """A convolutional network trained from scratch (or from a weights file).
 
     Each :meth:`fit` trains with AdamW on shuffled mini-batches. Given a
@@ -142,6 +138,28 @@ class TorchClassifier:
             predicting one class on its own training images, and was redone
             from a fresh initialisation.
     """
+
+    constraints: ClassVar[dict[str, Constraint]] = {
+        "augment": Choice(AUGMENT_NAMES),
+        "backbone_size": Integer(low=1),
+        "batch_size": Integer(low=2),
+        "calibrate": Flag(),
+        "dropout": Number(low=0.0, high=1.0, high_open=True),
+        "early_stopping_min_val": Integer(low=1),
+        "epochs": Integer(low=0),
+        "inference_batch_size": Integer(low=1),
+        "input_shape": InputShape(),
+        "lr": Number(low=0.0, low_open=True),
+        "min_epoch_samples": Integer(low=0),
+        "min_steps": Integer(low=0),
+        "n_classes": N_CLASSES,
+        "network": Choice(tuple(sorted({*NETWORK_NAMES, *BACKBONE_NAMES}))),
+        "patience": Integer(low=1),
+        "random_state": Integer(low=0),
+        "warm_start": Flag(),
+        "weight_decay": Number(low=0.0),
+    }
+    parameter_error = InvalidParameterError
 
     network_: FeatureClassifier
     device_: torch.device
@@ -390,7 +408,7 @@ class TorchClassifier:
             InvalidParameterError: If ``n_samples`` is not a positive int.
         """
         images = self._check_predict_input(X)
-        check_int("n_samples", n_samples, 1)
+        n_samples = check_n_samples(n_samples)
         logits = mc_dropout_logits(
             self.network_,
             images,
@@ -438,8 +456,7 @@ class TorchClassifier:
         Raises:
             NotFittedError: If called before :meth:`fit` or :meth:`load`.
         """
-        state = self._to_state()
-        write_atomically(Path(path), lambda partial: torch.save(state, partial))
+        _CHECKPOINT.save(path, self._to_state())
 
     def load(self, path: Path) -> Self:
         """Restore weights written by :meth:`save`.
@@ -458,38 +475,29 @@ class TorchClassifier:
                 ``n_classes`` or ``input_shape``.
         """
         path = Path(path)
-        return self._from_state(self._read_saved(path), path)
+        return self._from_state(_CHECKPOINT.read(path), path)
 
     def _to_state(self) -> dict[str, Any]:
         """The fitted model as tensors and plain values, for :func:`torch.save`."""
         self._check_fitted()
-        return {
-            "format": _FORMAT,
-            "version": _FORMAT_VERSION,
-            "config": self._architecture(self.n_classes, self.input_shape),
-            "state_dict": {k: v.detach().cpu() for k, v in self.network_.state_dict().items()},
-            "temperature": float(self.temperature_),
-        }
+        return _CHECKPOINT.state(
+            config=self._architecture(self.n_classes, self.input_shape),
+            state_dict=weights_of(self.network_),
+            temperature=float(self.temperature_),
+        )
 
     def _from_state(self, state: dict[str, Any], path: Path) -> Self:
         """Restore what :meth:`_to_state` returned; ``path`` is named in errors."""
         n_classes, input_shape = self._check_params()
-        expected = self._architecture(n_classes, input_shape)
-        if state["config"] != expected:
-            raise WeightsMismatchError(
-                f"{path} holds a {state['config']} model but this classifier is {expected}; "
-                "build the TorchClassifier with the saved network, n_classes and input_shape."
-            )
         device = resolve_device(self.device)
         with seeded(self.random_state, device):
-            # The saved weights replace any pretrained ones: build without loading them.
-            network = self._build(n_classes, input_shape, weights="none")
-        try:
-            network.load_state_dict(state["state_dict"])
-        except RuntimeError as error:
-            raise WeightsMismatchError(
-                f"the weights in {path} do not fit a {self.network} network ({error})."
-            ) from error
+            network = _CHECKPOINT.restore(
+                state,
+                path,
+                expected=self._architecture(n_classes, input_shape),
+                # The saved weights replace any pretrained ones: build without loading them.
+                build=lambda: self._build(n_classes, input_shape, weights="none"),
+            )
         self.network_ = network.to(device).eval()
         self._built_for = (self.network, n_classes, input_shape)
         self.device_ = device
@@ -529,45 +537,9 @@ class TorchClassifier:
             )
         return build_network(self.network, n_classes, input_shape, float(self.dropout))
 
-    @staticmethod
-    def _read_saved(path: Path) -> dict[str, Any]:
-        state = read_file(
-            path,
-            what="saved TorchClassifier",
-            missing_hint="check the path or call save() first.",
-            use_torch=True,
-        )
-        if not isinstance(state, dict) or state.get("format") != _FORMAT:
-            raise ModelFileCorruptError(
-                f"{path} is not a saved TorchClassifier; to start from bare weights, "
-                "pass the file as weights_path instead."
-            )
-        return state
-
     def _check_params(self) -> tuple[int, ImageShape]:
-        if self.network not in NETWORK_NAMES and self.network not in BACKBONE_NAMES:
-            known = tuple(sorted({*NETWORK_NAMES, *BACKBONE_NAMES}))
-            raise InvalidParameterError(f"network={self.network!r} is unknown; use one of {known}.")
-        n_classes = check_n_classes(self.n_classes)
-        input_shape = check_input_shape(self.input_shape)
-        check_int("epochs", self.epochs, 0)
-        check_int("batch_size", self.batch_size, 2)
-        check_int("min_epoch_samples", self.min_epoch_samples, 0)
-        check_int("patience", self.patience, 1)
-        check_int("random_state", self.random_state, 0)
-        check_int("inference_batch_size", self.inference_batch_size, 1)
-        check_int("min_steps", self.min_steps, 0)
-        check_int("early_stopping_min_val", self.early_stopping_min_val, 1)
-        if self.augment not in AUGMENT_NAMES:
-            raise InvalidParameterError(
-                f"augment={self.augment!r} is unknown; use one of {AUGMENT_NAMES}."
-            )
-        check_float("lr", self.lr, 0.0, float("inf"), open_low=True)
-        check_float("weight_decay", self.weight_decay, 0.0, float("inf"), open_low=False)
-        check_float("dropout", self.dropout, 0.0, 1.0, open_low=False)
-        if not isinstance(self.calibrate, bool):
-            raise InvalidParameterError(f"calibrate must be True or False, got {self.calibrate!r}.")
-        return n_classes, input_shape
+        checked = self.check_params()
+        return checked["n_classes"], checked["input_shape"]
 
     def _fit_temperature(
         self, validation: tuple[NDArray[np.float32], NDArray[np.int64]] | None
@@ -612,10 +584,7 @@ class TorchClassifier:
         self._built_for = (self.network, n_classes, input_shape)
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "network_"):
-            raise NotFittedError(
-                "this TorchClassifier is not fitted yet; call fit(X, y) or load(path) first."
-            )
+        check_fitted(self, "network_")
 
     def _check_predict_input(self, X: NDArray[np.floating]) -> NDArray[np.float32]:
         self._check_fitted()

@@ -28,11 +28,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from labelloop.data.arrays import Placement, placement
-from labelloop.learners.detection_metrics import DetectionMetrics, detection_map
-from labelloop.learners.detector import (
+from labelloop.learners.detection import (
     BoxTargets,
+    DetectionMetrics,
     ImageDetections,
     TorchDetector,
+    detection_map,
     make_detector,
     to_box_dicts,
 )

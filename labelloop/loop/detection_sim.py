@@ -24,8 +24,7 @@ from numpy.typing import NDArray
 
 from labelloop.data.detection_demo import DetectionDemo, detection_demo_arrays
 from labelloop.errors import LabelloopError
-from labelloop.learners.detection_metrics import detection_map
-from labelloop.learners.detector import BoxTargets, make_detector
+from labelloop.learners.detection import BoxTargets, detection_map, make_detector
 from labelloop.loop.detection_round import detection_strategy, rank_detections
 from labelloop.loop.simulate import Emit, write_run
 from labelloop.monitor.curves import CurvePoint

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 
 from labelloop.learners import InvalidInputError
-from labelloop.learners.detection_metrics import detection_map
-from labelloop.learners.detector import BoxTargets, ImageDetections
+from labelloop.learners.detection import BoxTargets, ImageDetections, detection_map
 
 CLASSES = ("square", "cross")
 

@@ -13,12 +13,12 @@ from labelloop.learners import (
     UnknownLearnerError,
     WeightsMismatchError,
 )
-from labelloop.learners.detection_metrics import detection_map
-from labelloop.learners.detector import (
+from labelloop.learners.detection import (
     DETECTOR_NAMES,
     BoxTargets,
     ImageDetections,
     TorchDetector,
+    detection_map,
     make_detector,
     to_box_dicts,
 )

@@ -1,14 +1,12 @@
-from typing import get_args
-
 import numpy as np
 import pytest
 
 from labelloop.learners import (
     LEARNER_NAMES,
+    LEARNERS,
     DeepEnsemble,
     InvalidParameterError,
     Learner,
-    LearnerName,
     SklearnLearner,
     TorchClassifier,
     UnknownLearnerError,
@@ -18,8 +16,9 @@ from labelloop.learners import (
 from .conftest import Digits
 
 
-def test_names_match_literal() -> None:
-    assert tuple(sorted(get_args(LearnerName))) == LEARNER_NAMES
+def test_names_come_from_the_registry() -> None:
+    assert LEARNERS.names() == LEARNER_NAMES
+    assert all(LEARNERS.help().values())
 
 
 @pytest.mark.parametrize("name", LEARNER_NAMES)

@@ -12,7 +12,7 @@ import torch
 from labelloop.config import ProjectConfig
 from labelloop.data.arrays import Placement
 from labelloop.data.detection_demo import detection_demo_arrays, write_detection_demo
-from labelloop.learners.detector import BoxTargets, ImageDetections, TorchDetector, make_detector
+from labelloop.learners.detection import BoxTargets, ImageDetections, TorchDetector, make_detector
 from labelloop.loop import Workspace, run_round
 from labelloop.loop.detection_io import import_detections
 from labelloop.loop.detection_round import (

@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from labelloop.learners.detector import BoxTargets, ImageDetections
+from labelloop.learners.detection.types import BoxTargets, ImageDetections
 from labelloop.learners.errors import InvalidInputError
 
 __all__ = ["DetectionMetrics", "detection_map"]
@@ -152,9 +152,9 @@ def detection_map(
     without boxes on either side still count for false positives.
 
     Args:
-        predictions: One :class:`~labelloop.learners.detector.ImageDetections`
+        predictions: One :class:`~labelloop.learners.detection.ImageDetections`
             per image (only ``boxes``, ``labels`` and ``scores`` are read).
-        ground_truth: One :class:`~labelloop.learners.detector.BoxTargets` per
+        ground_truth: One :class:`~labelloop.learners.detection.BoxTargets` per
             image, in the same order.
         classes: Class names, indexed by the labels.
         image_sizes: ``(height, width)`` per image, recorded in the COCO image

@@ -1,4 +1,4 @@
-"""The networks behind :class:`~labelloop.learners.detector.TorchDetector`.
+"""The networks behind :class:`~labelloop.learners.detection.TorchDetector`.
 
 Both architectures are torchvision :class:`~torchvision.models.detection.FCOS`
 models. Their parts are driven here directly instead of through
@@ -8,7 +8,7 @@ post-processing keeps one class per box and drops the others' scores, where
 the strategies need each box's whole class distribution.
 
 Boxes inside this module are ``(x1, y1, x2, y2)`` tensors in pixels, as
-torchvision uses them; :mod:`~labelloop.learners.detector` converts to and
+torchvision uses them; :mod:`~labelloop.learners.detection.model` converts to and
 from ``(x, y, width, height)``.
 """
 

@@ -9,8 +9,8 @@ from numpy.typing import NDArray
 from torch import Tensor
 from torchvision.models.detection import FCOS
 
-from labelloop.learners._detection_net import mirror_boxes, training_loss
 from labelloop.learners._schedule import EarlyStopping, StepBudget, warmup_cosine
+from labelloop.learners.detection._net import mirror_boxes, training_loss
 from labelloop.learners.training import epoch_order
 
 __all__ = ["DetectionEpochStats", "TargetTensors", "train_detector"]

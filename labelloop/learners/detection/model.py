@@ -1,8 +1,8 @@
 """An object detector for the active-learning loop: torchvision FCOS, trained from scratch.
 
-Labels and predictions are boxes in pixels of the original image, ``(x, y,
-width, height)`` with the origin at the top-left corner, plus a class index
-into the detector's ``classes``. Images are ``float32`` arrays of shape
+Labels and predictions are :mod:`~labelloop.learners.detection.types`: boxes
+in pixels of the original image, ``(x, y, width, height)``, plus a class
+index into the detector's ``classes``. Images are ``float32`` arrays of shape
 ``(n, channels, height, width)`` in ``[0, 1]``, as for the classifiers.
 
 Each predicted box carries the whole class distribution of its location, so
@@ -13,9 +13,8 @@ box survives a mirrored and a noisy copy of the image.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self, cast
+from typing import Any, ClassVar, Self, cast
 
 import numpy as np
 import torch
@@ -24,7 +23,9 @@ from torch import Tensor
 from torchvision.models.detection import FCOS
 from torchvision.ops import box_iou
 
-from labelloop.learners._detection_net import (
+from labelloop.learners._checkpoint import Checkpoint, weights_of
+from labelloop.learners._validation import ClassNames, check_fitted, check_images
+from labelloop.learners.detection._net import (
     ARCHITECTURES,
     Architecture,
     RawDetections,
@@ -34,150 +35,22 @@ from labelloop.learners._detection_net import (
     mirror_boxes,
     pooled_features,
 )
-from labelloop.learners._detection_training import (
+from labelloop.learners.detection._training import (
     DetectionEpochStats,
     TargetTensors,
     train_detector,
 )
-from labelloop.learners._files import read_file, write_atomically
-from labelloop.learners._params import check_float, check_int
-from labelloop.learners._validation import check_images
-from labelloop.learners.errors import (
-    InvalidInputError,
-    InvalidParameterError,
-    ModelFileCorruptError,
-    NotFittedError,
-    UnknownLearnerError,
-    WeightsMismatchError,
-)
+from labelloop.learners.detection.types import BoxTargets, ImageDetections
+from labelloop.learners.errors import InvalidInputError, InvalidParameterError
 from labelloop.learners.networks import load_matching_weights, read_state_dict
 from labelloop.learners.training import map_batches, resolve_device, seeded
+from labelloop.plugins import Choice, Configurable, Constraint, Flag, Integer, Number
 
-__all__ = [
-    "DETECTOR_NAMES",
-    "BoxTargets",
-    "DetectionEpochStats",
-    "ImageDetections",
-    "TorchDetector",
-    "make_detector",
-    "to_box_dicts",
-]
+__all__ = ["DetectionEpochStats", "TorchDetector"]
 
-DETECTOR_NAMES: tuple[str, ...] = ARCHITECTURES
-"""Names :func:`make_detector` accepts, sorted: ``"fcos_resnet50_fpn"``, ``"fcos_tiny"``."""
-
-_FORMAT = "labelloop.learners.TorchDetector"
-_FORMAT_VERSION = 1
+_CHECKPOINT = Checkpoint("TorchDetector", version=1)
 # Standard deviation of the noise added to the noisy copy for stability.
 _STABILITY_NOISE = 0.02
-
-
-@dataclass(frozen=True)
-class BoxTargets:
-    """The ground-truth boxes of one image; no boxes means a negative image.
-
-    The arrays are converted on construction, so lists are accepted.
-
-    Attributes:
-        boxes: ``(m, 4)`` float32 ``x, y, width, height`` in pixels, widths
-            and heights above 0.
-        labels: ``(m,)`` int64 class indices into the detector's ``classes``.
-
-    Raises:
-        InvalidInputError: If the shapes disagree, a coordinate is not finite
-            or a width or height is not positive.
-    """
-
-    boxes: NDArray[np.float32]
-    labels: NDArray[np.int64]
-
-    def __post_init__(self) -> None:
-        """Convert and check the arrays."""
-        boxes = np.asarray(self.boxes, dtype=np.float32)
-        labels = np.asarray(self.labels)
-        if boxes.size == 0 and labels.size == 0:
-            # [] and [] (a negative image) come in as float arrays of shape (0,).
-            boxes, labels = boxes.reshape(0, 4), labels.astype(np.int64)
-        if boxes.ndim != 2 or boxes.shape[1] != 4:
-            raise InvalidInputError(
-                f"BoxTargets.boxes must have shape (m, 4) as x, y, width, height; got "
-                f"{boxes.shape}. Pass one row per object, or an empty (0, 4) array."
-            )
-        if labels.dtype.kind not in "iu" or labels.shape != (boxes.shape[0],):
-            raise InvalidInputError(
-                f"BoxTargets.labels must be {boxes.shape[0]} integer class indices, one per "
-                f"box; got shape {labels.shape} and dtype {labels.dtype}."
-            )
-        if not np.isfinite(boxes).all() or (boxes[:, 2:] <= 0).any():
-            raise InvalidInputError(
-                "BoxTargets.boxes must be finite with width and height above 0; drop or fix "
-                "the degenerate boxes."
-            )
-        object.__setattr__(self, "boxes", boxes)
-        object.__setattr__(self, "labels", labels.astype(np.int64, copy=False))
-
-
-@dataclass(frozen=True)
-class ImageDetections:
-    """The boxes a detector found in one image, by score descending.
-
-    Attributes:
-        boxes: ``(m, 4)`` float32 ``x, y, width, height`` in pixels, clipped to
-            the image.
-        labels: ``(m,)`` int64 class indices, the argmax of ``class_probs``.
-        scores: ``(m,)`` float32 confidence of the predicted class in
-            ``[0, 1]``. For FCOS this is the score the detector ranks and
-            suppresses by, ``sqrt(sigmoid(class logit) * sigmoid(centerness))``
-            of the predicted class.
-        class_probs: ``(m, n_classes)`` float32 class distribution of each box,
-            rows summing to 1: FCOS scores every class with its own sigmoid, so
-            the sigmoids at the box's location are divided by their sum.
-        stability: ``(m,)`` float32 localization stability in ``[0, 1]``, or
-            ``None`` unless asked for (see :meth:`TorchDetector.predict`).
-    """
-
-    boxes: NDArray[np.float32]
-    labels: NDArray[np.int64]
-    scores: NDArray[np.float32]
-    class_probs: NDArray[np.float32]
-    stability: NDArray[np.float32] | None = None
-
-
-def to_box_dicts(detections: ImageDetections, classes: Sequence[str]) -> list[dict[str, Any]]:
-    """One image's detections as JSON-ready proposals for the queue and the browser.
-
-    Args:
-        detections: The image's detections.
-        classes: Class names, indexed by ``detections.labels``.
-
-    Returns:
-        One ``{"x", "y", "width", "height", "label", "score"}`` dict per box,
-        plain floats and the class name, in the detections' order.
-
-    Raises:
-        InvalidInputError: If a label is not an index into ``classes``.
-    """
-    if detections.labels.size and int(detections.labels.max()) >= len(classes):
-        raise InvalidInputError(
-            f"a detection has class index {int(detections.labels.max())} but only "
-            f"{len(classes)} classes were given; pass the detector's classes."
-        )
-    return [
-        {
-            "x": float(x),
-            "y": float(y),
-            "width": float(w),
-            "height": float(h),
-            "label": classes[int(label)],
-            "score": float(score),
-        }
-        for (x, y, w, h), label, score in zip(
-            detections.boxes.tolist(),
-            detections.labels.tolist(),
-            detections.scores.tolist(),
-            strict=True,
-        )
-    ]
 
 
 def _xywh_to_xyxy(boxes: NDArray[np.float32]) -> Tensor:
@@ -201,7 +74,7 @@ def _matched_iou(boxes: Tensor, labels: Tensor, other: RawDetections) -> Tensor:
     return best
 
 
-class TorchDetector:
+class TorchDetector(Configurable):
     """An FCOS object detector that the labeling loop fits, scores with and stores.
 
     Each :meth:`fit` trains with AdamW on shuffled mini-batches, left-right
@@ -257,6 +130,28 @@ class TorchDetector:
         best_epoch_: Epoch of the last fit whose weights the network holds.
         skipped_weights_: Names in ``weights_path`` that did not fit.
     """
+
+    constraints: ClassVar[dict[str, Constraint]] = {
+        "architecture": Choice(ARCHITECTURES),
+        "augment": Flag(),
+        "batch_size": Integer(low=1),
+        "classes": ClassNames(),
+        "early_stopping_min_val": Integer(low=1),
+        "epochs": Integer(low=0),
+        "image_channels": Integer(low=1),
+        "inference_batch_size": Integer(low=1),
+        "lr": Number(low=0.0, low_open=True),
+        "max_detections": Integer(low=1),
+        "min_epoch_samples": Integer(low=0),
+        "min_steps": Integer(low=0),
+        "nms_threshold": Number(low=0.0, high=1.0, low_open=True, high_open=True),
+        "patience": Integer(low=1),
+        "random_state": Integer(low=0),
+        "score_threshold": Number(low=0.0, high=1.0, high_open=True),
+        "warm_start": Flag(),
+        "weight_decay": Number(low=0.0),
+    }
+    parameter_error = InvalidParameterError
 
     network_: FCOS
     device_: torch.device
@@ -445,13 +340,10 @@ class TorchDetector:
             NotFittedError: If called before :meth:`fit` or :meth:`load`.
         """
         self._check_fitted()
-        state = {
-            "format": _FORMAT,
-            "version": _FORMAT_VERSION,
-            "config": self._config(self._check_params()),
-            "state_dict": {k: v.detach().cpu() for k, v in self.network_.state_dict().items()},
-        }
-        write_atomically(Path(path), lambda partial: torch.save(state, partial))
+        config = self._config(self._check_params())
+        _CHECKPOINT.save(
+            path, _CHECKPOINT.state(config=config, state_dict=weights_of(self.network_))
+        )
 
     def load(self, path: Path) -> Self:
         """Restore weights written by :meth:`save`.
@@ -471,33 +363,15 @@ class TorchDetector:
         """
         path = Path(path)
         classes = self._check_params()
-        state = read_file(
-            path,
-            what="saved TorchDetector",
-            missing_hint="check the path or call save() first.",
-            use_torch=True,
-        )
-        if not isinstance(state, dict) or state.get("format") != _FORMAT:
-            raise ModelFileCorruptError(
-                f"{path} is not a saved TorchDetector; to start from bare weights, pass the "
-                "file as weights_path instead."
-            )
-        if state["config"] != self._config(classes):
-            raise WeightsMismatchError(
-                f"{path} holds a {state['config']} detector but this one is "
-                f"{self._config(classes)}; build the TorchDetector with the saved "
-                "architecture, classes and image_channels."
-            )
+        state = _CHECKPOINT.read(path)
         device = resolve_device(None if self.device == "auto" else self.device)
         with seeded(self.random_state, device):
-            network = build_fcos(self.architecture, len(classes), self.image_channels)
-        try:
-            network.load_state_dict(state["state_dict"])
-        except RuntimeError as error:
-            raise WeightsMismatchError(
-                f"the weights in {path} do not fit a {self.architecture} detector ({error}); "
-                "save the detector again or build it with the architecture it was saved with."
-            ) from error
+            network = _CHECKPOINT.restore(
+                state,
+                path,
+                expected=self._config(classes),
+                build=lambda: build_fcos(self.architecture, len(classes), self.image_channels),
+            )
         self.network_ = network.to(device).eval()
         self._built_for = self._config(classes)
         self.device_ = device
@@ -586,35 +460,12 @@ class TorchDetector:
             )
 
     def _check_params(self) -> tuple[str, ...]:
-        if self.architecture not in ARCHITECTURES:
-            raise InvalidParameterError(
-                f"architecture={self.architecture!r} is unknown; use one of {ARCHITECTURES}."
-            )
-        classes = tuple(self.classes) if not isinstance(self.classes, str) else ()
-        if not classes or not all(isinstance(c, str) and c for c in classes):
-            raise InvalidParameterError(
-                f"classes must be a sequence of non-empty class names, got {self.classes!r}; "
-                "pass e.g. classes=['cat', 'dog']."
-            )
+        classes: tuple[str, ...] = self.check_params()["classes"]
         if self.architecture == "fcos_resnet50_fpn" and self.image_channels not in (1, 3):
             raise InvalidParameterError(
-                f"fcos_resnet50_fpn takes 1 or 3 image channels, got {self.image_channels}; "
-                "use architecture='fcos_tiny' for other channel counts."
+                f"image_channels must be 1 or 3 for fcos_resnet50_fpn; got "
+                f"{self.image_channels!r}. Use architecture='fcos_tiny' for other channel counts."
             )
-        check_int("image_channels", self.image_channels, 1)
-        check_int("epochs", self.epochs, 0)
-        check_int("batch_size", self.batch_size, 1)
-        check_int("min_epoch_samples", self.min_epoch_samples, 0)
-        check_int("patience", self.patience, 1)
-        check_int("min_steps", self.min_steps, 0)
-        check_int("early_stopping_min_val", self.early_stopping_min_val, 1)
-        check_int("random_state", self.random_state, 0)
-        check_int("max_detections", self.max_detections, 1)
-        check_int("inference_batch_size", self.inference_batch_size, 1)
-        check_float("lr", self.lr, 0.0, float("inf"), open_low=True)
-        check_float("weight_decay", self.weight_decay, 0.0, float("inf"), open_low=False)
-        check_float("score_threshold", self.score_threshold, 0.0, 1.0, open_low=False)
-        check_float("nms_threshold", self.nms_threshold, 0.0, 1.0, open_low=True)
         return classes
 
     def _config(self, classes: tuple[str, ...]) -> dict[str, Any]:
@@ -644,53 +495,10 @@ class TorchDetector:
         self._built_for = self._config(classes)
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "network_"):
-            raise NotFittedError(
-                "this TorchDetector is not fitted yet; call fit(images, targets) or "
-                "load(path) first."
-            )
+        check_fitted(self, "network_", fit_call="fit(images, targets)")
 
     def _check_predict_input(self, images: NDArray[np.floating]) -> NDArray[np.float32]:
         self._check_fitted()
         array = check_images(images, name="images")
         self._check_channels(array, "")
         return array
-
-
-def make_detector(
-    name: str,
-    classes: Sequence[str],
-    *,
-    image_channels: int = 1,
-    random_state: int = 0,
-    device: str | None = "auto",
-    **params: Any,
-) -> TorchDetector:
-    """Build an unfitted detector by architecture name.
-
-    Args:
-        name: One of :data:`DETECTOR_NAMES`.
-        classes: Class names.
-        image_channels: Channels of the images.
-        random_state: Seed for initialisation, shuffling and augmentation.
-        device: Torch device; ``"auto"`` picks CUDA when available.
-        **params: Other :class:`TorchDetector` parameters (``epochs``, ``lr``, ...).
-
-    Returns:
-        The detector.
-
-    Raises:
-        UnknownLearnerError: If ``name`` is not a known architecture.
-    """
-    if name not in DETECTOR_NAMES:
-        raise UnknownLearnerError(
-            f"unknown detector {name!r}; choose one of {', '.join(DETECTOR_NAMES)}."
-        )
-    return TorchDetector(
-        classes,
-        architecture=cast(Architecture, name),
-        image_channels=image_channels,
-        random_state=random_state,
-        device=device,
-        **params,
-    )
