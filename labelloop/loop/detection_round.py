@@ -19,6 +19,7 @@ sure the model is that nothing is there. Auto labels never train the model.
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -282,10 +283,10 @@ def select_detections(
         embeddings=embeddings,
         labeled=labeled,
     )
-    picked, scores = strategy.select_scored(pool, size, random_state=seed)
-    indices = np.asarray(picked, dtype=np.int64)
-    ranked = None if strategy.name == "random" else scores[indices]
-    return Selection(indices, ranked)
+    if "random_state" in strategy.get_params():
+        strategy = copy.copy(strategy).set_params(random_state=seed)
+    picked, scores = strategy.select_scored(pool, size)
+    return Selection(picked, scores)
 
 
 def rank_detections(

@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 
 from labelloop.learners import ClassificationMetrics, Learner, evaluate
 from labelloop.learners.health import prediction_collapse
-from labelloop.strategies import Pool, QueryStrategy, UncertaintyStrategy, make_strategy
+from labelloop.strategies import Pool, QueryStrategy, make_strategy
 
 __all__ = [
     "Selection",
@@ -206,10 +206,7 @@ def select_batch(strategy: QueryStrategy, pool: Pool, batch_size: int) -> Select
     Returns:
         The chosen pool indices and their scores (for strategies that score).
     """
-    indices = strategy.select(pool, batch_size)
-    scores = None
-    if isinstance(strategy, UncertaintyStrategy) and pool.probs is not None:
-        scores = strategy.score(pool.probs[indices])
+    indices, scores = strategy.select_scored(pool, batch_size)
     return Selection(indices, scores)
 
 

@@ -1,20 +1,25 @@
 """The pool a strategy looks at, and the interface every query strategy implements."""
 
-import inspect
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
+from labelloop.plugins import Configurable, Integer
 from labelloop.strategies.errors import (
     InvalidParameterError,
     MissingPoolFieldError,
     PoolShapeError,
 )
 
-__all__ = ["POOL_FIELDS", "Pool", "QueryStrategy"]
+__all__ = ["POOL_FIELDS", "Picks", "Pool", "PoolStrategy", "QueryStrategy"]
+
+P = TypeVar("P")
+
+Picks = tuple[NDArray[np.int64], NDArray[np.float64] | None]
+"""What a pool strategy returns: ``(k,)`` picked indices and ``(k,)`` their scores or None."""
 
 #: Names of the optional :class:`Pool` fields a strategy may list in ``requires``.
 POOL_FIELDS: frozenset[str] = frozenset({"embeddings", "probs", "samples"})
@@ -133,28 +138,105 @@ class Pool:
 
 
 def _check_batch_size(batch_size: int) -> int:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer):
-        raise InvalidParameterError(
-            f"batch_size must be an integer >= 1; got {batch_size!r}. "
-            "Pass how many items to send to annotators, e.g. batch_size=100."
-        )
-    if batch_size < 1:
-        raise InvalidParameterError(
-            f"batch_size must be >= 1; got {batch_size}. Ask for at least one item."
-        )
-    return int(batch_size)
+    return cast(
+        int,
+        Integer(
+            low=1, hint="Pass how many items to send to annotators, e.g. batch_size=100."
+        ).check("batch_size", batch_size, InvalidParameterError),
+    )
 
 
-class QueryStrategy(ABC):
-    """Base class of every query strategy: pick the unlabeled items worth labeling next.
+class PoolStrategy(Configurable, ABC, Generic[P]):
+    """Base class of every pool strategy, classification or detection: rank, pick the top.
 
     The contract follows scikit-learn's estimators: the constructor only stores its
-    parameters, unchanged, under attributes of the same names (so :meth:`get_params`
-    finds them); the work happens in :meth:`select`. Strategies are pure: arrays in,
-    indices out.
+    parameters, unchanged, under attributes of the same names (a seed is the
+    ``random_state`` parameter); :meth:`select_scored` checks them against the
+    declared :data:`~labelloop.plugins.Configurable.constraints` and does the work.
 
-    Subclasses set :attr:`name` and :attr:`requires` and implement :meth:`_select`;
-    :meth:`select` checks the arguments, so :meth:`_select` never sees a bad call.
+    Subclasses set :attr:`requires` (and :attr:`scored` if they hand back the
+    scores they ranked by) and implement :meth:`_select_scored` and
+    :meth:`_n_unlabeled`; :meth:`select_scored` checks the call first, so
+    :meth:`_select_scored` never sees a bad one.
+
+    Attributes:
+        requires: The optional pool fields the strategy reads, e.g. ``{"probs"}``.
+        scored: Whether :meth:`select_scored` returns scores (else None).
+    """
+
+    requires: ClassVar[frozenset[str]] = frozenset()
+    scored: ClassVar[bool] = False
+    parameter_error = InvalidParameterError
+
+    def select_scored(self, pool: P, batch_size: int) -> Picks:
+        """Choose the unlabeled items to label next, most informative first, with their scores.
+
+        Args:
+            pool: The pool; the fields named in :attr:`requires` must be set.
+            batch_size: How many items to choose, at least 1.
+
+        Returns:
+            ``(k,)`` int64 distinct indices of unlabeled items, ``k =
+            min(batch_size, n_unlabeled)`` (empty when every item is labeled), and
+            ``(k,)`` float64 the scores they were ranked by, or None when the
+            strategy has no score to store (:attr:`scored` is False).
+
+        Raises:
+            InvalidParameterError: If ``batch_size`` is not an integer >= 1 or a
+                parameter is out of its range.
+            MissingPoolFieldError: If a field in :attr:`requires` is None on ``pool``.
+        """
+        k = _check_batch_size(batch_size)
+        self._check_call(pool)
+        k = min(k, self._n_unlabeled(pool))
+        if k == 0:
+            return np.empty(0, dtype=np.int64), (
+                np.empty(0, dtype=np.float64) if self.scored else None
+            )
+        indices, scores = self._select_scored(pool, k)
+        return indices.astype(np.int64, copy=False), scores
+
+    def _check_call(self, pool: P) -> None:
+        """Check the parameters, then that every field in :attr:`requires` is set."""
+        self.check_params()
+        for field in sorted(self.requires):
+            if getattr(pool, field) is None:
+                raise MissingPoolFieldError(self._missing_field_message(field))
+
+    def select(self, pool: P, batch_size: int) -> NDArray[np.int64]:
+        """The indices :meth:`select_scored` picks, without their scores.
+
+        Example:
+            >>> from labelloop.strategies import RandomSampling
+            >>> RandomSampling(random_state=0).select(Pool(np.zeros(4, dtype=bool)), 2).shape
+            (2,)
+        """
+        return self.select_scored(pool, batch_size)[0]
+
+    @abstractmethod
+    def _select_scored(self, pool: P, k: int) -> Picks:
+        """Choose exactly ``k`` unlabeled items (``1 <= k <= n_unlabeled``), best first.
+
+        Returns:
+            ``(k,)`` distinct indices of unlabeled items and ``(k,)`` their scores,
+            or None for the scores when :attr:`scored` is False.
+        """
+
+    @abstractmethod
+    def _n_unlabeled(self, pool: P) -> int:
+        """How many items of ``pool`` may be picked."""
+
+    @abstractmethod
+    def _missing_field_message(self, field: str) -> str:
+        """What to say when ``pool.<field>`` is None but required."""
+
+
+class QueryStrategy(PoolStrategy[Pool]):
+    """Base class of every classification query strategy: pick the items worth labeling.
+
+    Strategies are pure: arrays in, indices out. Subclasses set :attr:`name` and
+    :attr:`requires` and implement :meth:`_select` (or, when they rank by a score
+    worth storing, :meth:`_select_scored` with :attr:`scored` True).
 
     Attributes:
         name: The registry name, e.g. ``"entropy"``.
@@ -162,7 +244,6 @@ class QueryStrategy(ABC):
     """
 
     name: ClassVar[str]
-    requires: ClassVar[frozenset[str]] = frozenset()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Reject a subclass whose ``requires`` names a field that :class:`Pool` lacks."""
@@ -174,33 +255,17 @@ class QueryStrategy(ABC):
                 f"use some of {sorted(POOL_FIELDS)}."
             )
 
-    def select(self, pool: Pool, batch_size: int) -> NDArray[np.int64]:
-        """Choose the unlabeled items to label next, most informative first.
+    def _n_unlabeled(self, pool: Pool) -> int:
+        return pool.labeled.size - int(np.count_nonzero(pool.labeled))
 
-        Args:
-            pool: The pool; the fields named in :attr:`requires` must be set.
-            batch_size: How many items to choose, at least 1.
+    def _missing_field_message(self, field: str) -> str:
+        return (
+            f"strategy {self.name!r} needs pool.{field}, which is None; build the "
+            f"pool with Pool(labeled=..., {field}=...), {_FIELD_HINTS[field]}."
+        )
 
-        Returns:
-            ``(min(batch_size, n_unlabeled),)`` int64 distinct indices into the pool,
-            none of them labeled. Empty when every item is labeled.
-
-        Raises:
-            InvalidParameterError: If ``batch_size`` is not an integer >= 1.
-            MissingPoolFieldError: If a field in :attr:`requires` is None on ``pool``.
-        """
-        k = _check_batch_size(batch_size)
-        for field in sorted(self.requires):
-            if getattr(pool, field) is None:
-                raise MissingPoolFieldError(
-                    f"strategy {self.name!r} needs pool.{field}, which is None; build the "
-                    f"pool with Pool(labeled=..., {field}=...), {_FIELD_HINTS[field]}."
-                )
-        n_unlabeled = pool.labeled.size - int(np.count_nonzero(pool.labeled))
-        k = min(k, n_unlabeled)
-        if k == 0:
-            return np.empty(0, dtype=np.int64)
-        return self._select(pool, k)
+    def _select_scored(self, pool: Pool, k: int) -> Picks:
+        return self._select(pool, k), None
 
     @abstractmethod
     def _select(self, pool: Pool, k: int) -> NDArray[np.int64]:
@@ -213,29 +278,3 @@ class QueryStrategy(ABC):
         Returns:
             ``(k,)`` int64 distinct indices of unlabeled items.
         """
-
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        """The constructor's named parameters, as scikit-learn's ``_get_param_names``."""
-        if cls.__init__ is object.__init__:
-            return []
-        parameters = inspect.signature(cls.__init__).parameters.values()
-        return sorted(
-            p.name
-            for p in parameters
-            if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-        )
-
-    def get_params(self) -> dict[str, Any]:
-        """Return the constructor parameters as stored, e.g. ``{"random_state": 0}``.
-
-        Returns:
-            A new dict from parameter name to value; ``type(self)(**params)`` builds
-            an equal strategy.
-        """
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def __repr__(self) -> str:
-        """Show the class and its parameters, e.g. ``RandomSampling(random_state=0)``."""
-        args = ", ".join(f"{key}={value!r}" for key, value in self.get_params().items())
-        return f"{type(self).__name__}({args})"

@@ -13,13 +13,14 @@ such as 0.95 means the same for any feature extractor, where a Euclidean
 distance threshold would have to be tuned per model.
 """
 
+from collections.abc import Mapping
 from typing import Any, ClassVar, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
+from labelloop.plugins import Constraint, Number
 from labelloop.strategies._kernels import as_float
-from labelloop.strategies._params import check_real
 from labelloop.strategies._topk import top_k
 from labelloop.strategies.base import Pool, QueryStrategy
 from labelloop.strategies.errors import InvalidParameterError
@@ -39,6 +40,8 @@ _FloatArray = NDArray[np.floating[Any]]
 _CANDIDATE_FACTOR = 4
 # Candidates compared against each other at once.
 _BLOCK = 256
+
+_SIMILARITY = Number(low=-1.0, high=1.0)
 
 
 def diverse_top_k(
@@ -78,7 +81,7 @@ def diverse_top_k(
         >>> diverse_top_k(scores, embeddings, 2).tolist()
         [0, 2]
     """
-    threshold = check_real("max_similarity", max_similarity, low=-1.0, high=1.0)
+    threshold: float = _SIMILARITY.check("max_similarity", max_similarity, InvalidParameterError)
     n = scores.shape[0]
     available = n - (0 if exclude is None else int(np.count_nonzero(exclude)))
     if not 1 <= k <= available:
@@ -162,6 +165,7 @@ class DiverseUncertaintySampling(QueryStrategy):
     """
 
     requires = frozenset({"embeddings", "probs"})
+    constraints: ClassVar[Mapping[str, Constraint]] = {"max_similarity": _SIMILARITY}
     uncertainty: ClassVar[UncertaintyName]
 
     def __init__(self, max_similarity: float = 0.95) -> None:

@@ -1,13 +1,14 @@
 """Cold start: choose the first items to label from embeddings alone, before any model."""
 
-from collections.abc import Iterator
-from typing import Any, cast
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
+from labelloop.plugins import Constraint, Integer, Seed
 from labelloop.strategies._kernels import as_float, d2_seeding, row_sq_norms
-from labelloop.strategies._params import check_int, make_rng
+from labelloop.strategies._params import make_rng
 from labelloop.strategies.base import Pool, QueryStrategy
 
 __all__ = ["ProbCover", "TypiClust"]
@@ -45,6 +46,13 @@ class TypiClust(QueryStrategy):
 
     name = "typiclust"
     requires = frozenset({"embeddings"})
+    constraints: ClassVar[Mapping[str, Constraint]] = {
+        "max_clusters": Integer(low=1),
+        "max_reference": Integer(low=2),
+        "min_cluster_size": Integer(low=1),
+        "n_neighbors": Integer(low=1),
+        "random_state": Seed(),
+    }
 
     def __init__(
         self,
@@ -61,11 +69,12 @@ class TypiClust(QueryStrategy):
         self.random_state = random_state
 
     def _select(self, pool: Pool, k: int) -> NDArray[np.int64]:
-        n_neighbors = cast(int, check_int("n_neighbors", self.n_neighbors, low=1))
-        max_clusters = cast(int, check_int("max_clusters", self.max_clusters, low=1))
-        min_size = cast(int, check_int("min_cluster_size", self.min_cluster_size, low=1))
-        max_reference = cast(int, check_int("max_reference", self.max_reference, low=2))
-        rng = make_rng(self.random_state)
+        params = self.check_params()
+        n_neighbors: int = params["n_neighbors"]
+        max_clusters: int = params["max_clusters"]
+        min_size: int = params["min_cluster_size"]
+        max_reference: int = params["max_reference"]
+        rng = make_rng(params["random_state"])
         embeddings = as_float(cast(_FloatArray, pool.embeddings))
         n_labeled = int(np.count_nonzero(pool.labeled))
         n_clusters = min(n_labeled + k, max_clusters, embeddings.shape[0])
@@ -230,6 +239,10 @@ class ProbCover(QueryStrategy):
 
     name = "probcover"
     requires = frozenset({"embeddings"})
+    constraints: ClassVar[Mapping[str, Constraint]] = {
+        "max_items": Integer(low=2),
+        "random_state": Seed(),
+    }
 
     def __init__(
         self,
@@ -246,8 +259,9 @@ class ProbCover(QueryStrategy):
         self.random_state = random_state
 
     def _select(self, pool: Pool, k: int) -> NDArray[np.int64]:
-        rng = make_rng(self.random_state)
-        max_items = cast(int, check_int("max_items", self.max_items, low=2))
+        params = self.check_params()
+        rng = make_rng(params["random_state"])
+        max_items: int = params["max_items"]
         embeddings = as_float(cast(_FloatArray, pool.embeddings))
         n = embeddings.shape[0]
         subset = np.arange(n)

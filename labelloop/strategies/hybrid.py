@@ -5,15 +5,18 @@ Each strategy here reads ``pool.probs`` ``(n, n_classes)`` and ``pool.embeddings
 """
 
 import math
-from typing import Any, Literal, cast
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
+from labelloop.plugins import Choice, Constraint, Integer, Number, Seed
 from labelloop.strategies._kernels import as_float, d2_seeding, row_sq_norms
-from labelloop.strategies._params import check_choice, check_int, check_real, make_rng
+from labelloop.strategies._params import make_rng
 from labelloop.strategies._topk import top_k
 from labelloop.strategies.base import Pool, QueryStrategy
+from labelloop.strategies.errors import InvalidParameterError
 from labelloop.strategies.uncertainty import (
     EntropySampling,
     LeastConfidence,
@@ -40,6 +43,7 @@ _UNCERTAINTY: dict[str, type[UncertaintyStrategy]] = {
     "least_confidence": LeastConfidence,
     "margin": MarginSampling,
 }
+_KIND = Choice(tuple(_UNCERTAINTY))
 
 
 def nonnegative_uncertainty(kind: str, probs: _FloatArray) -> NDArray[np.float64]:
@@ -58,7 +62,7 @@ def nonnegative_uncertainty(kind: str, probs: _FloatArray) -> NDArray[np.float64
     Raises:
         InvalidParameterError: If ``kind`` names no measure.
     """
-    scorer = _UNCERTAINTY[check_choice("uncertainty", kind, _UNCERTAINTY)]()
+    scorer = _UNCERTAINTY[_KIND.check("uncertainty", kind, InvalidParameterError)]()
     scores = scorer.score(probs)
     if kind == "margin":
         scores += 1.0
@@ -88,6 +92,7 @@ class BADGE(QueryStrategy):
 
     name = "badge"
     requires = frozenset({"embeddings", "probs"})
+    constraints: ClassVar[Mapping[str, Constraint]] = {"random_state": Seed()}
 
     def __init__(self, random_state: int | None = None) -> None:
         self.random_state = random_state
@@ -141,6 +146,12 @@ class ClusterMargin(QueryStrategy):
 
     name = "cluster_margin"
     requires = frozenset({"embeddings", "probs"})
+    constraints: ClassVar[Mapping[str, Constraint]] = {
+        "candidate_factor": Number(low=1.0),
+        "max_cluster_items": Integer(low=2),
+        "n_clusters": Integer(low=1, none=True),
+        "random_state": Seed(),
+    }
 
     def __init__(
         self,
@@ -155,10 +166,11 @@ class ClusterMargin(QueryStrategy):
         self.random_state = random_state
 
     def _select(self, pool: Pool, k: int) -> NDArray[np.int64]:
-        n_clusters = check_int("n_clusters", self.n_clusters, low=1, allow_none=True) or k
-        factor = check_real("candidate_factor", self.candidate_factor, low=1.0)
-        max_items = cast(int, check_int("max_cluster_items", self.max_cluster_items, low=2))
-        rng = make_rng(self.random_state)
+        params = self.check_params()
+        n_clusters: int = params["n_clusters"] or k
+        factor: float = params["candidate_factor"]
+        max_items: int = params["max_cluster_items"]
+        rng = make_rng(params["random_state"])
         n_unlabeled = pool.labeled.size - int(np.count_nonzero(pool.labeled))
         m = min(n_unlabeled, max(k, math.ceil(factor * k)))
         scores = MarginSampling().score(cast(_FloatArray, pool.probs))
@@ -225,13 +237,17 @@ class DensityWeighted(QueryStrategy):
 
     name = "density_weighted"
     requires = frozenset({"embeddings", "probs"})
+    constraints: ClassVar[Mapping[str, Constraint]] = {
+        "beta": Number(low=0.0),
+        "uncertainty": _KIND,
+    }
 
     def __init__(self, uncertainty: UncertaintyName = "entropy", beta: float = 1.0) -> None:
         self.uncertainty = uncertainty
         self.beta = beta
 
     def _select(self, pool: Pool, k: int) -> NDArray[np.int64]:
-        beta = check_real("beta", self.beta, low=0.0)
+        beta: float = self.check_params()["beta"]
         scores = nonnegative_uncertainty(self.uncertainty, cast(_FloatArray, pool.probs))
         scores *= mean_cosine_similarity(cast(_FloatArray, pool.embeddings), ~pool.labeled) ** beta
         return top_k(scores, k, exclude=pool.labeled)

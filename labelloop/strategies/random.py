@@ -1,10 +1,14 @@
 """Random sampling: the baseline every other strategy must beat."""
 
+from collections.abc import Mapping
+from typing import ClassVar
+
 import numpy as np
 from numpy.typing import NDArray
 
+from labelloop.plugins import Constraint, Seed
+from labelloop.strategies._params import make_rng
 from labelloop.strategies.base import Pool, QueryStrategy
-from labelloop.strategies.errors import InvalidParameterError
 
 __all__ = ["RandomSampling"]
 
@@ -31,19 +35,12 @@ class RandomSampling(QueryStrategy):
     """
 
     name = "random"
+    constraints: ClassVar[Mapping[str, Constraint]] = {"random_state": Seed()}
 
     def __init__(self, random_state: int | None = None) -> None:
         self.random_state = random_state
 
     def _select(self, pool: Pool, k: int) -> NDArray[np.int64]:
-        seed = self.random_state
-        if seed is not None and (
-            isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0
-        ):
-            raise InvalidParameterError(
-                f"random_state must be None or an integer >= 0; got {seed!r}. "
-                "Pass a seed such as random_state=0 for reproducible picks."
-            )
-        rng = np.random.default_rng(seed)
+        rng = make_rng(self.random_state)
         unlabeled = np.flatnonzero(~pool.labeled)
         return rng.choice(unlabeled, size=k, replace=False).astype(np.int64, copy=False)

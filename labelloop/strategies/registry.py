@@ -1,73 +1,225 @@
-"""Build a query strategy from its name, as configuration files spell it."""
+"""Every strategy by the name settings files and the CLI use, and the factories that build them.
 
-from typing import Literal
+Three :class:`~labelloop.plugins.Registry` instances, one per kind: pool
+strategies for classification (:data:`STRATEGIES`), for detection
+(:data:`DETECTION_STRATEGIES`) and stream selectors (:data:`STREAM_SELECTORS`).
+Entries name their class as ``"module:attribute"`` and import it on first use,
+so this module (and the names) cost no torch import. ``needs`` lists the
+optional pool fields the strategy reads; a contract test checks it against
+the class's ``requires``.
 
-from labelloop.strategies.base import QueryStrategy
-from labelloop.strategies.batch import (
-    DiverseEntropySampling,
-    DiverseLeastConfidence,
-    DiverseMarginSampling,
-)
-from labelloop.strategies.bayesian import BALD, MeanStd, VariationRatios
-from labelloop.strategies.coldstart import ProbCover, TypiClust
-from labelloop.strategies.committee import ConsensusKL, VoteEntropy
-from labelloop.strategies.diversity import CoreSet
-from labelloop.strategies.errors import UnknownStrategyError
-from labelloop.strategies.hybrid import BADGE, ClusterMargin, DensityWeighted
-from labelloop.strategies.random import RandomSampling
-from labelloop.strategies.uncertainty import EntropySampling, LeastConfidence, MarginSampling
+To add a strategy, write its class and add one ``add`` line here; the contract
+suites in ``tests/strategies`` pick it up by name.
+"""
 
-__all__ = ["STRATEGY_NAMES", "StrategyName", "make_strategy"]
+from __future__ import annotations
 
-#: The names :func:`make_strategy` accepts, for typed configuration fields.
-StrategyName = Literal[
-    "badge",
-    "bald",
-    "cluster_margin",
-    "consensus_kl",
-    "coreset",
-    "density_weighted",
-    "entropy",
-    "entropy_diverse",
-    "least_confidence",
-    "least_confidence_diverse",
-    "margin",
-    "margin_diverse",
-    "mean_std",
-    "probcover",
-    "random",
-    "typiclust",
-    "variation_ratios",
-    "vote_entropy",
+import inspect
+from typing import TYPE_CHECKING, Any
+
+from labelloop.plugins import Registry
+from labelloop.strategies.errors import InvalidParameterError, UnknownStrategyError
+
+if TYPE_CHECKING:
+    from labelloop.strategies.base import QueryStrategy
+    from labelloop.strategies.detection.strategies import DetectionStrategy
+    from labelloop.strategies.stream.base import StreamSelector
+
+__all__ = [
+    "DETECTION_STRATEGIES",
+    "DETECTION_STRATEGY_NAMES",
+    "STRATEGIES",
+    "STRATEGY_NAMES",
+    "STREAM_SELECTORS",
+    "STREAM_SELECTOR_NAMES",
+    "make_detection_strategy",
+    "make_strategy",
+    "make_stream_selector",
 ]
 
-# To add a strategy, list its class here and its name in StrategyName.
-_STRATEGIES: dict[str, type[QueryStrategy]] = {
-    cls.name: cls
-    for cls in (
-        BADGE,
-        BALD,
-        ClusterMargin,
-        ConsensusKL,
-        CoreSet,
-        DensityWeighted,
-        DiverseEntropySampling,
-        DiverseLeastConfidence,
-        DiverseMarginSampling,
-        EntropySampling,
-        LeastConfidence,
-        MarginSampling,
-        MeanStd,
-        ProbCover,
-        RandomSampling,
-        TypiClust,
-        VariationRatios,
-        VoteEntropy,
-    )
-}
+_S = "labelloop.strategies"
 
-#: Every registered strategy name, sorted.
-STRATEGY_NAMES: tuple[str, ...] = tuple(sorted(_STRATEGIES))
+STRATEGIES: Registry[QueryStrategy] = Registry("strategy", error=UnknownStrategyError)
+"""Classification pool strategies."""
+_add = STRATEGIES.add
+_add(
+    "badge",
+    f"{_S}.hybrid:BADGE",
+    help="k-means++ on gradient embeddings (Ash et al. 2020)",
+    needs=("embeddings", "probs"),
+)
+_add(
+    "bald",
+    f"{_S}.bayesian:BALD",
+    help="mutual information of MC-dropout or ensemble samples",
+    needs=("samples",),
+)
+_add(
+    "cluster_margin",
+    f"{_S}.hybrid:ClusterMargin",
+    help="lowest margins, spread over embedding clusters",
+    needs=("embeddings", "probs"),
+)
+_add(
+    "consensus_kl",
+    f"{_S}.committee:ConsensusKL",
+    help="KL of each committee member from the consensus",
+    needs=("samples",),
+)
+_add(
+    "coreset",
+    f"{_S}.diversity:CoreSet",
+    help="farthest-first traversal of the embeddings",
+    needs=("embeddings",),
+)
+_add(
+    "density_weighted",
+    f"{_S}.hybrid:DensityWeighted",
+    help="uncertainty times mean similarity to the pool",
+    needs=("embeddings", "probs"),
+)
+_add(
+    "entropy",
+    f"{_S}.uncertainty:EntropySampling",
+    help="highest predictive entropy",
+    needs=("probs",),
+)
+_add(
+    "entropy_diverse",
+    f"{_S}.batch:DiverseEntropySampling",
+    help="entropy, near-duplicates skipped",
+    needs=("embeddings", "probs"),
+)
+_add(
+    "least_confidence",
+    f"{_S}.uncertainty:LeastConfidence",
+    help="lowest top-class probability",
+    needs=("probs",),
+)
+_add(
+    "least_confidence_diverse",
+    f"{_S}.batch:DiverseLeastConfidence",
+    help="least confidence, near-duplicates skipped",
+    needs=("embeddings", "probs"),
+)
+_add(
+    "margin",
+    f"{_S}.uncertainty:MarginSampling",
+    help="smallest gap between the top two classes",
+    needs=("probs",),
+)
+_add(
+    "margin_diverse",
+    f"{_S}.batch:DiverseMarginSampling",
+    help="margin, near-duplicates skipped",
+    needs=("embeddings", "probs"),
+)
+_add(
+    "mean_std",
+    f"{_S}.bayesian:MeanStd",
+    help="mean standard deviation of the sampled probabilities",
+    needs=("samples",),
+)
+_add(
+    "probcover",
+    f"{_S}.coldstart:ProbCover",
+    help="cold start: cover the embeddings with pure balls",
+    needs=("embeddings",),
+)
+_add("random", f"{_S}.random:RandomSampling", help="uniform random items: the baseline")
+_add(
+    "typiclust",
+    f"{_S}.coldstart:TypiClust",
+    help="cold start: the most typical item of each uncovered cluster",
+    needs=("embeddings",),
+)
+_add(
+    "variation_ratios",
+    f"{_S}.bayesian:VariationRatios",
+    help="share of samples that disagree with the mode",
+    needs=("samples",),
+)
+_add(
+    "vote_entropy",
+    f"{_S}.committee:VoteEntropy",
+    help="entropy of the committee's votes",
+    needs=("samples",),
+)
+
+_D = f"{_S}.detection"
+
+DETECTION_STRATEGIES: Registry[DetectionStrategy] = Registry(
+    "detection strategy", error=UnknownStrategyError
+)
+"""Detection pool strategies (uncertainty names are ``<kind>_<aggregation>``)."""
+_add = DETECTION_STRATEGIES.add
+_add(
+    "coreset",
+    f"{_D}.strategies:CoreSetDetection",
+    help="farthest-first traversal of image embeddings",
+    needs=("embeddings",),
+)
+_add("random", f"{_D}.strategies:RandomDetection", help="uniform random images: the baseline")
+_add(
+    "entropy_sum_diverse",
+    f"{_D}.presets:entropy_sum_diverse",
+    help="summed box entropy, near-duplicate images skipped",
+    needs=("embeddings",),
+)
+for _how in ("max", "mean", "sum"):
+    _add(
+        f"instability_{_how}",
+        f"{_D}.presets:instability_{_how}",
+        help=f"{_how} of the boxes' localization instability",
+        needs=("stability",),
+    )
+    for _kind in ("entropy", "least_confidence", "margin"):
+        _add(
+            f"{_kind}_{_how}",
+            f"{_D}.presets:{_kind}_{_how}",
+            help=f"{_how} of the boxes' {_kind.replace('_', ' ')}",
+        )
+
+_T = f"{_S}.stream"
+
+STREAM_SELECTORS: Registry[StreamSelector] = Registry("stream selector", error=UnknownStrategyError)
+"""Stream selectors: decide on each item as it arrives."""
+_add = STREAM_SELECTORS.add
+_add(
+    "fixed_threshold",
+    f"{_T}.uncertainty:FixedThresholdSelector",
+    help="query below a fixed confidence",
+)
+_add(
+    "random",
+    f"{_T}.random:RandomStreamSelector",
+    help="query at random at the budget's rate: the baseline",
+)
+_add(
+    "randomized_variable_uncertainty",
+    f"{_T}.uncertainty:RandomizedVariableUncertaintySelector",
+    help="variable uncertainty with a random factor on the threshold",
+)
+_add("split", f"{_T}.split:SplitSelector", help="part random, part variable uncertainty")
+_add(
+    "variable_uncertainty",
+    f"{_T}.uncertainty:VariableUncertaintySelector",
+    help="query below a threshold that adapts to spend the budget",
+)
+
+STRATEGY_NAMES: tuple[str, ...] = STRATEGIES.names()
+"""Every classification strategy name, sorted."""
+DETECTION_STRATEGY_NAMES: tuple[str, ...] = DETECTION_STRATEGIES.names()
+"""Every detection strategy name, sorted."""
+STREAM_SELECTOR_NAMES: tuple[str, ...] = STREAM_SELECTORS.names()
+"""Every stream selector name, sorted."""
+
+
+def _seeded(strategy: Any, random_state: int | None) -> Any:
+    """``strategy`` with ``random_state`` set, where it takes one."""
+    if "random_state" in strategy.get_params():
+        strategy.set_params(random_state=random_state)
+    return strategy
 
 
 def make_strategy(name: str, *, random_state: int | None = None) -> QueryStrategy:
@@ -88,11 +240,79 @@ def make_strategy(name: str, *, random_state: int | None = None) -> QueryStrateg
         >>> make_strategy("random", random_state=0)
         RandomSampling(random_state=0)
     """
+    strategy: QueryStrategy = _seeded(STRATEGIES.create(name), random_state)
+    return strategy
+
+
+def make_detection_strategy(
+    name: str, *, random_state: int | None = None, **params: Any
+) -> DetectionStrategy:
+    """Build a detection strategy by name.
+
+    Args:
+        name: One of :data:`DETECTION_STRATEGY_NAMES`, e.g. ``"margin_sum"``.
+        random_state: Seed passed to strategies that take one; others ignore it.
+        **params: Constructor parameters other than those the name fixes,
+            e.g. ``min_score=0.2`` or ``empty_policy="max"``.
+
+    Returns:
+        The strategy.
+
+    Raises:
+        UnknownStrategyError: If no strategy has that name.
+        InvalidParameterError: If a parameter is not one the strategy takes.
+
+    Example:
+        >>> make_detection_strategy("margin_sum", empty_policy="max")
+        UncertaintyDetection(empty_policy='max', how='sum', kind='margin', min_score=0.1)
+    """
+    factory = DETECTION_STRATEGIES.load(name)
     try:
-        cls = _STRATEGIES[name]
-    except KeyError:
-        raise UnknownStrategyError(
-            f"unknown strategy {name!r}; choose one of: {', '.join(STRATEGY_NAMES)}."
+        strategy = factory(**params)
+    except TypeError as error:
+        raise InvalidParameterError(
+            f"strategy {name!r} does not take the parameters {sorted(params)} ({error})."
         ) from None
-    params = {"random_state": random_state} if "random_state" in cls._param_names() else {}
-    return cls(**params)
+    seeded: DetectionStrategy = _seeded(strategy, random_state)
+    return seeded
+
+
+def make_stream_selector(
+    name: str, *, budget: float, random_state: int | None = None, **params: Any
+) -> StreamSelector:
+    """Build the stream selector registered under ``name``, checked and ready.
+
+    Args:
+        name: One of :data:`STREAM_SELECTOR_NAMES`, e.g. ``"variable_uncertainty"``.
+        budget: Share of items that may be queried, in (0, 1].
+        random_state: Seed passed to selectors that draw at random; deterministic
+            selectors ignore it.
+        **params: The selector's other parameters, e.g. ``window=100`` or
+            ``threshold=0.8``; each class documents its own.
+
+    Returns:
+        A new selector, already :meth:`~StreamSelector.reset`, so a bad parameter
+        fails here rather than at the first item.
+
+    Raises:
+        UnknownStrategyError: If no selector has that name.
+        InvalidParameterError: If the selector takes no parameter of a given name,
+            or a value is out of range.
+
+    Example:
+        >>> make_stream_selector("fixed_threshold", budget=0.1, threshold=0.8)
+        FixedThresholdSelector(budget=0.1, threshold=0.8, window=100)
+    """
+    cls = STREAM_SELECTORS.load(name)
+    accepted = inspect.signature(cls).parameters
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        others = [p for p in accepted if p not in ("budget", "random_state")]
+        raise InvalidParameterError(
+            f"stream selector {name!r} takes no parameter {', '.join(map(repr, unknown))}; "
+            f"besides budget and random_state it takes: {', '.join(others)}."
+        )
+    if "random_state" in accepted:
+        params["random_state"] = random_state
+    selector: StreamSelector = cls(budget=budget, **params).reset()
+    return selector

@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from labelloop.strategies._topk import top_k
-from labelloop.strategies.base import Pool, QueryStrategy
+from labelloop.strategies.base import Picks, Pool, QueryStrategy
 from labelloop.strategies.errors import PoolShapeError
 
 __all__ = ["EntropySampling", "LeastConfidence", "MarginSampling", "UncertaintyStrategy"]
@@ -68,9 +68,16 @@ class UncertaintyStrategy(QueryStrategy):
     def _score_block(self, block: _FloatArray, out: NDArray[np.float64]) -> None:
         """Write the scores of ``(b, n_classes)`` probabilities into ``(b,)`` ``out``."""
 
-    def _select(self, pool: Pool, k: int) -> NDArray[np.int64]:
+    scored = True
+
+    def _select_scored(self, pool: Pool, k: int) -> Picks:
         scores = self.score(cast(_FloatArray, pool.probs))
-        return top_k(scores, k, exclude=pool.labeled)
+        # top_k overwrites only the excluded (labeled) entries, so the picks keep theirs.
+        picked = top_k(scores, k, exclude=pool.labeled)
+        return picked, scores[picked]
+
+    def _select(self, pool: Pool, k: int) -> NDArray[np.int64]:
+        return self._select_scored(pool, k)[0]
 
 
 def _row_max(block: _FloatArray) -> _FloatArray:

@@ -1,12 +1,14 @@
 """Building strategies by name."""
 
-from typing import get_args
+import subprocess
+import sys
 
 import pytest
 
 from labelloop.strategies import (
     BADGE,
     BALD,
+    STRATEGIES,
     STRATEGY_NAMES,
     ClusterMargin,
     ConsensusKL,
@@ -21,7 +23,6 @@ from labelloop.strategies import (
     MeanStd,
     ProbCover,
     RandomSampling,
-    StrategyName,
     TypiClust,
     UnknownStrategyError,
     VariationRatios,
@@ -82,8 +83,21 @@ def test_requires_names_exactly_what_the_strategy_reads(name: str) -> None:
     assert make_strategy(name).requires == REQUIRES[name]
 
 
-def test_literal_type_lists_the_registered_names() -> None:
-    assert get_args(StrategyName) == STRATEGY_NAMES
+@pytest.mark.parametrize("name", STRATEGY_NAMES)
+def test_registry_needs_match_what_the_class_requires(name: str) -> None:
+    # The loop and the docs read `needs` without importing the class.
+    assert STRATEGIES.entry(name).needs == REQUIRES[name]
+    assert STRATEGIES.help()[name]
+
+
+def test_the_registries_import_without_torch() -> None:
+    code = (
+        "import sys, labelloop.strategies.registry as r; "
+        "assert r.STRATEGY_NAMES and r.DETECTION_STRATEGY_NAMES and r.STREAM_SELECTOR_NAMES; "
+        "assert 'torch' not in sys.modules, 'torch was imported'"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
 
 
 @pytest.mark.parametrize(("name", "cls"), sorted(CLASSES.items()))
@@ -108,3 +122,13 @@ def test_unknown_name_lists_the_allowed_ones() -> None:
         make_strategy("bald_mc")
     with pytest.raises(ValueError, match="'Entropy'"):
         make_strategy("Entropy")
+
+
+def test_registry_docstring_examples_run() -> None:
+    import doctest
+
+    import labelloop.strategies.registry as registry
+
+    result = doctest.testmod(registry, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0
+    assert result.failed == 0

@@ -14,15 +14,15 @@ Example:
 """
 
 from labelloop.strategies.errors import InvalidParameterError, UnknownStrategyError
+from labelloop.strategies.registry import (
+    STREAM_SELECTOR_NAMES,
+    STREAM_SELECTORS,
+    make_stream_selector,
+)
 from labelloop.strategies.stream.base import StreamSelector, item_confidences
 from labelloop.strategies.stream.budget import BudgetManager
 from labelloop.strategies.stream.errors import StreamInputError
 from labelloop.strategies.stream.random import RandomStreamSelector
-from labelloop.strategies.stream.registry import (
-    STREAM_SELECTOR_NAMES,
-    StreamSelectorName,
-    make_stream_selector,
-)
 from labelloop.strategies.stream.simulate import simulate_stream
 from labelloop.strategies.stream.split import SplitSelector
 from labelloop.strategies.stream.uncertainty import (
@@ -32,6 +32,7 @@ from labelloop.strategies.stream.uncertainty import (
 )
 
 __all__ = [
+    "STREAM_SELECTORS",
     "STREAM_SELECTOR_NAMES",
     "BudgetManager",
     "FixedThresholdSelector",
@@ -41,7 +42,6 @@ __all__ = [
     "SplitSelector",
     "StreamInputError",
     "StreamSelector",
-    "StreamSelectorName",
     "UnknownStrategyError",
     "VariableUncertaintySelector",
     "item_confidences",

@@ -1,14 +1,16 @@
 """The interface every stream selector implements, and how an item becomes a confidence."""
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from numbers import Real
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from labelloop.strategies.stream._params import Configurable
-from labelloop.strategies.stream.budget import BudgetManager
+from labelloop.plugins import Configurable, Constraint
+from labelloop.strategies.errors import InvalidParameterError
+from labelloop.strategies.stream.budget import BUDGET, WINDOW, BudgetManager
 from labelloop.strategies.stream.errors import StreamInputError
 
 __all__ = ["StreamSelector", "item_confidences"]
@@ -97,7 +99,8 @@ class StreamSelector(Configurable, ABC):
     if :meth:`reset` was not called). State that decisions change ends in ``_``.
 
     Subclasses set :attr:`name`, store ``budget`` and ``window`` among their
-    parameters, and implement :meth:`_start` and :meth:`_decide`.
+    parameters, declare the ranges of the others in ``constraints``, and
+    implement :meth:`_start` and :meth:`_decide`.
 
     Attributes:
         name: The registry name, e.g. ``"variable_uncertainty"``.
@@ -109,6 +112,8 @@ class StreamSelector(Configurable, ABC):
     """
 
     name: ClassVar[str]
+    constraints: ClassVar[Mapping[str, Constraint]] = {"budget": BUDGET, "window": WINDOW}
+    parameter_error = InvalidParameterError
     budget: float
     window: int
     n_seen_: int
@@ -127,8 +132,9 @@ class StreamSelector(Configurable, ABC):
         Raises:
             InvalidParameterError: If a parameter is out of range; the message names it.
         """
-        manager = BudgetManager(budget=self.budget, window=self.window).reset()
-        self._start()
+        params = self.check_params()
+        manager = BudgetManager(budget=params["budget"], window=params["window"]).reset()
+        self._start(params)
         self.budget_manager_ = manager
         self.n_seen_ = 0
         self.n_queried_ = 0
@@ -170,8 +176,8 @@ class StreamSelector(Configurable, ABC):
         return query
 
     @abstractmethod
-    def _start(self) -> None:
-        """Check the subclass's own parameters, then set its state for a new stream."""
+    def _start(self, params: dict[str, Any]) -> None:
+        """Set the subclass's state for a new stream from its checked ``params``."""
 
     @abstractmethod
     def _decide(self, confidence: float, allowed: bool) -> bool:

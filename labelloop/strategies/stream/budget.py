@@ -20,11 +20,26 @@ such a selector so often that its queries repeat the places of one window before
 
 import math
 from collections import deque
-from typing import Self
+from collections.abc import Mapping
+from typing import ClassVar, Self
 
-from labelloop.strategies.stream._params import Configurable, check_budget, check_window
+from labelloop.plugins import Configurable, Constraint, Integer, Number
+from labelloop.strategies.errors import InvalidParameterError
 
-__all__ = ["BudgetManager"]
+__all__ = ["BUDGET", "WINDOW", "BudgetManager"]
+
+BUDGET = Number(
+    low=0.0,
+    high=1.0,
+    low_open=True,
+    hint="It is the share of items that may be labeled; pass e.g. budget=0.1 for one in ten.",
+)
+"""What ``budget`` may be: a share in (0, 1]."""
+WINDOW = Integer(
+    low=1,
+    hint="It is the number of recent decisions the budget is kept over; pass e.g. window=100.",
+)
+"""What ``window`` may be: an integer >= 1."""
 
 # Slack for sums of floats: ten additions of 0.1 make 0.9999999999999999, which must
 # still buy a query, and 0.29 * 100 is 28.999999999999996, which must still allow 30.
@@ -65,6 +80,8 @@ class BudgetManager(Configurable):
         'QQ.Q.Q.Q'
     """
 
+    constraints: ClassVar[Mapping[str, Constraint]] = {"budget": BUDGET, "window": WINDOW}
+    parameter_error = InvalidParameterError
     n_seen_: int
     spent_: int
     credit_: float
@@ -83,8 +100,9 @@ class BudgetManager(Configurable):
         Raises:
             InvalidParameterError: If ``budget`` or ``window`` is out of range.
         """
-        budget = check_budget(self.budget)
-        window = check_window(self.window)
+        params = self.check_params()
+        budget: float = params["budget"]
+        window: int = params["window"]
         self._earning = budget
         self._window_cap = math.floor(budget * window + _EPS) + 1
         self._max_credit = max(1.0, budget * window)

@@ -1,11 +1,16 @@
 """Random selection: the baseline a stream selector must beat at the same budget."""
 
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
 import numpy as np
 
-from labelloop.strategies.stream._params import check_seed
+from labelloop.plugins import Constraint, Seed
 from labelloop.strategies.stream.base import StreamSelector
 
 __all__ = ["RandomStreamSelector"]
+
+_SEED = Seed("Pass e.g. random_state=0 for reproducible decisions.")
 
 
 class _PacedCoin:
@@ -66,6 +71,10 @@ class RandomStreamSelector(StreamSelector):
     """
 
     name = "random"
+    constraints: ClassVar[Mapping[str, Constraint]] = {
+        **StreamSelector.constraints,
+        "random_state": _SEED,
+    }
 
     def __init__(
         self, budget: float = 0.1, random_state: int | None = None, window: int = 100
@@ -74,8 +83,8 @@ class RandomStreamSelector(StreamSelector):
         self.random_state = random_state
         self.window = window
 
-    def _start(self) -> None:
-        rng = np.random.default_rng(check_seed(self.random_state))
+    def _start(self, params: dict[str, Any]) -> None:
+        rng = np.random.default_rng(params["random_state"])
         self._coin = _PacedCoin(float(self.budget), rng)
 
     def _decide(self, confidence: float, allowed: bool) -> bool:

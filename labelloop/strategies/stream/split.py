@@ -1,8 +1,11 @@
 """Split: part of the stream is queried at random, the rest by variable uncertainty."""
 
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
 import numpy as np
 
-from labelloop.strategies.stream._params import check_seed, check_share
+from labelloop.plugins import Constraint, Number, Seed
 from labelloop.strategies.stream.random import _PacedCoin
 from labelloop.strategies.stream.uncertainty import VariableUncertaintySelector
 
@@ -35,6 +38,15 @@ class SplitSelector(VariableUncertaintySelector):
     """
 
     name = "split"
+    constraints: ClassVar[Mapping[str, Constraint]] = {
+        **VariableUncertaintySelector.constraints,
+        "random_share": Number(
+            low=0.0,
+            high=1.0,
+            hint="It is the share of items decided at random; pass e.g. random_share=0.2.",
+        ),
+        "random_state": Seed("Pass e.g. random_state=0 for reproducible decisions."),
+    }
     n_random_: int
     n_random_queried_: int
 
@@ -52,16 +64,10 @@ class SplitSelector(VariableUncertaintySelector):
         self.random_state = random_state
         self.window = window
 
-    def _start(self) -> None:
-        super()._start()
-        self._random_share = check_share(
-            "random_share",
-            self.random_share,
-            low=0.0,
-            high=1.0,
-            hint="It is the share of items decided at random; pass e.g. random_share=0.2.",
-        )
-        self._rng = np.random.default_rng(check_seed(self.random_state))
+    def _start(self, params: dict[str, Any]) -> None:
+        super()._start(params)
+        self._random_share: float = params["random_share"]
+        self._rng = np.random.default_rng(params["random_state"])
         self._coin = _PacedCoin(float(self.budget), self._rng)
         self.n_random_ = 0
         self.n_random_queried_ = 0

@@ -6,9 +6,12 @@ threshold that adapts so that the budget is spent, and the same with a random
 factor on the threshold, so that some confident items are queried too.
 """
 
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
 import numpy as np
 
-from labelloop.strategies.stream._params import check_seed, check_share
+from labelloop.plugins import Constraint, Number, Seed
 from labelloop.strategies.stream.base import StreamSelector
 
 __all__ = [
@@ -39,6 +42,15 @@ class FixedThresholdSelector(StreamSelector):
     """
 
     name = "fixed_threshold"
+    constraints: ClassVar[Mapping[str, Constraint]] = {
+        **StreamSelector.constraints,
+        "threshold": Number(
+            low=0.0,
+            high=1.0,
+            low_open=True,
+            hint="Items less confident than it are queried; pass e.g. threshold=0.9.",
+        ),
+    }
     threshold_: float
 
     def __init__(self, budget: float = 0.1, threshold: float = 0.9, window: int = 100) -> None:
@@ -46,15 +58,8 @@ class FixedThresholdSelector(StreamSelector):
         self.threshold = threshold
         self.window = window
 
-    def _start(self) -> None:
-        self.threshold_ = check_share(
-            "threshold",
-            self.threshold,
-            low=0.0,
-            high=1.0,
-            open_low=True,
-            hint="Items less confident than it are queried; pass e.g. threshold=0.9.",
-        )
+    def _start(self, params: dict[str, Any]) -> None:
+        self.threshold_ = params["threshold"]
 
     def _decide(self, confidence: float, allowed: bool) -> bool:
         return allowed and confidence < self.threshold_
@@ -84,6 +89,16 @@ class VariableUncertaintySelector(StreamSelector):
     """
 
     name = "variable_uncertainty"
+    constraints: ClassVar[Mapping[str, Constraint]] = {
+        **StreamSelector.constraints,
+        "step": Number(
+            low=0.0,
+            high=1.0,
+            low_open=True,
+            high_open=True,
+            hint="It is the relative change of the threshold per update; pass e.g. step=0.01.",
+        ),
+    }
     threshold_: float
 
     def __init__(self, budget: float = 0.1, step: float = 0.01, window: int = 100) -> None:
@@ -91,16 +106,8 @@ class VariableUncertaintySelector(StreamSelector):
         self.step = step
         self.window = window
 
-    def _start(self) -> None:
-        self._step = check_share(
-            "step",
-            self.step,
-            low=0.0,
-            high=1.0,
-            open_low=True,
-            open_high=True,
-            hint="It is the relative change of the threshold per update; pass e.g. step=0.01.",
-        )
+    def _start(self, params: dict[str, Any]) -> None:
+        self._step: float = params["step"]
         self.threshold_ = 1.0
 
     def _decide(self, confidence: float, allowed: bool) -> bool:
@@ -139,6 +146,14 @@ class RandomizedVariableUncertaintySelector(VariableUncertaintySelector):
     """
 
     name = "randomized_variable_uncertainty"
+    constraints: ClassVar[Mapping[str, Constraint]] = {
+        **VariableUncertaintySelector.constraints,
+        "delta": Number(
+            low=0.0,
+            hint="It is the spread of the random factor on the threshold; pass e.g. delta=1.0.",
+        ),
+        "random_state": Seed("Pass e.g. random_state=0 for reproducible decisions."),
+    }
 
     def __init__(
         self,
@@ -154,17 +169,10 @@ class RandomizedVariableUncertaintySelector(VariableUncertaintySelector):
         self.random_state = random_state
         self.window = window
 
-    def _start(self) -> None:
-        super()._start()
-        self._delta = check_share(
-            "delta",
-            self.delta,
-            low=0.0,
-            high=float("inf"),
-            open_high=True,
-            hint="It is the spread of the random factor on the threshold; pass e.g. delta=1.0.",
-        )
-        self._rng = np.random.default_rng(check_seed(self.random_state))
+    def _start(self, params: dict[str, Any]) -> None:
+        super()._start(params)
+        self._delta: float = params["delta"]
+        self._rng = np.random.default_rng(params["random_state"])
 
     def _decide(self, confidence: float, allowed: bool) -> bool:
         if not allowed:

@@ -109,7 +109,7 @@ def test_constructor_stores_parameters_unchanged() -> None:
 @pytest.mark.parametrize("budget", [0, 0.0, -0.1, 1.01, math.nan, math.inf, True, "0.1", None])
 def test_budget_outside_zero_one_is_refused(budget: object) -> None:
     manager = BudgetManager(budget=budget)  # type: ignore[arg-type]
-    with pytest.raises(InvalidParameterError, match=r"budget must be .* in \(0, 1\]"):
+    with pytest.raises(InvalidParameterError, match=r"budget must be .* in \(0\.0, 1\.0\]"):
         manager.reset()
     with pytest.raises(ValueError, match=r"budget=0\.1"):
         manager.allows()

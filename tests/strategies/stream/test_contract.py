@@ -138,3 +138,28 @@ def test_out_of_range_budget_or_window_is_refused(
         selector.reset()
     with pytest.raises(ValueError, match=match):
         make_stream_selector(name, **{"budget": 0.1, **params})
+
+
+# (name, parameter) for every declared constraint of every registered selector.
+CONSTRAINED = [
+    (name, parameter)
+    for name in STREAM_SELECTOR_NAMES
+    for parameter in sorted(make(name).constraints)
+]
+
+
+@pytest.mark.parametrize(("name", "parameter"), CONSTRAINED)
+def test_bad_parameter_is_stored_then_refused_at_reset_with_the_template(
+    name: str, parameter: str
+) -> None:
+    marker = object()  # no constraint accepts it
+    selector = type(make(name))(**{**make(name).get_params(), parameter: marker})
+    assert selector.get_params()[parameter] is marker
+    with pytest.raises(InvalidParameterError, match=rf"^{parameter} must be .*; got <object"):
+        selector.reset()
+
+
+@pytest.mark.parametrize("name", STREAM_SELECTOR_NAMES)
+def test_every_parameter_is_constrained(name: str) -> None:
+    selector = make(name)
+    assert set(selector.constraints) == set(selector.get_params())

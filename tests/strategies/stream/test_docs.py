@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-MODULES = ["", ".budget", ".random", ".registry", ".simulate", ".uncertainty"]
+MODULES = ["", ".budget", ".random", ".simulate", ".uncertainty"]
 
 
 @pytest.mark.parametrize("module", MODULES)

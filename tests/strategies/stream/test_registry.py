@@ -1,17 +1,15 @@
 """Building stream selectors by name."""
 
-from typing import get_args
-
 import pytest
 
 from labelloop.strategies.stream import (
     STREAM_SELECTOR_NAMES,
+    STREAM_SELECTORS,
     FixedThresholdSelector,
     InvalidParameterError,
     RandomizedVariableUncertaintySelector,
     RandomStreamSelector,
     SplitSelector,
-    StreamSelectorName,
     UnknownStrategyError,
     VariableUncertaintySelector,
     make_stream_selector,
@@ -28,8 +26,9 @@ def test_names_are_sorted_and_complete() -> None:
     )
 
 
-def test_literal_type_lists_the_registered_names() -> None:
-    assert get_args(StreamSelectorName) == STREAM_SELECTOR_NAMES
+def test_every_entry_has_help_and_reads_no_pool_field() -> None:
+    assert all(STREAM_SELECTORS.help().values())
+    assert all(entry.needs == frozenset() for entry in STREAM_SELECTORS)
 
 
 @pytest.mark.parametrize(

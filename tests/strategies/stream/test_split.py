@@ -52,5 +52,7 @@ def test_reproducible_under_a_seed() -> None:
 @pytest.mark.parametrize("random_share", [-0.1, 1.5, float("nan"), "0.2"])
 def test_random_share_outside_zero_one_is_refused(random_share: object) -> None:
     selector = SplitSelector(random_share=random_share)  # type: ignore[arg-type]
-    with pytest.raises(InvalidParameterError, match=r"random_share must be a number in \[0, 1\]"):
+    with pytest.raises(
+        InvalidParameterError, match=r"random_share must be a finite number in \[0\.0, 1\.0\]"
+    ):
         selector.reset()
