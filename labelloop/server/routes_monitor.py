@@ -5,19 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel
 
-from labelloop.loop.health import (
+from labelloop.loop.monitoring import (
     MonitorInputError,
     check_concept_drift,
-    check_label_errors,
+    label_error_inputs,
     monitor_overview,
 )
-from labelloop.server.deps import workspace_of
+from labelloop.server.deps import trainer_of, workspace_of
 from labelloop.server.errors import unprocessable
 from labelloop.server.schemas import PathId
 from labelloop.server.security import Caller, require
+from labelloop.server.trainer import LabelErrorJob
 from labelloop.store import FLAG_KINDS, REPORT_KINDS, ItemFlag, MonitorReport
 
 __all__ = ["router"]
@@ -78,6 +79,37 @@ class FlagOut(BaseModel):
             created_at=flag.created_at,
             resolved_at=flag.resolved_at,
             resolution=flag.resolution,
+        )
+
+
+class LabelErrorJobOut(BaseModel):
+    """A label-error search running in the background, or its outcome."""
+
+    id: int
+    state: Literal["running", "done", "failed"]
+    step: str
+    progress: float
+    requested_by: str | None
+    started_at: datetime
+    finished_at: datetime | None
+    report_id: int | None
+    summary: str | None
+    message: str | None
+
+    @classmethod
+    def of(cls, job: LabelErrorJob) -> LabelErrorJobOut:
+        """From the background search's record."""
+        return cls(
+            id=job.id,
+            state=job.state,
+            step=job.step,
+            progress=job.progress,
+            requested_by=job.requested_by,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+            report_id=job.report_id,
+            summary=job.summary,
+            message=job.message,
         )
 
 
@@ -173,14 +205,37 @@ def dismiss(kind: str, item_id: PathId, request: Request, who: Reviewer) -> None
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"item {item_id} has no open {kind} flag")
 
 
-@router.post("/label-errors", status_code=status.HTTP_201_CREATED)
-def find_label_errors(request: Request, who: Reviewer) -> ReportOut:
-    """Look for likely wrong labels now; flagged items join the review queue."""
-    ws = workspace_of(request)
+@router.post("/label-errors", status_code=status.HTTP_202_ACCEPTED)
+def find_label_errors(request: Request, response: Response, who: Reviewer) -> LabelErrorJobOut:
+    """Start looking for likely wrong labels in the background; flagged items join the
+    review queue when it is done. While a search runs, this returns that search.
+    Poll ``GET /api/monitor/label-errors/{id}`` for its progress."""
     try:
-        return ReportOut.of(check_label_errors(ws))
+        label_error_inputs(workspace_of(request))  # refused now, not as a failed job
     except MonitorInputError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    job, _ = trainer_of(request).label_errors.start(requested_by=who.user.username)
+    response.headers["Location"] = f"/api/monitor/label-errors/{job.id}"
+    return LabelErrorJobOut.of(job)
+
+
+@router.get("/label-errors")
+def latest_label_error_search(request: Request, who: Annotator) -> LabelErrorJobOut | None:
+    """The latest label-error search since the server started, or null."""
+    job = trainer_of(request).label_errors.latest()
+    return None if job is None else LabelErrorJobOut.of(job)
+
+
+@router.get("/label-errors/{job_id}")
+def label_error_search(job_id: PathId, request: Request, who: Annotator) -> LabelErrorJobOut:
+    """One label-error search: running (with its step and progress), done or failed."""
+    job = trainer_of(request).label_errors.get(job_id)
+    if job is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            f"no label-error search {job_id} in this server; start one with POST",
+        )
+    return LabelErrorJobOut.of(job)
 
 
 @router.post("/concept-drift", status_code=status.HTTP_201_CREATED)

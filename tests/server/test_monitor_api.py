@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
+import labelloop.server.trainer as trainer_module
 from labelloop.loop import Workspace, run_round
+from labelloop.loop.monitoring import Progress, check_label_errors
 from labelloop.server.app import create_app
-from labelloop.store import LabelInput
+from labelloop.store import LabelInput, MonitorReport
 from tests.server.conftest import login, truth
 
 
@@ -55,8 +60,16 @@ def test_label_errors_are_found_listed_and_dismissed(project: Path) -> None:
         assert client.post("/api/monitor/label-errors", headers=headers).status_code == 403
         headers = login(client, "rita")
         response = client.post("/api/monitor/label-errors", headers=headers)
-        assert response.status_code == 201, response.text
-        assert response.json()["kind"] == "label_errors"
+        assert response.status_code == 202, response.text
+        job = response.json()
+        assert job["requested_by"] == "rita" and job["state"] in ("running", "done")
+        assert response.headers["location"] == f"/api/monitor/label-errors/{job['id']}"
+        client.app.state.trainer.label_errors.wait(timeout=120)  # type: ignore[attr-defined]
+        done = client.get(f"/api/monitor/label-errors/{job['id']}").json()
+        assert done["state"] == "done" and done["progress"] == 1.0, done
+        assert client.get("/api/monitor/label-errors").json() == done
+        report = client.get("/api/monitor/reports", params={"kind": "label_errors"}).json()[0]
+        assert (report["id"], report["summary"]) == (done["report_id"], done["summary"])
         flags = client.get("/api/monitor/flags", params={"kind": "label_error"}).json()
         found = {f["item_id"] for f in flags}
         assert len(found & set(wrong)) >= 5
@@ -77,5 +90,64 @@ def test_unknown_kinds_and_early_checks_are_refused(app_client: TestClient) -> N
     assert app_client.get("/api/monitor/flags", params={"kind": "typo"}).status_code == 422
     assert app_client.get("/api/monitor/reports", params={"kind": "typo"}).status_code == 422
     assert app_client.post("/api/monitor/label-errors", headers=headers).status_code == 409
+    assert app_client.get("/api/monitor/label-errors").json() is None
     assert app_client.post("/api/monitor/concept-drift", headers=headers).status_code == 409
     assert app_client.get("/api/monitor/reports").json() == []
+
+
+def test_label_error_search_runs_off_the_request_path_one_at_a_time(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _labeled_project(project, flips=0)
+    release, entered = threading.Event(), threading.Event()
+
+    def slow(ws: Workspace, *, on_progress: Progress | None = None) -> MonitorReport:
+        assert on_progress is not None
+        on_progress("fold 1/5", 0.25)
+        entered.set()
+        assert release.wait(60), "the test never released the search"
+        return check_label_errors(ws, on_progress=on_progress)
+
+    monkeypatch.setattr(trainer_module, "check_label_errors", slow)
+    with TestClient(create_app(project, start_training=False)) as client:
+        headers = login(client, "rita")
+        first = client.post("/api/monitor/label-errors", headers=headers)
+        # The POST answered while the fit is still held: it ran off the request path.
+        assert first.status_code == 202 and first.json()["state"] == "running"
+        assert entered.wait(60)
+        job = first.json()["id"]
+        running = client.get(f"/api/monitor/label-errors/{job}").json()
+        assert (running["state"], running["step"], running["progress"]) == (
+            "running",
+            "fold 1/5",
+            0.25,
+        )
+        again = client.post("/api/monitor/label-errors", headers=headers)
+        assert again.status_code == 202 and again.json()["id"] == job
+        assert client.get("/api/monitor/reports", params={"kind": "label_errors"}).json() == []
+        release.set()
+        search: Any = client.app.state.trainer.label_errors  # type: ignore[attr-defined]
+        search.wait(timeout=120)
+        assert client.get(f"/api/monitor/label-errors/{job}").json()["state"] == "done"
+        second = client.post("/api/monitor/label-errors", headers=headers).json()
+        assert second["id"] == job + 1
+        search.wait(timeout=120)
+
+
+def test_a_failed_label_error_search_says_why(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _labeled_project(project, flips=0)
+
+    def broken(ws: Workspace, *, on_progress: Progress | None = None) -> MonitorReport:
+        raise RuntimeError("the disk went away")
+
+    monkeypatch.setattr(trainer_module, "check_label_errors", broken)
+    with TestClient(create_app(project, start_training=False)) as client:
+        headers = login(client, "rita")
+        job = client.post("/api/monitor/label-errors", headers=headers).json()
+        client.app.state.trainer.label_errors.wait(timeout=60)  # type: ignore[attr-defined]
+        failed = client.get(f"/api/monitor/label-errors/{job['id']}").json()
+        assert failed["state"] == "failed" and failed["finished_at"] is not None
+        assert failed["message"] == "RuntimeError: the disk went away"
+        assert client.get("/api/monitor/label-errors/999").status_code == 404

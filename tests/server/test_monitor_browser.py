@@ -69,3 +69,25 @@ def test_dashboard_shows_the_verdict_and_the_relabel_queue(page: Page) -> None:
     expect(page.locator("#label-error-queue tbody tr")).to_have_count(before - 1)
     assert first not in page.locator("#label-error-queue").inner_text()
     page.screenshot(path="/tmp/labelloop-ui/dashboard-health.png", full_page=True)
+
+
+def test_look_now_polls_the_background_search_to_its_summary(page: Page) -> None:
+    page.goto("/login?next=%2Fdashboard")
+    page.fill("#username", "rita")
+    page.fill("#password", PASSWORD)
+    page.click("#login-submit")
+    page.wait_for_url("**/dashboard")
+    expect(page.locator("#dashboard")).to_have_attribute("data-state", "ready")
+    button = page.locator("#find-label-errors")
+    with page.expect_response(
+        lambda r: r.url.endswith("/api/monitor/label-errors") and r.request.method == "POST"
+    ) as posted:
+        button.click()
+    assert posted.value.status == 202
+    # The POST answers with a running job and no summary: the summary shown comes
+    # from polling the job until it is done.
+    expect(page.locator("#notices .notice.ok")).to_contain_text(
+        "labels need another look", timeout=60_000
+    )
+    expect(button).to_be_enabled()
+    expect(button).to_have_text("Look now")

@@ -21,7 +21,11 @@ from labelloop.loop.monitoring.batch import BatchHealth, check_batch
 from labelloop.loop.monitoring.concept import check_concept_drift, recent_label_weight
 from labelloop.loop.monitoring.drift import check_window, record_drift
 from labelloop.loop.monitoring.errors import MonitorInputError
-from labelloop.loop.monitoring.label_errors import Progress, check_label_errors
+from labelloop.loop.monitoring.label_errors import (
+    Progress,
+    check_label_errors,
+    label_error_inputs,
+)
 from labelloop.loop.monitoring.metadata import import_metadata
 from labelloop.loop.monitoring.outliers import record_outliers
 from labelloop.loop.monitoring.overview import monitor_overview
@@ -36,6 +40,7 @@ __all__ = [
     "check_label_errors",
     "check_window",
     "import_metadata",
+    "label_error_inputs",
     "monitor_overview",
     "observe_round",
     "recent_label_weight",

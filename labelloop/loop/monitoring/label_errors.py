@@ -20,7 +20,7 @@ from labelloop.monitor.label_errors import activelab_scores, out_of_sample_probs
 from labelloop.monitor.registry import LABEL_ERROR_FINDERS
 from labelloop.store import FlagInput, Item, LabelEvent, MonitorReport
 
-__all__ = ["Progress", "check_label_errors"]
+__all__ = ["Progress", "check_label_errors", "label_error_inputs"]
 
 Progress = Callable[[str, float], None]
 """Called with a step's name and the share of the whole search done, in [0, 1]."""
@@ -47,18 +47,8 @@ def check_label_errors(ws: Workspace, *, on_progress: Progress | None = None) ->
     """
     progress: Progress = on_progress or (lambda step, done: None)
     cfg, pid = ws.config, ws.project.id
-    if cfg.task != "classification":
-        raise MonitorInputError("label-error checks need a classification project")
-    labels = ws.store.current_labels(pid)
-    pairs = [(i, labels[i.id]) for i in ws.store.items(pid) if i.id in labels]
-    pairs = [(i, e) for i, e in pairs if e.source != "auto"]
-    y = np.array([cfg.classes.index(e.value) for _, e in pairs], dtype=np.int64)
+    pairs, y = label_error_inputs(ws)
     folds = cfg.monitor.label_error_folds
-    if len(pairs) < 2 * folds or len(set(y.tolist())) < 2:
-        raise MonitorInputError(
-            f"{len(pairs)} labels in {len(set(y.tolist()))} classes are too few to look for "
-            f"label errors; label at least {2 * folds} items in two classes"
-        )
     progress("embedding", 0.0)
     found = features(ws, [i for i, _ in pairs])
     X = found.reshape(len(found), -1, 1, 1).astype(np.float32)
@@ -112,6 +102,35 @@ def check_label_errors(ws: Workspace, *, on_progress: Progress | None = None) ->
     )
     progress("done", 1.0)
     return stored
+
+
+def label_error_inputs(ws: Workspace) -> tuple[list[tuple[Item, LabelEvent]], NDArray[np.int64]]:
+    """People's labels the search would read, checked: quick, for refusing a search up front.
+
+    Args:
+        ws: The open project.
+
+    Returns:
+        The labeled items with their current human label, and ``(n,)`` their class indices.
+
+    Raises:
+        MonitorInputError: Not a classification project, or fewer than two
+            classes or too few labels to cross-validate.
+    """
+    cfg, pid = ws.config, ws.project.id
+    if cfg.task != "classification":
+        raise MonitorInputError("label-error checks need a classification project")
+    labels = ws.store.current_labels(pid)
+    pairs = [(i, labels[i.id]) for i in ws.store.items(pid) if i.id in labels]
+    pairs = [(i, e) for i, e in pairs if e.source != "auto"]
+    y = np.array([cfg.classes.index(e.value) for _, e in pairs], dtype=np.int64)
+    folds = cfg.monitor.label_error_folds
+    if len(pairs) < 2 * folds or len(set(y.tolist())) < 2:
+        raise MonitorInputError(
+            f"{len(pairs)} labels in {len(set(y.tolist()))} classes are too few to look for "
+            f"label errors; label at least {2 * folds} items in two classes"
+        )
+    return pairs, y
 
 
 def _activelab_need(

@@ -311,15 +311,27 @@ async function loadHealth() {
   renderFlags(outliers, labelErrors);
 }
 
+const LABEL_ERROR_POLL_MS = 1000;
+
+// The search runs on the server in the background (a cross-validated fit):
+// the POST answers at once with a job, which is polled until it ends.
 async function findLabelErrors() {
   const button = $("#find-label-errors");
+  const idle = button.textContent;
   button.disabled = true;
   try {
-    const report = await api("/api/monitor/label-errors", { method: "POST" });
-    notify(report.summary, "ok");
+    let job = await api("/api/monitor/label-errors", { method: "POST" });
+    while (job.state === "running") {
+      button.textContent = `Looking\u2026 ${Math.round(job.progress * 100)}%`;
+      await new Promise((resolve) => setTimeout(resolve, LABEL_ERROR_POLL_MS));
+      job = await api(`/api/monitor/label-errors/${job.id}`);
+    }
+    if (job.state === "done") notify(job.summary, "ok");
+    else notify(`Could not check labels: ${job.message}`, "warn");
   } catch (error) {
     notify(error instanceof ApiError && error.status === 409 ? error.message : `Could not check labels: ${error.message}`, "warn");
   } finally {
+    button.textContent = idle;
     button.disabled = false;
   }
   refresh();
