@@ -1,6 +1,7 @@
 """Hand-computed cases for the uncertainty strategies, and checks against naive formulas."""
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -170,3 +171,22 @@ def test_large_pool_matches_naive_formulas_and_stable_sort(
     expected = np.argsort(-masked, kind="stable")[:300]
     picked = strategy.select(Pool(labeled=labeled, probs=probs), 300)
     np.testing.assert_array_equal(picked, expected)
+
+
+@pytest.mark.parametrize("n_classes", [3, _COLUMN_LOOP_MAX_CLASSES + 5])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cls", [EntropySampling, LeastConfidence, MarginSampling])
+def test_select_scored_gives_the_scores_of_the_picked_rows(
+    cls: type[UncertaintyStrategy], dtype: type[np.floating[Any]], n_classes: int
+) -> None:
+    # The loop stores these scores; they must equal scoring the picked rows on
+    # their own (what it did before strategies handed their scores back), bit
+    # for bit, across score blocks and top_k's prefiltered path.
+    rng = np.random.default_rng(5)
+    probs = rng.dirichlet(np.ones(n_classes), size=40_000).astype(dtype)
+    labeled = rng.random(40_000) < 0.3
+    strategy = cls()
+    picked, scores = strategy.select_scored(Pool(labeled=labeled, probs=probs), 300)
+    assert scores is not None and scores.dtype == np.float64
+    np.testing.assert_array_equal(scores, strategy.score(probs[picked]))
+    np.testing.assert_array_equal(picked, strategy.select(Pool(labeled=labeled, probs=probs), 300))
