@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from labelloop.loop.monitoring import (
     MonitorInputError,
@@ -96,21 +96,12 @@ class LabelErrorJobOut(BaseModel):
     summary: str | None
     message: str | None
 
+    model_config = ConfigDict(from_attributes=True)
+
     @classmethod
     def of(cls, job: LabelErrorJob) -> LabelErrorJobOut:
         """From the background search's record."""
-        return cls(
-            id=job.id,
-            state=job.state,
-            step=job.step,
-            progress=job.progress,
-            requested_by=job.requested_by,
-            started_at=job.started_at,
-            finished_at=job.finished_at,
-            report_id=job.report_id,
-            summary=job.summary,
-            message=job.message,
-        )
+        return cls.model_validate(job)
 
 
 class OverviewOut(BaseModel):

@@ -49,13 +49,18 @@ def page(server: LiveServer) -> Iterator[Page]:
         yield tab
 
 
-def test_dashboard_shows_the_verdict_and_the_relabel_queue(page: Page) -> None:
+def _open_dashboard(page: Page) -> None:
+    """Log in as the reviewer and wait for the dashboard's first load."""
     page.goto("/login?next=%2Fdashboard")
     page.fill("#username", "rita")
     page.fill("#password", PASSWORD)
     page.click("#login-submit")
     page.wait_for_url("**/dashboard")
     expect(page.locator("#dashboard")).to_have_attribute("data-state", "ready")
+
+
+def test_dashboard_shows_the_verdict_and_the_relabel_queue(page: Page) -> None:
+    _open_dashboard(page)
     decision = page.locator("#stop-decision")
     expect(decision).not_to_have_text("\u2013")  # the placeholder dash
     assert decision.inner_text() in ("continue", "returns are diminishing")
@@ -72,12 +77,7 @@ def test_dashboard_shows_the_verdict_and_the_relabel_queue(page: Page) -> None:
 
 
 def test_look_now_polls_the_background_search_to_its_summary(page: Page) -> None:
-    page.goto("/login?next=%2Fdashboard")
-    page.fill("#username", "rita")
-    page.fill("#password", PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_url("**/dashboard")
-    expect(page.locator("#dashboard")).to_have_attribute("data-state", "ready")
+    _open_dashboard(page)
     button = page.locator("#find-label-errors")
     with page.expect_response(
         lambda r: r.url.endswith("/api/monitor/label-errors") and r.request.method == "POST"
