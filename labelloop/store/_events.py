@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from dataclasses import fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -32,6 +33,7 @@ __all__ = [
     "project_schema",
     "to_event",
     "to_item",
+    "to_record",
     "undo_event",
 ]
 
@@ -50,40 +52,39 @@ def latest_round_id(s: Session, project_id: int) -> int | None:
     )
 
 
+_Record = TypeVar("_Record")
+_FIELDS: dict[type, tuple[str, ...]] = {}
+"""The field names of each record class, read once."""
+
+
+def _field_names(kind: type) -> tuple[str, ...]:
+    names = _FIELDS.get(kind)
+    if names is None:
+        names = _FIELDS[kind] = tuple(f.name for f in fields(kind))
+    return names
+
+
+def to_record(kind: type[_Record], row: object, **given: Any) -> _Record:
+    """The frozen record ``kind`` of an ORM row.
+
+    Each of the record's fields is the row's attribute of the same name (a
+    datetime given its zone), unless ``given`` holds it.
+    """
+    values: dict[str, Any] = {}
+    for name in _field_names(kind):
+        value = given[name] if name in given else getattr(row, name)
+        values[name] = aware(value) if isinstance(value, datetime) else value
+    return kind(**values)
+
+
 def to_item(row: ItemRow) -> Item:
     """The plain record of an item row."""
-    return Item(
-        id=row.id,
-        project_id=row.project_id,
-        sha256=row.sha256,
-        name=row.name,
-        uri=row.uri,
-        width=row.width,
-        height=row.height,
-        mode=row.mode,
-        format=row.format,
-        split=row.split,
-        provenance=row.provenance,
-        meta=row.meta,
-    )
+    return to_record(Item, row)
 
 
 def to_event(row: LabelEventRow) -> LabelEvent:
     """The plain record of a label event row."""
-    return LabelEvent(
-        id=row.id,
-        item_id=row.item_id,
-        seq=row.seq,
-        value=row.value,
-        source=row.source,
-        action=row.action,
-        annotator=row.annotator,
-        model_version=row.model_version,
-        confidence=row.confidence,
-        supersedes_id=row.supersedes_id,
-        created_at=aware(row.created_at),
-        lease_id=row.lease_id,
-    )
+    return to_record(LabelEvent, row)
 
 
 def project_schema(s: Session, project_id: int) -> tuple[LabelSchema, float]:

@@ -15,7 +15,7 @@ from typing import Any, Literal, get_args
 
 from sqlalchemy import and_, func, select, update
 
-from labelloop.store._events import aware
+from labelloop.store._events import aware, to_record
 from labelloop.store.database import Transactions
 from labelloop.store.schema import (
     ItemFlagRow,
@@ -129,15 +129,7 @@ class PredictionOutcome:
 
 
 def _report(row: MonitorReportRow) -> MonitorReport:
-    return MonitorReport(
-        row.id,
-        row.kind,
-        row.alert,
-        row.summary,
-        row.body,
-        row.round_id,
-        aware(row.created_at),
-    )
+    return to_record(MonitorReport, row)
 
 
 class MonitorRecords:
@@ -261,21 +253,7 @@ class MonitorRecords:
             query = query.order_by(ItemFlagRow.score.desc(), ItemFlagRow.id)
             if limit is not None:
                 query = query.limit(limit)
-            return [
-                ItemFlag(
-                    row.id,
-                    row.item_id,
-                    name,
-                    row.kind,
-                    row.score,
-                    row.detail,
-                    row.report_id,
-                    aware(row.created_at),
-                    None if row.resolved_at is None else aware(row.resolved_at),
-                    row.resolution,
-                )
-                for row, name in s.execute(query)
-            ]
+            return [to_record(ItemFlag, row, item_name=name) for row, name in s.execute(query)]
 
     def flagged_items(self, project_id: int, kind: FlagKind) -> set[int]:
         """Ids of the items with an open flag of one kind."""

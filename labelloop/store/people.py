@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from labelloop.errors import LabelloopError
-from labelloop.store._events import aware
+from labelloop.store._events import aware, to_record
 from labelloop.store.database import Transactions
 from labelloop.store.schema import CredentialRow, UserRow, utcnow
 
@@ -89,7 +89,7 @@ class User:
 
 
 def _user(row: UserRow) -> User:
-    return User(row.id, row.username, row.role, row.active, row.password_hash)  # type: ignore[arg-type]
+    return to_record(User, row)
 
 
 def _digest(secret: str) -> str:
@@ -212,16 +212,7 @@ class People:
                 .where(CredentialRow.user_id == user_id, CredentialRow.kind == "token")
                 .order_by(CredentialRow.id.desc())
             )
-            return [
-                TokenInfo(
-                    r.id,
-                    r.name,
-                    aware(r.created_at),
-                    None if r.expires_at is None else aware(r.expires_at),
-                    None if r.revoked_at is None else aware(r.revoked_at),
-                )
-                for r in rows
-            ]
+            return [to_record(TokenInfo, r) for r in rows]
 
     def revoke_token(self, user_id: int, token_id: int) -> None:
         """Withdraw one of a user's API tokens by its id; :class:`TokenNotFoundError` if none."""

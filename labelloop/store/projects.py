@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from labelloop.data.labels import LabelSchema
-from labelloop.store._events import aware
+from labelloop.store._events import to_record
 from labelloop.store.database import Transactions
 from labelloop.store.records import (
     ConfigChange,
@@ -20,10 +20,6 @@ from labelloop.store.records import (
 from labelloop.store.schema import ConfigChangeRow, ProjectRow
 
 __all__ = ["Projects"]
-
-
-def _project(row: ProjectRow) -> ProjectRecord:
-    return ProjectRecord(row.id, row.name, row.config, aware(row.created_at))
 
 
 def _check_config(config: dict[str, Any]) -> None:
@@ -45,7 +41,7 @@ class Projects:
                 row = ProjectRow(name=name, config=config)
                 s.add(row)
                 s.flush()
-                return _project(row)
+                return to_record(ProjectRecord, row)
         except IntegrityError as exc:
             raise ProjectExistsError(
                 f"a project named {name!r} already exists; choose another name"
@@ -58,7 +54,7 @@ class Projects:
             if row is None:
                 names = s.scalars(select(ProjectRow.name)).all()
                 raise ProjectNotFoundError(f"no project named {name!r}; projects: {list(names)}")
-            return _project(row)
+            return to_record(ProjectRecord, row)
 
     def update_config(
         self,
@@ -106,14 +102,6 @@ class Projects:
                 .order_by(ConfigChangeRow.id)
             ).all()
             return [
-                ConfigChange(
-                    id=r.id,
-                    key=r.key,
-                    old=r.old.get("value"),
-                    new=r.new.get("value"),
-                    who=r.who,
-                    note=r.note,
-                    created_at=aware(r.created_at),
-                )
+                to_record(ConfigChange, r, old=r.old.get("value"), new=r.new.get("value"))
                 for r in rows
             ]

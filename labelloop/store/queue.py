@@ -11,9 +11,8 @@ refused and nothing is written.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import BigInteger, and_, case, cast, exists, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -29,9 +28,10 @@ from labelloop.store._events import (
     project_schema,
     to_event,
     to_item,
+    to_record,
 )
 from labelloop.store.database import Transactions
-from labelloop.store.records import Item, LabelConflictError, LabelEvent
+from labelloop.store.records import LabelEvent, Lease, LeaseConflictError, LeaseKind, Served
 from labelloop.store.schema import (
     ItemFlagRow,
     ItemRow,
@@ -42,9 +42,6 @@ from labelloop.store.schema import (
 )
 
 __all__ = ["Lease", "LeaseConflictError", "LeaseKind", "Queue", "Served"]
-
-LeaseKind = Literal["label", "review"]
-_HUMAN_SOURCES = ("human", "import", "oracle")
 
 
 def _new_lease(
@@ -67,58 +64,6 @@ def _new_lease(
 
 class _StaleChoiceError(Exception):
     """The chosen item changed before its lease was in: roll back and choose again."""
-
-
-class LeaseConflictError(LabelConflictError):
-    """The answer's lease is no longer valid, or its item changed since it was served."""
-
-
-@dataclass(frozen=True)
-class Lease:
-    """An item held by one user until ``expires_at``."""
-
-    id: int
-    item_id: int
-    user_id: int
-    kind: LeaseKind
-    head_event_id: int | None
-    created_at: datetime
-    expires_at: datetime
-
-
-@dataclass(frozen=True)
-class Served:
-    """What an annotator or reviewer is handed: the item, its lease, the model's view.
-
-    Attributes:
-        lease: the lease to answer with.
-        item: the item.
-        current: the item's current label event (the auto label, in review).
-        predicted: the current model's guess, if a model ranked the item.
-        confidence: the model's probability for that guess.
-        score: the strategy's informativeness of the item.
-        rank: the item's place in the ranking (0 = most informative).
-    """
-
-    lease: Lease
-    item: Item
-    current: LabelEvent | None
-    predicted: str | None
-    confidence: float | None
-    score: float | None
-    rank: int | None
-
-
-def _lease(row: LeaseRow) -> Lease:
-    return Lease(
-        row.id,
-        row.item_id,
-        row.user_id,
-        row.kind,  # type: ignore[arg-type]
-        row.head_event_id,
-        aware(row.created_at),
-        aware(row.expires_at),
-    )
 
 
 def _held(now: datetime) -> Any:
@@ -264,10 +209,6 @@ class Queue:
             raise _StaleChoiceError
         return self._served(s, lease, item)
 
-    @staticmethod
-    def _latest_round(s: Session, project_id: int) -> int | None:
-        return latest_round_id(s, project_id)
-
     def _next_to_label(
         self, s: Session, project_id: int, user_id: int, now: datetime
     ) -> ItemRow | None:
@@ -281,7 +222,7 @@ class Queue:
             LeaseRow.user_id == user_id,
             LeaseRow.outcome == "skipped",
         )
-        round_id = self._latest_round(s, project_id)
+        round_id = latest_round_id(s, project_id)
         for condition in (and_(free, ~skipped), free):
             if round_id is not None:
                 ranked = s.scalars(
@@ -363,11 +304,11 @@ class Queue:
     def _served(self, s: Session, lease: LeaseRow, item: ItemRow) -> Served:
         head = head_event(s, item)
         entry = None
-        round_id = self._latest_round(s, item.project_id)
+        round_id = latest_round_id(s, item.project_id)
         if round_id is not None:
             entry = s.get(QueueEntryRow, (round_id, item.id))
         return Served(
-            lease=_lease(lease),
+            lease=to_record(Lease, lease),
             item=to_item(item),
             current=None if head is None else to_event(head),
             predicted=None if entry is None else entry.predicted,

@@ -20,12 +20,16 @@ __all__ = [
     "LabelConflictError",
     "LabelEvent",
     "LabelSource",
+    "Lease",
+    "LeaseConflictError",
+    "LeaseKind",
     "ModelRecord",
     "NewItem",
     "ProjectExistsError",
     "ProjectNotFoundError",
     "ProjectRecord",
     "RoundRecord",
+    "Served",
     "Snapshot",
     "SnapshotIntegrityError",
     "UnknownItemError",
@@ -36,6 +40,7 @@ __all__ = [
 LabelSource = Literal["human", "auto", "oracle", "synthetic", "import"]
 LabelAction = Literal["label", "correct", "undo", "accept", "retract"]
 LABEL_SOURCES: tuple[LabelSource, ...] = ("human", "auto", "oracle", "synthetic", "import")
+LeaseKind = Literal["label", "review"]
 
 
 class ProjectNotFoundError(LabelloopError, LookupError):
@@ -71,6 +76,10 @@ class LabelConflictError(LabelloopError, RuntimeError):
         super().__init__(message)
         self.item_id = item_id
         self.current_event_id = current_event_id
+
+
+class LeaseConflictError(LabelConflictError):
+    """The answer's lease is no longer valid, or its item changed since it was served."""
 
 
 class SnapshotIntegrityError(LabelloopError, RuntimeError):
@@ -193,3 +202,39 @@ class RoundRecord:
     selected: list[int]
     metrics: dict[str, Any] = field(default_factory=dict)
     created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Lease:
+    """An item held by one user until ``expires_at``."""
+
+    id: int
+    item_id: int
+    user_id: int
+    kind: LeaseKind
+    head_event_id: int | None
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Served:
+    """What an annotator or reviewer is handed: the item, its lease, the model's view.
+
+    Attributes:
+        lease: the lease to answer with.
+        item: the item.
+        current: the item's current label event (the auto label, in review).
+        predicted: the current model's guess, if a model ranked the item.
+        confidence: the model's probability for that guess.
+        score: the strategy's informativeness of the item.
+        rank: the item's place in the ranking (0 = most informative).
+    """
+
+    lease: Lease
+    item: Item
+    current: LabelEvent | None
+    predicted: str | None
+    confidence: float | None
+    score: float | None
+    rank: int | None

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from labelloop.store._events import aware, content_hash, item_row, latest_round_id, to_item
+from labelloop.store._events import content_hash, item_row, latest_round_id, to_item, to_record
 from labelloop.store.database import Transactions
 from labelloop.store.records import Item, ModelRecord, RoundRecord, UnknownModelError
 from labelloop.store.schema import (
@@ -67,22 +67,7 @@ class RankingView:
 
 
 def _round(row: RoundRow) -> RoundRecord:
-    return RoundRecord(
-        id=row.id,
-        number=row.number,
-        snapshot_id=row.snapshot_id,
-        model_id=row.model_id,
-        strategy=row.strategy,
-        selected=list(row.selected),
-        metrics=dict(row.metrics),
-        created_at=aware(row.created_at),
-    )
-
-
-def _model(row: ModelRow) -> ModelRecord:
-    return ModelRecord(
-        row.id, row.snapshot_id, row.learner, row.path, row.metrics, aware(row.created_at)
-    )
+    return to_record(RoundRecord, row, selected=list(row.selected), metrics=dict(row.metrics))
 
 
 def _write_entries(
@@ -123,7 +108,7 @@ class Rounds:
             )
             s.add(row)
             s.flush()
-            return _model(row)
+            return to_record(ModelRecord, row)
 
     def set_model_path(self, model_id: int, path: str) -> None:
         """Record where a model's weights were written."""
@@ -273,7 +258,7 @@ class Rounds:
             row = s.get(ModelRow, model_id)
             if row is None:
                 raise UnknownModelError(f"no model with id {model_id}")
-            return _model(row)
+            return to_record(ModelRecord, row)
 
     def enqueue(self, project_id: int, item_id: int, *, score: float | None = None) -> None:
         """Put an item at the head of the current ranking (stream picks, synthesized queries).

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from labelloop.store._events import aware, content_hash, label_heads, to_event, to_item
+from labelloop.store._events import content_hash, label_heads, to_event, to_item, to_record
 from labelloop.store.database import Transactions
 from labelloop.store.records import (
     Item,
@@ -21,12 +21,6 @@ from labelloop.store.records import (
 from labelloop.store.schema import ItemRow, LabelEventRow, SnapshotEventRow, SnapshotRow
 
 __all__ = ["Snapshots"]
-
-
-def _snapshot(row: SnapshotRow) -> Snapshot:
-    return Snapshot(
-        row.id, row.project_id, row.content_hash, row.n_labels, aware(row.created_at), row.note
-    )
 
 
 class Snapshots:
@@ -46,7 +40,7 @@ class Snapshots:
             s.add(row)
             s.flush()
             s.add_all(SnapshotEventRow(snapshot_id=row.id, event_id=e.id) for e, _ in heads)
-            return _snapshot(row)
+            return to_record(Snapshot, row)
 
     def snapshots(self, project_id: int) -> list[Snapshot]:
         """Every snapshot of the project, oldest first."""
@@ -56,7 +50,7 @@ class Snapshots:
                 .where(SnapshotRow.project_id == project_id)
                 .order_by(SnapshotRow.id)
             )
-            return [_snapshot(r) for r in rows]
+            return [to_record(Snapshot, r) for r in rows]
 
     def snapshot_labels(self, project_id: int, snapshot_id: int) -> list[tuple[Item, LabelEvent]]:
         """Rebuild a snapshot: its items and label events, verified against its hash.

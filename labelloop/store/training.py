@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from labelloop.errors import LabelloopError
-from labelloop.store._events import aware
+from labelloop.store._events import to_record
 from labelloop.store.database import Transactions
 from labelloop.store.schema import LabelEventRow, ProjectRow, TrainingRunRow, utcnow
 
@@ -53,20 +53,7 @@ class TrainingRun:
 
 
 def _run(row: TrainingRunRow) -> TrainingRun:
-    return TrainingRun(
-        row.id,
-        row.status,  # type: ignore[arg-type]
-        row.trigger,
-        row.step,
-        row.progress,
-        row.message,
-        row.round_id,
-        row.last_event_id,
-        row.requested_by,
-        aware(row.started_at),
-        None if row.finished_at is None else aware(row.finished_at),
-        row.worker,
-    )
+    return to_record(TrainingRun, row)
 
 
 def _lock_project(s: Session, project_id: int) -> None:
