@@ -170,7 +170,7 @@ class Transactions:
     times slower than the typical one, while a waiter on the lock is woken as
     soon as it is free. The lock is not first-come first-served: a writer
     that takes it again at once can starve the others, so long jobs write in
-    chunks and pause between them (``Store.add_round``). Readers never wait
+    chunks and pause between them (``Rounds.add_round``). Readers never wait
     for writers (WAL).
 
     Args:
