@@ -18,7 +18,9 @@ at its initialisation and predicts one class for everything. So:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -124,3 +126,41 @@ class EarlyStopping:
         elif self.best_epoch != last_epoch:
             model.load_state_dict(self._best_state)
         return self.best_epoch
+
+
+class _EpochStats(Protocol):
+    @property
+    def val_loss(self) -> float | None: ...
+
+
+StatsT = TypeVar("StatsT", bound=_EpochStats)
+
+
+def run_epochs(
+    model: nn.Module,
+    budget: StepBudget,
+    stopping: EarlyStopping,
+    epoch: Callable[[int], StatsT],
+) -> tuple[list[StatsT], int]:
+    """Run ``epoch(1)``, ``epoch(2)``, ... for the budget or until ``stopping`` says so.
+
+    Args:
+        model: The network being trained; left with the best epoch's weights,
+            in eval mode.
+        budget: How many epochs, of how many steps, to plan for.
+        stopping: Decides after each epoch, from its ``val_loss``.
+        epoch: Trains one epoch (numbered from 1) and returns its stats.
+
+    Returns:
+        The stats of each epoch run, and the epoch whose weights the model
+        holds (``0`` when no epoch ran).
+    """
+    history: list[StatsT] = []
+    for number in range(1, budget.planned_epochs + 1):
+        stats = epoch(number)
+        history.append(stats)
+        if stopping.update(model, number, number * budget.steps_per_epoch, stats.val_loss):
+            break
+    best_epoch = stopping.finish(model, len(history))
+    model.eval()
+    return history, best_epoch

@@ -101,16 +101,25 @@ def check_n_samples(n_samples: int | None, available: int | None = None) -> int:
     return count if available is None else min(count, available)
 
 
-def check_fitted(learner: object, attribute: str, *, fit_call: str = "fit(X, y)") -> Any:
+def check_fitted(
+    learner: object, attribute: str, *, fit_call: str = "fit(X, y)", loadable: bool = True
+) -> Any:
     """``learner``'s fitted ``attribute``, if it is there and not ``None``.
+
+    Args:
+        learner: The learner (or scaler) asked to predict.
+        attribute: What :meth:`fit` sets, e.g. ``"network_"``.
+        fit_call: How to fit it, for the message.
+        loadable: Whether ``load(path)`` also fits it, for the message.
 
     Raises:
         NotFittedError: Naming the learner and the calls that fit it.
     """
     value = getattr(learner, attribute, None)
     if value is None:
+        calls = f"{fit_call} or load(path)" if loadable else fit_call
         raise NotFittedError(
-            f"this {type(learner).__name__} is not fitted yet; call {fit_call} or load(path) first."
+            f"this {type(learner).__name__} is not fitted yet; call {calls} first."
         )
     return value
 

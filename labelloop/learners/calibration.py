@@ -7,14 +7,15 @@ labels (the validation split) by minimising the negative log-likelihood.
 """
 
 import math
-from typing import Literal, Self
+from typing import ClassVar, Literal, Self, cast
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import minimize_scalar
 
-from labelloop.learners._validation import check_labels
-from labelloop.learners.errors import InvalidInputError, InvalidParameterError, NotFittedError
+from labelloop.learners._validation import check_fitted, check_labels
+from labelloop.learners.errors import InvalidInputError, InvalidParameterError
+from labelloop.plugins import Choice, Configurable, Constraint, Number
 
 __all__ = ["InputKind", "TemperatureScaler", "softmax"]
 
@@ -50,7 +51,27 @@ def _total_nll(logits: NDArray[np.float64], labels: NDArray[np.int64], log_t: fl
     return float((log_norm - z[np.arange(z.shape[0]), labels]).sum())
 
 
-class TemperatureScaler:
+class _Bounds(Constraint):
+    """``(lowest, highest)`` temperatures with ``0 < lowest < highest < inf``."""
+
+    hint = "Try (0.05, 20.0)."
+
+    def accepts(self, value: object) -> bool:
+        if not isinstance(value, tuple | list) or len(value) != 2:
+            return False
+        if not all(Number(low=0.0, low_open=True).accepts(end) for end in value):
+            return False
+        return float(value[0]) < float(value[1])
+
+    def describe(self) -> str:
+        return "(lowest, highest) with 0 < lowest < highest < inf"
+
+    def convert(self, value: object) -> tuple[float, float]:
+        low, high = cast(tuple[float, float], value)
+        return float(low), float(high)
+
+
+class TemperatureScaler(Configurable):
     """Fits one temperature ``T`` on labeled scores, scikit-learn style.
 
     :meth:`fit` minimises the total negative log-likelihood of the labels
@@ -78,6 +99,13 @@ class TemperatureScaler:
         temperature_: The fitted temperature.
         n_fitted_: Number of samples the fit used.
     """
+
+    constraints: ClassVar[dict[str, Constraint]] = {
+        "bounds": _Bounds(),
+        "input_kind": Choice(("logits", "probs")),
+        "prior_std": Number(low=0.0, low_open=True, none=True, hint="Try 1.0."),
+    }
+    parameter_error = InvalidParameterError
 
     temperature_: float
     n_fitted_: int
@@ -149,38 +177,14 @@ class TemperatureScaler:
             NotFittedError: If called before :meth:`fit`.
             InvalidInputError: If ``scores`` is malformed.
         """
-        if not hasattr(self, "temperature_"):
-            raise NotFittedError(
-                "this TemperatureScaler is not fitted yet; call fit(scores, y) first."
-            )
-        return softmax(self._logits(scores), self.temperature_)
+        temperature: float = check_fitted(
+            self, "temperature_", fit_call="fit(scores, y)", loadable=False
+        )
+        return softmax(self._logits(scores), temperature)
 
     def _check_params(self) -> tuple[float, float]:
-        if self.input_kind not in ("probs", "logits"):
-            raise InvalidParameterError(
-                f"input_kind must be 'probs' or 'logits', got {self.input_kind!r}."
-            )
-        bounds = self.bounds
-        if (
-            not isinstance(bounds, tuple | list)
-            or len(bounds) != 2
-            or not all(isinstance(b, int | float) and not isinstance(b, bool) for b in bounds)
-            or not 0.0 < bounds[0] < bounds[1] < math.inf
-        ):
-            raise InvalidParameterError(
-                f"bounds must be (lowest, highest) with 0 < lowest < highest < inf, "
-                f"got {bounds!r}; try (0.05, 20.0)."
-            )
-        prior = self.prior_std
-        if prior is not None and (
-            isinstance(prior, bool)
-            or not isinstance(prior, int | float)
-            or not 0.0 < prior < math.inf
-        ):
-            raise InvalidParameterError(
-                f"prior_std must be a positive number or None, got {prior!r}; try 1.0."
-            )
-        return float(bounds[0]), float(bounds[1])
+        bounds: tuple[float, float] = self.check_params()["bounds"]
+        return bounds
 
     def _logits(self, scores: NDArray[np.floating]) -> NDArray[np.float64]:
         array = np.asarray(scores)

@@ -43,7 +43,7 @@ from labelloop.learners.errors import (
     WeightsMismatchError,
 )
 from labelloop.learners.sklearn_learner import SklearnLearner
-from labelloop.learners.training import resolve_device
+from labelloop.learners.training import resolve_device, seeded
 from labelloop.plugins import Choice, Configurable, Constraint, Integer
 
 __all__ = ["EmbeddingCache", "EmbeddingClassifier"]
@@ -162,7 +162,7 @@ class EmbeddingClassifier(Configurable):
         cache_root: Folder that holds the embedding caches (one subfolder per
             backbone, weights and input size); None keeps them in memory only.
         bagging: Bootstrap clones of the head for ``predict_samples``.
-        random_state: Seeds the head and its clones.
+        random_state: Seeds the head, its clones and random (``"none"``) backbone weights.
         device: Torch device of the backbone (None: CUDA when available).
         batch_size: Images per backbone forward pass.
     """
@@ -213,7 +213,10 @@ class EmbeddingClassifier(Configurable):
 
     def _tag(self) -> str:
         weights = self.weights
-        if weights not in ("none", "imagenet"):
+        if weights == "none":
+            # Random weights differ by seed, and so do their embeddings.
+            weights = f"none{self.random_state}"
+        elif weights != "imagenet":
             path = Path(weights)
             stamp = path.stat().st_mtime_ns if path.exists() else 0
             weights = hashlib.blake2b(
@@ -231,8 +234,11 @@ class EmbeddingClassifier(Configurable):
 
     def _backbone(self) -> Backbone:
         if self._network is None:
-            network = build_backbone(self.backbone, self.weights, self.input_size)
-            self._network = network.to(resolve_device(self.device))
+            device = resolve_device(self.device)
+            # Seeded, so that random weights ("none") give the same embeddings after load().
+            with seeded(self.random_state, device):
+                network = build_backbone(self.backbone, self.weights, self.input_size)
+            self._network = network.to(device)
         return self._network
 
     def __getstate__(self) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from torch import Tensor
 from torch.nn.functional import cross_entropy
 
-from labelloop.learners._schedule import EarlyStopping, StepBudget, warmup_cosine
+from labelloop.learners._schedule import EarlyStopping, StepBudget, run_epochs, warmup_cosine
 from labelloop.learners.augment import AugmentName, augment_batch
 from labelloop.learners.errors import InvalidParameterError
 from labelloop.learners.networks import FeatureClassifier
@@ -315,11 +315,11 @@ def train(
     generator = torch.Generator().manual_seed(seed)
     X_t, y_t = torch.from_numpy(X), torch.from_numpy(y)
     y_val = None if validation is None else torch.from_numpy(validation[1])
-    history: list[EpochStats] = []
     stopping = EarlyStopping(
         patience, min_steps, trusted=validation is not None and len(validation[1]) >= min_val
     )
-    for epoch in range(1, budget.planned_epochs + 1):
+
+    def one_epoch(epoch: int) -> EpochStats:
         train_loss = _train_epoch(
             model,
             optimizer,
@@ -332,15 +332,11 @@ def train(
             generator=generator,
             device=device,
         )
-        stats = EpochStats(epoch, train_loss)
-        if validation is not None and y_val is not None:
-            val_loss, val_accuracy = _validation_scores(
-                model, validation[0], y_val, batch_size=inference_batch_size, device=device
-            )
-            stats = EpochStats(epoch, train_loss, val_loss, val_accuracy)
-        history.append(stats)
-        if stopping.update(model, epoch, epoch * budget.steps_per_epoch, stats.val_loss):
-            break
-    best_epoch = stopping.finish(model, len(history))
-    model.eval()
-    return history, best_epoch
+        if validation is None or y_val is None:
+            return EpochStats(epoch, train_loss)
+        val_loss, val_accuracy = _validation_scores(
+            model, validation[0], y_val, batch_size=inference_batch_size, device=device
+        )
+        return EpochStats(epoch, train_loss, val_loss, val_accuracy)
+
+    return run_epochs(model, budget, stopping, one_epoch)

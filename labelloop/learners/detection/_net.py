@@ -8,15 +8,18 @@ post-processing keeps one class per box and drops the others' scores, where
 the strategies need each box's whole class distribution.
 
 Boxes inside this module are ``(x1, y1, x2, y2)`` tensors in pixels, as
-torchvision uses them; :mod:`~labelloop.learners.detection.model` converts to and
-from ``(x, y, width, height)``.
+torchvision uses them; :func:`xywh_to_xyxy` and :func:`xyxy_to_xywh` convert
+to and from the ``(x, y, width, height)`` of
+:mod:`~labelloop.learners.detection.types`.
 """
 
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import torch
+from numpy.typing import NDArray
 from torch import Tensor, nn
 from torch.nn.functional import adaptive_avg_pool2d, pad
 from torchvision.models import resnet50
@@ -25,7 +28,7 @@ from torchvision.models.detection.anchor_utils import AnchorGenerator
 from torchvision.models.detection.backbone_utils import _resnet_fpn_extractor
 from torchvision.models.detection.fcos import FCOSHead
 from torchvision.models.detection.image_list import ImageList
-from torchvision.ops import FeaturePyramidNetwork, batched_nms, clip_boxes_to_image
+from torchvision.ops import FeaturePyramidNetwork, batched_nms, box_iou, clip_boxes_to_image
 from torchvision.ops.feature_pyramid_network import LastLevelP6P7
 
 __all__ = [
@@ -35,9 +38,12 @@ __all__ = [
     "build_fcos",
     "detect",
     "embedding_dim",
+    "matched_iou",
     "mirror_boxes",
     "pooled_features",
     "training_loss",
+    "xywh_to_xyxy",
+    "xyxy_to_xywh",
 ]
 
 Architecture = Literal["fcos_resnet50_fpn", "fcos_tiny"]
@@ -309,3 +315,26 @@ def detect(
             )
         )
     return results
+
+
+def xywh_to_xyxy(boxes: NDArray[np.float32]) -> Tensor:
+    """``(m, 4)`` ``x, y, width, height`` boxes as a ``x1, y1, x2, y2`` tensor."""
+    tensor = torch.from_numpy(np.ascontiguousarray(boxes, dtype=np.float32))
+    return torch.cat((tensor[:, :2], tensor[:, :2] + tensor[:, 2:]), dim=1)
+
+
+def xyxy_to_xywh(boxes: Tensor) -> NDArray[np.float32]:
+    """``(m, 4)`` ``x1, y1, x2, y2`` boxes as a ``x, y, width, height`` array."""
+    array = boxes.detach().cpu().numpy().astype(np.float32)
+    array[:, 2:] -= array[:, :2]
+    return array
+
+
+def matched_iou(boxes: Tensor, labels: Tensor, other: RawDetections) -> Tensor:
+    """``(m,)`` IoU of each box with its best-overlapping ``other`` box of the same class."""
+    if boxes.numel() == 0 or other.boxes.numel() == 0:
+        return torch.zeros(boxes.shape[0], device=boxes.device)
+    iou = box_iou(boxes, other.boxes)
+    iou[labels[:, None] != other.labels[None, :]] = 0.0
+    best: Tensor = iou.max(dim=1).values
+    return best

@@ -9,7 +9,7 @@ from numpy.typing import NDArray
 from torch import Tensor
 from torchvision.models.detection import FCOS
 
-from labelloop.learners._schedule import EarlyStopping, StepBudget, warmup_cosine
+from labelloop.learners._schedule import EarlyStopping, StepBudget, run_epochs, warmup_cosine
 from labelloop.learners.detection._net import mirror_boxes, training_loss
 from labelloop.learners.training import epoch_order
 
@@ -167,11 +167,11 @@ def train_detector(
     scheduler = warmup_cosine(optimizer, budget.planned_steps)
     generator = torch.Generator().manual_seed(seed)
     images_t = torch.from_numpy(images)
-    history: list[DetectionEpochStats] = []
     stopping = EarlyStopping(
         patience, min_steps, trusted=validation is not None and len(validation[1]) >= min_val
     )
-    for epoch in range(1, budget.planned_epochs + 1):
+
+    def one_epoch(epoch: int) -> DetectionEpochStats:
         train_loss = _train_epoch(
             model,
             optimizer,
@@ -184,20 +184,12 @@ def train_detector(
             generator=generator,
             device=device,
         )
-        stats = DetectionEpochStats(epoch, train_loss)
-        if validation is not None:
-            val_images, val_targets = validation
-            val_loss = _validation_loss(
-                model,
-                torch.from_numpy(val_images),
-                val_targets,
-                batch_size=batch_size,
-                device=device,
-            )
-            stats = DetectionEpochStats(epoch, train_loss, val_loss)
-        history.append(stats)
-        if stopping.update(model, epoch, epoch * budget.steps_per_epoch, stats.val_loss):
-            break
-    best_epoch = stopping.finish(model, len(history))
-    model.eval()
-    return history, best_epoch
+        if validation is None:
+            return DetectionEpochStats(epoch, train_loss)
+        val_images, val_targets = validation
+        val_loss = _validation_loss(
+            model, torch.from_numpy(val_images), val_targets, batch_size=batch_size, device=device
+        )
+        return DetectionEpochStats(epoch, train_loss, val_loss)
+
+    return run_epochs(model, budget, stopping, one_epoch)

@@ -21,7 +21,6 @@ import torch
 from numpy.typing import NDArray
 from torch import Tensor
 from torchvision.models.detection import FCOS
-from torchvision.ops import box_iou
 
 from labelloop.learners._checkpoint import Checkpoint, weights_of
 from labelloop.learners._validation import ClassNames, check_fitted, check_images
@@ -32,8 +31,11 @@ from labelloop.learners.detection._net import (
     build_fcos,
     detect,
     embedding_dim,
+    matched_iou,
     mirror_boxes,
     pooled_features,
+    xywh_to_xyxy,
+    xyxy_to_xywh,
 )
 from labelloop.learners.detection._training import (
     DetectionEpochStats,
@@ -51,27 +53,6 @@ __all__ = ["DetectionEpochStats", "TorchDetector"]
 _CHECKPOINT = Checkpoint("TorchDetector", version=1)
 # Standard deviation of the noise added to the noisy copy for stability.
 _STABILITY_NOISE = 0.02
-
-
-def _xywh_to_xyxy(boxes: NDArray[np.float32]) -> Tensor:
-    tensor = torch.from_numpy(np.ascontiguousarray(boxes, dtype=np.float32))
-    return torch.cat((tensor[:, :2], tensor[:, :2] + tensor[:, 2:]), dim=1)
-
-
-def _xyxy_to_xywh(boxes: Tensor) -> NDArray[np.float32]:
-    array = boxes.detach().cpu().numpy().astype(np.float32)
-    array[:, 2:] -= array[:, :2]
-    return array
-
-
-def _matched_iou(boxes: Tensor, labels: Tensor, other: RawDetections) -> Tensor:
-    """``(m,)`` IoU of each box with its best-overlapping ``other`` box of the same class."""
-    if boxes.numel() == 0 or other.boxes.numel() == 0:
-        return torch.zeros(boxes.shape[0], device=boxes.device)
-    iou = box_iou(boxes, other.boxes)
-    iou[labels[:, None] != other.labels[None, :]] = 0.0
-    best: Tensor = iou.max(dim=1).values
-    return best
 
 
 class TorchDetector(Configurable):
@@ -394,7 +375,7 @@ class TorchDetector(Configurable):
         for plain, flipped, noised in zip(detections, mirrored, noisy, strict=True):
             unflipped = mirror_boxes(flipped.boxes, width)
             flipped = RawDetections(unflipped, flipped.labels, flipped.scores, flipped.class_probs)
-            ious = [_matched_iou(plain.boxes, plain.labels, other) for other in (flipped, noised)]
+            ious = [matched_iou(plain.boxes, plain.labels, other) for other in (flipped, noised)]
             results.append(self._to_numpy(plain, torch.stack(ious).mean(dim=0)))
         return results
 
@@ -410,7 +391,7 @@ class TorchDetector(Configurable):
     @staticmethod
     def _to_numpy(raw: RawDetections, stability: Tensor | None) -> ImageDetections:
         return ImageDetections(
-            boxes=_xyxy_to_xywh(raw.boxes),
+            boxes=xyxy_to_xywh(raw.boxes),
             labels=raw.labels.cpu().numpy().astype(np.int64),
             scores=raw.scores.cpu().numpy().astype(np.float32),
             class_probs=raw.class_probs.cpu().numpy().astype(np.float32),
@@ -445,7 +426,7 @@ class TorchDetector(Configurable):
                 )
             converted.append(
                 {
-                    "boxes": _xywh_to_xyxy(target.boxes),
+                    "boxes": xywh_to_xyxy(target.boxes),
                     "labels": torch.from_numpy(target.labels.copy()),
                 }
             )
