@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from labelloop.store import NewItem, Store, sqlite_url
+from labelloop.store import NewItem, RankedItem, RoundRecord, Store, sqlite_url
 from tests import postgres
 
 CLASSES = ["cat", "dog", "bird"]
@@ -27,6 +27,21 @@ def new_item(i: int, label: str | None = None) -> NewItem:
         format="PNG",
         size_bytes=100,
         label=label,
+    )
+
+
+def record_round(
+    store: Store, project_id: int, ranking: list[RankedItem], *, batch_size: int = 2
+) -> RoundRecord:
+    """Record a round over a fresh snapshot whose ranking is ``ranking``, first served first."""
+    return store.add_round(
+        project_id,
+        snapshot_id=store.create_snapshot(project_id).id,
+        model_id=None,
+        strategy="margin",
+        ranking=ranking,
+        batch_size=batch_size,
+        metrics={},
     )
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from labelloop.store import FlagInput, ItemQuery, LabelInput, RankedItem, Store
-from tests.store.conftest import new_item
+from tests.store.conftest import new_item, record_round
 
 
 @pytest.fixture
@@ -33,18 +33,10 @@ def seeded(store: Store, project_id: int) -> list[int]:
         threshold=0.9,
     )
     store.record_labels(project_id, [LabelInput(ids[4], "dog", source="human", annotator="rita")])
-    snapshot = store.create_snapshot(project_id)
-    store.add_round(
+    record_round(
+        store,
         project_id,
-        snapshot_id=snapshot.id,
-        model_id=None,
-        strategy="margin",
-        ranking=[
-            RankedItem(ids[5], 0.9, "bird", 0.40),
-            RankedItem(ids[6], 0.2, "cat", 0.80),
-        ],
-        batch_size=2,
-        metrics={},
+        [RankedItem(ids[5], 0.9, "bird", 0.40), RankedItem(ids[6], 0.2, "cat", 0.80)],
     )
     store.monitor.add_report(
         project_id,
@@ -149,13 +141,10 @@ def test_ranking_sorts_page_like_one_full_sort(
         predictions=[(i, "cat", 0.91 + (n % 3) / 100) for n, i in enumerate(ids[30:])],
         threshold=0.9,
     )
-    snapshot = store.create_snapshot(project_id)
-    store.add_round(
+    record_round(
+        store,
         project_id,
-        snapshot_id=snapshot.id,
-        model_id=None,
-        strategy="margin",
-        ranking=[
+        [
             RankedItem(
                 i,
                 None if n % 7 == 0 else round((n * 37 % 11) / 10, 1),
@@ -165,7 +154,6 @@ def test_ranking_sorts_page_like_one_full_sort(
             for n, i in enumerate(ids[:25])
         ],
         batch_size=5,
-        metrics={},
     )
     everything = store.catalog.page(project_id, ItemQuery(limit=100)).rows
     value = {r.item.id: getattr(r, sort) for r in everything}

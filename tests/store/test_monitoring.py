@@ -7,19 +7,7 @@ from datetime import timedelta
 import pytest
 
 from labelloop.store import FlagInput, MetadataValue, RankedItem, Store
-
-
-def _round(store: Store, project_id: int, ranking: list[RankedItem]) -> int:
-    snapshot = store.create_snapshot(project_id)
-    return store.add_round(
-        project_id,
-        snapshot_id=snapshot.id,
-        model_id=None,
-        strategy="margin",
-        ranking=ranking,
-        batch_size=2,
-        metrics={},
-    ).id
+from tests.store.conftest import record_round
 
 
 def test_reports_are_listed_newest_first_by_kind(store: Store, project_id: int) -> None:
@@ -87,9 +75,11 @@ def test_prediction_outcomes_pair_first_labels_with_the_prediction_then(
     store: Store, project_id: int, item_ids: list[int]
 ) -> None:
     a, b, c = item_ids[:3]
-    _round(store, project_id, [RankedItem(a, 1.0, "cat", 0.6), RankedItem(b, 0.9, "dog", 0.7)])
+    record_round(
+        store, project_id, [RankedItem(a, 1.0, "cat", 0.6), RankedItem(b, 0.9, "dog", 0.7)]
+    )
     store.record_label(project_id, a, "cat", annotator="rita")
-    _round(store, project_id, [RankedItem(b, 1.0, "bird", 0.5)])
+    record_round(store, project_id, [RankedItem(b, 1.0, "bird", 0.5)])
     store.record_label(project_id, b, "dog", annotator="rita")
     store.record_label(project_id, c, "dog", annotator="rita")  # never ranked: no prediction
     store.record_label(project_id, a, "dog", annotator="rita")  # a correction, not a first label

@@ -11,7 +11,7 @@ import pytest
 from labelloop.store import LeaseConflictError, RankedItem, Served, Store
 from labelloop.store.queue import Queue
 from tests import postgres
-from tests.store.conftest import CLASSES, new_item
+from tests.store.conftest import CLASSES, new_item, record_round
 
 TTL = timedelta(minutes=10)
 GONE = timedelta(seconds=-1)
@@ -24,16 +24,7 @@ def _user(store: Store, name: str) -> int:
 
 def _rank(store: Store, project_id: int, item_ids: list[int]) -> None:
     """Record a round whose ranking is ``item_ids``, first served first."""
-    snapshot = store.create_snapshot(project_id)
-    store.add_round(
-        project_id,
-        snapshot_id=snapshot.id,
-        model_id=None,
-        strategy="margin",
-        ranking=[RankedItem(i, score=float(n)) for n, i in enumerate(item_ids)],
-        batch_size=1,
-        metrics={},
-    )
+    record_round(store, project_id, [RankedItem(i, float(n)) for n, i in enumerate(item_ids)])
 
 
 def _serve(store: Store, project_id: int, user_id: int, ttl: timedelta = TTL) -> Served:

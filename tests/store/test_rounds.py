@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from labelloop.store import RankedItem, Store, UnknownModelError
-from tests.store.conftest import new_item
+from tests.store.conftest import new_item, record_round
 
 
 def test_an_item_queued_before_any_round_does_not_make_the_first_round_number_two(
@@ -76,23 +76,11 @@ def test_a_long_ranking_is_swapped_in_chunks_and_read_only_when_whole(
         record([], chunk_size=0)
 
 
-def _round(store: Store, project_id: int, ranking: list[RankedItem]) -> None:
-    store.add_round(
-        project_id,
-        snapshot_id=store.create_snapshot(project_id).id,
-        model_id=None,
-        strategy="margin",
-        ranking=ranking,
-        batch_size=1,
-        metrics={},
-    )
-
-
 def test_enqueued_items_go_to_the_head_of_the_ranking(
     store: Store, project_id: int, item_ids: list[int]
 ) -> None:
     a, b, c, d = item_ids[:4]
-    _round(store, project_id, [RankedItem(i, 0.5, "cat", 0.6) for i in (a, b, c)])
+    record_round(store, project_id, [RankedItem(i, 0.5, "cat", 0.6) for i in (a, b, c)])
     store.enqueue(project_id, d, score=9.0)
     store.enqueue(project_id, c)  # ranked already: moved up, keeping its prediction
     assert [(i.id, s) for i, s in store.queue(project_id)] == [
@@ -113,7 +101,7 @@ def test_the_ranking_view_scores_places_between_zero_and_one(
 ) -> None:
     assert store.ranking_view(project_id, item_ids).entries == {}
     a, b, c = item_ids[:3]
-    _round(store, project_id, [RankedItem(a, 0.1, "cat", 0.9), RankedItem(b), RankedItem(c)])
+    record_round(store, project_id, [RankedItem(a, 0.1, "cat", 0.9), RankedItem(b), RankedItem(c)])
     view = store.ranking_view(project_id, item_ids)
     assert view.round_number == 1 and sorted(view.entries) == sorted([a, b, c])
     scores = [view.entries[i].score for i in (a, b, c)]
