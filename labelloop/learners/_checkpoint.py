@@ -1,14 +1,17 @@
-"""The one file format of the torch learners: a tagged dict of plain values and tensors.
+"""The one file format of the learners: a tagged dict of plain values and tensors.
 
 A checkpoint is ``{"format": "labelloop.learners.<Kind>", "version": N,
-...fields}`` written with :func:`torch.save` (atomically) and read back with
-``torch.load(weights_only=True)``, so loading runs no code. A single-network
+...fields}`` written atomically with :func:`torch.save` and read back with
+``torch.load(weights_only=True)``, so loading runs no code; learners that
+hold scikit-learn estimators are ``pickled`` instead (loading such a file can
+run code: load only your own files). A single-network
 learner stores ``config`` (what the network was built for) and
 ``state_dict``; :meth:`Checkpoint.restore` refuses a file built for another
 configuration before it touches the weights, with an error that says what to
 build instead.
 """
 
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,11 +41,13 @@ class Checkpoint:
         kind: The learner's class name, e.g. ``"TorchClassifier"``.
         version: The format's version, written into every file.
         hint: What to do with a file that is not of this kind.
+        pickled: Written with :mod:`pickle` rather than :func:`torch.save`.
     """
 
     kind: str
     version: int
     hint: str = "to start from bare weights, pass the file as weights_path instead."
+    pickled: bool = False
 
     @property
     def tag(self) -> str:
@@ -55,7 +60,15 @@ class Checkpoint:
 
     def save(self, path: Path, state: dict[str, Any]) -> None:
         """Write ``state`` to ``path``, replacing it atomically."""
-        write_atomically(Path(path), lambda partial: torch.save(state, partial))
+
+        def write(partial: Path) -> None:
+            if not self.pickled:
+                torch.save(state, partial)
+                return
+            with partial.open("wb") as file:
+                pickle.dump(state, file, protocol=pickle.HIGHEST_PROTOCOL)
+
+        write_atomically(Path(path), write)
 
     def read(self, path: Path) -> dict[str, Any]:
         """The content of a file written by :meth:`save`.
@@ -68,7 +81,7 @@ class Checkpoint:
             path,
             what=f"saved {self.kind}",
             missing_hint="check the path or call save() first.",
-            use_torch=True,
+            use_torch=not self.pickled,
         )
         if not isinstance(state, dict) or state.get("format") != self.tag:
             raise ModelFileCorruptError(f"{path} is not a saved {self.kind}; {self.hint}")

@@ -28,7 +28,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from labelloop.learners._files import read_file, write_atomically
+from labelloop.learners._checkpoint import Checkpoint
 from labelloop.learners._validation import (
     N_CLASSES,
     InputShape,
@@ -48,7 +48,9 @@ from labelloop.plugins import Choice, Configurable, Constraint, Integer
 
 __all__ = ["EmbeddingCache", "EmbeddingClassifier"]
 
-_FORMAT = "labelloop.learners.EmbeddingClassifier"
+_CHECKPOINT = Checkpoint(
+    "EmbeddingClassifier", version=1, hint="load it with the learner that wrote it.", pickled=True
+)
 HEADS = ("logreg", "mlp")
 
 
@@ -317,16 +319,10 @@ class EmbeddingClassifier(Configurable):
     def save(self, path: Path) -> None:
         """Write the head and the backbone's settings (not its weights: they are the setting's)."""
         head = self._fitted()
-        state = {
-            "format": _FORMAT,
-            "config": self._config(),
-            "head": pickle.dumps(head, protocol=pickle.HIGHEST_PROTOCOL),
-        }
-
-        def write(partial: Path) -> None:
-            partial.write_bytes(pickle.dumps(state, protocol=5))
-
-        write_atomically(Path(path), write)
+        state = _CHECKPOINT.state(
+            config=self._config(), head=pickle.dumps(head, protocol=pickle.HIGHEST_PROTOCOL)
+        )
+        _CHECKPOINT.save(path, state)
 
     def _config(self) -> dict[str, Any]:
         return {
@@ -346,11 +342,7 @@ class EmbeddingClassifier(Configurable):
                 class count or input shape.
         """
         path = Path(path)
-        state = read_file(
-            path, what="embedding classifier", missing_hint="train a round first.", use_torch=False
-        )
-        if not isinstance(state, dict) or state.get("format") != _FORMAT:
-            raise ModelFileCorruptError(f"{path} is not a saved embedding classifier")
+        state = _CHECKPOINT.read(path)
         if state["config"] != self._config():
             raise WeightsMismatchError(
                 f"{path} was saved for {state['config']}, not {self._config()}"

@@ -1,6 +1,5 @@
 """Adapter that turns any scikit-learn classifier into a :class:`Learner`."""
 
-import pickle
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -10,7 +9,7 @@ from sklearn.base import clone
 from sklearn.dummy import DummyClassifier
 from sklearn.pipeline import Pipeline
 
-from labelloop.learners._files import read_file, write_atomically
+from labelloop.learners._checkpoint import Checkpoint
 from labelloop.learners._validation import (
     N_CLASSES,
     ImageShape,
@@ -21,7 +20,6 @@ from labelloop.learners._validation import (
 )
 from labelloop.learners.errors import (
     InvalidParameterError,
-    ModelFileCorruptError,
     NoPredictProbaError,
     WeightsMismatchError,
 )
@@ -29,9 +27,10 @@ from labelloop.plugins import Configurable, Constraint, Flag, Integer
 
 __all__ = ["SklearnLearner"]
 
-_FORMAT = "labelloop.learners.SklearnLearner"
 # Version 2 adds the bootstrap clones; version 1 files load without them.
-_FORMAT_VERSION = 2
+_CHECKPOINT = Checkpoint(
+    "SklearnLearner", version=2, hint="load it with the learner that wrote it.", pickled=True
+)
 
 
 def _single_class_estimator(estimator: Any) -> Any:
@@ -260,22 +259,15 @@ class SklearnLearner(Configurable):
             NotFittedError: If called before :meth:`fit` or :meth:`load`.
         """
         self._check_fitted()
-        state = {
-            "format": _FORMAT,
-            "version": _FORMAT_VERSION,
-            "n_classes": self.n_classes,
-            "flatten": self.flatten,
-            "input_shape": self.input_shape_,
-            "classes": self.classes_,
-            "estimator": self.estimator_,
-            "bags": self.bags_,
-        }
-
-        def write(partial: Path) -> None:
-            with partial.open("wb") as file:
-                pickle.dump(state, file, protocol=pickle.HIGHEST_PROTOCOL)
-
-        write_atomically(Path(path), write)
+        state = _CHECKPOINT.state(
+            n_classes=self.n_classes,
+            flatten=self.flatten,
+            input_shape=self.input_shape_,
+            classes=self.classes_,
+            estimator=self.estimator_,
+            bags=self.bags_,
+        )
+        _CHECKPOINT.save(path, state)
 
     def load(self, path: Path) -> Self:
         """Restore a learner written by :meth:`save`.
@@ -295,16 +287,7 @@ class SklearnLearner(Configurable):
                 ``flatten`` or ``bagging``.
         """
         path = Path(path)
-        state = read_file(
-            path,
-            what="saved SklearnLearner",
-            missing_hint="check the path or call save() first.",
-            use_torch=False,
-        )
-        if not isinstance(state, dict) or state.get("format") != _FORMAT:
-            raise ModelFileCorruptError(
-                f"{path} is not a saved SklearnLearner; load it with the learner that wrote it."
-            )
+        state = _CHECKPOINT.read(path)
         bags = state.get("bags", [])
         saved = {"n_classes": state["n_classes"], "flatten": state["flatten"], "bagging": len(bags)}
         for name, value in saved.items():
