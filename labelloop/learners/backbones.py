@@ -27,6 +27,7 @@ from torch.nn import functional
 
 from labelloop.learners.errors import InvalidParameterError, WeightsUnavailableError
 from labelloop.learners.networks import FeatureClassifier, load_matching_weights, read_state_dict
+from labelloop.learners.registry import BACKBONE_LEARNER_NAMES
 
 __all__ = [
     "BACKBONE_NAMES",
@@ -37,14 +38,9 @@ __all__ = [
     "weights_available",
 ]
 
-BACKBONE_NAMES: tuple[str, ...] = (
-    "convnext_tiny",
-    "efficientnet_b0",
-    "resnet18",
-    "resnet50",
-    "vit_b_16",
-)
-"""The torchvision architectures a project may use as its backbone."""
+BACKBONE_NAMES: tuple[str, ...] = BACKBONE_LEARNER_NAMES
+"""The torchvision architectures a project may use as its backbone: the learners
+registered with ``needs=("backbone",)``, sorted. Each needs a branch in :func:`_strip_head`."""
 
 _MEAN = (0.485, 0.456, 0.406)
 _STD = (0.229, 0.224, 0.225)

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from labelloop.learners import (
+    DETECTION_LEARNERS,
     LEARNER_NAMES,
     LEARNERS,
     DeepEnsemble,
@@ -16,9 +17,18 @@ from labelloop.learners import (
 from .conftest import Digits
 
 
-def test_names_come_from_the_registry() -> None:
-    assert LEARNERS.names() == LEARNER_NAMES
-    assert all(LEARNERS.help().values())
+def test_the_settings_names_match_the_registry() -> None:
+    from labelloop import names
+    from labelloop.learners.backbones import BACKBONE_NAMES
+
+    assert names.BACKBONE_LEARNERS == BACKBONE_NAMES
+    assert DETECTION_LEARNERS.names() == names.DETECTION_LEARNERS
+
+
+def test_every_name_has_one_line_of_help() -> None:
+    help_lines = LEARNERS.help()
+    assert tuple(help_lines) == LEARNER_NAMES
+    assert all(line and "\n" not in line for line in help_lines.values())
 
 
 @pytest.mark.parametrize("name", LEARNER_NAMES)
