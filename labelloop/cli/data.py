@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
+from rich.text import Text
 
 from labelloop.cli._console import ProjectDir, console, err, friendly, progress_bar, styled
 from labelloop.loop.export import ExportFormat, export_bytes
@@ -103,8 +104,12 @@ def _check_new_items(ws: Workspace, before: set[int], *, label: str) -> None:
     health = check_batch(ws, added, label=label)
     for found in (health.drift, health.outliers):
         if found is not None:
-            style = "bold red" if found.alert else "green"
-            console.print(f"[{style}]{'alert' if found.alert else 'ok'}[/{style}] {found.summary}")
+            console.print(_verdict(found.alert, found.summary))
+
+
+def _verdict(alert: bool, summary: str) -> Text:
+    """``alert``/``ok`` in colour where the terminal shows it, then the check's summary."""
+    return Text.assemble(("alert", "bold red") if alert else ("ok", "green"), " ", summary)
 
 
 def _detection_format(fmt: str) -> FormatName:
@@ -271,5 +276,4 @@ def _check_window(ws: Workspace, paths: list[Path], label: str) -> None:
 
     found = check_window(ws, paths, label=label)
     if found is not None:
-        style = "bold red" if found.alert else "green"
-        err.print(f"[{style}]{'alert' if found.alert else 'ok'}[/{style}] {found.summary}")
+        err.print(_verdict(found.alert, found.summary))

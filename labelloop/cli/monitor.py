@@ -67,7 +67,7 @@ def _print_overview(overview: dict[str, Any], flags: dict[str, list[dict[str, An
     decision = overview["decision"]
     style = "bold yellow" if decision == "diminishing" else "bold green"
     words = "returns are diminishing" if decision == "diminishing" else "continue labeling"
-    console.print(f"[{style}]{words}[/{style}]")
+    console.print(Text(words, style=style))
     stopping = overview["latest"]["stopping"]
     if stopping is not None:
         console.print(stopping["summary"])

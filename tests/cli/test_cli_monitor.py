@@ -41,6 +41,7 @@ def test_import_checks_new_images_and_monitor_reports(tmp_path: Path) -> None:
     assert "import clean: no drift" in out
     out = _ok("import", proj, _folder(digits, tmp_path / "inv", 5, 40, invert=True), "--unlabeled")
     assert "alert" in out and "import inv: drift" in out
+    assert "[bold" not in out and "[/" not in out  # styles, not their markup
     report = json.loads(_ok("monitor", proj, "--json"))
     assert report["decision"] == "continue"
     assert report["latest"]["data_drift"]["alert"] is True
@@ -48,6 +49,7 @@ def test_import_checks_new_images_and_monitor_reports(tmp_path: Path) -> None:
     _ok("train", proj)
     table = _ok("monitor", proj, "--label-errors", "--concept-drift")
     assert "continue labeling" in table or "returns are diminishing" in table
+    assert "[bold" not in table
     assert "stabilizing_predictions" in table and "label_errors" in table
     status = _ok("status", proj)
     assert "labeling" in status
