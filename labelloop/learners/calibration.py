@@ -7,6 +7,7 @@ labels (the validation split) by minimising the negative log-likelihood.
 """
 
 import math
+from dataclasses import dataclass
 from typing import ClassVar, Literal, Self, cast
 
 import numpy as np
@@ -15,12 +16,27 @@ from scipy.optimize import minimize_scalar
 
 from labelloop.learners._validation import check_fitted, check_labels
 from labelloop.learners.errors import InvalidInputError, InvalidParameterError
+from labelloop.learners.metrics import expected_calibration_error
 from labelloop.plugins import Choice, Configurable, Constraint, Number
 
-__all__ = ["InputKind", "TemperatureScaler", "softmax"]
+__all__ = [
+    "CALIBRATION_PRIOR_STD",
+    "InputKind",
+    "TemperatureScaler",
+    "ValidationCalibration",
+    "calibrate_on_validation",
+    "softmax",
+]
 
 InputKind = Literal["probs", "logits"]
 """What :class:`TemperatureScaler` is given: probabilities or raw logits."""
+
+CALIBRATION_PRIOR_STD = 0.5
+"""Standard deviation of the prior on ``log T`` of :func:`calibrate_on_validation`.
+Validation splits in a labeling loop are small and often classified without
+error, which drives a plain maximum-likelihood ``T`` to its lower bound; on
+digits with 60 validation images, a std of 1 still sharpened a well-calibrated
+CNN to ``T`` of about 0.6 and raised its test NLL, 0.5 held it near 0.8."""
 
 _GRID_POINTS = 64
 # Rows of probabilities may miss 1 by rounding (float32 softmax, averaged members).
@@ -206,3 +222,45 @@ class TemperatureScaler(Configurable):
             )
         with np.errstate(divide="ignore"):
             return np.log(values)
+
+
+@dataclass(frozen=True)
+class ValidationCalibration:
+    """What :func:`calibrate_on_validation` found.
+
+    Attributes:
+        temperature: The logits' divisor; 1.0 unless one was fitted.
+        ece_before: Expected calibration error of the plain softmax.
+        ece_after: The same with ``temperature`` applied.
+    """
+
+    temperature: float
+    ece_before: float
+    ece_after: float
+
+
+def calibrate_on_validation(
+    logits: NDArray[np.floating], y: NDArray[np.integer], *, fit_temperature: bool
+) -> ValidationCalibration:
+    """Measure calibration on a validation split, and fit a temperature if asked.
+
+    The temperature is a :class:`TemperatureScaler` with a prior of std
+    :data:`CALIBRATION_PRIOR_STD` on ``log T``, so a small or error-free split
+    keeps ``T`` near 1. It is fitted on the split it is measured on, so
+    ``ece_after`` is an in-sample figure.
+
+    Args:
+        logits: Validation logits, shape ``(n_val, n_classes)``.
+        y: Their true class indices, shape ``(n_val,)``.
+        fit_temperature: Fit a temperature; else it stays 1.
+
+    Returns:
+        The temperature and the calibration errors before and after it.
+    """
+    before = expected_calibration_error(softmax(logits), y)
+    if not fit_temperature:
+        return ValidationCalibration(1.0, before, before)
+    scaler = TemperatureScaler(input_kind="logits", prior_std=CALIBRATION_PRIOR_STD)
+    temperature = scaler.fit(logits, y).temperature_
+    after = expected_calibration_error(softmax(logits, temperature), y)
+    return ValidationCalibration(temperature, before, after)

@@ -21,11 +21,10 @@ from labelloop.learners._validation import (
 )
 from labelloop.learners.augment import AUGMENT_NAMES, AugmentName
 from labelloop.learners.backbones import BACKBONE_NAMES, BackboneClassifier
-from labelloop.learners.calibration import TemperatureScaler
+from labelloop.learners.calibration import calibrate_on_validation
 from labelloop.learners.errors import InvalidInputError, InvalidParameterError
 from labelloop.learners.health import prediction_collapse
 from labelloop.learners.mc_dropout import mc_dropout_logits
-from labelloop.learners.metrics import expected_calibration_error
 from labelloop.learners.networks import (
     NETWORK_NAMES,
     FeatureClassifier,
@@ -41,14 +40,6 @@ __all__ = ["TorchClassifier"]
 
 # Version 2 adds the temperature; version 1 files load with temperature 1.
 _CHECKPOINT = Checkpoint("TorchClassifier", version=2)
-
-CALIBRATION_PRIOR_STD = 0.5
-"""Standard deviation of the prior on ``log T`` when ``calibrate=True``; see
-:class:`~labelloop.learners.calibration.TemperatureScaler`. Validation splits
-in a labeling loop are small and often classified without error, which drives
-a plain maximum-likelihood ``T`` to its lower bound; on digits with 60
-validation images, a std of 1 still sharpened a well-calibrated CNN to
-``T`` of about 0.6 and raised its test NLL, 0.5 held it near 0.8."""
 
 
 def _probabilities(logits: Tensor, temperature: float) -> Tensor:
@@ -73,13 +64,13 @@ class TorchClassifier(Configurable):
     passes with the dropout before the head on and batch-norm in eval mode.
 
     With ``calibrate`` and a validation split, ``fit`` ends by fitting a
-    temperature on the validation logits (a
-    :class:`~labelloop.learners.calibration.TemperatureScaler` with a prior of
-    std :data:`CALIBRATION_PRIOR_STD` on ``log T``, so a small or error-free
-    split keeps ``T`` near 1); :meth:`predict_proba` and
-    :meth:`predict_samples` divide the logits by it. The temperature is
-    fitted on the same split that picks the best epoch, so ``ece_after_`` is
-    an in-sample figure. A fit without validation resets the temperature to 1.
+    temperature on the validation logits
+    (:func:`~labelloop.learners.calibration.calibrate_on_validation`, whose
+    prior keeps ``T`` near 1 on a small or error-free split);
+    :meth:`predict_proba` and :meth:`predict_samples` divide the logits by it.
+    The temperature is fitted on the same split that picks the best epoch, so
+    ``ece_after_`` is an in-sample figure. A fit without validation resets the
+    temperature to 1.
 
     Args:
         network: ``"cnn"`` (:class:`~labelloop.learners.networks.SmallCNN`) or
@@ -558,16 +549,10 @@ class TorchClassifier(Configurable):
             batch_size=self.inference_batch_size,
             device=self.device_,
         )
-        logits_t = torch.from_numpy(logits)
-        self.ece_before_ = expected_calibration_error(_probabilities(logits_t, 1.0).numpy(), y_val)
-        self.ece_after_ = self.ece_before_
-        if self.calibrate:
-            scaler = TemperatureScaler(input_kind="logits", prior_std=CALIBRATION_PRIOR_STD)
-            self.temperature_ = scaler.fit(logits, y_val).temperature_
-            probs = _probabilities(logits_t, self.temperature_).numpy()
-            self.ece_after_ = expected_calibration_error(probs, y_val)
-        else:  # a temperature fitted to an earlier fit does not hold for this one
-            self.temperature_ = 1.0
+        # Without calibrate the temperature is 1: one fitted to an earlier fit does not hold.
+        found = calibrate_on_validation(logits, y_val, fit_temperature=self.calibrate)
+        self.temperature_ = found.temperature
+        self.ece_before_, self.ece_after_ = found.ece_before, found.ece_after
 
     def _fits_current_network(self, n_classes: int, input_shape: ImageShape) -> bool:
         built_for = getattr(self, "_built_for", None)
