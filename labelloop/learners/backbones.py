@@ -35,12 +35,25 @@ __all__ = [
     "BackboneClassifier",
     "build_backbone",
     "imagenet_weights_file",
+    "is_torchvision_backbone",
     "weights_available",
 ]
 
 BACKBONE_NAMES: tuple[str, ...] = BACKBONE_LEARNER_NAMES
 """The torchvision architectures a project may use as its backbone: the learners
 registered with ``needs=("backbone",)``, sorted. Each needs a branch in :func:`_strip_head`."""
+
+
+def is_torchvision_backbone(network: str, weights: str) -> bool:
+    """Whether a classifier ``network`` with backbone ``weights`` is a torchvision backbone.
+
+    ``"resnet18"`` without weights is the small-image ResNet-18 of
+    :func:`~labelloop.learners.networks.build_network` instead: trained from
+    scratch at the images' own size, where the torchvision one would resize
+    them to its input size.
+    """
+    return network in BACKBONE_NAMES and (network != "resnet18" or weights != "none")
+
 
 _MEAN = (0.485, 0.456, 0.406)
 _STD = (0.229, 0.224, 0.225)

@@ -12,6 +12,7 @@ from pathlib import Path
 from sklearn.linear_model import LogisticRegression
 
 from labelloop.learners._validation import ImageShape, check_input_shape, check_n_classes
+from labelloop.learners.backbones import is_torchvision_backbone
 from labelloop.learners.base import Learner
 from labelloop.learners.embedding import EmbeddingClassifier
 from labelloop.learners.ensemble import DeepEnsemble
@@ -197,7 +198,7 @@ def backbone(spec: LearnerSpec) -> TorchClassifier | EmbeddingClassifier:
             random_state=spec.random_state,
             device=spec.device,
         )
-    if spec.name == "resnet18" and spec.weights == "none":
+    if not is_torchvision_backbone(spec.name, spec.weights):
         return TorchClassifier(
             "resnet18",
             spec.n_classes,

@@ -20,7 +20,11 @@ from labelloop.learners._validation import (
     check_n_samples,
 )
 from labelloop.learners.augment import AUGMENT_NAMES, AugmentName
-from labelloop.learners.backbones import BACKBONE_NAMES, BackboneClassifier
+from labelloop.learners.backbones import (
+    BACKBONE_NAMES,
+    BackboneClassifier,
+    is_torchvision_backbone,
+)
 from labelloop.learners.calibration import calibrate_on_validation
 from labelloop.learners.errors import InvalidInputError, InvalidParameterError
 from labelloop.learners.health import prediction_collapse
@@ -511,11 +515,7 @@ class TorchClassifier(Configurable):
         return config
 
     def _pretrained_backbone(self) -> bool:
-        """A torchvision backbone at its own input size (``resnet18`` without weights
-        keeps the small-image ResNet-18 of :func:`build_network`)."""
-        return self.network in BACKBONE_NAMES and (
-            self.network != "resnet18" or self.backbone_weights != "none"
-        )
+        return is_torchvision_backbone(self.network, self.backbone_weights)
 
     def _build(self, n_classes: int, input_shape: ImageShape, *, weights: str) -> FeatureClassifier:
         if self._pretrained_backbone():
