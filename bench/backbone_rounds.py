@@ -89,10 +89,10 @@ def main() -> None:
                 result = run_round(ws)
                 took = time.perf_counter() - started
                 times.setdefault(mode, []).append(took)
-                accuracy = (result.metrics.get("validation") or {}).get("accuracy")
+                accuracy = result.metrics.validation_value("accuracy")
                 print(
                     f"{mode:8} round {number + 1}: {took:7.1f} s  "
-                    f"labels {result.metrics['n_labeled']}  val acc {accuracy}",
+                    f"labels {result.metrics.n_labeled}  val acc {accuracy}",
                     flush=True,
                 )
                 _label_more(ws, photos, 10)

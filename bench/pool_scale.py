@@ -93,7 +93,7 @@ def _stage_round(root: Path, workers: int) -> dict[str, Any]:
     wall = time.perf_counter() - start
     stages = {name: round(end - begin, 2) for (name, begin), (_, end) in itertools.pairwise(marks)}
     round_peak = _peak_rss_mb()
-    n = result.metrics["n_pool"]
+    n = result.metrics.n_pool
 
     # The raw limit: decode with the same loader and run the model forward, nothing else.
     channels, size = ws.input_geometry()

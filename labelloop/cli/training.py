@@ -39,25 +39,24 @@ def train(project_dir: ProjectDir) -> None:
         result = run_round(
             ws, on_step=lambda name, done: progress.update(task, description=name, completed=done)
         )
-    r = result.round
+    r, metrics = result.round, result.metrics
     console.print(
-        f"round {r.number}: {result.metrics['n_labeled']} labels, strategy {r.strategy}, "
+        f"round {r.number}: {metrics.n_labeled} labels, strategy {r.strategy}, "
         f"queued {len(r.selected)} items (the batch; the ranking behind it holds the rest)"
     )
-    val = result.metrics.get("validation")
-    if isinstance(val, dict) and "map50" in val:
+    val = metrics.validation
+    if val is not None and "map50" in val:
         console.print(
             f"validation mAP@0.5 {number(val['map50'])}, mAP@[.5:.95] {number(val['map'])} "
             f"on {val['n_images']} images"
         )
-    elif "validation" in result.metrics:
-        val = result.metrics["validation"]
+    elif val is not None:
         console.print(
             f"validation accuracy {accuracy(val)}, macro-F1 {val['macro_f1']:.3f}, "
             f"ECE {val['ece']:.3f}"
         )
-    health = result.metrics.get("model_health")
-    if isinstance(health, dict) and health.get("collapsed"):
+    health = metrics.model_health
+    if health is not None and health.get("collapsed"):
         err.print(styled("[yellow]warning:[/yellow] {}", health["summary"]))
 
 

@@ -425,9 +425,9 @@ class DetectionTask:
         detector = warm_detector(ctx.ws)
         ctx.step("fit", 0.3)
         validation = fit_detector(detector, X, targets, is_val)
-        ctx.metrics |= {"n_train": int((~is_val).sum()), "n_val": int(is_val.sum())}
+        ctx.metrics.n_train, ctx.metrics.n_val = int((~is_val).sum()), int(is_val.sum())
         if validation is not None:
-            ctx.metrics["validation"] = validation.to_dict()
+            ctx.metrics.validation = validation.to_dict()
         return detector
 
     def score(self, ctx: RoundContext, model: Any, strategy: str) -> _Scored | None:

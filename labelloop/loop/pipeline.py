@@ -37,6 +37,7 @@ from labelloop.errors import LabelloopError
 from labelloop.loop.engine import Selection
 from labelloop.loop.health import check_concept_drift, recent_label_weight, record_stopping
 from labelloop.loop.labelstudio import after_round
+from labelloop.loop.metrics import RoundMetrics
 from labelloop.loop.workspace import Workspace
 from labelloop.monitor.drift import shift_weights
 from labelloop.monitor.outliers import apply_outlier_policy
@@ -70,7 +71,7 @@ class RoundResult:
     """What a round recorded: the round, its metrics, and how many auto labels it wrote."""
 
     round: RoundRecord
-    metrics: dict[str, Any]
+    metrics: RoundMetrics
     auto_labels: int = 0
 
 
@@ -102,7 +103,7 @@ class RoundContext:
     position: dict[int, int]
     human: NDArray[np.bool_]
     seed: int
-    metrics: dict[str, Any] = field(default_factory=dict)
+    metrics: RoundMetrics = field(default_factory=RoundMetrics)
     state: dict[str, Any] = field(default_factory=dict)
 
 
@@ -228,7 +229,8 @@ def _weighted(ws: Workspace, pairs: list[tuple[Item, LabelEvent]]) -> list[tuple
 
 def _save_model(ctx: RoundContext, model: Model) -> tuple[int, str]:
     ws = ctx.ws
-    record = ws.store.add_model(ws.project.id, ctx.snapshot_id, ws.config.learner, ctx.metrics)
+    metrics = ctx.metrics.to_json()
+    record = ws.store.add_model(ws.project.id, ctx.snapshot_id, ws.config.learner, metrics)
     ws.models_dir.mkdir(parents=True, exist_ok=True)
     path = ws.models_dir / f"{record.version}.pt"
     model.save(path)
@@ -361,7 +363,7 @@ def run_round(
         position=position,
         human=human,
         seed=cfg.seed + len(ws.store.rounds(pid)),
-        metrics={"n_labeled": int(human.sum()), "n_pool": len(items)},
+        metrics=RoundMetrics(n_labeled=int(human.sum()), n_pool=len(items)),
     )
     metrics = ctx.metrics
     model_id, version = None, None
@@ -381,7 +383,7 @@ def run_round(
         strategy = cfg.strategy
         if not trusted:
             strategy = cfg.cold_start  # rank as before any model
-            metrics["fallback_strategy"] = strategy
+            metrics.fallback_strategy = strategy
     step("rank", 0.85)
     ranking_scores = scored if trusted else task.score(ctx, None, strategy) if items else None
     seen = scored if scored is not None else ranking_scores
@@ -392,7 +394,7 @@ def run_round(
     taken = human.copy()
     if seen is not None:
         _flag_unreadable(ctx, seen.ok)
-        metrics["unreadable"] = int((~seen.ok).sum())
+        metrics.unreadable = int((~seen.ok).sum())
         taken |= ~seen.ok
     outliers, outlier_scores = _flag_mask(ctx, "outlier")
     plan = apply_outlier_policy(outliers, cfg.monitor.outlier_policy, outlier_scores)
@@ -416,7 +418,7 @@ def run_round(
         rows_of = {row.item_id: row for row in fill} | ranked
         rows = [rows_of[items[i].id] for i in review]
         ranking = interleave(ranking, rows, cfg.monitor.outlier_review_share)
-        metrics["outliers_for_review"] = len(review)
+        metrics.outliers_for_review = len(review)
     auto = 0
     # A model trained on a handful of labels can be confidently wrong (one
     # trained on a single class says 1.0 for everything): wait for enough.
@@ -430,7 +432,7 @@ def run_round(
             predictions=task.auto_candidates(ctx, scored),
             threshold=threshold,
         )
-        metrics["auto_labels_written"] = auto
+        metrics.auto_labels_written = auto
     extra: list[int] = []
     if model is not None and scored is not None and trusted:
         extra = task.extras(ctx, model, scored)
@@ -441,12 +443,12 @@ def run_round(
         strategy=strategy,
         ranking=ranking,
         batch_size=cfg.batch_size,
-        metrics=metrics,
+        metrics=metrics.to_json(),
     )
     for item_id in reversed(extra):  # the new round's ranking: the task's extras first
         ws.store.enqueue(pid, item_id)
     step("monitor", 0.99)
-    if "monitor" in metrics:
+    if metrics.monitor is not None:
         record_stopping(ws, record.id)
     if task.watches_concept:
         check_concept_drift(ws)

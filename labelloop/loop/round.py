@@ -152,14 +152,12 @@ class ClassificationTask:
             # metrics, and (for the confidence histogram) its probabilities.
             val_metrics = evaluate(val_probs, y[is_val], learner.n_classes)
             ctx.state["validation"] = (val_probs, y[is_val])
-        ctx.metrics |= {
-            "n_train": int((~is_val).sum()),
-            "n_val": int(is_val.sum()),
-            "refit_on": len(y) if refit or val_probs is None else int((~is_val).sum()),
-        }
-        ctx.metrics["calibration"] = calibration_report(learner)
+        metrics = ctx.metrics
+        metrics.n_train, metrics.n_val = int((~is_val).sum()), int(is_val.sum())
+        metrics.refit_on = len(y) if refit or val_probs is None else metrics.n_train
+        metrics.calibration = calibration_report(learner)
         if val_metrics is not None:
-            ctx.metrics["validation"] = val_metrics.to_dict()
+            metrics.validation = val_metrics.to_dict()
         ctx.state["labels"] = (idx, y)
         return learner
 
@@ -192,9 +190,9 @@ class ClassificationTask:
         idx, y = ctx.state["labels"]
         unlabeled = ~ctx.human & scored.ok
         health = model_health(probs[idx], y, probs[unlabeled], ctx.ws.config.classes)
-        ctx.metrics["model_health"] = health
+        ctx.metrics.model_health = health
         val_probs, val_labels = ctx.state.get("validation", (None, None))
-        ctx.metrics["confidence_histogram"] = confidence_histogram(
+        ctx.metrics.confidence_histogram = confidence_histogram(
             probs[unlabeled], val_probs, val_labels
         )
         return not health["collapsed"]
@@ -203,7 +201,7 @@ class ClassificationTask:
         """The stop set's predictions and the pool's uncertainty, for the stopping rules."""
         probs = cast(_Scored, scored).probs
         assert probs is not None
-        ctx.metrics["monitor"] = observe_round(ctx.ws, ctx.items, probs, ctx.human)
+        ctx.metrics.monitor = observe_round(ctx.ws, ctx.items, probs, ctx.human)
 
     def rank(
         self,
@@ -263,7 +261,7 @@ class ClassificationTask:
         synthesized = synthesize_queries(
             ctx.ws, cfg.synthesis, cast(Learner, model), ctx.items, probs, seed=ctx.seed
         )
-        ctx.metrics["synthesized"] = synthesized
+        ctx.metrics.synthesized = synthesized
         return synthesized
 
 

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from labelloop.data.formats import FormatName
 from labelloop.data.images import ImageFileError
 from labelloop.loop import Workspace
+from labelloop.loop.dashboard import auto_label_summary, learning_curve
 from labelloop.loop.export import ExportFormat, export_bytes
 from labelloop.loop.settings import SettingsError, apply_settings, describe_settings
 from labelloop.server.deps import trainer_of, workspace_of
@@ -149,33 +150,15 @@ def dashboard(request: Request, who: Annotator) -> DashboardOut:
     """Labels over time, learning curve, class balance, model, training, auto-label precision."""
     ws = workspace_of(request)
     pid = ws.project.id
-    curve = [
-        {
-            "round": r.number,
-            "snapshot_id": r.snapshot_id,
-            "n_labeled": r.metrics.get("n_labeled"),
-            "accuracy": r.metrics.get("validation", {}).get("accuracy"),
-            "macro_f1": r.metrics.get("validation", {}).get("macro_f1"),
-            "ece": r.metrics.get("validation", {}).get("ece"),
-            "strategy": r.strategy,
-        }
-        for r in ws.store.rounds(pid)
-        if r.model_id is not None
-    ]
-    outcomes = ws.store.leases.review_outcomes(pid)
-    reviewed = outcomes["accepted"] + outcomes["corrected"]
     return DashboardOut(
         progress=ws.store.stats.progress(pid),
         labels_over_time=ws.store.stats.labels_over_time(pid),
-        learning_curve=curve,
+        learning_curve=learning_curve(ws.store.rounds(pid)),
         class_balance=ws.store.stats.class_balance(pid),
         training=training_state(ws),
-        auto_labels={
-            **outcomes,
-            "reviewed": reviewed,
-            "precision": outcomes["accepted"] / reviewed if reviewed else None,
-            "threshold": ws.config.auto_label_threshold,
-        },
+        auto_labels=auto_label_summary(
+            ws.store.leases.review_outcomes(pid), ws.config.auto_label_threshold
+        ),
         annotators=[
             row
             for row in ws.store.stats.annotators(pid)

@@ -79,7 +79,7 @@ def test_embed_rounds_after_the_first_never_run_the_backbone(
     with Workspace.init(tmp_path / "p", config) as ws:
         ws.import_folder(_photos(tmp_path / "photos", 40), with_labels=True)
         first = run_round(ws)
-        assert first.metrics["n_labeled"] == 40
+        assert first.metrics.n_labeled == 40
         cache = tmp_path / "p" / "cache" / "embeddings"
         shards = sorted(cache.rglob("vectors-*.npy"))
         assert shards
@@ -89,7 +89,7 @@ def test_embed_rounds_after_the_first_never_run_the_backbone(
 
         monkeypatch.setattr(EmbeddingClassifier, "_backbone", no_backbone)
         second = run_round(ws)
-        assert second.metrics["validation"]["accuracy"] >= 0.0
+        assert second.metrics.validation_value("accuracy") is not None
         assert sorted(cache.rglob("vectors-*.npy")) == shards
         learner = latest_learner(ws, (3, *ws.config.image_size))  # type: ignore[misc]
         assert isinstance(learner, EmbeddingClassifier)

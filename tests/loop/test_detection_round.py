@@ -67,9 +67,10 @@ def test_a_round_fits_ranks_and_proposes_boxes(tmp_path: Path) -> None:
     result = run_round(ws, on_step=lambda name, _done: steps.append(name))
     assert steps[0] == "snapshot" and "fit" in steps and steps[-1] == "done"
     assert result.round.strategy == "entropy_sum" and result.round.model_id is not None
-    assert result.metrics["n_labeled"] == N_LABELED
-    assert result.metrics["n_val"] >= 1 and result.metrics["n_train"] >= 1
-    validation = result.metrics["validation"]
+    assert result.metrics.n_labeled == N_LABELED
+    assert (result.metrics.n_val or 0) >= 1 and (result.metrics.n_train or 0) >= 1
+    validation = result.metrics.validation
+    assert validation is not None
     assert 0.0 <= validation["map"] <= validation["map50"] <= 1.0
     model = ws.store.model(result.round.model_id)
     assert (ws.root / str(model.path)).is_file()
@@ -310,7 +311,7 @@ def test_photos_of_mixed_sizes_get_one_input_size_and_boxes_in_their_own_pixels(
             assert box["x"] + box["width"] <= items[item_id].width + 1e-3
             assert box["y"] + box["height"] <= items[item_id].height + 1e-3
     result = run_round(ws)
-    assert result.round.model_id is not None and result.metrics["unreadable"] == 0
+    assert result.round.model_id is not None and result.metrics.unreadable == 0
     proposed = 0
     for item, _ in ws.store.queue(ws.project.id):
         found = _proposals_of(ws, item.id)

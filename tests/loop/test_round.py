@@ -72,12 +72,12 @@ def test_rounds_fit_record_and_queue_unlabeled_items(ws: Workspace) -> None:
         labeled |= set(queued)
         result = run_round(ws)
         assert not set(result.round.selected) & labeled
-        assert result.metrics["n_labeled"] == len(labeled)
+        assert result.metrics.n_labeled == len(labeled)
     assert result.round.strategy == "margin" and result.round.model_id is not None
     model = ws.store.model(result.round.model_id)
     assert (ws.root / str(model.path)).is_file()
-    assert result.metrics["n_val"] >= 1 and "accuracy" in result.metrics["validation"]
-    assert "ece_before_calibration" in result.metrics["calibration"]
+    assert (result.metrics.n_val or 0) >= 1 and "accuracy" in (result.metrics.validation or {})
+    assert "ece_before_calibration" in (result.metrics.calibration or {})
     scores = [s for _, s in ws.store.queue(pid)]
     known = [s for s in scores if s is not None]
     assert len(known) == len(scores) and known == sorted(known, reverse=True)
@@ -114,7 +114,7 @@ def test_confident_predictions_become_auto_labels_that_never_train(tmp_path: Pat
     second = run_round(ws)
     # The second round trained on the human labels only, and a model that
     # agrees with an auto label does not write it again.
-    assert second.metrics["n_labeled"] == len(seed)
+    assert second.metrics.n_labeled == len(seed)
     again = ws.store.current_labels(pid)
     unchanged = [a for a in autos if again.get(a.item_id) == a]
     assert unchanged, "agreeing auto labels were rewritten"
@@ -138,7 +138,8 @@ def test_calibrated_rounds_report_ece_before_and_after(tmp_path: Path) -> None:
     pid = ws.project.id
     truth = _truth(ws)
     ws.store.record_labels(pid, [LabelInput(i, truth[i]) for i in list(truth)[::12]])
-    report = run_round(ws).metrics["calibration"]
+    report = run_round(ws).metrics.calibration
+    assert report is not None
     assert report["ece_before_calibration"] is not None
     assert report["ece_after_calibration"] is not None
     assert report["temperature"] != 1.0
@@ -171,8 +172,8 @@ def test_synthesis_queues_variants_with_provenance(tmp_path: Path) -> None:
     truth = _truth(ws)
     ws.store.record_labels(pid, [LabelInput(i, truth[i]) for i in list(truth)[::3]])
     result = run_round(ws)
-    made = result.metrics["synthesized"]
-    assert len(made) == 4
+    made = result.metrics.synthesized
+    assert made is not None and len(made) == 4
     assert [item.id for item, _ in ws.store.queue(pid, limit=4)] == made
     for item_id in made:
         item = ws.store.item(pid, item_id)
@@ -233,8 +234,9 @@ def test_a_collapsed_model_is_reported_and_does_not_rank(
     ws.refresh()
     healthy = run_round(ws)
     assert healthy.round.strategy == "margin"
-    assert healthy.metrics["model_health"]["collapsed"] is False
-    assert healthy.metrics["model_health"]["pool_classes"] >= 2
+    assert healthy.metrics.model_health is not None
+    assert healthy.metrics.model_health["collapsed"] is False
+    assert healthy.metrics.model_health["pool_classes"] >= 2
 
     # The same labels, a model that always answers the most frequent label.
     def collapsed(_ws: Workspace, _X: object) -> SklearnLearner:
@@ -242,11 +244,12 @@ def test_a_collapsed_model_is_reported_and_does_not_rank(
 
     monkeypatch.setattr(round_module, "_warm_learner", collapsed)
     result = run_round(ws)
-    health = result.metrics["model_health"]
+    health = result.metrics.model_health
+    assert health is not None
     assert health["collapsed"] is True and health["dominant_share"] == 1.0
     assert health["pool_classes"] == 1
-    assert result.round.strategy == "random" == result.metrics["fallback_strategy"]
-    assert result.auto_labels == 0 and "auto_labels_written" not in result.metrics
+    assert result.round.strategy == "random" == result.metrics.fallback_strategy
+    assert result.auto_labels == 0 and result.metrics.auto_labels_written is None
     assert result.round.model_id is not None  # recorded, with its verdict, but not trusted
     assert ws.store.model(result.round.model_id).metrics["model_health"]["collapsed"] is True
 
@@ -262,7 +265,7 @@ def test_a_pool_file_deleted_after_import_is_flagged_and_the_round_completes(
     lost = next(item for item in items if item.id not in first)
     ws.image_path(lost).unlink()
     result = run_round(ws)
-    assert result.metrics["unreadable"] == 1
+    assert result.metrics.unreadable == 1
     assert lost.id not in [r for r in result.round.selected]
     assert ws.store.monitor.flagged_items(pid, "unreadable") == {lost.id}
     report = ws.store.monitor.latest(pid, "unreadable")
@@ -294,7 +297,7 @@ def test_a_round_reads_the_pool_in_chunks_never_whole(
     ws.store.record_labels(pid, [LabelInput(i, truth[i], annotator="t") for i in first])
     loaded.clear()
     result = run_round(ws, scorer=LocalScorer(chunk_size=16))
-    assert result.metrics["n_pool"] == 150
+    assert result.metrics.n_pool == 150
     assert max(loaded) == len(first)  # the labeled set, for the fit
     assert sum(loaded) == len(first) + 150  # and every pool image once, one at a time
 
@@ -338,14 +341,16 @@ def test_a_model_that_writes_auto_labels_is_calibrated_once_validation_allows(
         [LabelInput(i.id, i.name.split("/")[0], annotator="t") for i in items[::5]],
     )
     result = run_round(ws)
-    assert result.metrics["n_val"] >= 50
-    calibrated = result.metrics["calibration"]
+    assert (result.metrics.n_val or 0) >= 50
+    calibrated = result.metrics.calibration
+    assert calibrated is not None
     assert calibrated["temperature"] != 1.0
     assert calibrated["ece_after_calibration"] != calibrated["ece_before_calibration"]
     settings = ws.config.to_dict() | {"auto_label_threshold": None}
     ws.store.update_config(ws.project.id, settings)
     ws.refresh()
     uncalibrated = run_round(ws)
-    report = uncalibrated.metrics["calibration"]
+    report = uncalibrated.metrics.calibration
+    assert report is not None
     assert report["temperature"] == 1.0
     assert report["ece_after_calibration"] == report["ece_before_calibration"]

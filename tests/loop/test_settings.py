@@ -116,9 +116,10 @@ def test_a_new_auto_label_threshold_says_what_it_would_label(tmp_path: Path) -> 
         [LabelInput(i.id, i.name.split("/")[0], annotator="t") for i in items[::9]],
     )
     result = run_round(ws)
-    histogram = result.metrics["confidence_histogram"]
+    histogram = result.metrics.confidence_histogram
+    assert histogram is not None
     assert sum(histogram["pool"]) == len(items) - len(items[::9])
-    assert sum(histogram["val_total"]) == result.metrics["n_val"]
+    assert sum(histogram["val_total"]) == result.metrics.n_val
     [change] = apply_settings(ws, {"auto_label_threshold": 0.5}, who="admin")
     assert "would auto-label about" in change.effect and "validation images" in change.effect
     low = int(change.effect.split("about ")[1].split()[0])

@@ -127,4 +127,4 @@ def test_a_round_on_ray_ranks_as_the_local_round(local_ray: None, tmp_path: Path
     local = run_round(Workspace.open(tmp_path / "local"))
     remote = run_round(on_ray)
     assert remote.round.selected == local.round.selected
-    assert remote.metrics["model_health"] == local.metrics["model_health"]
+    assert remote.metrics.model_health == local.metrics.model_health

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from labelloop.loop.metrics import RoundMetrics
 from labelloop.loop.workspace import Workspace
 from labelloop.monitor.stopping import (
     PoolUncertaintyBelow,
@@ -44,14 +45,8 @@ def observe_round(
     Returns:
         ``stop_items``, ``stop_predictions``, ``predicted_change`` and ``pool_uncertainty``.
     """
-    previous = next(
-        (
-            r.metrics["monitor"]
-            for r in reversed(ws.store.rounds(ws.project.id))
-            if "monitor" in r.metrics
-        ),
-        None,
-    )
+    watched = [RoundMetrics.from_json(r.metrics).monitor for r in ws.store.rounds(ws.project.id)]
+    previous = next((m for m in reversed(watched) if m is not None), None)
     position = {item.id: i for i, item in enumerate(items)}
     if previous is not None and all(i in position for i in previous["stop_items"]):
         stop_items = list(previous["stop_items"])
@@ -82,13 +77,14 @@ def observe_round(
 def _observations(ws: Workspace) -> list[RoundObservation]:
     found = []
     for record in ws.store.rounds(ws.project.id):
-        watched = record.metrics.get("monitor")
+        metrics = RoundMetrics.from_json(record.metrics)
+        watched = metrics.monitor
         if watched is None:
             continue
-        validation = record.metrics.get("validation") or {}
+        validation = metrics.validation or {}
         found.append(
             RoundObservation(
-                n_labeled=int(record.metrics.get("n_labeled", 0)),
+                n_labeled=metrics.n_labeled,
                 val_accuracy=validation.get("accuracy"),
                 val_n=validation.get("n"),
                 # An empty stop set (every image labeled at the first model)
