@@ -11,8 +11,9 @@ from typing import Any, Literal, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from labelloop import names
 from labelloop.data.labels import LabelSchema, TaskType
+from labelloop.learners.registry import BACKBONE_LEARNER_NAMES, DETECTION_LEARNERS, LEARNERS
+from labelloop.strategies.registry import DETECTION_STRATEGIES, STRATEGIES
 from labelloop.synthesis.config import SynthesisConfig
 
 __all__ = [
@@ -302,10 +303,10 @@ class ProjectConfig(BaseModel):
                 f"unknown learner {self.learner!r} for {self.task}; choose one of {list(learners)}"
             )
         uses_backbone = self.backbone.weights != "none" or self.backbone.mode == "embed"
-        if uses_backbone and self.learner not in names.BACKBONE_LEARNERS:
+        if uses_backbone and self.learner not in BACKBONE_LEARNER_NAMES:
             raise ValueError(
                 f"backbone weights and embed mode need a backbone learner "
-                f"({', '.join(names.BACKBONE_LEARNERS)}), not {self.learner!r}"
+                f"({', '.join(BACKBONE_LEARNER_NAMES)}), not {self.learner!r}"
             )
         return self
 
@@ -348,5 +349,5 @@ class ProjectConfig(BaseModel):
 def _names_for(task: TaskType) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The strategy and learner names a task accepts."""
     if task == "classification":
-        return names.CLASSIFICATION_STRATEGIES, names.CLASSIFICATION_LEARNERS
-    return names.DETECTION_STRATEGIES, names.DETECTION_LEARNERS
+        return STRATEGIES.names(), LEARNERS.names()
+    return DETECTION_STRATEGIES.names(), DETECTION_LEARNERS.names()

@@ -34,16 +34,24 @@ def test_monitor_settings_are_validated() -> None:
         ProjectConfig(name="c", classes=("a",), monitor={"no_such": 1})
 
 
-def test_setting_names_match_the_registries() -> None:
-    """labelloop.names (read without torch) lists exactly what the registries build."""
-    from labelloop import names
-    from labelloop.learners import DETECTOR_NAMES, LEARNER_NAMES
-    from labelloop.strategies import DETECTION_STRATEGY_NAMES, STRATEGY_NAMES
+@pytest.mark.parametrize("task", ["classification", "detection"])
+def test_settings_accept_exactly_the_registered_names(task: str) -> None:
+    """The settings read their allowed strategies and learners from the registries."""
+    from labelloop.learners.registry import DETECTION_LEARNERS, LEARNERS
+    from labelloop.strategies.registry import DETECTION_STRATEGIES, STRATEGIES
 
-    assert names.CLASSIFICATION_LEARNERS == LEARNER_NAMES
-    assert names.DETECTION_LEARNERS == DETECTOR_NAMES
-    assert names.CLASSIFICATION_STRATEGIES == STRATEGY_NAMES
-    assert names.DETECTION_STRATEGIES == DETECTION_STRATEGY_NAMES
+    detection = task == "detection"
+    strategies = (DETECTION_STRATEGIES if detection else STRATEGIES).names()
+    learners = (DETECTION_LEARNERS if detection else LEARNERS).names()
+    base = ProjectConfig(name="c", classes=("a", "b"), task=task)
+    for name in strategies:
+        assert ProjectConfig.model_validate(base.to_dict() | {"strategy": name}).strategy == name
+    for name in learners:
+        assert ProjectConfig.model_validate(base.to_dict() | {"learner": name}).learner == name
+    with pytest.raises(ValidationError, match="unknown strategy 'nope'"):
+        ProjectConfig.model_validate(base.to_dict() | {"strategy": "nope"})
+    with pytest.raises(ValidationError, match="unknown learner 'nope'"):
+        ProjectConfig.model_validate(base.to_dict() | {"learner": "nope"})
 
 
 def test_cli_help_and_status_do_not_import_torch(tmp_path: Path) -> None:

@@ -303,12 +303,12 @@ def pretrain(
     resumes at the next epoch. The finished backbone becomes the project's
     (learner, backbone.weights; embed mode) unless --no-use.
     """
+    from labelloop.learners.registry import BACKBONE_LEARNER_NAMES
     from labelloop.loop.pretrain import PretrainSettings, pretrain_project
-    from labelloop.names import BACKBONE_LEARNERS
 
-    if backbone not in BACKBONE_LEARNERS:
+    if backbone not in BACKBONE_LEARNER_NAMES:
         raise ValueError(
-            f"--backbone must be one of {', '.join(BACKBONE_LEARNERS)}, not {backbone!r}"
+            f"--backbone must be one of {', '.join(BACKBONE_LEARNER_NAMES)}, not {backbone!r}"
         )
     with Workspace.open(project_dir) as ws:
         n = len(ws.store.items(ws.project.id))

@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from labelloop.learners import Learner, evaluate
+from labelloop.learners.registry import BACKBONE_LEARNER_NAMES
 from labelloop.loop.autolabel import confidence_histogram
 from labelloop.loop.engine import (
     Selection,
@@ -35,7 +36,6 @@ from labelloop.loop.pipeline import (
 )
 from labelloop.loop.synthesize import synthesize_queries
 from labelloop.loop.workspace import Workspace
-from labelloop.names import BACKBONE_LEARNERS
 from labelloop.scale import Need, PoolScores, ScoreRequest
 from labelloop.store import RankedItem
 from labelloop.strategies import Pool, QueryStrategy, make_strategy
@@ -170,7 +170,7 @@ class ClassificationTask:
             if not needs:
                 return None
             cfg = ctx.ws.config
-            if cfg.backbone.mode == "embed" and cfg.learner in BACKBONE_LEARNERS:
+            if cfg.backbone.mode == "embed" and cfg.learner in BACKBONE_LEARNER_NAMES:
                 # The cold start reads the frozen backbone's embeddings, not
                 # thumbnails (they land in the embedding cache the rounds reuse).
                 channels, size = ctx.ws.input_geometry()

@@ -298,13 +298,13 @@ def _kind(annotation: Any) -> tuple[str, list[Any] | None]:
 
 
 def _named(task: str, key: str) -> tuple[str, ...]:
-    from labelloop import names
+    from labelloop.learners.registry import DETECTION_LEARNERS, LEARNERS
+    from labelloop.strategies.registry import DETECTION_STRATEGIES, STRATEGIES
 
+    detection = task == "detection"
     if key == "strategy":
-        return (
-            names.DETECTION_STRATEGIES if task == "detection" else names.CLASSIFICATION_STRATEGIES
-        )
-    return names.DETECTION_LEARNERS if task == "detection" else names.CLASSIFICATION_LEARNERS
+        return (DETECTION_STRATEGIES if detection else STRATEGIES).names()
+    return (DETECTION_LEARNERS if detection else LEARNERS).names()
 
 
 def describe_settings(config: ProjectConfig) -> list[dict[str, Any]]:

@@ -17,12 +17,12 @@ from labelloop.learners import (
 from .conftest import Digits
 
 
-def test_the_settings_names_match_the_registry() -> None:
-    from labelloop import names
+def test_the_backbone_learners_are_the_backbones() -> None:
     from labelloop.learners.backbones import BACKBONE_NAMES
+    from labelloop.learners.registry import BACKBONE_LEARNER_NAMES
 
-    assert names.BACKBONE_LEARNERS == BACKBONE_NAMES
-    assert DETECTION_LEARNERS.names() == names.DETECTION_LEARNERS
+    assert BACKBONE_LEARNER_NAMES == BACKBONE_NAMES
+    assert DETECTION_LEARNERS.names() == ("fcos_resnet50_fpn", "fcos_tiny")
 
 
 def test_every_name_has_one_line_of_help() -> None:
