@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import gc
+import html
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
@@ -67,18 +70,52 @@ SETTINGS_TTL = 1.0
 (another process, or ``labelloop config``, may have changed them)."""
 
 STATIC = Path(__file__).parent / "static"
+
+
+@dataclass(frozen=True)
+class Page:
+    """One HTML page: its body in ``static/pages/<name>.html``, its script ``static/<name>.js``.
+
+    Every page is that body inside the one layout (``static/layout.html``):
+    the same head, style sheet and, but for the login page, the app header.
+    """
+
+    name: str
+    title: str
+    header: bool = True
+
+    @functools.cache  # noqa: B019 - pages are few, fixed and immortal
+    def render(self) -> str:
+        """The whole page, built once."""
+        layout = (STATIC / "layout.html").read_text(encoding="utf-8")
+        parts = {
+            "{{title}}": html.escape(self.title),
+            "{{script}}": f"{self.name}.js",
+            "{{header}}": _APP_HEADER if self.header else "",
+            "{{body}}": (STATIC / "pages" / f"{self.name}.html").read_text(encoding="utf-8"),
+        }
+        for marker, value in parts.items():
+            layout = layout.replace(marker, value)
+        return layout
+
+
+_APP_HEADER = (
+    '  <header id="app-header" class="app-header"><div class="brand">'
+    '<span class="brand-mark">labelloop</span></div></header>\n'
+)
+
 PAGES = {
-    "/login": "login.html",
-    "/label": "label.html",
-    "/review": "review.html",
-    "/dashboard": "dashboard.html",
-    "/history": "history.html",
-    "/settings": "settings.html",
-    "/users": "users.html",
-    "/data": "data.html",
+    "/login": Page("login", "Sign in · labelloop", header=False),
+    "/label": Page("label", "Label"),
+    "/review": Page("review", "Review"),
+    "/dashboard": Page("dashboard", "Dashboard"),
+    "/history": Page("history", "Item history"),
+    "/settings": Page("settings", "Settings"),
+    "/users": Page("users", "People"),
+    "/data": Page("data", "Data"),
 }
 # Detection projects label and review boxes in their own editor.
-DETECTION_PAGES = {"/label": "detect.html", "/review": "detect.html"}
+DETECTION_PAGES = {"/label": Page("detect", "Boxes"), "/review": Page("detect", "Boxes")}
 
 
 def _error(code: int) -> object:
@@ -226,7 +263,7 @@ def create_app(
     def index() -> RedirectResponse:
         return RedirectResponse("/label")
 
-    def page_for(route: str) -> str:
+    def page_for(route: str) -> Page:
         if ws.config.task == "detection":
             return DETECTION_PAGES.get(route, PAGES[route])
         return PAGES[route]
@@ -234,7 +271,7 @@ def create_app(
     for route in PAGES:
         app.add_api_route(
             route,
-            (lambda route=route: FileResponse(STATIC / page_for(route))),
+            (lambda route=route: HTMLResponse(page_for(route).render())),
             include_in_schema=False,
             methods=["GET"],
         )
