@@ -19,8 +19,10 @@ This module imports nothing of labelloop but :mod:`labelloop.errors`.
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import inspect
 import math
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -275,6 +277,18 @@ class UnknownNameError(LabelloopError, LookupError):
 class Registry(Generic[T]):
     """Names -> plug-ins of one kind (strategies, learners, detectors, formats, ...).
 
+    With an entry-point ``group``, plug-ins from other installed packages join
+    on first use: a package that declares, in its ``pyproject.toml``,
+
+    .. code-block:: toml
+
+        [project.entry-points."labelloop.strategies"]
+        my_strategy = "my_package.strategies:MyStrategy"
+
+    makes ``strategy: my_strategy`` a valid setting without touching
+    labelloop. Built-in names win: a plug-in that takes one is skipped with a
+    warning.
+
     Example:
         >>> shapes: Registry[object] = Registry("shape")
         >>> shapes.add("dict", "builtins:dict", help="a plain dict")
@@ -284,10 +298,18 @@ class Registry(Generic[T]):
         {'a': 1}
     """
 
-    def __init__(self, kind: str, *, error: type[Exception] = UnknownNameError) -> None:
+    def __init__(
+        self,
+        kind: str,
+        *,
+        error: type[Exception] = UnknownNameError,
+        group: str | None = None,
+    ) -> None:
         self.kind = kind
         self.error = error
+        self.group = group
         self._entries: dict[str, Entry[T]] = {}
+        self._discovered = group is None
 
     def add(self, name: str, target: str, *, help: str, needs: tuple[str, ...] = ()) -> None:
         """Register ``target`` (``"module:attribute"``) under ``name``.
@@ -301,18 +323,44 @@ class Registry(Generic[T]):
             raise ValueError(f"{self.kind} {name!r}: target must be 'module:attribute'")
         self._entries[name] = Entry(name, target, help, frozenset(needs))
 
+    @property
+    def _all(self) -> dict[str, Entry[T]]:
+        """The entries, with the installed packages' plug-ins found on first use."""
+        if not self._discovered:
+            self._discovered = True
+            for point in importlib.metadata.entry_points(group=self.group or ""):
+                source = point.dist.name if point.dist is not None else "an installed package"
+                if point.name in self._entries:
+                    warnings.warn(
+                        f"{source} offers a {self.kind} named {point.name!r}, which labelloop "
+                        "already has; the built-in one is kept.",
+                        stacklevel=3,
+                    )
+                    continue
+                target = point.value.replace(" ", "")
+                if target.count(":") != 1:
+                    warnings.warn(
+                        f"{source}: {self.kind} plug-in {point.name!r} names {point.value!r}, "
+                        "not 'module:attribute'; it is skipped.",
+                        stacklevel=3,
+                    )
+                    continue
+                self._entries[point.name] = Entry(point.name, target, f"plug-in from {source}")
+        return self._entries
+
     def names(self) -> tuple[str, ...]:
         """Every registered name, sorted."""
-        return tuple(sorted(self._entries))
+        return tuple(sorted(self._all))
 
     def __contains__(self, name: object) -> bool:
-        return name in self._entries
+        return name in self._all
 
     def __iter__(self) -> Iterator[Entry[T]]:
-        return iter(self._entries[name] for name in self.names())
+        entries = self._all
+        return iter(entries[name] for name in self.names())
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._all)
 
     def entry(self, name: str) -> Entry[T]:
         """The entry under ``name``.
@@ -321,7 +369,7 @@ class Registry(Generic[T]):
             error: If none is, listing the names there are.
         """
         try:
-            return self._entries[name]
+            return self._all[name]
         except (KeyError, TypeError):
             raise self.error(
                 f"unknown {self.kind} {name!r}; choose one of: {', '.join(self.names())}."

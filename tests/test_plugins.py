@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
@@ -125,3 +126,46 @@ def test_registry_refuses_a_name_twice_and_a_target_without_attribute() -> None:
         registry.add("a", "collections:deque", help="")
     with pytest.raises(ValueError, match="module:attribute"):
         registry.add("b", "collections.deque", help="")
+
+
+def _install_plugin_package(root: Path, entry_points: str) -> None:
+    """A real installed distribution (dist-info on sys.path) declaring entry points."""
+    (root / "widgets_plugin.py").write_text("class Fancy(dict):\n    pass\n")
+    info = root / "widgets_plugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: widgets-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(entry_points)
+
+
+def test_installed_packages_add_plugins_through_entry_points(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _install_plugin_package(
+        tmp_path,
+        "[labelloop.test_widgets]\n"
+        "fancy = widgets_plugin:Fancy\n"
+        "ordered = widgets_plugin:Fancy\n"
+        "broken = widgets_plugin.Fancy\n",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registry: Registry[object] = Registry("widget", group="labelloop.test_widgets")
+    registry.add("ordered", "collections:OrderedDict", help="built in")
+    with pytest.warns(UserWarning) as caught:
+        names = registry.names()
+    assert names == ("fancy", "ordered")
+    messages = " ".join(str(w.message) for w in caught)
+    assert "already has; the built-in one is kept" in messages
+    assert "not 'module:attribute'; it is skipped" in messages
+    assert registry.help()["fancy"] == "plug-in from widgets-plugin"
+    made = registry.create("fancy", a=1)
+    assert type(made).__name__ == "Fancy" and made == {"a": 1}
+    assert type(registry.create("ordered")).__name__ == "OrderedDict"
+
+
+def test_a_registry_without_a_group_looks_for_no_plugins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _install_plugin_package(tmp_path, "[labelloop.test_widgets]\nfancy = widgets_plugin:Fancy\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registry: Registry[object] = Registry("widget")
+    assert registry.names() == ()

@@ -31,7 +31,9 @@ __all__ = ["BACKBONE_LEARNER_NAMES", "DETECTION_LEARNERS", "LEARNERS", "LEARNER_
 _FACTORY = "labelloop.learners.factory"
 _DETECTION = "labelloop.learners.detection.factory"
 
-LEARNERS: Registry[Learner] = Registry("learner", error=UnknownLearnerError)
+LEARNERS: Registry[Learner] = Registry(
+    "learner", error=UnknownLearnerError, group="labelloop.learners"
+)
 """Classification learners by name; :func:`~labelloop.learners.make_learner` builds them."""
 
 LEARNERS.add("cnn", f"{_FACTORY}:cnn", help="small CNN from scratch; MC dropout samples")
@@ -54,7 +56,7 @@ for _name, _help in (
     LEARNERS.add(_name, f"{_FACTORY}:backbone", help=_help, needs=("backbone",))
 
 DETECTION_LEARNERS: Registry[TorchDetector] = Registry(
-    "detection learner", error=UnknownLearnerError
+    "detection learner", error=UnknownLearnerError, group="labelloop.detection_learners"
 )
 """Object detectors by name; :func:`~labelloop.learners.detection.make_detector` builds them."""
 

@@ -39,7 +39,9 @@ __all__ = [
 
 _S = "labelloop.strategies"
 
-STRATEGIES: Registry[QueryStrategy] = Registry("strategy", error=UnknownStrategyError)
+STRATEGIES: Registry[QueryStrategy] = Registry(
+    "strategy", error=UnknownStrategyError, group="labelloop.strategies"
+)
 """Classification pool strategies."""
 _add = STRATEGIES.add
 _add(
@@ -149,7 +151,7 @@ _add(
 _D = f"{_S}.detection"
 
 DETECTION_STRATEGIES: Registry[DetectionStrategy] = Registry(
-    "detection strategy", error=UnknownStrategyError
+    "detection strategy", error=UnknownStrategyError, group="labelloop.detection_strategies"
 )
 """Detection pool strategies (uncertainty names are ``<kind>_<aggregation>``)."""
 _add = DETECTION_STRATEGIES.add
@@ -182,7 +184,9 @@ for _how in ("max", "mean", "sum"):
 
 _T = f"{_S}.stream"
 
-STREAM_SELECTORS: Registry[StreamSelector] = Registry("stream selector", error=UnknownStrategyError)
+STREAM_SELECTORS: Registry[StreamSelector] = Registry(
+    "stream selector", error=UnknownStrategyError, group="labelloop.stream_selectors"
+)
 """Stream selectors: decide on each item as it arrives."""
 _add = STREAM_SELECTORS.add
 _add(

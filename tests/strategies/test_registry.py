@@ -1,7 +1,9 @@
 """Building strategies by name."""
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -132,3 +134,39 @@ def test_registry_docstring_examples_run() -> None:
     result = doctest.testmod(registry, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+def test_a_strategy_from_another_installed_package_is_a_valid_setting(tmp_path: Path) -> None:
+    """A package that declares a ``labelloop.strategies`` entry point adds a strategy:
+    the project settings accept its name and the round builds it, labelloop untouched."""
+    (tmp_path / "gap_plugin.py").write_text(
+        "import numpy as np\n"
+        "from labelloop.strategies.uncertainty import UncertaintyStrategy\n\n"
+        "class SmallestGap(UncertaintyStrategy):\n"
+        "    name = 'smallest_gap'\n\n"
+        "    def _score_block(self, block, out):\n"
+        "        top = np.sort(block, axis=1)\n"
+        "        out[:] = 1.0 - (top[:, -1] - top[:, -2])\n"
+    )
+    info = tmp_path / "gap_plugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: gap-plugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(
+        "[labelloop.strategies]\nsmallest_gap = gap_plugin:SmallestGap\n"
+    )
+    script = (
+        "import numpy as np\n"
+        "from labelloop.config import ProjectConfig\n"
+        "from labelloop.strategies import Pool, make_strategy\n"
+        "cfg = ProjectConfig(name='p', classes=('a', 'b'), strategy='smallest_gap')\n"
+        "strategy = make_strategy(cfg.strategy)\n"
+        "probs = np.array([[0.9, 0.1], [0.55, 0.45], [0.7, 0.3]])\n"
+        "pool = Pool(labeled=np.zeros(3, dtype=bool), probs=probs)\n"
+        "print(type(strategy).__name__, strategy.select(pool, 2).tolist())\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["SmallestGap", "[1,", "2]"]
