@@ -3,14 +3,15 @@
 An annotator is served the top of the latest round's ranking that is still
 unlabeled and that nobody holds; the lease keeps everyone else off it until it
 is answered, skipped or expires. A reviewer is served auto-labeled items, the
-least confident first. An answer names its lease: if the lease has expired or
-was closed, or the item's label moved on since it was served, the answer is
-refused and nothing is written.
+least confident first (writing those labels, and counting how review answered
+them, is :mod:`labelloop.store.auto_labels`, reached through this object too).
+An answer names its lease: if the lease has expired or was closed, or the
+item's label moved on since it was served, the answer is refused and nothing
+is written.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,6 +31,7 @@ from labelloop.store._events import (
     to_item,
     to_record,
 )
+from labelloop.store.auto_labels import AutoLabels
 from labelloop.store.database import Transactions
 from labelloop.store.records import LabelEvent, Lease, LeaseConflictError, LeaseKind, Served
 from labelloop.store.schema import (
@@ -74,10 +76,18 @@ def _held(now: datetime) -> Any:
 
 
 class Queue:
-    """Serving and answering, on the store's session factories."""
+    """Serving and answering, on the store's session factories.
+
+    The auto labels that reviewers are served are written through it too:
+    ``record_auto_labels`` and ``review_outcomes`` are :class:`AutoLabels`'
+    methods, bound here so that callers keep one object for the queue.
+    """
 
     def __init__(self, db: Transactions) -> None:
         self._db = db
+        auto_labels = AutoLabels(db)
+        self.record_auto_labels = auto_labels.record_auto_labels
+        self.review_outcomes = auto_labels.review_outcomes
 
     # serving ----------------------------------------------------------------
 
@@ -425,88 +435,3 @@ class Queue:
         with self._db.write() as s:
             lease = self._open_lease(s, project_id, lease_id, user_id, utcnow())
             lease.closed_at, lease.outcome = utcnow(), "skipped"
-
-    # auto-labels ------------------------------------------------------------
-
-    def record_auto_labels(
-        self,
-        project_id: int,
-        *,
-        model_version: str,
-        predictions: Sequence[tuple[int, Any, float]],
-        threshold: float,
-    ) -> int:
-        """Turn confident predictions into auto-label events; withdraw ones no longer confident.
-
-        Items a person labeled, and items someone holds right now, are left
-        alone. An auto label the new model still agrees with is not repeated.
-
-        Args:
-            project_id: the project.
-            model_version: the model that made the predictions.
-            predictions: ``(item_id, value, confidence)`` per scored item.
-            threshold: the confidence at or above which a prediction becomes a label.
-
-        Returns:
-            How many events were written.
-        """
-        written = 0
-        with self._db.write() as s:
-            schema, val_fraction = project_schema(s, project_id)
-            now = utcnow()
-            held = set(
-                s.scalars(
-                    select(LeaseRow.item_id).where(
-                        LeaseRow.project_id == project_id,
-                        LeaseRow.closed_at.is_(None),
-                        LeaseRow.expires_at > now,
-                    )
-                )
-            )
-            for item_id, value, confidence in predictions:
-                if item_id in held:
-                    continue
-                item = item_row(s, project_id, item_id)
-                head = head_event(s, item)
-                if head is not None and head.source != "auto" and head.value is not None:
-                    continue
-                auto_now = head is not None and head.source == "auto" and head.value is not None
-                if confidence >= threshold:
-                    if auto_now and head is not None and head.value == value:
-                        continue
-                    new_value, action = schema.validate_value(value), "label"
-                elif auto_now:
-                    new_value, action = None, "retract"
-                else:
-                    continue
-                append_event(
-                    s,
-                    item,
-                    new_value,
-                    source="auto",
-                    action=action,
-                    model_version=model_version,
-                    confidence=float(confidence),
-                    val_fraction=val_fraction,
-                    head=head,
-                )
-                written += 1
-        return written
-
-    def review_outcomes(self, project_id: int) -> dict[str, int]:
-        """How reviewers answered auto labels: ``accepted`` and ``corrected`` counts."""
-        with self._db.read() as s:
-            auto = LabelEventRow.__table__.alias("auto")
-            rows = s.execute(
-                select(LabelEventRow.action, func.count())
-                .join(auto, auto.c.id == LabelEventRow.supersedes_id)
-                .where(
-                    LabelEventRow.project_id == project_id,
-                    LabelEventRow.source == "human",
-                    auto.c.source == "auto",
-                    LabelEventRow.action.in_(("accept", "correct")),
-                )
-                .group_by(LabelEventRow.action)
-            )
-            counts = {action: n for action, n in rows}
-        return {"accepted": counts.get("accept", 0), "corrected": counts.get("correct", 0)}
