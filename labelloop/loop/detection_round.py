@@ -8,7 +8,10 @@ so photos of any size work at any model input size. Each ranked item carries
 the model's proposals (boxes scoring at least ``detection.min_score``) as JSON
 text in ``predicted`` and the score of its least certain box in
 ``confidence``, so the labeling view can prefill the boxes and review can
-start from the least certain one.
+start from the least certain one. How boxes move between the image's pixels
+and the model's, and how proposals are merged, is
+:mod:`labelloop.loop.detection_boxes`; ranking by a detection strategy is
+:mod:`labelloop.loop.detection_ranking`.
 
 An image is auto-labeled only when the model proposes at least one box and
 every proposed box scores at least ``auto_label_threshold``; an image without
@@ -19,7 +22,6 @@ sure the model is that nothing is there. Auto labels never train the model.
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,9 +38,10 @@ from labelloop.learners.detection import (
     TorchDetector,
     detection_map,
     make_detector,
-    to_box_dicts,
 )
 from labelloop.learners.errors import WeightsMismatchError
+from labelloop.loop.detection_boxes import boxes_to_targets, proposals, to_original
+from labelloop.loop.detection_ranking import detection_strategy, rank_detections, select_detections
 from labelloop.loop.engine import Selection, rank_range
 from labelloop.loop.models import latest_model
 from labelloop.loop.pipeline import RoundContext, ScoredPool
@@ -47,164 +50,18 @@ from labelloop.scale import PoolScores, ScoreRequest
 from labelloop.scale.local import stream_images
 from labelloop.store import Item, RankedItem
 from labelloop.strategies import Pool, make_strategy
-from labelloop.strategies.detection import (
-    DetectionPool,
-    DetectionStrategy,
-    least_certain_box,
-    make_detection_strategy,
-)
+from labelloop.strategies.detection import least_certain_box
 
+# detection_strategy and rank_detections are re-exported for the detection
+# simulation, which imports them from here (they live in detection_ranking).
 __all__ = [
     "DETECTION",
     "DetectionTask",
-    "boxes_to_targets",
     "detection_strategy",
     "fit_detector",
-    "proposals",
     "rank_detections",
-    "select_detections",
-    "to_original",
     "warm_detector",
 ]
-
-
-def boxes_to_targets(
-    value: Sequence[dict[str, Any]],
-    classes: Sequence[str],
-    where: Placement | None = None,
-) -> BoxTargets:
-    """A stored detection label as the detector's targets.
-
-    Args:
-        value: the label: ``{"x", "y", "width", "height", "label"}`` per box,
-            in pixels of the original (upright) image; empty for "no objects".
-        classes: the project's classes, indexed by the targets' labels.
-        where: how the image was placed in the model input (its resize
-            policy; :func:`labelloop.data.arrays.placement`); None for as is.
-
-    Returns:
-        ``boxes (m, 4)`` xywh in model-input pixels and ``labels (m,)``.
-    """
-    where = where or Placement()
-    boxes = np.array(
-        [
-            [
-                b["x"] * where.sx + where.ox,
-                b["y"] * where.sy + where.oy,
-                b["width"] * where.sx,
-                b["height"] * where.sy,
-            ]
-            for b in value
-        ],
-        dtype=np.float32,
-    ).reshape(-1, 4)
-    labels = np.array([classes.index(str(b["label"])) for b in value], dtype=np.int64)
-    return BoxTargets(boxes=boxes, labels=labels)
-
-
-def to_original(dets: ImageDetections, where: Placement, image: tuple[int, int]) -> ImageDetections:
-    """Detections in model-input pixels moved back to the image's own pixels.
-
-    Args:
-        dets: one image's detections in model-input pixels.
-        where: how the image was placed in the model input.
-        image: the image's ``(height, width)``; boxes are clipped to it (a
-            letterboxed image's padding is not part of it).
-
-    Returns:
-        The detections with ``boxes`` in the image's pixels.
-    """
-    if where == Placement():
-        return dets
-    height, width = image
-    x0 = np.clip((dets.boxes[:, 0] - where.ox) / where.sx, 0, width)
-    y0 = np.clip((dets.boxes[:, 1] - where.oy) / where.sy, 0, height)
-    x1 = np.clip((dets.boxes[:, 0] + dets.boxes[:, 2] - where.ox) / where.sx, 0, width)
-    y1 = np.clip((dets.boxes[:, 1] + dets.boxes[:, 3] - where.oy) / where.sy, 0, height)
-    boxes = np.stack([x0, y0, x1 - x0, y1 - y0], axis=1).astype(np.float32).reshape(-1, 4)
-    return ImageDetections(
-        boxes=boxes,
-        labels=dets.labels,
-        scores=dets.scores,
-        class_probs=dets.class_probs,
-        stability=dets.stability,
-    )
-
-
-def _iou_with(box: NDArray[np.float64], others: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Intersection over union of one ``x, y, width, height`` box with each of ``others``."""
-    left = np.maximum(box[0], others[:, 0])
-    top = np.maximum(box[1], others[:, 1])
-    right = np.minimum(box[0] + box[2], others[:, 0] + others[:, 2])
-    bottom = np.minimum(box[1] + box[3], others[:, 1] + others[:, 3])
-    inter = np.clip(right - left, 0, None) * np.clip(bottom - top, 0, None)
-    union = box[2] * box[3] + others[:, 2] * others[:, 3] - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
-
-
-def proposals(
-    dets: ImageDetections,
-    classes: Sequence[str],
-    min_score: float,
-    merge_iou: float | None = 0.6,
-) -> list[dict[str, Any]]:
-    """The boxes proposed to a person: one per object, scoring at least ``min_score``.
-
-    The detector suppresses overlapping boxes only within a class, so one
-    object often comes back twice, once per likely class. Proposals go through
-    class-agnostic non-maximum suppression: boxes are taken by score
-    descending, and a box overlapping a kept one by more than ``merge_iou``
-    joins it instead of being proposed. The kept box's class distribution is
-    the score-weighted mean of its group's, so the evidence of the suppressed
-    boxes is kept; its label is that distribution's most likely class and its
-    score the group's best.
-
-    Args:
-        dets: one image's detections, in pixels of the original image.
-        classes: class names indexed by the detections' labels.
-        min_score: the lowest score a proposal may have.
-        merge_iou: overlap above which boxes are one object; None keeps every box.
-
-    Returns:
-        ``{"x", "y", "width", "height", "label", "score", "classes"}`` per kept
-        box, most confident first; ``classes`` maps the likeliest classes
-        (probability at least 0.05, at most three) to their probability.
-    """
-    boxes = to_box_dicts(dets, classes)
-    order = [
-        i
-        for i in np.argsort(-dets.scores, kind="stable").tolist()
-        if boxes[i]["score"] >= min_score
-    ]
-    if not order:
-        return []
-    xywh = dets.boxes.astype(np.float64)
-    probs = dets.class_probs.astype(np.float64)
-    groups: list[list[int]] = []
-    for i in order:
-        if merge_iou is not None and groups:
-            heads = np.array([g[0] for g in groups])
-            overlap = _iou_with(xywh[i], xywh[heads])
-            best = int(np.argmax(overlap))
-            if overlap[best] > merge_iou:
-                groups[best].append(i)
-                continue
-        groups.append([i])
-    out = []
-    for group in groups:
-        weights = dets.scores[group].astype(np.float64)
-        mixed = weights @ probs[group] / max(float(weights.sum()), 1e-12)
-        top = np.argsort(-mixed, kind="stable")[:3]
-        out.append(
-            {
-                **boxes[group[0]],
-                "label": classes[int(top[0])],
-                "classes": {
-                    classes[int(k)]: round(float(mixed[k]), 4) for k in top if mixed[k] >= 0.05
-                },
-            }
-        )
-    return out
 
 
 def fit_detector(
@@ -234,97 +91,6 @@ def fit_detector(
     val_targets = [targets[i] for i in val]
     detector.fit(X[train], [targets[i] for i in train], X[val], val_targets)
     return detection_map(detector.predict(X[val]), val_targets, list(detector.classes))
-
-
-def detection_strategy(name: str, *, min_score: float, empty_policy: str) -> DetectionStrategy:
-    """A detection strategy by name, given the project's detection settings where it takes them.
-
-    Args:
-        name: one of ``DETECTION_STRATEGY_NAMES``.
-        min_score: boxes below it are not detections (uncertainty strategies).
-        empty_policy: the score of an image without a detection (uncertainty strategies).
-
-    Returns:
-        The strategy.
-    """
-    strategy = make_detection_strategy(name)
-    if "min_score" in strategy.get_params():
-        strategy = make_detection_strategy(name, min_score=min_score, empty_policy=empty_policy)
-    return strategy
-
-
-def select_detections(
-    strategy: DetectionStrategy,
-    detections: Sequence[ImageDetections],
-    embeddings: NDArray[np.float32] | None,
-    labeled: NDArray[np.bool_],
-    size: int,
-    *,
-    seed: int,
-) -> Selection:
-    """Rank the unlabeled images of a pool from its detections (and embeddings).
-
-    Args:
-        strategy: the detection strategy.
-        detections: every image's detections (with stability where the strategy reads it).
-        embeddings: ``(n, d)`` the images' embeddings, where the strategy reads them.
-        labeled: ``(n,)`` True where an image is not to be ranked.
-        size: how many to rank.
-        seed: seed of the strategy's random choices.
-
-    Returns:
-        The ranking: indices, and the strategy's scores (None for random).
-    """
-    stability = "stability" in strategy.requires
-    pool = DetectionPool(
-        class_probs=[d.class_probs for d in detections],
-        scores=[d.scores for d in detections],
-        stability=[_stable(d) for d in detections] if stability else None,
-        embeddings=embeddings,
-        labeled=labeled,
-    )
-    if "random_state" in strategy.get_params():
-        strategy = copy.copy(strategy).set_params(random_state=seed)
-    picked, scores = strategy.select_scored(pool, size)
-    return Selection(picked, scores)
-
-
-def rank_detections(
-    strategy: DetectionStrategy,
-    detector: TorchDetector,
-    X: NDArray[np.float32],
-    labeled: NDArray[np.bool_],
-    size: int,
-    *,
-    seed: int,
-) -> tuple[Selection, list[ImageDetections]]:
-    """Rank the unlabeled images of a pool held in memory (simulation) by a detection strategy.
-
-    Args:
-        strategy: the detection strategy.
-        detector: the fitted detector.
-        X: ``(n, C, H, W)`` every image of the pool, labeled ones included
-            (core-set measures coverage from them).
-        labeled: ``(n,)`` True where an image has a label; never ranked.
-        size: how many to rank.
-        seed: seed of the strategy's random choices.
-
-    Returns:
-        The ranking and the detections of every image in model-input pixels;
-        with ``size < 1`` (nothing to rank) neither is computed and both are empty.
-    """
-    if size < 1:  # every image is labeled: nothing to rank
-        return Selection(np.zeros(0, dtype=np.int64), None), []
-    detections = detector.predict(X, stability="stability" in strategy.requires)
-    embeddings = detector.embed(X) if "embeddings" in strategy.requires else None
-    ranking = select_detections(strategy, detections, embeddings, labeled, size, seed=seed)
-    return ranking, detections
-
-
-def _stable(dets: ImageDetections) -> NDArray[np.float32]:
-    if dets.stability is None:  # predict(stability=True) always fills it
-        raise ValueError("detections lack stability; predict them with stability=True")
-    return dets.stability
 
 
 def warm_detector(ws: Workspace) -> TorchDetector:

@@ -14,14 +14,9 @@ from labelloop.data.arrays import Placement
 from labelloop.data.detection_demo import detection_demo_arrays, write_detection_demo
 from labelloop.learners.detection import BoxTargets, ImageDetections, TorchDetector, make_detector
 from labelloop.loop import Workspace, run_round
+from labelloop.loop.detection_boxes import _iou_with, boxes_to_targets, proposals
 from labelloop.loop.detection_io import import_detections
-from labelloop.loop.detection_round import (
-    _iou_with,
-    boxes_to_targets,
-    detection_strategy,
-    proposals,
-    rank_detections,
-)
+from labelloop.loop.detection_ranking import detection_strategy, rank_detections
 
 CLASSES = ("0", "1", "2")
 N_IMAGES, N_LABELED = 60, 20
@@ -326,7 +321,7 @@ def test_photos_of_mixed_sizes_get_one_input_size_and_boxes_in_their_own_pixels(
 @pytest.mark.parametrize("policy", ["letterbox", "center_crop", "stretch"])
 def test_boxes_go_to_the_model_input_and_back_unchanged(policy: str) -> None:
     from labelloop.data.arrays import placement
-    from labelloop.loop.detection_round import to_original
+    from labelloop.loop.detection_boxes import to_original
 
     where = placement((90, 120), (64, 64), policy)  # type: ignore[arg-type]
     value = [{"x": 30.0, "y": 20.0, "width": 40.0, "height": 50.0, "label": "1"}]
