@@ -1,7 +1,7 @@
 """Simulated active learning for object detection: the loop with an oracle giving boxes.
 
-Writes the same files as the classification simulation
-(:func:`labelloop.loop.simulate.run_simulation`): ``curves.csv`` with the
+The ``detection`` mode of :func:`labelloop.loop.simulation.simulate`; it
+writes the same files as the classification simulation: ``curves.csv`` with the
 header ``strategy,repeat,n_labeled,accuracy``, where for detection the
 ``accuracy`` column holds the test **mAP@0.5**; ``rounds.jsonl`` with each
 round's full test metrics (mAP@0.5, mAP@[.5:.95], per-class AP@0.5) and
@@ -15,23 +15,33 @@ project. Rows are flushed as each round finishes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
+from pydantic import Field, field_validator
 
 from labelloop.data.detection_demo import DetectionDemo, detection_demo_arrays
 from labelloop.errors import LabelloopError
 from labelloop.learners.detection import BoxTargets, detection_map, make_detector
+from labelloop.learners.registry import DETECTION_LEARNERS
 from labelloop.loop.detection_round import detection_strategy, rank_detections
-from labelloop.loop.simulate import Emit, write_run
+from labelloop.loop.simulation import (
+    Emit,
+    RoundCallback,
+    SimulationMode,
+    SimulationSettingsBase,
+    at_least_seed_size,
+    registered,
+    simulate,
+)
 from labelloop.monitor.curves import CurvePoint
-from labelloop.strategies.detection import make_detection_strategy
+from labelloop.strategies.registry import DETECTION_STRATEGIES
 
 __all__ = [
     "DETECTION_METRIC",
+    "DetectionMode",
     "DetectionSimulationSettings",
     "UnknownDetectionDatasetError",
     "load_detection_dataset",
@@ -48,18 +58,16 @@ class UnknownDetectionDatasetError(LabelloopError, ValueError):
     """A detection simulation was asked for a dataset it does not know."""
 
 
-@dataclass(frozen=True)
-class DetectionSimulationSettings:
+class DetectionSimulationSettings(SimulationSettingsBase):
     """How a detection simulation runs.
 
     Attributes:
-        strategies: detection strategy names (``DETECTION_STRATEGY_NAMES``).
-        learner: the detector architecture (``DETECTOR_NAMES``).
-        seed_size: images labeled at random before the first round.
+        strategies: detection strategy names
+            (:data:`~labelloop.strategies.registry.DETECTION_STRATEGIES`).
+        learner: the detector architecture
+            (:data:`~labelloop.learners.registry.DETECTION_LEARNERS`).
         batch_size: images queried per round.
-        budget: total labeled images per run.
-        repeats: runs per strategy, with seeds ``seed``, ``seed + 1``, ...
-        seed: base seed.
+        budget: total labeled images per run, at least ``seed_size``.
         test_fraction: share of the dataset held out for the test mAP.
         epochs: detector epochs per round.
         min_steps: fewest optimiser steps per round (more epochs on few images).
@@ -68,34 +76,24 @@ class DetectionSimulationSettings:
         targets: mAP@0.5 levels whose labels-to-reach the summary reports.
     """
 
-    strategies: tuple[str, ...]
+    strategies: tuple[str, ...] = Field(min_length=1)
     learner: str = "fcos_tiny"
-    seed_size: int = 20
-    batch_size: int = 10
+    batch_size: int = Field(10, ge=1)
     budget: int = 100
-    repeats: int = 3
-    seed: int = 0
-    test_fraction: float = 0.25
-    epochs: int = 5
-    min_steps: int = 160
+    test_fraction: float = Field(0.25, gt=0.0, lt=1.0)
+    epochs: int = Field(5, ge=1)
+    min_steps: int = Field(160, ge=0)
     min_score: float = 0.1
     empty_policy: str = "max"
     targets: tuple[float, ...] = (0.3, 0.4, 0.5)
 
-    def __post_init__(self) -> None:
-        """Check sizes and names before any work is done."""
-        if not self.strategies:
-            raise ValueError("name at least one strategy, e.g. --strategies random,entropy_sum")
-        if min(self.seed_size, self.batch_size, self.repeats, self.epochs) < 1:
-            raise ValueError("seed size, batch size, repeats and epochs must each be at least 1")
-        if self.budget < self.seed_size:
-            raise ValueError(
-                f"budget ({self.budget}) must be at least the seed size ({self.seed_size})"
-            )
-        if not 0.0 < self.test_fraction < 1.0:
-            raise ValueError(f"test_fraction must be in (0, 1), got {self.test_fraction}")
-        for name in self.strategies:
-            make_detection_strategy(name)
+    _strategies_known = field_validator("strategies")(registered(DETECTION_STRATEGIES))
+    _learner_known = field_validator("learner")(registered(DETECTION_LEARNERS))
+    _budget_covers_seed = field_validator("budget")(at_least_seed_size)
+
+    def names(self) -> tuple[str, ...]:
+        """The strategies, in order."""
+        return self.strategies
 
     def rounds(self) -> int:
         """Evaluation points per run: the seed set, then one per batch."""
@@ -194,14 +192,53 @@ def _run_one(
         labeled[ranking.indices] = True
 
 
+class DetectionMode(SimulationMode[DetectionDemo, DetectionSimulationSettings]):
+    """Object detection: the oracle gives boxes, the curves hold the test mAP@0.5.
+
+    The summary leads with ``"metric": "map50"`` and ``accuracy_column`` and
+    reports labels-to-reach at the settings' ``targets``.
+    """
+
+    def split(
+        self, data: DetectionDemo, settings: DetectionSimulationSettings
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        return _split(len(data.images), settings.test_fraction, settings.seed)
+
+    def run_one(
+        self,
+        data: DetectionDemo,
+        pool: NDArray[np.int64],
+        test: NDArray[np.int64],
+        name: str,
+        repeat: int,
+        settings: DetectionSimulationSettings,
+        emit: Emit,
+    ) -> None:
+        _run_one(data, pool, test, name, repeat, settings, emit)
+
+    def title(self, settings: DetectionSimulationSettings) -> str:
+        return f"Detection active learning ({settings.learner}): test mAP@0.5"
+
+    def header(self, settings: DetectionSimulationSettings) -> dict[str, object]:
+        return {
+            "metric": DETECTION_METRIC,
+            "accuracy_column": "test mAP@0.5 (COCO, 101-point interpolation)",
+        }
+
+    def targets(self, settings: DetectionSimulationSettings) -> Sequence[float]:
+        return settings.targets
+
+
 def run_detection_simulation(
     data: DetectionDemo,
     settings: DetectionSimulationSettings,
     out: Path,
     *,
-    on_round: Callable[[CurvePoint], None] | None = None,
+    on_round: RoundCallback | None = None,
 ) -> dict[str, object]:
     """Run every strategy for every repeat and write the four output files.
+
+    :func:`~labelloop.loop.simulation.simulate` in the :class:`DetectionMode`.
 
     Args:
         data: images with their true boxes.
@@ -210,29 +247,9 @@ def run_detection_simulation(
         on_round: called after each round with its curve point (progress bars).
 
     Returns:
-        The summary written to ``summary.json``: the settings, pool and test
-        sizes, ``"metric": "map50"``, and per strategy the final and mean
+        The summary written to ``summary.json``: ``"metric": "map50"``, the
+        settings, pool and test sizes, and per strategy the final and mean
         mAP@0.5 and the labels to reach each of ``settings.targets``, with
         the ratio to random (see :func:`labelloop.monitor.curves.summarize_curves`).
     """
-    pool, test = _split(len(data.images), settings.test_fraction, settings.seed)
-
-    def run(emit: Emit) -> None:
-        for repeat in range(settings.repeats):
-            for name in settings.strategies:
-                _run_one(data, pool, test, name, repeat, settings, emit)
-
-    return write_run(
-        out,
-        run,
-        header={
-            "metric": DETECTION_METRIC,
-            "accuracy_column": "test mAP@0.5 (COCO, 101-point interpolation)",
-            "settings": asdict(settings),
-            "pool_size": len(pool),
-            "test_size": len(test),
-        },
-        title=f"Detection active learning ({settings.learner}): test mAP@0.5",
-        targets=settings.targets,
-        on_round=on_round,
-    )
+    return simulate(DetectionMode(), data, settings, out, on_round=on_round)

@@ -1,6 +1,7 @@
-"""Simulated active learning: the loop with an oracle in place of a person.
+"""Pool-based classification simulation: the loop with an oracle in place of a person.
 
-Every strategy starts each repeat from the same seed set and the same model
+The ``pool`` mode of :func:`labelloop.loop.simulation.simulate`. Every
+strategy starts each repeat from the same seed set and the same model
 initialisation, so differences between curves come from the strategies alone.
 Rows are appended to ``curves.csv`` and flushed as each round finishes, so an
 interrupted run leaves every finished row behind.
@@ -8,14 +9,13 @@ interrupted run leaves every finished row behind.
 
 from __future__ import annotations
 
-import csv
-import json
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
+from pydantic import Field, field_validator
 from sklearn.model_selection import train_test_split
 
 from labelloop.data.arrays import load_images
@@ -23,30 +23,37 @@ from labelloop.data.demo import DIGITS_CLASSES, digits_arrays
 from labelloop.data.images import scan_folder
 from labelloop.data.split import StratifiedSplitter
 from labelloop.learners import evaluate, make_learner
+from labelloop.learners.registry import LEARNERS
 from labelloop.loop.engine import calibration_report, fit_learner, score_pool, select_batch
 from labelloop.loop.oracle import Oracle
-from labelloop.monitor.curves import (
-    CURVE_COLUMNS,
-    CurvePoint,
-    plot_curves,
-    read_curves,
-    summarize_curves,
+from labelloop.loop.simulation import (
+    Emit,
+    RoundCallback,
+    SimulationMode,
+    SimulationSettingsBase,
+    at_least_seed_size,
+    registered,
+    simulate,
 )
+from labelloop.monitor.curves import CurvePoint
 from labelloop.monitor.stopping import (
     RoundObservation,
     StabilizingPredictions,
     evaluate_stopping,
 )
 from labelloop.strategies import make_strategy
+from labelloop.strategies.registry import STRATEGIES
 
 __all__ = [
     "Dataset",
     "Emit",
+    "PoolMode",
     "SimulationSettings",
     "draw_stop_set",
     "load_dataset",
+    "parse_strategies",
     "run_simulation",
-    "write_run",
+    "split_pool_test",
 ]
 
 
@@ -65,39 +72,39 @@ class Dataset:
     classes: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class SimulationSettings:
-    """How a simulation runs (see ``labelloop simulate --help``)."""
+class SimulationSettings(SimulationSettingsBase):
+    """How a pool simulation runs (see ``labelloop simulate --help``).
 
-    strategies: tuple[str, ...]
+    Attributes:
+        strategies: pool strategy names (:data:`~labelloop.strategies.registry.STRATEGIES`).
+        learner: the classifier (:data:`~labelloop.learners.registry.LEARNERS`).
+        batch_size: labels queried per round.
+        budget: total labels per run, at least ``seed_size``.
+        n_samples: MC-dropout or ensemble samples for the strategies that read them.
+        stop_set_size: pool images the stop-set kappa is measured on.
+        refit: refit each round's model on every label after validating on a fifth.
+        weights, mode, backbone_size, cache_root: the backbone learners' settings.
+    """
+
+    strategies: tuple[str, ...] = Field(min_length=1)
     learner: str = "cnn"
-    seed_size: int = 20
-    batch_size: int = 10
+    batch_size: int = Field(10, ge=1)
     budget: int = 300
-    repeats: int = 3
-    seed: int = 0
-    test_fraction: float = 0.2
     n_samples: int = 20
-    stop_set_size: int = 500
+    stop_set_size: int = Field(500, ge=1)
     refit: bool = True
     weights: str = "none"
     mode: str = "finetune"
     backbone_size: int = 224
     cache_root: str | None = None
 
-    def __post_init__(self) -> None:
-        if not self.strategies:
-            raise ValueError("name at least one strategy, e.g. --strategies random,margin")
-        if min(self.seed_size, self.batch_size, self.repeats, self.stop_set_size) < 1:
-            raise ValueError(
-                "seed size, batch size, repeats and stop-set size must each be at least 1"
-            )
-        if self.budget < self.seed_size:
-            raise ValueError(
-                f"budget ({self.budget}) must be at least the seed size ({self.seed_size})"
-            )
-        for name in self.strategies:
-            make_strategy(name)
+    _strategies_known = field_validator("strategies")(registered(STRATEGIES))
+    _learner_known = field_validator("learner")(registered(LEARNERS))
+    _budget_covers_seed = field_validator("budget")(at_least_seed_size)
+
+    def names(self) -> tuple[str, ...]:
+        """The strategies, in order."""
+        return self.strategies
 
     def rounds(self) -> int:
         """Evaluation points per run: the seed set, then one per batch."""
@@ -131,11 +138,6 @@ def split_pool_test(
         np.arange(len(data.y)), test_size=test_fraction, stratify=data.y, random_state=seed
     )
     return np.asarray(pool, dtype=np.int64), np.asarray(test, dtype=np.int64)
-
-
-RoundCallback = Callable[[CurvePoint], None]
-Emit = Callable[[CurvePoint, dict[str, object]], None]
-"""Reports one round: its curve point and its full metrics."""
 
 
 def _run_one(
@@ -271,6 +273,42 @@ class _RoundMonitor:
         }
 
 
+class PoolMode(SimulationMode[Dataset, SimulationSettings]):
+    """Pool-based classification: each round the strategy ranks the unlabeled pool.
+
+    Each record in ``rounds.jsonl`` holds the round's full metrics on the
+    test set and on the validation split (accuracy, macro-F1, per-class
+    recall, ECE) and what the stopping rules read: ``predicted_change``
+    (share of the still-unlabeled pool whose predicted class changed since
+    the previous round), ``stop_kappa`` (Cohen's kappa with the previous
+    round on a fixed stop set of up to ``stop_set_size`` pool images drawn by
+    the seed), ``pool_uncertainty`` (mean ``1 - max prob`` over the unlabeled
+    pool), and ``stopping``, the stopping report after this round (see
+    :func:`labelloop.monitor.stopping.evaluate_stopping`). The first round's
+    change and kappa are None.
+    """
+
+    def split(
+        self, data: Dataset, settings: SimulationSettings
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        return split_pool_test(data, settings.test_fraction, settings.seed)
+
+    def run_one(
+        self,
+        data: Dataset,
+        pool: NDArray[np.int64],
+        test: NDArray[np.int64],
+        name: str,
+        repeat: int,
+        settings: SimulationSettings,
+        emit: Emit,
+    ) -> None:
+        _run_one(data, pool, test, name, repeat, settings, emit)
+
+    def title(self, settings: SimulationSettings) -> str:
+        return f"Active learning ({settings.learner})"
+
+
 def run_simulation(
     data: Dataset,
     settings: SimulationSettings,
@@ -278,18 +316,10 @@ def run_simulation(
     *,
     on_round: RoundCallback | None = None,
 ) -> dict[str, object]:
-    """Run every strategy for every repeat; write curves.csv, summary.json, curves.png.
+    """Run every strategy for every repeat and write the four output files.
 
-    ``rounds.jsonl`` beside them holds each round's full metrics on the test
-    set and on the validation split (accuracy, macro-F1, per-class recall,
-    ECE) and what the stopping rules read: ``predicted_change`` (share of the
-    still-unlabeled pool whose predicted class changed since the previous
-    round), ``stop_kappa`` (Cohen's kappa with the previous round on a fixed
-    stop set of up to ``stop_set_size`` pool images drawn by the seed),
-    ``pool_uncertainty`` (mean ``1 - max prob`` over the unlabeled pool), and
-    ``stopping``, the stopping report after this round (see
-    :func:`labelloop.monitor.stopping.evaluate_stopping`). The first round's
-    change and kappa are None.
+    :func:`~labelloop.loop.simulation.simulate` in the :class:`PoolMode`,
+    which describes the round records.
 
     Args:
         data: the images and their true labels.
@@ -300,79 +330,7 @@ def run_simulation(
     Returns:
         The summary that was written to ``summary.json``.
     """
-    pool, test = split_pool_test(data, settings.test_fraction, settings.seed)
-
-    def run(emit: Emit) -> None:
-        for repeat in range(settings.repeats):
-            for name in settings.strategies:
-                _run_one(data, pool, test, name, repeat, settings, emit)
-
-    return write_run(
-        out,
-        run,
-        header={"settings": asdict(settings), "pool_size": len(pool), "test_size": len(test)},
-        title=f"Active learning ({settings.learner})",
-        on_round=on_round,
-    )
-
-
-def write_run(
-    out: Path,
-    run: Callable[[Emit], None],
-    *,
-    header: dict[str, object],
-    title: str,
-    targets: Sequence[float] | None = None,
-    on_round: Callable[[CurvePoint], None] | None = None,
-) -> dict[str, object]:
-    """Write a simulation's outputs as it runs, and its summary when it stops.
-
-    ``run`` calls the ``emit`` it is given once per round; each call appends a
-    row to ``curves.csv`` and a record to ``rounds.jsonl``, flushed at once.
-    However ``run`` ends (finished, interrupted, failed), ``summary.json`` and
-    ``curves.png`` are then written from the rows so far.
-
-    Args:
-        out: folder for the outputs (created).
-        run: does the rounds, reporting each through ``emit``.
-        header: the summary's leading fields (settings, sizes, metric).
-        title: the plot's title.
-        targets: accuracy levels for "labels to reach"; the default of
-            :func:`~labelloop.monitor.curves.summarize_curves` when None.
-        on_round: called after each round with its curve point (progress bars).
-
-    Returns:
-        The summary that was written to ``summary.json``.
-    """
-    out.mkdir(parents=True, exist_ok=True)
-    try:
-        with (
-            (out / "curves.csv").open("w", newline="") as f,
-            (out / "rounds.jsonl").open("w") as details,
-        ):
-            writer = csv.writer(f)
-            writer.writerow(CURVE_COLUMNS)
-            f.flush()
-
-            def emit(point: CurvePoint, metrics: dict[str, object]) -> None:
-                writer.writerow([point.strategy, point.repeat, point.n_labeled, point.accuracy])
-                f.flush()
-                details.write(json.dumps({**asdict(point), **metrics}) + "\n")
-                details.flush()
-                if on_round is not None:
-                    on_round(point)
-
-            run(emit)
-    finally:
-        points = read_curves(out / "curves.csv")
-        strategies = (
-            summarize_curves(points) if targets is None else summarize_curves(points, targets)
-        )
-        summary: dict[str, object] = {**header, "strategies": strategies}
-        (out / "summary.json").write_text(json.dumps(summary, indent=2))
-        if points:
-            plot_curves(points, out / "curves.png", title=title)
-    return summary
+    return simulate(PoolMode(), data, settings, out, on_round=on_round)
 
 
 def parse_strategies(text: str) -> Sequence[str]:

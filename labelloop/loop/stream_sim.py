@@ -5,58 +5,62 @@ a repeat). A model trained on a small seed set scores each arriving item; the
 selector decides at once, within its labeling budget; picked items are labeled
 by the oracle, and the model retrains after every ``retrain_every`` new labels.
 Each retraining writes a curve point, in the same format as pool simulation.
+This is the ``stream`` mode of :func:`labelloop.loop.simulation.simulate`.
 """
 
 from __future__ import annotations
 
-import csv
-import json
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from pydantic import Field, field_validator
 
 from labelloop.data.split import StratifiedSplitter
 from labelloop.learners import evaluate, make_learner
+from labelloop.learners.registry import LEARNERS
 from labelloop.loop.engine import fit_learner
 from labelloop.loop.oracle import Oracle
 from labelloop.loop.simulate import Dataset, split_pool_test
-from labelloop.monitor.curves import (
-    CURVE_COLUMNS,
-    CurvePoint,
-    plot_curves,
-    read_curves,
-    summarize_curves,
+from labelloop.loop.simulation import (
+    Emit,
+    LastRounds,
+    RoundCallback,
+    SimulationMode,
+    SimulationSettingsBase,
+    registered,
+    simulate,
 )
+from labelloop.monitor.curves import CurvePoint
+from labelloop.strategies.registry import STREAM_SELECTORS
 from labelloop.strategies.stream import make_stream_selector
 
-__all__ = ["StreamSettings", "run_stream_simulation"]
+__all__ = ["StreamMode", "StreamSettings", "run_stream_simulation"]
 
 
-@dataclass(frozen=True)
-class StreamSettings:
-    """How a stream simulation runs (see ``labelloop simulate --mode stream --help``)."""
+class StreamSettings(SimulationSettingsBase):
+    """How a stream simulation runs (see ``labelloop simulate --mode stream --help``).
 
-    selectors: tuple[str, ...]
+    Attributes:
+        selectors: stream selector names
+            (:data:`~labelloop.strategies.registry.STREAM_SELECTORS`).
+        learner: the classifier (:data:`~labelloop.learners.registry.LEARNERS`).
+        budget_fraction: share of arriving items that may be labeled, in (0, 1].
+        retrain_every: the model retrains after this many new labels.
+        chunk: arriving items scored at once.
+    """
+
+    selectors: tuple[str, ...] = Field(min_length=1)
     learner: str = "logreg"
-    seed_size: int = 20
-    budget_fraction: float = 0.1
-    retrain_every: int = 10
-    repeats: int = 3
-    seed: int = 0
-    test_fraction: float = 0.2
-    chunk: int = 64
+    budget_fraction: float = Field(0.1, gt=0.0, le=1.0)
+    retrain_every: int = Field(10, ge=1)
+    chunk: int = Field(64, ge=1)
 
-    def __post_init__(self) -> None:
-        if not self.selectors:
-            raise ValueError("name at least one stream selector, e.g. --strategies random")
-        if not 0.0 < self.budget_fraction <= 1.0:
-            raise ValueError(f"--budget-fraction must be in (0, 1], got {self.budget_fraction}")
-        if min(self.seed_size, self.retrain_every, self.repeats, self.chunk) < 1:
-            raise ValueError("seed size, retrain interval and repeats must each be at least 1")
-        for name in self.selectors:
-            make_stream_selector(name, budget=self.budget_fraction)
+    _selectors_known = field_validator("selectors")(registered(STREAM_SELECTORS))
+    _learner_known = field_validator("learner")(registered(LEARNERS))
+
+    def names(self) -> tuple[str, ...]:
+        """The selectors, in order."""
+        return self.selectors
 
 
 def _run_one(
@@ -66,7 +70,7 @@ def _run_one(
     name: str,
     repeat: int,
     settings: StreamSettings,
-    emit: Callable[[CurvePoint, dict[str, object]], None],
+    emit: Emit,
 ) -> None:
     seed = settings.seed + repeat
     rng = np.random.default_rng(seed)
@@ -131,56 +135,60 @@ def _run_one(
         refit()
 
 
+class StreamMode(SimulationMode[Dataset, StreamSettings]):
+    """Stream selective sampling: a selector decides on each arriving item at once.
+
+    Each record in ``rounds.jsonl`` adds ``seen`` (items streamed so far) and
+    ``spent_share`` (share of them sent for labeling); the summary adds, per
+    selector, ``spent_share`` (its mean over the repeats' last rounds) and
+    ``budget_fraction``.
+    """
+
+    def split(self, data: Dataset, settings: StreamSettings) -> tuple[np.ndarray, np.ndarray]:
+        return split_pool_test(data, settings.test_fraction, settings.seed)
+
+    def run_one(
+        self,
+        data: Dataset,
+        pool: np.ndarray,
+        test: np.ndarray,
+        name: str,
+        repeat: int,
+        settings: StreamSettings,
+        emit: Emit,
+    ) -> None:
+        _run_one(data, pool, test, name, repeat, settings, emit)
+
+    def title(self, settings: StreamSettings) -> str:
+        return f"Stream selective sampling ({settings.learner})"
+
+    def header(self, settings: StreamSettings) -> dict[str, object]:
+        return {"mode": "stream"}
+
+    def summarize(
+        self, strategies: dict[str, dict[str, object]], settings: StreamSettings, last: LastRounds
+    ) -> None:
+        for name, entry in strategies.items():
+            spent = [m["spent_share"] for (s, _), m in last.items() if s == name]
+            entry["spent_share"] = float(np.mean(np.asarray(spent, dtype=np.float64)))
+            entry["budget_fraction"] = settings.budget_fraction
+
+
 def run_stream_simulation(
     data: Dataset,
     settings: StreamSettings,
     out: Path,
     *,
-    on_round: Callable[[CurvePoint], None] | None = None,
+    on_round: RoundCallback | None = None,
 ) -> dict[str, object]:
     """Run every selector for every repeat; write curves, rounds, summary and plot.
 
+    :func:`~labelloop.loop.simulation.simulate` in the :class:`StreamMode`:
+    an interrupted run keeps its finished rows and still writes its summary.
+
     Returns:
         The summary written to ``summary.json``; per selector it adds
-        ``spent_share``, the mean share of streamed items sent for labeling.
+        ``spent_share``, the mean share of streamed items sent for labeling,
+        and ``budget_fraction``.
     """
-    out.mkdir(parents=True, exist_ok=True)
-    pool, test = split_pool_test(data, settings.test_fraction, settings.seed)
-    spent: dict[str, list[float]] = {name: [] for name in settings.selectors}
-    with (out / "curves.csv").open("w", newline="") as f, (out / "rounds.jsonl").open("w") as log:
-        writer = csv.writer(f)
-        writer.writerow(CURVE_COLUMNS)
-
-        def emit(point: CurvePoint, extra: dict[str, object]) -> None:
-            writer.writerow([point.strategy, point.repeat, point.n_labeled, point.accuracy])
-            f.flush()
-            log.write(json.dumps({**asdict(point), **extra}) + "\n")
-            log.flush()
-            if on_round is not None:
-                on_round(point)
-
-        last: dict[tuple[str, int], float] = {}
-
-        def track(point: CurvePoint, extra: dict[str, object]) -> None:
-            last[(point.strategy, point.repeat)] = float(extra["spent_share"])  # type: ignore[arg-type]
-            emit(point, extra)
-
-        for repeat in range(settings.repeats):
-            for name in settings.selectors:
-                _run_one(data, pool, test, name, repeat, settings, track)
-                spent[name].append(last[(name, repeat)])
-    points = read_curves(out / "curves.csv")
-    strategies = summarize_curves(points)
-    for name, entry in strategies.items():
-        entry["spent_share"] = float(np.mean(spent[name]))
-        entry["budget_fraction"] = settings.budget_fraction
-    summary: dict[str, object] = {
-        "mode": "stream",
-        "settings": asdict(settings),
-        "pool_size": len(pool),
-        "test_size": len(test),
-        "strategies": strategies,
-    }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    plot_curves(points, out / "curves.png", title=f"Stream selective sampling ({settings.learner})")
-    return summary
+    return simulate(StreamMode(), data, settings, out, on_round=on_round)
