@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from labelloop.loop.oracle import Oracle
     from labelloop.loop.round import RoundResult, UnsupportedTaskError, run_round
     from labelloop.loop.simulate import Dataset, SimulationSettings, load_dataset, run_simulation
+    from labelloop.loop.simulation import SimulationMode, simulate
     from labelloop.loop.workspace import ImportReport, ProjectDirError, Workspace
 
 __getattr__, __dir__ = lazy_exports(
@@ -29,6 +30,8 @@ __getattr__, __dir__ = lazy_exports(
         "SimulationSettings": "labelloop.loop.simulate",
         "load_dataset": "labelloop.loop.simulate",
         "run_simulation": "labelloop.loop.simulate",
+        "SimulationMode": "labelloop.loop.simulation",
+        "simulate": "labelloop.loop.simulation",
         "ImportReport": "labelloop.loop.workspace",
         "ProjectDirError": "labelloop.loop.workspace",
         "Workspace": "labelloop.loop.workspace",
@@ -42,6 +45,7 @@ __all__ = [
     "ProjectDirError",
     "RoundResult",
     "Selection",
+    "SimulationMode",
     "SimulationSettings",
     "UnsupportedTaskError",
     "Workspace",
@@ -50,4 +54,5 @@ __all__ = [
     "run_round",
     "run_simulation",
     "select_batch",
+    "simulate",
 ]

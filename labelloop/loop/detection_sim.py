@@ -141,57 +141,6 @@ def _split(n: int, test_fraction: float, seed: int) -> tuple[NDArray[np.int64], 
     return np.sort(order[n_test:]), np.sort(order[:n_test])
 
 
-def _run_one(
-    data: DetectionDemo,
-    pool: NDArray[np.int64],
-    test: NDArray[np.int64],
-    strategy_name: str,
-    repeat: int,
-    settings: DetectionSimulationSettings,
-    emit: Emit,
-) -> None:
-    """One strategy, one repeat: rounds until the budget is spent."""
-    seed = settings.seed + repeat
-    targets = _targets(data)
-    X_pool, X_test = data.images[pool], data.images[test]
-    pool_targets = [targets[i] for i in pool.tolist()]
-    test_targets = [targets[i] for i in test.tolist()]
-    rng = np.random.default_rng(seed)
-    labeled = np.zeros(len(pool), dtype=bool)
-    labeled[rng.choice(len(pool), size=min(settings.seed_size, len(pool)), replace=False)] = True
-    detector = make_detector(
-        settings.learner,
-        data.classes,
-        random_state=seed,
-        epochs=settings.epochs,
-        min_steps=settings.min_steps,
-    )
-    strategy = detection_strategy(
-        strategy_name, min_score=settings.min_score, empty_policy=settings.empty_policy
-    )
-    for round_index in range(settings.rounds()):
-        chosen = np.flatnonzero(labeled).tolist()
-        detector.fit(X_pool[chosen], [pool_targets[i] for i in chosen])
-        tested = detection_map(detector.predict(X_test), test_targets, data.classes)
-        n_labeled = len(chosen)
-        emit(
-            CurvePoint(strategy_name, repeat, n_labeled, tested.map50),
-            {"metric": DETECTION_METRIC, "test": tested.to_dict()},
-        )
-        room = settings.budget - n_labeled
-        if room <= 0 or labeled.all():
-            return
-        ranking, _ = rank_detections(
-            strategy,
-            detector,
-            X_pool,
-            labeled,
-            min(settings.batch_size, room),
-            seed=seed * 1000 + round_index,
-        )
-        labeled[ranking.indices] = True
-
-
 class DetectionMode(SimulationMode[DetectionDemo, DetectionSimulationSettings]):
     """Object detection: the oracle gives boxes, the curves hold the test mAP@0.5.
 
@@ -209,12 +158,53 @@ class DetectionMode(SimulationMode[DetectionDemo, DetectionSimulationSettings]):
         data: DetectionDemo,
         pool: NDArray[np.int64],
         test: NDArray[np.int64],
-        name: str,
+        strategy_name: str,
         repeat: int,
         settings: DetectionSimulationSettings,
         emit: Emit,
     ) -> None:
-        _run_one(data, pool, test, name, repeat, settings, emit)
+        """One strategy, one repeat: rounds until the budget is spent."""
+        seed = settings.seed + repeat
+        targets = _targets(data)
+        X_pool, X_test = data.images[pool], data.images[test]
+        pool_targets = [targets[i] for i in pool.tolist()]
+        test_targets = [targets[i] for i in test.tolist()]
+        rng = np.random.default_rng(seed)
+        labeled = np.zeros(len(pool), dtype=bool)
+        labeled[rng.choice(len(pool), size=min(settings.seed_size, len(pool)), replace=False)] = (
+            True
+        )
+        detector = make_detector(
+            settings.learner,
+            data.classes,
+            random_state=seed,
+            epochs=settings.epochs,
+            min_steps=settings.min_steps,
+        )
+        strategy = detection_strategy(
+            strategy_name, min_score=settings.min_score, empty_policy=settings.empty_policy
+        )
+        for round_index in range(settings.rounds()):
+            chosen = np.flatnonzero(labeled).tolist()
+            detector.fit(X_pool[chosen], [pool_targets[i] for i in chosen])
+            tested = detection_map(detector.predict(X_test), test_targets, data.classes)
+            n_labeled = len(chosen)
+            emit(
+                CurvePoint(strategy_name, repeat, n_labeled, tested.map50),
+                {"metric": DETECTION_METRIC, "test": tested.to_dict()},
+            )
+            room = settings.budget - n_labeled
+            if room <= 0 or labeled.all():
+                return
+            ranking, _ = rank_detections(
+                strategy,
+                detector,
+                X_pool,
+                labeled,
+                min(settings.batch_size, room),
+                seed=seed * 1000 + round_index,
+            )
+            labeled[ranking.indices] = True
 
     def title(self, settings: DetectionSimulationSettings) -> str:
         return f"Detection active learning ({settings.learner}): test mAP@0.5"

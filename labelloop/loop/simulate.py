@@ -140,72 +140,6 @@ def split_pool_test(
     return np.asarray(pool, dtype=np.int64), np.asarray(test, dtype=np.int64)
 
 
-def _run_one(
-    data: Dataset,
-    pool: NDArray[np.int64],
-    test: NDArray[np.int64],
-    strategy_name: str,
-    repeat: int,
-    settings: SimulationSettings,
-    emit: Emit,
-) -> None:
-    """One strategy, one repeat: rounds until the budget is spent."""
-    seed = settings.seed + repeat
-    X_pool, X_test, y_test = data.X[pool], data.X[test], data.y[test]
-    oracle = Oracle(data.y[pool])
-    rng = np.random.default_rng(seed)
-    order = list(rng.choice(len(pool), size=settings.seed_size, replace=False))
-    labels = list(oracle.label(np.array(order, dtype=np.int64)))
-    splitter = StratifiedSplitter(val_fraction=0.2)
-    sides = [splitter.assign(data.classes[c]) for c in labels]
-    learner = make_learner(
-        settings.learner,
-        n_classes=len(data.classes),
-        input_shape=tuple(data.X.shape[1:]),
-        random_state=seed,
-        weights=settings.weights,
-        mode=settings.mode,
-        backbone_size=settings.backbone_size,
-        cache_root=None if settings.cache_root is None else Path(settings.cache_root),
-    )
-    strategy = make_strategy(strategy_name, random_state=seed)
-    labeled = np.zeros(len(pool), dtype=bool)
-    labeled[order] = True
-    monitor = _RoundMonitor(draw_stop_set(labeled, settings.stop_set_size, seed))
-    while True:
-        idx = np.array(order, dtype=np.int64)
-        y_lab = np.array(labels, dtype=np.int64)
-        is_val = np.array([s == "val" for s in sides])
-        train, val = np.flatnonzero(~is_val), np.flatnonzero(is_val)
-        validation = fit_learner(learner, X_pool[idx], y_lab, train, val, refit=settings.refit)
-        tested = evaluate(learner.predict_proba(X_test), y_test, len(data.classes))
-        pool_probs = learner.predict_proba(X_pool)
-        watched = monitor.observe(
-            len(order), None if validation is None else validation.accuracy, pool_probs, labeled
-        )
-        emit(
-            CurvePoint(strategy_name, repeat, len(order), tested.accuracy),
-            {
-                "test": tested.to_dict(),
-                "validation": None if validation is None else validation.to_dict(),
-                "calibration": calibration_report(learner),
-                **watched,
-            },
-        )
-        room = settings.budget - len(order)
-        if room <= 0 or labeled.all():
-            return
-        pool_view = score_pool(
-            strategy, learner, X_pool, labeled, n_samples=settings.n_samples, probs=pool_probs
-        )
-        chosen = select_batch(strategy, pool_view, min(settings.batch_size, room)).indices
-        labeled[chosen] = True
-        new = oracle.label(chosen)
-        order.extend(chosen.tolist())
-        labels.extend(new.tolist())
-        sides.extend(splitter.assign(data.classes[c]) for c in new)
-
-
 def draw_stop_set(labeled: NDArray[np.bool_], size: int, seed: int) -> NDArray[np.int64]:
     """The stop set: up to ``size`` pool indices drawn from the unlabeled ones, sorted.
 
@@ -298,12 +232,66 @@ class PoolMode(SimulationMode[Dataset, SimulationSettings]):
         data: Dataset,
         pool: NDArray[np.int64],
         test: NDArray[np.int64],
-        name: str,
+        strategy_name: str,
         repeat: int,
         settings: SimulationSettings,
         emit: Emit,
     ) -> None:
-        _run_one(data, pool, test, name, repeat, settings, emit)
+        """One strategy, one repeat: rounds until the budget is spent."""
+        seed = settings.seed + repeat
+        X_pool, X_test, y_test = data.X[pool], data.X[test], data.y[test]
+        oracle = Oracle(data.y[pool])
+        rng = np.random.default_rng(seed)
+        order = list(rng.choice(len(pool), size=settings.seed_size, replace=False))
+        labels = list(oracle.label(np.array(order, dtype=np.int64)))
+        splitter = StratifiedSplitter(val_fraction=0.2)
+        sides = [splitter.assign(data.classes[c]) for c in labels]
+        learner = make_learner(
+            settings.learner,
+            n_classes=len(data.classes),
+            input_shape=tuple(data.X.shape[1:]),
+            random_state=seed,
+            weights=settings.weights,
+            mode=settings.mode,
+            backbone_size=settings.backbone_size,
+            cache_root=None if settings.cache_root is None else Path(settings.cache_root),
+        )
+        strategy = make_strategy(strategy_name, random_state=seed)
+        labeled = np.zeros(len(pool), dtype=bool)
+        labeled[order] = True
+        monitor = _RoundMonitor(draw_stop_set(labeled, settings.stop_set_size, seed))
+        while True:
+            idx = np.array(order, dtype=np.int64)
+            y_lab = np.array(labels, dtype=np.int64)
+            is_val = np.array([s == "val" for s in sides])
+            train, val = np.flatnonzero(~is_val), np.flatnonzero(is_val)
+            validation = fit_learner(learner, X_pool[idx], y_lab, train, val, refit=settings.refit)
+            tested = evaluate(learner.predict_proba(X_test), y_test, len(data.classes))
+            pool_probs = learner.predict_proba(X_pool)
+            watched = monitor.observe(
+                len(order), None if validation is None else validation.accuracy, pool_probs, labeled
+            )
+            emit(
+                CurvePoint(strategy_name, repeat, len(order), tested.accuracy),
+                {
+                    "test": tested.to_dict(),
+                    "validation": None if validation is None else validation.to_dict(),
+                    "calibration": calibration_report(learner),
+                    **watched,
+                },
+            )
+            room = settings.budget - len(order)
+            if room <= 0 or labeled.all():
+                return
+            pool_view = score_pool(
+                strategy, learner, X_pool, labeled, n_samples=settings.n_samples, probs=pool_probs
+            )
+            chosen = select_batch(strategy, pool_view, min(settings.batch_size, room)).indices
+            labeled[chosen] = True
+            new = oracle.label(chosen)
+            order.extend(chosen.tolist())
+            labels.extend(new.tolist())
+            sides.extend(splitter.assign(data.classes[c]) for c in new)
 
     def title(self, settings: SimulationSettings) -> str:
         return f"Active learning ({settings.learner})"

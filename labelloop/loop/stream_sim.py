@@ -63,78 +63,6 @@ class StreamSettings(SimulationSettingsBase):
         return self.selectors
 
 
-def _run_one(
-    data: Dataset,
-    pool: np.ndarray,
-    test: np.ndarray,
-    name: str,
-    repeat: int,
-    settings: StreamSettings,
-    emit: Emit,
-) -> None:
-    seed = settings.seed + repeat
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(pool))
-    seed_idx, stream = order[: settings.seed_size], order[settings.seed_size :]
-    X, X_test, y_test = data.X[pool], data.X[test], data.y[test]
-    oracle = Oracle(data.y[pool])
-    labeled = list(seed_idx)
-    labels = list(oracle.label(seed_idx))
-    splitter = StratifiedSplitter(val_fraction=0.2)
-    sides = [splitter.assign(data.classes[c]) for c in labels]
-    learner = make_learner(
-        settings.learner,
-        n_classes=len(data.classes),
-        input_shape=tuple(data.X.shape[1:]),
-        random_state=seed,
-    )
-    selector = make_stream_selector(name, budget=settings.budget_fraction, random_state=seed)
-    seen = 0
-
-    def refit() -> None:
-        is_val = np.array([s == "val" for s in sides])
-        idx = np.array(labeled, dtype=np.int64)
-        fit_learner(
-            learner,
-            X[idx],
-            np.array(labels, dtype=np.int64),
-            np.flatnonzero(~is_val),
-            np.flatnonzero(is_val),
-        )
-        accuracy = evaluate(learner.predict_proba(X_test), y_test, len(data.classes)).accuracy
-        spent = (len(labeled) - settings.seed_size) / max(seen, 1)
-        emit(
-            CurvePoint(name, repeat, len(labeled), accuracy),
-            {"seen": seen, "spent_share": spent},
-        )
-
-    refit()
-    pending = 0
-    start = 0
-    while start < len(stream):
-        chunk = stream[start : start + settings.chunk]
-        probs = learner.predict_proba(X[chunk])
-        for offset, item in enumerate(chunk):
-            seen += 1
-            if not selector.decide(probs[offset]):
-                continue
-            labeled.append(int(item))
-            label = int(oracle.label(np.array([item]))[0])
-            labels.append(label)
-            sides.append(splitter.assign(data.classes[label]))
-            pending += 1
-            if pending >= settings.retrain_every:
-                pending = 0
-                refit()
-                # The rest of this chunk was scored by the old model: rescore it.
-                start += offset + 1
-                break
-        else:
-            start += len(chunk)
-    if pending:
-        refit()
-
-
 class StreamMode(SimulationMode[Dataset, StreamSettings]):
     """Stream selective sampling: a selector decides on each arriving item at once.
 
@@ -157,7 +85,67 @@ class StreamMode(SimulationMode[Dataset, StreamSettings]):
         settings: StreamSettings,
         emit: Emit,
     ) -> None:
-        _run_one(data, pool, test, name, repeat, settings, emit)
+        seed = settings.seed + repeat
+        rng = np.random.default_rng(seed)
+        order = rng.permutation(len(pool))
+        seed_idx, stream = order[: settings.seed_size], order[settings.seed_size :]
+        X, X_test, y_test = data.X[pool], data.X[test], data.y[test]
+        oracle = Oracle(data.y[pool])
+        labeled = list(seed_idx)
+        labels = list(oracle.label(seed_idx))
+        splitter = StratifiedSplitter(val_fraction=0.2)
+        sides = [splitter.assign(data.classes[c]) for c in labels]
+        learner = make_learner(
+            settings.learner,
+            n_classes=len(data.classes),
+            input_shape=tuple(data.X.shape[1:]),
+            random_state=seed,
+        )
+        selector = make_stream_selector(name, budget=settings.budget_fraction, random_state=seed)
+        seen = 0
+
+        def refit() -> None:
+            is_val = np.array([s == "val" for s in sides])
+            idx = np.array(labeled, dtype=np.int64)
+            fit_learner(
+                learner,
+                X[idx],
+                np.array(labels, dtype=np.int64),
+                np.flatnonzero(~is_val),
+                np.flatnonzero(is_val),
+            )
+            accuracy = evaluate(learner.predict_proba(X_test), y_test, len(data.classes)).accuracy
+            spent = (len(labeled) - settings.seed_size) / max(seen, 1)
+            emit(
+                CurvePoint(name, repeat, len(labeled), accuracy),
+                {"seen": seen, "spent_share": spent},
+            )
+
+        refit()
+        pending = 0
+        start = 0
+        while start < len(stream):
+            chunk = stream[start : start + settings.chunk]
+            probs = learner.predict_proba(X[chunk])
+            for offset, item in enumerate(chunk):
+                seen += 1
+                if not selector.decide(probs[offset]):
+                    continue
+                labeled.append(int(item))
+                label = int(oracle.label(np.array([item]))[0])
+                labels.append(label)
+                sides.append(splitter.assign(data.classes[label]))
+                pending += 1
+                if pending >= settings.retrain_every:
+                    pending = 0
+                    refit()
+                    # The rest of this chunk was scored by the old model: rescore it.
+                    start += offset + 1
+                    break
+            else:
+                start += len(chunk)
+        if pending:
+            refit()
 
     def title(self, settings: StreamSettings) -> str:
         return f"Stream selective sampling ({settings.learner})"
