@@ -26,7 +26,7 @@ from labelloop.data.detection_demo import DetectionDemo, detection_demo_arrays
 from labelloop.errors import LabelloopError
 from labelloop.learners.detection import BoxTargets, detection_map, make_detector
 from labelloop.learners.registry import DETECTION_LEARNERS
-from labelloop.loop.detection_round import detection_strategy, rank_detections
+from labelloop.loop.detection_ranking import detection_strategy, rank_detections
 from labelloop.loop.simulation import (
     Emit,
     RoundCallback,
