@@ -6,9 +6,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import torch
 from numpy.typing import NDArray
-from torch import Tensor
 
-from labelloop.learners._checkpoint import Checkpoint, weights_of
 from labelloop.learners._validation import (
     N_CLASSES,
     ImageShape,
@@ -20,35 +18,24 @@ from labelloop.learners._validation import (
     check_n_samples,
 )
 from labelloop.learners.augment import AUGMENT_NAMES, AugmentName
-from labelloop.learners.backbones import (
-    BACKBONE_NAMES,
-    BackboneClassifier,
-    is_torchvision_backbone,
-)
 from labelloop.learners.calibration import calibrate_on_validation
+from labelloop.learners.classifier_network import (
+    CLASSIFIER_CHECKPOINT,
+    CLASSIFIER_NETWORK_NAMES,
+    ClassifierNetwork,
+    batched_features,
+    batched_logits,
+    batched_probabilities,
+    batched_samples,
+    weights_copy,
+)
 from labelloop.learners.errors import InvalidInputError, InvalidParameterError
 from labelloop.learners.health import prediction_collapse
-from labelloop.learners.mc_dropout import mc_dropout_logits
-from labelloop.learners.networks import (
-    NETWORK_NAMES,
-    FeatureClassifier,
-    NetworkName,
-    build_network,
-    load_matching_weights,
-    read_state_dict,
-)
-from labelloop.learners.training import EpochStats, map_batches, resolve_device, seeded, train
+from labelloop.learners.networks import FeatureClassifier, NetworkName
+from labelloop.learners.training import EpochStats, resolve_device, seeded, train
 from labelloop.plugins import Choice, Configurable, Constraint, Flag, Integer, Number
 
 __all__ = ["TorchClassifier"]
-
-# Version 2 adds the temperature; version 1 files load with temperature 1.
-_CHECKPOINT = Checkpoint("TorchClassifier", version=2)
-
-
-def _probabilities(logits: Tensor, temperature: float) -> Tensor:
-    """Softmax over the last axis of ``logits / temperature``, in float64."""
-    return torch.softmax(logits.double() / temperature, dim=-1)
 
 
 class TorchClassifier(Configurable):
@@ -77,8 +64,8 @@ class TorchClassifier(Configurable):
     temperature to 1.
 
     Args:
-        network: ``"cnn"`` (:class:`~labelloop.learners.networks.SmallCNN`) or
-            ``"resnet18"`` (:class:`~labelloop.learners.networks.ResNet18Classifier`).
+        network: ``"cnn"``, ``"resnet18"`` or a torchvision backbone; the torch
+            module each builds is :class:`~.classifier_network.ClassifierNetwork`'s.
         n_classes: Number of classes; labels lie in ``[0, n_classes)``.
         input_shape: ``(channels, height, width)`` of every image.
         epochs: Most epochs per fit (exactly this many without validation).
@@ -148,7 +135,7 @@ class TorchClassifier(Configurable):
         "min_epoch_samples": Integer(low=0),
         "min_steps": Integer(low=0),
         "n_classes": N_CLASSES,
-        "network": Choice(tuple(sorted({*NETWORK_NAMES, *BACKBONE_NAMES}))),
+        "network": Choice(CLASSIFIER_NETWORK_NAMES),
         "patience": Integer(low=1),
         "random_state": Integer(low=0),
         "warm_start": Flag(),
@@ -252,11 +239,7 @@ class TorchClassifier(Configurable):
         device = resolve_device(self.device)
         warm = self.warm_start and self._fits_current_network(n_classes, input_shape)
         # Where this fit started, so that refit() can train again from the same point.
-        self._start_state = (
-            {k: v.detach().cpu().clone() for k, v in self.network_.state_dict().items()}
-            if warm
-            else None
-        )
+        self._start_state = weights_copy(self.network_) if warm else None
         self._train(images, labels, validation, device, fresh=not warm)
         self.restarted_ = False
         if warm and self.epochs > 0 and self._collapsed_on(images, labels):
@@ -362,29 +345,21 @@ class TorchClassifier(Configurable):
             InvalidInputError: If ``X`` does not match ``input_shape``.
         """
         images = self._check_predict_input(X)
-        network = self.network_
-        temperature = self.temperature_
-
-        def probabilities(batch: Tensor) -> Tensor:
-            return _probabilities(network(batch), temperature)
-
-        return map_batches(
-            probabilities,
+        return batched_probabilities(
+            self.network_,
             images,
-            width=network.head.out_features,
-            dtype=np.float64,
+            self.temperature_,
             batch_size=self.inference_batch_size,
             device=self.device_,
-        ).astype(np.float64, copy=False)
+        )
 
     def predict_samples(self, X: NDArray[np.floating], n_samples: int = 20) -> NDArray[np.float64]:
         """Monte Carlo dropout: probabilities of stochastic passes with dropout on.
 
         Only the dropout layers run in training mode; batch-norm keeps its
-        running statistics. The features are computed once per batch and only
-        the dropout and the head are run ``n_samples`` times (see
-        :mod:`~labelloop.learners.mc_dropout`), so 20 passes cost little more
-        than one :meth:`predict_proba`. The masks are seeded with
+        running statistics. The features are computed once per batch, so 20
+        passes cost little more than one :meth:`predict_proba`
+        (:mod:`~labelloop.learners.mc_dropout`). The masks are seeded with
         ``random_state``: the same call returns the same samples (for the same
         ``inference_batch_size``). With ``dropout=0`` every sample equals
         :meth:`predict_proba`. The logits are divided by ``temperature_``.
@@ -404,16 +379,15 @@ class TorchClassifier(Configurable):
         """
         images = self._check_predict_input(X)
         n_samples = check_n_samples(n_samples)
-        logits = mc_dropout_logits(
+        return batched_samples(
             self.network_,
             images,
             n_samples,
+            self.temperature_,
             batch_size=self.inference_batch_size,
             device=self.device_,
             seed=self.random_state,
         )
-        probs = _probabilities(torch.from_numpy(logits), self.temperature_)
-        return probs.numpy()
 
     def embed(self, X: NDArray[np.floating]) -> NDArray[np.float32]:
         """Penultimate-layer features, computed in batches.
@@ -430,14 +404,9 @@ class TorchClassifier(Configurable):
             InvalidInputError: If ``X`` does not match ``input_shape``.
         """
         images = self._check_predict_input(X)
-        return map_batches(
-            self.network_.features,
-            images,
-            width=self.network_.embedding_dim,
-            dtype=np.float32,
-            batch_size=self.inference_batch_size,
-            device=self.device_,
-        ).astype(np.float32, copy=False)
+        return batched_features(
+            self.network_, images, batch_size=self.inference_batch_size, device=self.device_
+        )
 
     def save(self, path: Path) -> None:
         """Write the weights and the architecture they belong to.
@@ -451,7 +420,7 @@ class TorchClassifier(Configurable):
         Raises:
             NotFittedError: If called before :meth:`fit` or :meth:`load`.
         """
-        _CHECKPOINT.save(path, self._to_state())
+        CLASSIFIER_CHECKPOINT.save(path, self._to_state())
 
     def load(self, path: Path) -> Self:
         """Restore weights written by :meth:`save`.
@@ -470,63 +439,43 @@ class TorchClassifier(Configurable):
                 ``n_classes`` or ``input_shape``.
         """
         path = Path(path)
-        return self._from_state(_CHECKPOINT.read(path), path)
+        return self._from_state(CLASSIFIER_CHECKPOINT.read(path), path)
 
     def _to_state(self) -> dict[str, Any]:
         """The fitted model as tensors and plain values, for :func:`torch.save`."""
         self._check_fitted()
-        return _CHECKPOINT.state(
-            config=self._architecture(self.n_classes, self.input_shape),
-            state_dict=weights_of(self.network_),
-            temperature=float(self.temperature_),
-        )
+        spec = self._network_for(self.n_classes, self.input_shape)
+        return spec.state(self.network_, self.temperature_)
 
     def _from_state(self, state: dict[str, Any], path: Path) -> Self:
         """Restore what :meth:`_to_state` returned; ``path`` is named in errors."""
         n_classes, input_shape = self._check_params()
         device = resolve_device(self.device)
         with seeded(self.random_state, device):
-            network = _CHECKPOINT.restore(
-                state,
-                path,
-                expected=self._architecture(n_classes, input_shape),
-                # The saved weights replace any pretrained ones: build without loading them.
-                build=lambda: self._build(n_classes, input_shape, weights="none"),
-            )
+            network, temperature = self._network_for(n_classes, input_shape).restore(state, path)
         self.network_ = network.to(device).eval()
         self._built_for = (self.network, n_classes, input_shape)
         self.device_ = device
         self.history_ = []
         self.best_epoch_ = 0
         self.skipped_weights_ = []
-        self.temperature_ = float(state.get("temperature", 1.0))
+        self.temperature_ = temperature
         self.ece_before_ = self.ece_after_ = None
         self.restarted_ = False
         return self
 
-    def _architecture(self, n_classes: int, input_shape: tuple[int, ...]) -> dict[str, Any]:
-        config: dict[str, Any] = {
-            "network": self.network,
-            "n_classes": int(n_classes),
-            "input_shape": [int(v) for v in input_shape],
-        }
-        if self._pretrained_backbone():
-            config["backbone_size"] = int(self.backbone_size)
-        return config
-
-    def _pretrained_backbone(self) -> bool:
-        return is_torchvision_backbone(self.network, self.backbone_weights)
+    def _network_for(self, n_classes: int, input_shape: ImageShape) -> ClassifierNetwork:
+        return ClassifierNetwork(
+            self.network,
+            n_classes,
+            input_shape,
+            dropout=float(self.dropout),
+            backbone_weights=self.backbone_weights,
+            backbone_size=int(self.backbone_size),
+        )
 
     def _build(self, n_classes: int, input_shape: ImageShape, *, weights: str) -> FeatureClassifier:
-        if self._pretrained_backbone():
-            return BackboneClassifier(
-                self.network,
-                n_classes,
-                weights=weights,
-                input_size=int(self.backbone_size),
-                dropout=float(self.dropout),
-            )
-        return build_network(self.network, n_classes, input_shape, float(self.dropout))
+        return self._network_for(n_classes, input_shape).build(weights)
 
     def _check_params(self) -> tuple[int, ImageShape]:
         checked = self.check_params()
@@ -541,13 +490,8 @@ class TorchClassifier(Configurable):
         if validation is None:
             return
         X_val, y_val = validation
-        logits = map_batches(
-            self.network_,
-            X_val,
-            width=self.network_.head.out_features,
-            dtype=np.float32,
-            batch_size=self.inference_batch_size,
-            device=self.device_,
+        logits = batched_logits(
+            self.network_, X_val, batch_size=self.inference_batch_size, device=self.device_
         )
         # Without calibrate the temperature is 1: one fitted to an earlier fit does not hold.
         found = calibrate_on_validation(logits, y_val, fit_temperature=self.calibrate)
@@ -559,13 +503,8 @@ class TorchClassifier(Configurable):
         return built_for == (self.network, n_classes, input_shape) and hasattr(self, "network_")
 
     def _init_network(self, n_classes: int, input_shape: ImageShape) -> None:
-        network = self._build(n_classes, input_shape, weights=self.backbone_weights)
-        self.skipped_weights_ = []
-        if self.weights_path is not None:
-            self.skipped_weights_ = load_matching_weights(
-                network, read_state_dict(Path(self.weights_path))
-            )
-        self.network_ = network
+        spec = self._network_for(n_classes, input_shape)
+        self.network_, self.skipped_weights_ = spec.initialise(self.weights_path)
         self._built_for = (self.network, n_classes, input_shape)
 
     def _check_fitted(self) -> None:
