@@ -41,7 +41,7 @@ from labelloop.learners.detection import (
 )
 from labelloop.learners.errors import WeightsMismatchError
 from labelloop.loop.detection_boxes import boxes_to_targets, proposals, to_original
-from labelloop.loop.detection_ranking import detection_strategy, rank_detections, select_detections
+from labelloop.loop.detection_ranking import detection_strategy, select_detections
 from labelloop.loop.engine import Selection, rank_range
 from labelloop.loop.models import latest_model
 from labelloop.loop.pipeline import RoundContext, ScoredPool
@@ -52,16 +52,7 @@ from labelloop.store import Item, RankedItem
 from labelloop.strategies import Pool, make_strategy
 from labelloop.strategies.detection import least_certain_box
 
-# detection_strategy and rank_detections are re-exported for the detection
-# simulation, which imports them from here (they live in detection_ranking).
-__all__ = [
-    "DETECTION",
-    "DetectionTask",
-    "detection_strategy",
-    "fit_detector",
-    "rank_detections",
-    "warm_detector",
-]
+__all__ = ["DETECTION", "DetectionTask", "fit_detector", "warm_detector"]
 
 
 def fit_detector(
