@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from labelloop.loop.monitoring import (
     MonitorInputError,
@@ -16,10 +16,9 @@ from labelloop.loop.monitoring import (
 )
 from labelloop.server.deps import trainer_of, workspace_of
 from labelloop.server.errors import unprocessable
-from labelloop.server.schemas import PathId
+from labelloop.server.schemas import FromRecord, PathId
 from labelloop.server.security import Caller, require
-from labelloop.server.trainer import LabelErrorJob
-from labelloop.store import FLAG_KINDS, REPORT_KINDS, ItemFlag, MonitorReport
+from labelloop.store import FLAG_KINDS, REPORT_KINDS
 
 __all__ = ["router"]
 
@@ -28,7 +27,7 @@ Annotator = Annotated[Caller, Depends(require("annotator"))]
 Reviewer = Annotated[Caller, Depends(require("reviewer"))]
 
 
-class ReportOut(BaseModel):
+class ReportOut(FromRecord):
     """One finding of the monitor."""
 
     id: int
@@ -39,21 +38,8 @@ class ReportOut(BaseModel):
     round_id: int | None
     created_at: datetime
 
-    @classmethod
-    def of(cls, report: MonitorReport) -> ReportOut:
-        """From the store's record."""
-        return cls(
-            id=report.id,
-            kind=report.kind,
-            alert=report.alert,
-            summary=report.summary,
-            body=report.body,
-            round_id=report.round_id,
-            created_at=report.created_at,
-        )
 
-
-class FlagOut(BaseModel):
+class FlagOut(FromRecord):
     """An item the monitor singled out."""
 
     id: int
@@ -66,23 +52,8 @@ class FlagOut(BaseModel):
     resolved_at: datetime | None
     resolution: str | None
 
-    @classmethod
-    def of(cls, flag: ItemFlag) -> FlagOut:
-        """From the store's record."""
-        return cls(
-            id=flag.id,
-            item_id=flag.item_id,
-            item_name=flag.item_name,
-            kind=flag.kind,
-            score=flag.score,
-            detail=flag.detail,
-            created_at=flag.created_at,
-            resolved_at=flag.resolved_at,
-            resolution=flag.resolution,
-        )
 
-
-class LabelErrorJobOut(BaseModel):
+class LabelErrorJobOut(FromRecord):
     """A label-error search running in the background, or its outcome."""
 
     id: int
@@ -95,13 +66,6 @@ class LabelErrorJobOut(BaseModel):
     report_id: int | None
     summary: str | None
     message: str | None
-
-    model_config = ConfigDict(from_attributes=True)
-
-    @classmethod
-    def of(cls, job: LabelErrorJob) -> LabelErrorJobOut:
-        """From the background search's record."""
-        return cls.model_validate(job)
 
 
 class OverviewOut(BaseModel):
