@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from labelloop._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from labelloop.learners._validation import check_labels
     from labelloop.learners.base import Learner, SupportsSamples
     from labelloop.learners.calibration import InputKind, TemperatureScaler
     from labelloop.learners.detection import (
@@ -69,6 +70,7 @@ _REGISTRY = "labelloop.learners.registry"
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
+        "check_labels": "labelloop.learners._validation",
         "Learner": "labelloop.learners.base",
         "SupportsSamples": "labelloop.learners.base",
         "InputKind": "labelloop.learners.calibration",
@@ -142,6 +144,7 @@ __all__ = [
     "UnknownLearnerError",
     "WeightsMismatchError",
     "build_network",
+    "check_labels",
     "detection_map",
     "evaluate",
     "expected_calibration_error",

@@ -169,43 +169,56 @@ def check_images(
     return np.ascontiguousarray(array, dtype=np.float32)
 
 
-def check_labels(y: Any, *, n_samples: int, n_classes: int, name: str = "y") -> NDArray[np.int64]:
+def check_labels(
+    y: Any,
+    *,
+    n_samples: int,
+    n_classes: int,
+    name: str = "y",
+    error: type[Exception] = InvalidInputError,
+    range_fix: str = ", or build the learner with more classes",
+) -> NDArray[np.int64]:
     """Check class indices and return them as ``int64``.
+
+    The one label check of labelloop: learners and the monitor's label-error
+    finders (with their own ``error``) use it.
 
     Args:
         y: Class indices, shape ``(n_samples,)``.
         n_samples: Number of images the labels belong to.
         n_classes: Labels must lie in ``[0, n_classes)``.
         name: Name of the argument, for error messages.
+        error: The error to raise.
+        range_fix: Appended to the advice for a label outside ``[0, n_classes)``.
 
     Returns:
         The labels, shape ``(n_samples,)``, ``int64``.
 
     Raises:
-        InvalidInputError: If ``y`` is not a 1-D integer array of length
-            ``n_samples`` with values in ``[0, n_classes)``.
+        error: If ``y`` is not a 1-D integer array of length ``n_samples``
+            with values in ``[0, n_classes)``.
     """
     array = np.asarray(y)
     if array.dtype.kind not in "iu":
-        raise InvalidInputError(
+        raise error(
             f"{name} must hold integer class indices, got dtype {array.dtype}; "
             f"map class names to indices 0..{n_classes - 1} and pass an int64 array."
         )
     if array.ndim != 1:
-        raise InvalidInputError(
+        raise error(
             f"{name} must be 1-D (n_samples,), got shape {array.shape}; "
             "pass class indices, not one-hot rows."
         )
     if array.shape[0] != n_samples:
-        raise InvalidInputError(
+        raise error(
             f"{name} has {array.shape[0]} labels but there are {n_samples} images; "
             "pass one label per image."
         )
     if array.size and (array.min() < 0 or array.max() >= n_classes):
         bad = array[(array < 0) | (array >= n_classes)][0]
-        raise InvalidInputError(
+        raise error(
             f"{name} holds class index {bad}, outside [0, {n_classes}); "
-            f"labels must be 0..{n_classes - 1}, or build the learner with more classes."
+            f"labels must be 0..{n_classes - 1}{range_fix}."
         )
     return array.astype(np.int64, copy=False)
 

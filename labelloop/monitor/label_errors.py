@@ -21,6 +21,7 @@ from cleanlab.multiannotator import get_active_learning_scores
 from cleanlab.rank import get_label_quality_scores
 from numpy.typing import NDArray
 
+from labelloop.learners import check_labels
 from labelloop.monitor.errors import InvalidLabelInputError
 from labelloop.plugins import Choice, Configurable, Constraint, Integer
 
@@ -74,28 +75,6 @@ def _check_probs(probs: object) -> NDArray[np.float64]:
             "pass a learner's predict_proba output."
         )
     return array
-
-
-def _check_labels(labels: object, n: int, n_classes: int, name: str) -> NDArray[np.int64]:
-    """``labels`` as ``(n,)`` int64 class indices in ``[0, n_classes)``."""
-    array = np.asarray(labels)
-    if array.dtype.kind not in "iu":
-        raise InvalidLabelInputError(
-            f"{name} must hold integer class indices, got dtype {array.dtype}; "
-            f"map class names to indices 0..{n_classes - 1} and pass an int64 array."
-        )
-    if array.ndim != 1 or array.shape[0] != n:
-        raise InvalidLabelInputError(
-            f"{name} has shape {array.shape} but there are {n} images; "
-            "pass one class index per image, not one-hot rows."
-        )
-    if array.size and (array.min() < 0 or array.max() >= n_classes):
-        bad = array[(array < 0) | (array >= n_classes)][0]
-        raise InvalidLabelInputError(
-            f"{name} holds class index {bad}, outside [0, {n_classes}); "
-            f"labels must be 0..{n_classes - 1}."
-        )
-    return array.astype(np.int64, copy=False)
 
 
 def _fold_ids(
@@ -157,7 +136,9 @@ def out_of_sample_probs(
             f"X has {len(X)} items but y has {n}; pass one label per image."
         )
     n_classes = make_model().n_classes
-    labels = _check_labels(y, n, n_classes, "y")
+    labels = check_labels(
+        y, n_samples=n, n_classes=n_classes, error=InvalidLabelInputError, range_fix=""
+    )
     folds = _fold_ids(labels, n_folds, np.random.default_rng(random_state))
     probs = np.empty((n, n_classes), dtype=np.float64)
     for fold in range(n_folds):
@@ -255,7 +236,14 @@ class ConfidentLearning(Configurable):
         """
         params: dict[str, Any] = self.check_params()
         p = _check_probs(probs)
-        given = _check_labels(labels, len(p), p.shape[1], "labels")
+        given = check_labels(
+            labels,
+            n_samples=len(p),
+            n_classes=p.shape[1],
+            name="labels",
+            error=InvalidLabelInputError,
+            range_fix="",
+        )
         with warnings.catch_warnings():
             # cleanlab warns when a class has too few items to prune from; it then
             # flags none of that class by noise rate, and the report stays valid.
