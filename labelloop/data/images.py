@@ -402,20 +402,10 @@ def scan_folder(root: Path, labels_csv: Path | None = None) -> FolderScan:
 
     The first file (in :func:`iter_folder` order) with given content is kept;
     later ones are listed in :attr:`FolderScan.duplicates`, even when their
-    label differs.
-
-    Args:
-        root: The folder to import.
-        labels_csv: A ``filename,label`` CSV for a flat folder, or ``None``.
+    label differs. Arguments and errors as :func:`iter_folder`.
 
     Returns:
         The unique images, duplicates and rejected files.
-
-    Raises:
-        DatasetNotFoundError: ``root`` or ``labels_csv`` does not exist.
-        ImportLayoutError: The folder matches no accepted layout.
-        CsvFormatError: The CSV's header is missing or malformed, it is not UTF-8,
-            or its quoting is broken.
     """
     root = Path(root)
     labels_csv = None if labels_csv is None else Path(labels_csv)

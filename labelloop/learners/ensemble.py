@@ -66,15 +66,7 @@ class DeepEnsemble(Configurable):
     ) -> Self:
         """Fit every member on the labeled set, one after another.
 
-        Args:
-            X: Images in ``[0, 1]``, shape ``(n_samples, channels, height, width)``.
-            y: Class indices in ``[0, n_classes)``, shape ``(n_samples,)``.
-            X_val: Validation images for early stopping (and calibration),
-                shape ``(n_val, channels, height, width)``.
-            y_val: Validation class indices, shape ``(n_val,)``.
-
-        Returns:
-            The fitted ensemble itself.
+        Arguments and result as :meth:`~labelloop.learners.base.Learner.fit`.
 
         Raises:
             InvalidParameterError: If ``members`` or a parameter of ``base`` is
@@ -97,11 +89,7 @@ class DeepEnsemble(Configurable):
     def predict_proba(self, X: NDArray[np.floating]) -> NDArray[np.float64]:
         """The members' mean class probabilities.
 
-        Args:
-            X: Images, shape ``(n, channels, height, width)``.
-
-        Returns:
-            Probabilities, shape ``(n, n_classes)``; rows sum to 1.
+        Arguments and result as :meth:`~labelloop.learners.base.Learner.predict_proba`.
 
         Raises:
             NotFittedError: If called before :meth:`fit` or :meth:`load`.
@@ -118,17 +106,10 @@ class DeepEnsemble(Configurable):
     ) -> NDArray[np.float64]:
         """Each member's class probabilities, one sample per member.
 
+        Arguments and result as :meth:`~labelloop.learners.base.SupportsSamples.predict_samples`.
+
         The samples are deterministic: member ``i`` gives sample ``i``, with
         dropout off. Their mean over all members is :meth:`predict_proba`.
-
-        Args:
-            X: Images, shape ``(n, channels, height, width)``.
-            n_samples: Most samples to return: the first ``min(n_samples,
-                members)`` members give one each. ``None`` uses them all.
-
-        Returns:
-            Probabilities, shape ``(k, n, n_classes)`` with
-            ``k = min(n_samples, members)``; rows sum to 1.
 
         Raises:
             NotFittedError: If called before :meth:`fit` or :meth:`load`.
@@ -142,14 +123,10 @@ class DeepEnsemble(Configurable):
     def embed(self, X: NDArray[np.floating]) -> NDArray[np.float32]:
         """The first member's penultimate-layer features.
 
+        Arguments and result as :meth:`~labelloop.learners.base.Learner.embed`.
+
         Each member learns its own feature space, so averaging the members'
         features would mix unrelated coordinates; member 0's stand for all.
-
-        Args:
-            X: Images, shape ``(n, channels, height, width)``.
-
-        Returns:
-            Features, shape ``(n, d)``.
 
         Raises:
             NotFittedError: If called before :meth:`fit` or :meth:`load`.
@@ -161,8 +138,7 @@ class DeepEnsemble(Configurable):
     def save(self, path: Path) -> None:
         """Write every member's weights and temperature to one file.
 
-        Args:
-            path: File to write; it is replaced atomically if it exists.
+        Arguments as :meth:`~labelloop.learners.base.Learner.save`.
 
         Raises:
             NotFittedError: If called before :meth:`fit` or :meth:`load`.
@@ -174,11 +150,7 @@ class DeepEnsemble(Configurable):
     def load(self, path: Path) -> Self:
         """Restore an ensemble written by :meth:`save`.
 
-        Args:
-            path: File written by :meth:`save`.
-
-        Returns:
-            The ensemble itself, fitted.
+        Arguments and result as :meth:`~labelloop.learners.base.Learner.load`.
 
         Raises:
             InvalidParameterError: If ``members`` or a parameter of ``base`` is

@@ -140,14 +140,9 @@ class SklearnLearner(Configurable):
     ) -> Self:
         """Fit a clone of the estimator on a labeled set.
 
-        Args:
-            X: Images, shape ``(n_samples, channels, height, width)``.
-            y: Class indices in ``[0, n_classes)``, shape ``(n_samples,)``.
-            X_val: Ignored; scikit-learn estimators do not stop early here.
-            y_val: Ignored.
-
-        Returns:
-            The fitted learner itself.
+        Arguments and result as :meth:`~labelloop.learners.base.Learner.fit`;
+        ``X_val`` and ``y_val`` are ignored (scikit-learn estimators do not
+        stop early here).
 
         Raises:
             NoPredictProbaError: If the estimator has no ``predict_proba``.
@@ -181,11 +176,7 @@ class SklearnLearner(Configurable):
     def predict_proba(self, X: NDArray[np.floating]) -> NDArray[np.float64]:
         """Class probabilities, with zero columns for classes never seen in ``fit``.
 
-        Args:
-            X: Images, shape ``(n_samples, channels, height, width)``.
-
-        Returns:
-            Probabilities, shape ``(n_samples, n_classes)``; rows sum to 1.
+        Arguments and result as :meth:`~labelloop.learners.base.Learner.predict_proba`.
 
         Raises:
             NotFittedError: If called before :meth:`fit` or :meth:`load`.
@@ -199,15 +190,7 @@ class SklearnLearner(Configurable):
     ) -> NDArray[np.float64]:
         """Class probabilities of the bootstrap clones, one sample per clone.
 
-        Args:
-            X: Images, shape ``(n, channels, height, width)``.
-            n_samples: Most samples to return: the first ``min(n_samples,
-                bagging)`` clones give one each. ``None`` uses them all.
-
-        Returns:
-            Probabilities, shape ``(k, n, n_classes)`` with
-            ``k = min(n_samples, bagging)``, with zero columns for classes
-            never seen in ``fit``; rows sum to 1.
+        Arguments and result as :meth:`~labelloop.learners.base.SupportsSamples.predict_samples`.
 
         Raises:
             NotFittedError: If called before :meth:`fit` or :meth:`load`.
@@ -229,11 +212,7 @@ class SklearnLearner(Configurable):
     def embed(self, X: NDArray[np.floating]) -> NDArray[np.float32]:
         """Features: the pipeline's transform steps, else the flattened pixels.
 
-        Args:
-            X: Images, shape ``(n_samples, channels, height, width)``.
-
-        Returns:
-            Features, shape ``(n_samples, n_features)``.
+        Arguments and result as :meth:`~labelloop.learners.base.Learner.embed`.
 
         Raises:
             NotFittedError: If called before :meth:`fit` or :meth:`load`.
@@ -252,8 +231,7 @@ class SklearnLearner(Configurable):
     def save(self, path: Path) -> None:
         """Pickle the fitted estimator and what it needs to predict.
 
-        Args:
-            path: File to write; it is replaced atomically if it exists.
+        Arguments as :meth:`~labelloop.learners.base.Learner.save`.
 
         Raises:
             NotFittedError: If called before :meth:`fit` or :meth:`load`.
@@ -272,13 +250,9 @@ class SklearnLearner(Configurable):
     def load(self, path: Path) -> Self:
         """Restore a learner written by :meth:`save`.
 
+        Arguments and result as :meth:`~labelloop.learners.base.Learner.load`.
+
         The file is unpickled, which can run code: load only files you wrote.
-
-        Args:
-            path: File written by :meth:`save`.
-
-        Returns:
-            The learner itself, fitted.
 
         Raises:
             ModelFileNotFoundError: If ``path`` does not exist.
