@@ -7,10 +7,15 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from labelloop.monitor.projection import LearningCurveFit
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = [
     "CURVE_COLUMNS",
@@ -149,13 +154,7 @@ def plot_curves(points: Sequence[CurvePoint], path: Path, *, title: str = "") ->
     ax.set_xlabel("labeled images")
     ax.set_ylabel("test accuracy")
     ax.set_title(title or "Learning curves (mean ± std over repeats)")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower right")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save(fig, ax, path)
 
 
 def plot_projection(
@@ -199,6 +198,13 @@ def plot_projection(
         or f"+{extra} labels: {100 * gain.gain:+.1f} pts "
         f"({100 * gain.low:+.1f} to {100 * gain.high:+.1f})"
     )
+    return _save(fig, ax, path)
+
+
+def _save(fig: Figure, ax: Axes, path: Path) -> Path:
+    """Grid, legend and layout shared by every plot, then write ``fig`` to ``path`` and close it."""
+    import matplotlib.pyplot as plt
+
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
     fig.tight_layout()

@@ -37,7 +37,26 @@ _KEEP_JOBS = 20
 log = logging.getLogger("labelloop.trainer")
 
 
-class Trainer:
+class _OneJobAtATime:
+    """A worker thread that runs one job at a time, and the job it runs now."""
+
+    def __init__(self, thread_name: str) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=thread_name)
+        self._lock = threading.Lock()
+        self._future: Future[None] | None = None
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until the current job, if any, ends (for tests and shutdown)."""
+        future = self._future
+        if future is not None:
+            future.result(timeout=timeout)
+
+    def shutdown(self) -> None:
+        """Stop accepting jobs; let a running one finish."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class Trainer(_OneJobAtATime):
     """Starts training runs for one project folder, on demand or after enough new labels.
 
     Args:
@@ -47,12 +66,10 @@ class Trainer:
     """
 
     def __init__(self, root: Path, ws: Workspace, *, external: bool = False) -> None:
+        super().__init__("labelloop-train")
         self.root = root
         self.ws = ws
         self.external = external
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="labelloop-train")
-        self._lock = threading.Lock()
-        self._future: Future[None] | None = None
         self.label_errors = LabelErrorSearch(root)
         if not external:
             ws.store.training.abandon_running(ws.project.id, "the server stopped during this run")
@@ -108,15 +125,9 @@ class Trainer:
             return
         runs.finish(run_id, "succeeded", round_id=result.round.id)
 
-    def wait(self, timeout: float | None = None) -> None:
-        """Block until the current run, if any, ends (for tests and shutdown)."""
-        future = self._future
-        if future is not None:
-            future.result(timeout=timeout)
-
     def shutdown(self) -> None:
         """Stop accepting runs; let a running one (and a label-error search) finish."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        super().shutdown()
         self.label_errors.shutdown()
 
 
@@ -149,7 +160,7 @@ class LabelErrorJob:
     message: str | None = None
 
 
-class LabelErrorSearch:
+class LabelErrorSearch(_OneJobAtATime):
     """Runs label-error searches off the request path, one at a time for the project.
 
     Args:
@@ -157,11 +168,9 @@ class LabelErrorSearch:
     """
 
     def __init__(self, root: Path) -> None:
+        super().__init__("labelloop-label-errors")
         self.root = root
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="labelloop-label-errors")
-        self._lock = threading.Lock()
         self._jobs: dict[int, LabelErrorJob] = {}
-        self._future: Future[None] | None = None
 
     def start(self, *, requested_by: str | None) -> tuple[LabelErrorJob, bool]:
         """Start a search, unless one is running.
@@ -226,13 +235,3 @@ class LabelErrorSearch:
             summary=report.summary,
             finished_at=datetime.now(UTC),
         )
-
-    def wait(self, timeout: float | None = None) -> None:
-        """Block until the current search, if any, ends (for tests and shutdown)."""
-        future = self._future
-        if future is not None:
-            future.result(timeout=timeout)
-
-    def shutdown(self) -> None:
-        """Stop accepting searches; let a running one finish."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
