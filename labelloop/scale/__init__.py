@@ -9,6 +9,7 @@ from labelloop.scale.base import (
     Need,
     PoolScorer,
     PoolScores,
+    Progress,
     SamplesUnavailableError,
     ScoreRequest,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "Need",
     "PoolScorer",
     "PoolScores",
+    "Progress",
     "SamplesUnavailableError",
     "ScoreRequest",
     "make_scorer",

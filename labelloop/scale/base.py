@@ -33,11 +33,15 @@ __all__ = [
     "Need",
     "PoolScorer",
     "PoolScores",
+    "Progress",
     "SamplesUnavailableError",
     "ScoreRequest",
 ]
 
 Need = Literal["probs", "samples", "embeddings", "pixels"]
+
+Progress = Callable[[int, int], None]
+"""Called with ``(images scored, images in the pool)`` as scoring goes on."""
 
 THUMBNAIL_SIDE = 16
 """Cold-start pixels are average-pooled to at most this many pixels a side."""
@@ -192,11 +196,7 @@ class PoolScorer(Protocol):
     name: str
 
     def score(
-        self,
-        learner: Learner | None,
-        request: ScoreRequest,
-        *,
-        on_progress: Callable[[int, int], None] | None = None,
+        self, learner: Learner | None, request: ScoreRequest, *, on_progress: Progress | None = None
     ) -> PoolScores:
         """Score every image of ``request`` with ``learner``."""
         ...

@@ -15,7 +15,7 @@ not stop the pass: its row is NaN and its index is reported in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +26,7 @@ from torch.utils.data import DataLoader, Dataset
 from labelloop.data.arrays import ResizePolicy, load_images
 from labelloop.data.images import ImageFileError
 from labelloop.learners import Learner
-from labelloop.scale.base import PoolScores, ScoreRequest
+from labelloop.scale.base import PoolScores, Progress, ScoreRequest
 
 __all__ = ["DEFAULT_CHUNK", "ImageFiles", "LocalScorer", "collate_images", "stream_images"]
 
@@ -121,11 +121,7 @@ class LocalScorer:
         self.workers = workers
 
     def score(
-        self,
-        learner: Learner | None,
-        request: ScoreRequest,
-        *,
-        on_progress: Callable[[int, int], None] | None = None,
+        self, learner: Learner | None, request: ScoreRequest, *, on_progress: Progress | None = None
     ) -> PoolScores:
         """Score every image of ``request`` with ``learner``.
 

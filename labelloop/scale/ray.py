@@ -25,7 +25,6 @@ import dataclasses
 import io
 import itertools
 import os
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,7 @@ from numpy.typing import NDArray
 
 from labelloop.data.arrays import ResizePolicy
 from labelloop.learners import Learner
-from labelloop.scale.base import PoolScores, ScoreRequest
+from labelloop.scale.base import PoolScores, Progress, ScoreRequest
 from labelloop.scale.local import ImageFiles
 
 __all__ = ["RayScorer"]
@@ -173,11 +172,7 @@ class RayScorer:
         self.decode_in_actor = decode_in_actor
 
     def score(
-        self,
-        learner: Learner | None,
-        request: ScoreRequest,
-        *,
-        on_progress: Callable[[int, int], None] | None = None,
+        self, learner: Learner | None, request: ScoreRequest, *, on_progress: Progress | None = None
     ) -> PoolScores:
         """Score every image of ``request``; the result matches :class:`LocalScorer`'s."""
         import ray  # Imported here: Ray is an optional extra (labelloop[ray]).
