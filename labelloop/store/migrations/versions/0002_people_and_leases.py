@@ -1,92 +1,73 @@
 """Users, credentials, leases, training runs; label heads cached on items.
 
-Revision ID: 0002
-Revises: 0001
 Create Date: 2026-11-23 23:56:56.387959
 """
 
 import sqlalchemy as sa
 from alembic import op
 
+from labelloop.store.migrations.columns import (
+    create_indexes,
+    drop_indexes,
+    key_columns,
+    references,
+    timestamp,
+    where,
+)
+
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
     op.create_table(
         "users",
-        sa.Column("id", sa.Integer(), nullable=False),
+        *key_columns(project=False),
         sa.Column("username", sa.String(length=100), nullable=False),
         sa.Column("password_hash", sa.Text(), nullable=False),
         sa.Column("role", sa.String(length=16), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        timestamp("created_at"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("username"),
     )
     op.create_table(
         "credentials",
-        sa.Column("id", sa.Integer(), nullable=False),
+        *key_columns(project=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("secret_hash", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=True),
         sa.Column("csrf_token", sa.String(length=64), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-        ),
+        timestamp("created_at"),
+        timestamp("expires_at", nullable=True),
+        timestamp("revoked_at", nullable=True),
+        *references(user_id="users.id"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("secret_hash"),
     )
-    with op.batch_alter_table("credentials", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_credentials_user_id"), ["user_id"], unique=False)
-
+    create_indexes("credentials", ("ix_credentials_user_id", ["user_id"]))
     op.create_table(
         "leases",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("project_id", sa.Integer(), nullable=False),
+        *key_columns(),
         sa.Column("item_id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("head_event_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+        timestamp("created_at"),
+        timestamp("expires_at"),
+        timestamp("closed_at", nullable=True),
         sa.Column("outcome", sa.String(length=16), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["item_id"],
-            ["items.id"],
-        ),
-        sa.ForeignKeyConstraint(
-            ["project_id"],
-            ["projects.id"],
-        ),
-        sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-        ),
+        *references(item_id="items.id", project_id="projects.id", user_id="users.id"),
         sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table("leases", schema=None) as batch_op:
-        batch_op.create_index(
-            "uq_leases_open_item",
-            ["item_id"],
-            unique=True,
-            sqlite_where=sa.text("closed_at IS NULL"),
-            postgresql_where=sa.text("closed_at IS NULL"),
-        )
-        batch_op.create_index("ix_leases_user", ["project_id", "user_id", "outcome"], unique=False)
-
+    create_indexes(
+        "leases", ("uq_leases_open_item", ["item_id"]), unique=True, **where("closed_at IS NULL")
+    )
+    create_indexes("leases", ("ix_leases_user", ["project_id", "user_id", "outcome"]))
     op.create_table(
         "training_runs",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("project_id", sa.Integer(), nullable=False),
+        *key_columns(),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("trigger", sa.String(length=16), nullable=False),
         sa.Column("step", sa.String(length=64), nullable=True),
@@ -95,22 +76,12 @@ def upgrade() -> None:
         sa.Column("round_id", sa.Integer(), nullable=True),
         sa.Column("last_event_id", sa.Integer(), nullable=False),
         sa.Column("requested_by", sa.String(length=100), nullable=True),
-        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["project_id"],
-            ["projects.id"],
-        ),
-        sa.ForeignKeyConstraint(
-            ["round_id"],
-            ["rounds.id"],
-        ),
+        timestamp("started_at"),
+        timestamp("finished_at", nullable=True),
+        *references(project_id="projects.id", round_id="rounds.id"),
         sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table("training_runs", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_training_runs_project_id"), ["project_id"], unique=False
-        )
+    create_indexes("training_runs", ("ix_training_runs_project_id", ["project_id"]))
 
     with op.batch_alter_table("items", schema=None) as batch_op:
         batch_op.add_column(sa.Column("head_event_id", sa.Integer(), nullable=True))
@@ -164,17 +135,10 @@ def downgrade() -> None:
         batch_op.drop_column("labeled")
         batch_op.drop_column("head_event_id")
 
-    with op.batch_alter_table("training_runs", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_training_runs_project_id"))
-
+    drop_indexes("training_runs", "ix_training_runs_project_id")
     op.drop_table("training_runs")
-    with op.batch_alter_table("leases", schema=None) as batch_op:
-        batch_op.drop_index("ix_leases_user")
-        batch_op.drop_index("uq_leases_open_item")
-
+    drop_indexes("leases", "ix_leases_user", "uq_leases_open_item")
     op.drop_table("leases")
-    with op.batch_alter_table("credentials", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_credentials_user_id"))
-
+    drop_indexes("credentials", "ix_credentials_user_id")
     op.drop_table("credentials")
     op.drop_table("users")

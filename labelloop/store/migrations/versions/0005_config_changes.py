@@ -1,31 +1,28 @@
 """Recorded changes of project settings: who, when, old and new value.
 
-Revision ID: 0005
-Revises: 0004
 Create Date: 2026-12-06 13:30:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
+from labelloop.store.migrations.columns import key_columns, references, timestamp
+
 revision = "0005"
 down_revision = "0004"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
     op.create_table(
         "config_changes",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("project_id", sa.Integer(), nullable=False),
+        *key_columns(),
         sa.Column("key", sa.String(length=200), nullable=False),
         sa.Column("old", sa.JSON(), nullable=False),
         sa.Column("new", sa.JSON(), nullable=False),
         sa.Column("who", sa.String(length=200), nullable=False),
         sa.Column("note", sa.Text(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["project_id"], ["projects.id"]),
+        timestamp("created_at"),
+        *references(project_id="projects.id"),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_config_changes_project", "config_changes", ["project_id", "id"])

@@ -1,7 +1,5 @@
 """Indexes that let the data browser page through the latest ranking by score or confidence.
 
-Revision ID: 0008
-Revises: 0007
 Create Date: 2026-12-07 07:10:00
 """
 
@@ -9,8 +7,6 @@ from alembic import op
 
 revision = "0008"
 down_revision = "0007"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

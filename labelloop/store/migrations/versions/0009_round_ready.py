@@ -1,7 +1,5 @@
 """Rounds written a chunk at a time: a round is read only once its ranking is complete.
 
-Revision ID: 0009
-Revises: 0008
 Create Date: 2026-12-07 07:40:00
 """
 
@@ -10,8 +8,6 @@ from alembic import op
 
 revision = "0009"
 down_revision = "0008"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
