@@ -7,6 +7,8 @@
 // Boxes are kept in whole pixels of the original image at every zoom level.
 // The geometry below is pure; BoxEditor owns only the DOM it is given.
 
+import { loadImage } from "/static/common.js";
+
 export const HANDLES = ["nw", "n", "ne", "e", "se", "s", "sw", "w"];
 export const ZOOMS = [0.5, 0.75, 1, 1.5, 2, 3, 4, 6, 8];
 const PALETTE = ["#2c66d1", "#d4452a", "#2f8a57", "#8a3fd1", "#c27c0e", "#0e8a8a", "#c2347a", "#5d6876", "#6f8f0e", "#3f51b5"];
@@ -168,11 +170,7 @@ export class BoxEditor {
     this.root.replaceChildren(this.canvas);
     this.img.alt = `item ${item.id}`;
     this.layout();
-    return new Promise((resolve) => {
-      this.img.onload = () => resolve(true);
-      this.img.onerror = () => resolve(false);
-      this.img.src = item.image_url;
-    });
+    return loadImage(this.img, item.image_url);
   }
 
   message(...children) {

@@ -96,6 +96,15 @@ export function $(selector, root = document) {
   return root.querySelector(selector);
 }
 
+// Point an <img> at `url`; resolves to whether it loaded.
+export function loadImage(img, url) {
+  return new Promise((resolve) => {
+    img.onload = () => resolve(true);
+    img.onerror = () => resolve(false);
+    img.src = url;
+  });
+}
+
 export function setText(selector, value) {
   const node = typeof selector === "string" ? $(selector) : selector;
   if (node) node.textContent = value;

@@ -3,7 +3,7 @@
 // number keys, the lease countdown, the keyboard, and the training status line.
 
 import {
-  $, ApiError, ProgressBar, api, el, fmtPct, notify, parseTime, serverNow, setText,
+  $, ApiError, ProgressBar, api, el, fmtPct, loadImage, notify, parseTime, serverNow, setText,
 } from "/static/common.js";
 
 const ZOOMS = [0.25, 0.5, 0.75, 1, 1.25, 1.5, 2, 3, 4];
@@ -92,11 +92,7 @@ export class ImageStage {
     this.stage.replaceChildren(this.img);
     this.img.alt = `item ${item.id}`;
     this.layout();
-    return new Promise((resolve) => {
-      this.img.onload = () => resolve(true);
-      this.img.onerror = () => resolve(false);
-      this.img.src = item.image_url;
-    });
+    return loadImage(this.img, item.image_url);
   }
 
   message(...children) {
