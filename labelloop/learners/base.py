@@ -18,7 +18,13 @@ from typing import Protocol, Self, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Learner", "SupportsSamples"]
+__all__ = ["Images", "Labels", "Learner", "SupportsSamples"]
+
+Images = NDArray[np.floating]
+"""A batch of images, shape ``(n_samples, channels, height, width)``."""
+
+Labels = NDArray[np.integer]
+"""Class indices, shape ``(n_samples,)``."""
 
 
 @runtime_checkable
@@ -33,11 +39,7 @@ class Learner(Protocol):
     n_classes: int
 
     def fit(
-        self,
-        X: NDArray[np.floating],
-        y: NDArray[np.integer],
-        X_val: NDArray[np.floating] | None = None,
-        y_val: NDArray[np.integer] | None = None,
+        self, X: Images, y: Labels, X_val: Images | None = None, y_val: Labels | None = None
     ) -> Self:
         """Fit the learner on a labeled set.
 

@@ -37,6 +37,7 @@ from labelloop.learners._validation import (
     check_input_shape,
 )
 from labelloop.learners.backbones import BACKBONE_NAMES, Backbone, build_backbone
+from labelloop.learners.base import Images, Labels
 from labelloop.learners.errors import (
     InvalidParameterError,
     ModelFileCorruptError,
@@ -283,11 +284,7 @@ class EmbeddingClassifier(Configurable):
         return z.reshape(len(z), z.shape[1], 1, 1)
 
     def fit(
-        self,
-        X: NDArray[np.floating],
-        y: NDArray[np.integer],
-        X_val: NDArray[np.floating] | None = None,
-        y_val: NDArray[np.integer] | None = None,
+        self, X: Images, y: Labels, X_val: Images | None = None, y_val: Labels | None = None
     ) -> Self:
         """Train the head on the images' embeddings (the validation side is not used to fit)."""
         n_classes = self.check_params()["n_classes"]

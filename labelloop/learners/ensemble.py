@@ -8,6 +8,7 @@ from numpy.typing import NDArray
 
 from labelloop.learners._checkpoint import Checkpoint
 from labelloop.learners._validation import check_fitted, check_n_samples
+from labelloop.learners.base import Images, Labels
 from labelloop.learners.errors import InvalidParameterError, WeightsMismatchError
 from labelloop.learners.torch_classifier import TorchClassifier
 from labelloop.plugins import Configurable, Constraint, Integer
@@ -58,11 +59,7 @@ class DeepEnsemble(Configurable):
         self.base.n_classes = value
 
     def fit(
-        self,
-        X: NDArray[np.floating],
-        y: NDArray[np.integer],
-        X_val: NDArray[np.floating] | None = None,
-        y_val: NDArray[np.integer] | None = None,
+        self, X: Images, y: Labels, X_val: Images | None = None, y_val: Labels | None = None
     ) -> Self:
         """Fit every member on the labeled set, one after another.
 

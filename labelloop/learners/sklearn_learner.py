@@ -18,6 +18,7 @@ from labelloop.learners._validation import (
     check_images,
     check_n_samples,
 )
+from labelloop.learners.base import Images, Labels
 from labelloop.learners.errors import (
     InvalidParameterError,
     NoPredictProbaError,
@@ -132,11 +133,7 @@ class SklearnLearner(Configurable):
         self.random_state = random_state
 
     def fit(
-        self,
-        X: NDArray[np.floating],
-        y: NDArray[np.integer],
-        X_val: NDArray[np.floating] | None = None,
-        y_val: NDArray[np.integer] | None = None,
+        self, X: Images, y: Labels, X_val: Images | None = None, y_val: Labels | None = None
     ) -> Self:
         """Fit a clone of the estimator on a labeled set.
 
@@ -212,11 +209,8 @@ class SklearnLearner(Configurable):
     def embed(self, X: NDArray[np.floating]) -> NDArray[np.float32]:
         """Features: the pipeline's transform steps, else the flattened pixels.
 
-        Arguments and result as :meth:`~labelloop.learners.base.Learner.embed`.
-
-        Raises:
-            NotFittedError: If called before :meth:`fit` or :meth:`load`.
-            InvalidInputError: If ``X`` differs in shape from the fitted images.
+        Arguments and result as :meth:`~labelloop.learners.base.Learner.embed`;
+        raises as :meth:`predict_proba` does.
         """
         images = self._check_predict_input(X)
         if isinstance(self.estimator_, Pipeline) and len(self.estimator_) > 1:

@@ -18,6 +18,7 @@ from labelloop.learners._validation import (
     check_n_samples,
 )
 from labelloop.learners.augment import AUGMENT_NAMES, AugmentName
+from labelloop.learners.base import Images, Labels
 from labelloop.learners.calibration import calibrate_on_validation
 from labelloop.learners.classifier_network import (
     CLASSIFIER_CHECKPOINT,
@@ -201,11 +202,7 @@ class TorchClassifier(Configurable):
         self.backbone_size = backbone_size
 
     def fit(
-        self,
-        X: NDArray[np.floating],
-        y: NDArray[np.integer],
-        X_val: NDArray[np.floating] | None = None,
-        y_val: NDArray[np.integer] | None = None,
+        self, X: Images, y: Labels, X_val: Images | None = None, y_val: Labels | None = None
     ) -> Self:
         """Train the network on a labeled set.
 
