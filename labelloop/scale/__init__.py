@@ -9,7 +9,6 @@ from labelloop.scale.base import (
     Need,
     PoolScorer,
     PoolScores,
-    Progress,
     SamplesUnavailableError,
     ScoreRequest,
 )
@@ -22,7 +21,6 @@ __all__ = [
     "Need",
     "PoolScorer",
     "PoolScores",
-    "Progress",
     "SamplesUnavailableError",
     "ScoreRequest",
     "make_scorer",
