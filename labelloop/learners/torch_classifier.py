@@ -409,10 +409,8 @@ class TorchClassifier(Configurable):
         """Write the weights and the architecture they belong to.
 
         The file holds only tensors and plain values, so :meth:`load` reads it
-        with ``torch.load(weights_only=True)``.
-
-        Args:
-            path: File to write; it is replaced atomically if it exists.
+        with ``torch.load(weights_only=True)``. Arguments as
+        :meth:`~labelloop.learners.base.Learner.save`.
 
         Raises:
             NotFittedError: If called before :meth:`fit` or :meth:`load`.
@@ -420,13 +418,9 @@ class TorchClassifier(Configurable):
         CLASSIFIER_CHECKPOINT.save(path, self._to_state())
 
     def load(self, path: Path) -> Self:
-        """Restore weights written by :meth:`save`.
+        """Restore weights written by :meth:`save`, on the device ``device`` picks.
 
-        Args:
-            path: File written by :meth:`save`.
-
-        Returns:
-            The classifier itself, fitted, on the device ``device`` picks.
+        Arguments and result as :meth:`~labelloop.learners.base.Learner.load`.
 
         Raises:
             InvalidParameterError: If a constructor parameter is out of range.
