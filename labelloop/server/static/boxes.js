@@ -7,7 +7,7 @@
 // Boxes are kept in whole pixels of the original image at every zoom level.
 // The geometry below is pure; BoxEditor owns only the DOM it is given.
 
-import { loadImage } from "/static/common.js";
+import { loadItemImage } from "/static/common.js";
 
 export const HANDLES = ["nw", "n", "ne", "e", "se", "s", "sw", "w"];
 export const ZOOMS = [0.5, 0.75, 1, 1.5, 2, 3, 4, 6, 8];
@@ -168,9 +168,8 @@ export class BoxEditor {
   show(item) {
     this.item = item;
     this.root.replaceChildren(this.canvas);
-    this.img.alt = `item ${item.id}`;
     this.layout();
-    return loadImage(this.img, item.image_url);
+    return loadItemImage(this.img, item);
   }
 
   message(...children) {

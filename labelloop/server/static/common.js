@@ -96,12 +96,13 @@ export function $(selector, root = document) {
   return root.querySelector(selector);
 }
 
-// Point an <img> at `url`; resolves to whether it loaded.
-export function loadImage(img, url) {
+// Point an <img> at an item's image; resolves to whether it loaded.
+export function loadItemImage(img, item) {
+  img.alt = `item ${item.id}`;
   return new Promise((resolve) => {
     img.onload = () => resolve(true);
     img.onerror = () => resolve(false);
-    img.src = url;
+    img.src = item.image_url;
   });
 }
 

@@ -3,7 +3,7 @@
 // number keys, the lease countdown, the keyboard, and the training status line.
 
 import {
-  $, ApiError, ProgressBar, api, el, fmtPct, loadImage, notify, parseTime, serverNow, setText,
+  $, ApiError, ProgressBar, api, el, fmtPct, loadItemImage, notify, parseTime, serverNow, setText,
 } from "/static/common.js";
 
 const ZOOMS = [0.25, 0.5, 0.75, 1, 1.25, 1.5, 2, 3, 4];
@@ -90,9 +90,8 @@ export class ImageStage {
   show(item) {
     this.item = item;
     this.stage.replaceChildren(this.img);
-    this.img.alt = `item ${item.id}`;
     this.layout();
-    return loadImage(this.img, item.image_url);
+    return loadItemImage(this.img, item);
   }
 
   message(...children) {
