@@ -20,7 +20,9 @@ from labelloop.cli._console import (
     styled,
 )
 from labelloop.config import ProjectConfig
+from labelloop.learners.registry import DETECTION_LEARNERS, LEARNERS
 from labelloop.loop.workspace import Workspace
+from labelloop.strategies.registry import DETECTION_STRATEGIES, STRATEGIES
 
 
 @friendly
@@ -31,13 +33,16 @@ def init(
     config: Annotated[Path | None, typer.Option(help="A YAML configuration file.")] = None,
     strategy: Annotated[
         str | None,
-        typer.Option(help="Query strategy; default margin (detection: entropy_sum)."),
+        typer.Option(
+            help=f"Query strategy: {', '.join(STRATEGIES.names())}; default margin. "
+            f"Detection: {', '.join(DETECTION_STRATEGIES.names())}; default entropy_sum."
+        ),
     ] = None,
     learner: Annotated[
         str | None,
         typer.Option(
-            help="Learner: cnn (default), cnn_ensemble, logreg, logreg_bagging, resnet18; "
-            "detection: fcos_tiny (default), fcos_resnet50_fpn."
+            help=f"Learner: {', '.join(LEARNERS.names())}; default cnn. "
+            f"Detection: {', '.join(DETECTION_LEARNERS.names())}; default fcos_tiny."
         ),
     ] = None,
     task_type: Annotated[

@@ -342,3 +342,16 @@ def test_instructions_are_set_from_a_markdown_file_and_cleared(tmp_path: Path) -
     assert history[-1]["key"] == "instructions"
     _ok("instructions", proj, "--clear")
     assert "(no instructions)" in _ok("instructions", proj)
+
+
+def test_init_help_lists_every_registered_strategy_and_learner() -> None:
+    import re
+
+    from labelloop.learners.registry import DETECTION_LEARNERS, LEARNERS
+    from labelloop.strategies.registry import DETECTION_STRATEGIES, STRATEGIES
+
+    result = runner.invoke(app, ["init", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    words = set(re.findall(r"[a-z0-9_]+", result.output))
+    for registry in (STRATEGIES, DETECTION_STRATEGIES, LEARNERS, DETECTION_LEARNERS):
+        assert set(registry.names()) <= words, registry.kind
