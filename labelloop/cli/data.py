@@ -109,7 +109,7 @@ def _check_new_items(ws: Workspace, before: set[int], *, label: str) -> None:
 
 def _verdict(alert: bool, summary: str) -> Text:
     """``alert``/``ok`` in colour where the terminal shows it, then the check's summary."""
-    return Text.assemble(("alert", "bold red") if alert else ("ok", "green"), " ", summary)
+    return styled("[bold red]alert[/bold red] {}" if alert else "[green]ok[/green] {}", summary)
 
 
 def _detection_format(fmt: str) -> FormatName:

@@ -10,11 +10,14 @@ unchanged.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["RoundMetrics"]
+if TYPE_CHECKING:
+    from labelloop.store import RoundRecord
+
+__all__ = ["RoundMetrics", "latest_measured"]
 
 
 @dataclass
@@ -81,3 +84,15 @@ class RoundMetrics:
         """One held-out metric (e.g. ``"accuracy"``), None when not measured."""
         value = (self.validation or {}).get(name)
         return None if value is None else float(value)
+
+
+def latest_measured(rounds: Sequence[RoundRecord], name: str) -> tuple[RoundRecord, Any] | None:
+    """The newest round that measured ``name`` (a :class:`RoundMetrics` field) and its value.
+
+    Walks back from the newest round and reads only as far as it must.
+    """
+    for record in reversed(rounds):
+        value = getattr(RoundMetrics.from_json(record.metrics), name)
+        if value is not None:
+            return record, value
+    return None

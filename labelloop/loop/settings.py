@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from labelloop.config import ProjectConfig
 from labelloop.errors import LabelloopError
 from labelloop.loop.autolabel import auto_label_estimate
-from labelloop.loop.metrics import RoundMetrics
+from labelloop.loop.metrics import latest_measured
 from labelloop.loop.workspace import Workspace
 
 __all__ = [
@@ -100,14 +100,10 @@ def _effect(ws: Workspace, key: str, value: Any) -> str:
     effect = effect_of(key)
     if key != "auto_label_threshold" or value is None:
         return effect
-    histograms = [
-        (r.number, RoundMetrics.from_json(r.metrics).confidence_histogram)
-        for r in ws.store.rounds(ws.project.id)
-    ]
-    latest = next(((n, h) for n, h in reversed(histograms) if h is not None), None)
+    latest = latest_measured(ws.store.rounds(ws.project.id), "confidence_histogram")
     if latest is None:
         return effect + "; no trained round yet to estimate what it would label"
-    number, histogram = latest
+    record, histogram = latest
     found = auto_label_estimate(histogram, float(value))
     if found["val_precision"] is None:
         right = "no validation image was that confident"
@@ -118,7 +114,7 @@ def _effect(ws: Workspace, key: str, value: Any) -> str:
             f"that confident (95% CI {low:.0%}-{high:.0%})"
         )
     return (
-        f"{effect}; round {number}'s model would auto-label about "
+        f"{effect}; round {record.number}'s model would auto-label about "
         f"{found['pool_count']} unlabeled items at this threshold, and was {right}"
     )
 

@@ -32,3 +32,21 @@ def test_an_empty_or_missing_row_is_nothing_measured() -> None:
         metrics = RoundMetrics.from_json(stored)
         assert metrics == RoundMetrics()
         assert metrics.validation_value("accuracy") is None
+
+
+def test_latest_measured_is_the_newest_round_that_measured_it() -> None:
+    from labelloop.loop.metrics import latest_measured
+    from labelloop.store import RoundRecord
+
+    def record(number: int, metrics: dict[str, object]) -> RoundRecord:
+        return RoundRecord(number, number, number, None, "margin", [], metrics)
+
+    rounds = [
+        record(1, {"n_labeled": 10, "monitor": {"stop_items": [1]}}),
+        record(2, {"n_labeled": 20, "monitor": {"stop_items": [2]}}),
+        record(3, {"n_labeled": 30}),
+    ]
+    found = latest_measured(rounds, "monitor")
+    assert found is not None and found[0].number == 2 and found[1] == {"stop_items": [2]}
+    assert latest_measured(rounds, "confidence_histogram") is None
+    assert latest_measured([], "monitor") is None

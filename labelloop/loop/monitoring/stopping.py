@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from labelloop.loop.metrics import RoundMetrics
+from labelloop.loop.metrics import RoundMetrics, latest_measured
 from labelloop.loop.workspace import Workspace
 from labelloop.monitor.stopping import (
     PoolUncertaintyBelow,
@@ -45,8 +45,8 @@ def observe_round(
     Returns:
         ``stop_items``, ``stop_predictions``, ``predicted_change`` and ``pool_uncertainty``.
     """
-    watched = [RoundMetrics.from_json(r.metrics).monitor for r in ws.store.rounds(ws.project.id)]
-    previous = next((m for m in reversed(watched) if m is not None), None)
+    latest = latest_measured(ws.store.rounds(ws.project.id), "monitor")
+    previous = None if latest is None else latest[1]
     position = {item.id: i for i, item in enumerate(items)}
     if previous is not None and all(i in position for i in previous["stop_items"]):
         stop_items = list(previous["stop_items"])
