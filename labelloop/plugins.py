@@ -18,10 +18,12 @@ This module imports nothing of labelloop but :mod:`labelloop.errors`.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.metadata
 import inspect
 import math
+import sys
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
@@ -270,6 +272,17 @@ class Entry(Generic[T]):
         return factory
 
 
+@functools.lru_cache(maxsize=4)
+def _installed_entry_points(path: tuple[str, ...]) -> tuple[importlib.metadata.EntryPoint, ...]:
+    """Every installed package's entry points, read once per ``sys.path``.
+
+    The registries of one process share a single scan of the installed
+    packages; a changed ``sys.path`` (a package added at run time) reads anew.
+    """
+    found = importlib.metadata.entry_points()
+    return tuple(point for group in found.groups for point in found.select(group=group))
+
+
 class UnknownNameError(LabelloopError, LookupError):
     """A registry has no entry of the name asked for (when the registry names no error)."""
 
@@ -328,7 +341,8 @@ class Registry(Generic[T]):
         """The entries, with the installed packages' plug-ins found on first use."""
         if not self._discovered:
             self._discovered = True
-            for point in importlib.metadata.entry_points(group=self.group or ""):
+            installed = _installed_entry_points(tuple(sys.path))
+            for point in (p for p in installed if p.group == self.group):
                 source = point.dist.name if point.dist is not None else "an installed package"
                 if point.name in self._entries:
                     warnings.warn(
