@@ -20,6 +20,7 @@ from sklearn.model_selection import train_test_split
 
 from labelloop.data.arrays import load_images
 from labelloop.data.demo import DIGITS_CLASSES, digits_arrays
+from labelloop.data.geometry import decide_channels, decide_image_size
 from labelloop.data.images import scan_folder
 from labelloop.data.split import StratifiedSplitter
 from labelloop.learners import evaluate, make_learner
@@ -112,7 +113,13 @@ class SimulationSettings(SimulationSettingsBase):
 
 
 def load_dataset(spec: str, *, image_size: tuple[int, int] | None = None) -> Dataset:
-    """``digits`` (scikit-learn's bundled digits) or a class-per-subfolder image folder."""
+    """``digits`` (scikit-learn's bundled digits) or a class-per-subfolder image folder.
+
+    A folder's images are brought to one model input as a project's first
+    import decides it (:mod:`labelloop.data.geometry`): RGB when any image is
+    in colour, and ``image_size`` or, by default, their common size when they
+    share a small one, else a square of the default side (centre crop).
+    """
     if spec == "digits":
         X, y = digits_arrays()
         return Dataset(X, y, DIGITS_CLASSES)
@@ -122,10 +129,10 @@ def load_dataset(spec: str, *, image_size: tuple[int, int] | None = None) -> Dat
     classes = tuple(sorted({img.label for img in scan.images if img.label is not None}))
     if len(classes) < 2:
         raise ValueError(f"{spec}: found {len(classes)} class folder(s); need at least 2")
-    gray = all(img.info.mode in ("L", "1", "I;16") for img in scan.images)
-    X = load_images(
-        [img.info.path for img in scan.images], size=image_size, channels=1 if gray else 3
-    )
+    infos = [img.info for img in scan.images]
+    size = image_size or decide_image_size((info.height, info.width) for info in infos)
+    channels = decide_channels(info.mode for info in infos)
+    X = load_images([info.path for info in infos], size=size, channels=3 if channels == 3 else 1)
     y = np.array([classes.index(str(img.label)) for img in scan.images], dtype=np.int64)
     return Dataset(X, y, classes)
 

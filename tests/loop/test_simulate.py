@@ -168,6 +168,18 @@ def test_folder_dataset(tmp_path: Path) -> None:
     assert np.bincount(data.y).tolist() == np.bincount(reference.y).tolist()
 
 
+def test_a_folder_of_photos_of_mixed_sizes_loads_as_a_project_would(tmp_path: Path) -> None:
+    from labelloop.data.geometry import DEFAULT_SIDE
+    from labelloop.data.photolike import write_photo_like
+
+    paths = write_photo_like(tmp_path / "photos", 30, seed=2)
+    data = load_dataset(str(tmp_path / "photos"))
+    # RGB and grayscale, 200-400 px of any shape: one RGB input of the default side.
+    assert data.X.shape == (30, 3, DEFAULT_SIDE, DEFAULT_SIDE)
+    assert sorted(data.classes[c] for c in data.y) == sorted(p.parent.name for p in paths)
+    assert load_dataset(str(tmp_path / "photos"), image_size=(32, 48)).X.shape[1:] == (3, 32, 48)
+
+
 def test_stream_simulation_spends_the_budget(digits: Dataset, tmp_path: Path) -> None:
     from labelloop.loop.stream_sim import StreamSettings, run_stream_simulation
 
