@@ -192,6 +192,18 @@ class Configurable:
     :data:`parameter_error` to their package's error class. Constructors never
     check: :meth:`check_params` does, when the part is first used, so
     ``set_params`` and ``clone`` work the scikit-learn way.
+
+    The parts declare their parameters as dataclass fields, so that each is
+    written once (name, type, default) and the constructor is generated::
+
+        @dataclass(eq=False, repr=False, kw_only=True)
+        class Smallest(PoolStrategy):
+            k: int = 10
+            fitted_: float = field(init=False)  # state set by use, not a parameter
+
+    ``eq=False`` keeps identity equality (two strategies with the same
+    parameters are still two objects), ``repr=False`` keeps this class's
+    ``repr``; subclasses inherit their base's fields.
     """
 
     constraints: ClassVar[Mapping[str, Constraint]] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -56,6 +57,29 @@ def test_params_come_from_the_signature_and_rebuild_an_equal_part() -> None:
     assert list(params) == ["k", "mode", "random_state", "share", "strict"]
     assert _Part(**params).get_params() == params
     assert repr(part) == "_Part(k=5, mode='fast', random_state=None, share=0.25, strict=False)"
+
+
+@dataclass(eq=False, repr=False, kw_only=True)
+class _DataPart(Configurable):
+    constraints: ClassVar[dict[str, Constraint]] = {"k": Integer(low=1)}
+    parameter_error = _Error
+    k: int = 3
+    fitted_: float = field(init=False)
+
+
+@dataclass(eq=False, repr=False, kw_only=True)
+class _DataChild(_DataPart):
+    share: float = 0.5
+
+
+def test_dataclass_parts_take_their_fields_as_parameters_and_not_their_state() -> None:
+    child = _DataChild(k=4)
+    assert child.get_params() == {"k": 4, "share": 0.5}
+    assert repr(child) == "_DataChild(k=4, share=0.5)"
+    assert not hasattr(child, "fitted_")
+    assert child != _DataChild(k=4)  # identity, as for hand-written parts
+    with pytest.raises(_Error, match=r"k must be an integer >= 1; got 0\."):
+        child.set_params(k=0).check_params()
 
 
 def test_set_params_sets_known_names_and_names_the_known_ones_otherwise() -> None:
