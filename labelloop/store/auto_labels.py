@@ -14,17 +14,14 @@ from typing import Any
 from sqlalchemy import func, select
 
 from labelloop.store._events import append_event, head_event, item_row, project_schema
-from labelloop.store.database import Transactions
+from labelloop.store.database import StorePart
 from labelloop.store.schema import LabelEventRow, LeaseRow, utcnow
 
 __all__ = ["AutoLabels"]
 
 
-class AutoLabels:
+class AutoLabels(StorePart):
     """Writing auto labels and counting review outcomes, on the store's session factories."""
-
-    def __init__(self, db: Transactions) -> None:
-        self._db = db
 
     def record_auto_labels(
         self,

@@ -27,7 +27,7 @@ from sqlalchemy import ColumnElement, Text, and_, case, cast, exists, func, or_,
 from sqlalchemy.orm import aliased
 
 from labelloop.store._events import aware, latest_round_id, to_item
-from labelloop.store.database import Transactions
+from labelloop.store.database import StorePart
 from labelloop.store.monitoring import FlagKind
 from labelloop.store.records import Item
 from labelloop.store.schema import ItemFlagRow, ItemRow, LabelEventRow, QueueEntryRow
@@ -321,11 +321,8 @@ def _ranked_first(s: Any, plan: _Plan, query: ItemQuery, latest: int) -> list[in
     return page + list(s.scalars(tail))
 
 
-class Catalog:
+class Catalog(StorePart):
     """Pages of a project's items for the data browser, on the store's reader sessions."""
-
-    def __init__(self, db: Transactions) -> None:
-        self._db = db
 
     def page(self, project_id: int, query: ItemQuery) -> CatalogPage:
         """The items matching ``query``, one page of them, and their number.

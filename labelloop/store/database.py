@@ -25,6 +25,7 @@ from labelloop.errors import LabelloopError
 __all__ = [
     "DatabaseUnavailableError",
     "SchemaOutOfDateError",
+    "StorePart",
     "Transactions",
     "make_engine",
     "migrate",
@@ -217,3 +218,14 @@ class Transactions:
         self.engine.dispose()
         if self.reader_engine is not self.engine:
             self.reader_engine.dispose()
+
+
+class StorePart:
+    """One concept of the store: its methods run their transactions on ``db``.
+
+    Args:
+        db: the store's session factories, shared by every part.
+    """
+
+    def __init__(self, db: Transactions) -> None:
+        self._db = db

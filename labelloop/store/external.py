@@ -26,7 +26,7 @@ from labelloop.store._events import (
     to_event,
     undo_event,
 )
-from labelloop.store.database import Transactions
+from labelloop.store.database import StorePart
 from labelloop.store.records import LabelConflictError, LabelEvent
 from labelloop.store.schema import ExternalAnnotationRow, ExternalTaskRow, utcnow
 
@@ -43,11 +43,8 @@ class ExternalSource:
     project: str
 
 
-class ExternalLinks:
+class ExternalLinks(StorePart):
     """Tasks and annotations of outside tools, linked to items and label events."""
-
-    def __init__(self, db: Transactions) -> None:
-        self._db = db
 
     def link_task(self, project_id: int, source: ExternalSource, task_id: int, item_id: int) -> int:
         """Link a task to an item (once); the item the task is linked to."""

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from labelloop.store._events import append_event, item_row, project_schema, to_item
-from labelloop.store.database import Transactions
+from labelloop.store.database import StorePart
 from labelloop.store.records import Item, LabelSource, NewItem
 from labelloop.store.schema import ItemRow
 
@@ -41,11 +41,8 @@ def _item_row(project_id: int, new: NewItem) -> ItemRow:
     )
 
 
-class Items:
+class Items(StorePart):
     """A project's images, on the store's session factories."""
-
-    def __init__(self, db: Transactions) -> None:
-        self._db = db
 
     def add_items(
         self,

@@ -26,7 +26,7 @@ from labelloop.store._events import (
     to_event,
     undo_event,
 )
-from labelloop.store.database import Transactions
+from labelloop.store.database import StorePart
 from labelloop.store.records import LabelConflictError, LabelEvent, LabelSource, UnknownItemError
 from labelloop.store.schema import LabelEventRow
 
@@ -67,11 +67,8 @@ def _check_expected(lab: LabelInput, head: LabelEventRow | None) -> None:
         )
 
 
-class Labels:
+class Labels(StorePart):
     """Each item's chain of label events, on the store's session factories."""
-
-    def __init__(self, db: Transactions) -> None:
-        self._db = db
 
     def record_labels(self, project_id: int, labels: Sequence[LabelInput]) -> list[LabelEvent]:
         """Record labels in one transaction: all are written, or none.

@@ -16,7 +16,7 @@ from typing import Any, Literal, get_args
 from sqlalchemy import and_, func, select, update
 
 from labelloop.store._events import aware, to_record
-from labelloop.store.database import Transactions
+from labelloop.store.database import StorePart
 from labelloop.store.schema import (
     ItemFlagRow,
     ItemRow,
@@ -132,11 +132,8 @@ def _report(row: MonitorReportRow) -> MonitorReport:
     return to_record(MonitorReport, row)
 
 
-class MonitorRecords:
+class MonitorRecords(StorePart):
     """Reports, flags and metadata, on the store's session factories."""
-
-    def __init__(self, db: Transactions) -> None:
-        self._db = db
 
     def add_report(
         self,

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from labelloop.errors import LabelloopError
 from labelloop.store._events import aware, to_record
-from labelloop.store.database import Transactions
+from labelloop.store.database import StorePart
 from labelloop.store.schema import CredentialRow, UserRow, utcnow
 
 __all__ = [
@@ -96,11 +96,8 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-class People:
+class People(StorePart):
     """Accounts and credentials, on the store's session factories."""
-
-    def __init__(self, db: Transactions) -> None:
-        self._db = db
 
     def create_user(self, username: str, password_hash: str, role: Role) -> User:
         """Add an account; names are 1 to 100 of letters, digits and ``_.@-``."""

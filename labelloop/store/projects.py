@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from labelloop.data.labels import LabelSchema
 from labelloop.store._events import to_record
-from labelloop.store.database import Transactions
+from labelloop.store.database import StorePart
 from labelloop.store.records import (
     ConfigChange,
     ProjectExistsError,
@@ -27,11 +27,8 @@ def _check_config(config: dict[str, Any]) -> None:
     LabelSchema(task=config["task"], classes=tuple(config["classes"]))
 
 
-class Projects:
+class Projects(StorePart):
     """Creating, finding and reconfiguring projects, on the store's session factories."""
-
-    def __init__(self, db: Transactions) -> None:
-        self._db = db
 
     def create_project(self, name: str, config: dict[str, Any]) -> ProjectRecord:
         """Create a project; ``config`` must hold at least ``task`` and ``classes``."""

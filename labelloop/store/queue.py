@@ -32,7 +32,6 @@ from labelloop.store._events import (
     to_record,
 )
 from labelloop.store.auto_labels import AutoLabels
-from labelloop.store.database import Transactions
 from labelloop.store.records import LabelEvent, Lease, LeaseConflictError, LeaseKind, Served
 from labelloop.store.schema import (
     ItemFlagRow,
@@ -75,19 +74,13 @@ def _held(now: datetime) -> Any:
     )
 
 
-class Queue:
+class Queue(AutoLabels):
     """Serving and answering, on the store's session factories.
 
     The auto labels that reviewers are served are written through it too:
     ``record_auto_labels`` and ``review_outcomes`` are :class:`AutoLabels`'
-    methods, bound here so that callers keep one object for the queue.
+    methods, inherited so that callers keep one object for the queue.
     """
-
-    def __init__(self, db: Transactions) -> None:
-        self._db = db
-        auto_labels = AutoLabels(db)
-        self.record_auto_labels = auto_labels.record_auto_labels
-        self.review_outcomes = auto_labels.review_outcomes
 
     # serving ----------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from labelloop.store._events import content_hash, item_row, latest_round_id, to_item, to_record
-from labelloop.store.database import Transactions
+from labelloop.store.database import StorePart
 from labelloop.store.records import Item, ModelRecord, RoundRecord, UnknownModelError
 from labelloop.store.schema import (
     ItemRow,
@@ -92,11 +92,8 @@ def _write_entries(
     )
 
 
-class Rounds:
+class Rounds(StorePart):
     """Models, rounds and rankings, on the store's session factories."""
-
-    def __init__(self, db: Transactions) -> None:
-        self._db = db
 
     def add_model(
         self, project_id: int, snapshot_id: int, learner: str, metrics: dict[str, Any]

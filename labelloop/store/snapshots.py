@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from labelloop.store._events import content_hash, label_heads, to_event, to_item, to_record
-from labelloop.store.database import Transactions
+from labelloop.store.database import StorePart
 from labelloop.store.records import (
     Item,
     LabelEvent,
@@ -23,11 +23,8 @@ from labelloop.store.schema import ItemRow, LabelEventRow, SnapshotEventRow, Sna
 __all__ = ["Snapshots"]
 
 
-class Snapshots:
+class Snapshots(StorePart):
     """Freezing and rebuilding labeled sets, on the store's session factories."""
-
-    def __init__(self, db: Transactions) -> None:
-        self._db = db
 
     def create_snapshot(self, project_id: int, note: str | None = None) -> Snapshot:
         """Freeze the project's current labels as a new, content-hashed snapshot."""

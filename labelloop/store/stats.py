@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Text, cast, func, select
 
 from labelloop.store._events import aware
-from labelloop.store.database import Transactions
+from labelloop.store.database import StorePart, Transactions
 from labelloop.store.schema import ItemRow, LabelEventRow, LeaseRow
 
 __all__ = ["Stats"]
@@ -23,11 +23,11 @@ _SIZE_TTL = 10.0
 """Seconds a project's item count is trusted without recounting (see ``Stats._pool_size``)."""
 
 
-class Stats:
+class Stats(StorePart):
     """Read-only aggregates over a project's events, on the store's reader sessions."""
 
     def __init__(self, db: Transactions) -> None:
-        self._db = db
+        super().__init__(db)
         # project id -> (its largest item id, its item count, when counted)
         self._sizes: dict[int, tuple[int | None, int, float]] = {}
         self._sizes_lock = threading.Lock()

@@ -1,7 +1,7 @@
 """The label store: every read and write of a project's data, one transaction each.
 
-:class:`Store` opens the database and hands out one object per concept, each
-in its own module over the same session factories (:mod:`labelloop.store.database`):
+:class:`Store` opens the database; each concept is a part of its own module,
+over the same session factories (:mod:`labelloop.store.database`):
 
 ==================  ==========================================================
 ``Projects``        projects and their configuration (:mod:`.projects`)
@@ -12,10 +12,11 @@ in its own module over the same session factories (:mod:`labelloop.store.databas
 ==================  ==========================================================
 
 Their methods are the store's own (``store.add_items``, ``store.undo``,
-``store.add_round``): bound here once, typed as they are declared there.
-Larger subsystems that callers reach by name stay attributes:
-``store.people``, ``store.leases``, ``store.training``, ``store.stats``,
-``store.monitor``, ``store.external`` and ``store.catalog``.
+``store.add_round``): :class:`Store` is all five, on one set of session
+factories, typed as they are declared there. Larger subsystems that callers
+reach by name stay attributes: ``store.people``, ``store.leases``,
+``store.training``, ``store.stats``, ``store.monitor``, ``store.external``
+and ``store.catalog``.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from labelloop.store.training import TrainingRuns
 __all__ = ["AddItemsResult", "LabelInput", "RankedEntry", "RankedItem", "RankingView", "Store"]
 
 
-class Store:
+class Store(Projects, Items, Labels, Snapshots, Rounds):
     """All persistent state of labelloop projects behind one SQLAlchemy engine.
 
     Args:
@@ -47,8 +48,8 @@ class Store:
     """
 
     def __init__(self, url: str, *, create: bool = False) -> None:
+        super().__init__(Transactions(url))
         self.url = url
-        self._db = Transactions(url)
         self.engine = self._db.engine
         if create:
             migrate(self.engine)
@@ -61,43 +62,6 @@ class Store:
         self.monitor = MonitorRecords(self._db)
         self.external = ExternalLinks(self._db)
         self.catalog = Catalog(self._db)
-
-        projects = Projects(self._db)
-        self.create_project = projects.create_project
-        self.project = projects.project
-        self.update_config = projects.update_config
-        self.config_history = projects.config_history
-
-        items = Items(self._db)
-        self.add_items = items.add_items
-        self.image_kinds = items.image_kinds
-        self.items = items.items
-        self.item = items.item
-        self.find_items = items.find_items
-
-        labels = Labels(self._db)
-        self.record_labels = labels.record_labels
-        self.record_label = labels.record_label
-        self.undo = labels.undo
-        self.history = labels.history
-        self.current_labels = labels.current_labels
-        self.source_counts = labels.source_counts
-
-        snapshots = Snapshots(self._db)
-        self.create_snapshot = snapshots.create_snapshot
-        self.snapshots = snapshots.snapshots
-        self.snapshot_labels = snapshots.snapshot_labels
-
-        rounds = Rounds(self._db)
-        self.add_model = rounds.add_model
-        self.set_model_path = rounds.set_model_path
-        self.model = rounds.model
-        self.add_round = rounds.add_round
-        self.rounds = rounds.rounds
-        self.enqueue = rounds.enqueue
-        self.prediction = rounds.prediction
-        self.ranking_view = rounds.ranking_view
-        self.queue = rounds.queue
 
     def close(self) -> None:
         """Release every pooled connection."""

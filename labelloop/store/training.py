@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from labelloop.errors import LabelloopError
 from labelloop.store._events import to_record
-from labelloop.store.database import Transactions
+from labelloop.store.database import StorePart
 from labelloop.store.schema import LabelEventRow, ProjectRow, TrainingRunRow, utcnow
 
 __all__ = ["TrainingBusyError", "TrainingRun", "TrainingRuns", "TrainingStatus"]
@@ -69,11 +69,8 @@ def _last_event(s: Session, project_id: int) -> int:
     return int(last or 0)
 
 
-class TrainingRuns:
+class TrainingRuns(StorePart):
     """Training-run bookkeeping, on the store's session factories."""
-
-    def __init__(self, db: Transactions) -> None:
-        self._db = db
 
     def start(self, project_id: int, *, trigger: str, requested_by: str | None) -> TrainingRun:
         """Open a run that this process runs now; :class:`TrainingBusyError` if one is open.
