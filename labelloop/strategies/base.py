@@ -146,6 +146,7 @@ def _check_batch_size(batch_size: int) -> int:
     )
 
 
+@dataclass(eq=False, repr=False, kw_only=True)
 class PoolStrategy(Configurable, ABC, Generic[P]):
     """Base class of every pool strategy, classification or detection: rank, pick the top.
 
@@ -153,6 +154,8 @@ class PoolStrategy(Configurable, ABC, Generic[P]):
     parameters, unchanged, under attributes of the same names (a seed is the
     ``random_state`` parameter); :meth:`select_scored` checks them against the
     declared :data:`~labelloop.plugins.Configurable.constraints` and does the work.
+    Subclasses declare their parameters as dataclass fields (see
+    :class:`~labelloop.plugins.Configurable`).
 
     Subclasses set :attr:`requires` (and :attr:`scored` if they hand back the
     scores they ranked by) and implement :meth:`_select_scored` and
@@ -231,6 +234,7 @@ class PoolStrategy(Configurable, ABC, Generic[P]):
         """What to say when ``pool.<field>`` is None but required."""
 
 
+@dataclass(eq=False, repr=False, kw_only=True)
 class QueryStrategy(PoolStrategy[Pool]):
     """Base class of every classification query strategy: pick the items worth labeling.
 

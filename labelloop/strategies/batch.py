@@ -14,6 +14,7 @@ distance threshold would have to be tuned per model.
 """
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar, cast
 
 import numpy as np
@@ -153,6 +154,7 @@ def _filter_block(
     return taken
 
 
+@dataclass(eq=False, repr=False, kw_only=True)
 class DiverseUncertaintySampling(QueryStrategy):
     """Uncertainty sampling whose batch skips near-duplicate embeddings.
 
@@ -168,8 +170,7 @@ class DiverseUncertaintySampling(QueryStrategy):
     constraints: ClassVar[Mapping[str, Constraint]] = {"max_similarity": _SIMILARITY}
     uncertainty: ClassVar[UncertaintyName]
 
-    def __init__(self, max_similarity: float = 0.95) -> None:
-        self.max_similarity = max_similarity
+    max_similarity: float = 0.95
 
     def _select(self, pool: Pool, k: int) -> NDArray[np.int64]:
         scores = nonnegative_uncertainty(self.uncertainty, cast(_FloatArray, pool.probs))

@@ -1,6 +1,7 @@
 """Cold start: choose the first items to label from embeddings alone, before any model."""
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar, cast
 
 import numpy as np
@@ -20,6 +21,7 @@ _SEEDING_SAMPLE = 1 << 14
 _KMEANS_ITERATIONS = 20
 
 
+@dataclass(eq=False, repr=False, kw_only=True)
 class TypiClust(QueryStrategy):
     """TypiClust (Hacohen et al. 2022): the most typical item of each uncovered cluster.
 
@@ -54,19 +56,11 @@ class TypiClust(QueryStrategy):
         "random_state": Seed(),
     }
 
-    def __init__(
-        self,
-        n_neighbors: int = 20,
-        max_clusters: int = 500,
-        min_cluster_size: int = 5,
-        max_reference: int = 5000,
-        random_state: int | None = None,
-    ) -> None:
-        self.n_neighbors = n_neighbors
-        self.max_clusters = max_clusters
-        self.min_cluster_size = min_cluster_size
-        self.max_reference = max_reference
-        self.random_state = random_state
+    n_neighbors: int = 20
+    max_clusters: int = 500
+    min_cluster_size: int = 5
+    max_reference: int = 5000
+    random_state: int | None = None
 
     def _select(self, pool: Pool, k: int) -> NDArray[np.int64]:
         params = self.check_params()
@@ -211,6 +205,7 @@ def _typicality(
     return out
 
 
+@dataclass(eq=False, repr=False, kw_only=True)
 class ProbCover(QueryStrategy):
     """ProbCover (Yehuda et al. 2022): cover the embedding space with balls of radius delta.
 
@@ -244,19 +239,11 @@ class ProbCover(QueryStrategy):
         "random_state": Seed(),
     }
 
-    def __init__(
-        self,
-        purity: float = 0.95,
-        n_clusters: int | None = None,
-        delta_grid: tuple[float, ...] = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
-        max_items: int = 20_000,
-        random_state: int | None = None,
-    ) -> None:
-        self.purity = purity
-        self.n_clusters = n_clusters
-        self.delta_grid = delta_grid
-        self.max_items = max_items
-        self.random_state = random_state
+    purity: float = 0.95
+    n_clusters: int | None = None
+    delta_grid: tuple[float, ...] = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+    max_items: int = 20_000
+    random_state: int | None = None
 
     def _select(self, pool: Pool, k: int) -> NDArray[np.int64]:
         params = self.check_params()

@@ -6,6 +6,7 @@ Each strategy here reads ``pool.probs`` ``(n, n_classes)`` and ``pool.embeddings
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, cast
 
 import numpy as np
@@ -69,6 +70,7 @@ def nonnegative_uncertainty(kind: str, probs: _FloatArray) -> NDArray[np.float64
     return scores
 
 
+@dataclass(eq=False, repr=False, kw_only=True)
 class BADGE(QueryStrategy):
     """BADGE (Ash et al. 2020): k-means++ seeding on gradient embeddings.
 
@@ -94,8 +96,7 @@ class BADGE(QueryStrategy):
     requires = frozenset({"embeddings", "probs"})
     constraints: ClassVar[Mapping[str, Constraint]] = {"random_state": Seed()}
 
-    def __init__(self, random_state: int | None = None) -> None:
-        self.random_state = random_state
+    random_state: int | None = None
 
     def _select(self, pool: Pool, k: int) -> NDArray[np.int64]:
         rng = make_rng(self.random_state)
@@ -122,6 +123,7 @@ class BADGE(QueryStrategy):
         return d2_seeding(first, k, sq_distances_to, eligible, rng)
 
 
+@dataclass(eq=False, repr=False, kw_only=True)
 class ClusterMargin(QueryStrategy):
     """Cluster-Margin (Citovsky et al. 2021): low-margin items, spread over clusters.
 
@@ -153,17 +155,10 @@ class ClusterMargin(QueryStrategy):
         "random_state": Seed(),
     }
 
-    def __init__(
-        self,
-        n_clusters: int | None = None,
-        candidate_factor: float = 10.0,
-        max_cluster_items: int = 2048,
-        random_state: int | None = None,
-    ) -> None:
-        self.n_clusters = n_clusters
-        self.candidate_factor = candidate_factor
-        self.max_cluster_items = max_cluster_items
-        self.random_state = random_state
+    n_clusters: int | None = None
+    candidate_factor: float = 10.0
+    max_cluster_items: int = 2048
+    random_state: int | None = None
 
     def _select(self, pool: Pool, k: int) -> NDArray[np.int64]:
         params = self.check_params()
@@ -219,6 +214,7 @@ def _round_robin(labels: NDArray[np.int64], k: int, rng: np.random.Generator) ->
     return np.asarray(picks, dtype=np.int64)
 
 
+@dataclass(eq=False, repr=False, kw_only=True)
 class DensityWeighted(QueryStrategy):
     """Information density (Settles and Craven 2008): uncertainty times representativeness.
 
@@ -242,9 +238,8 @@ class DensityWeighted(QueryStrategy):
         "uncertainty": _KIND,
     }
 
-    def __init__(self, uncertainty: UncertaintyName = "entropy", beta: float = 1.0) -> None:
-        self.uncertainty = uncertainty
-        self.beta = beta
+    uncertainty: UncertaintyName = "entropy"
+    beta: float = 1.0
 
     def _select(self, pool: Pool, k: int) -> NDArray[np.int64]:
         beta: float = self.check_params()["beta"]

@@ -1,6 +1,7 @@
 """Random sampling: the baseline every other strategy must beat."""
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -13,6 +14,7 @@ from labelloop.strategies.base import Pool, QueryStrategy
 __all__ = ["RandomSampling"]
 
 
+@dataclass(eq=False, repr=False, kw_only=True)
 class RandomSampling(QueryStrategy):
     """Choose unlabeled items uniformly at random, without replacement.
 
@@ -37,8 +39,7 @@ class RandomSampling(QueryStrategy):
     name = "random"
     constraints: ClassVar[Mapping[str, Constraint]] = {"random_state": Seed()}
 
-    def __init__(self, random_state: int | None = None) -> None:
-        self.random_state = random_state
+    random_state: int | None = None
 
     def _select(self, pool: Pool, k: int) -> NDArray[np.int64]:
         rng = make_rng(self.random_state)

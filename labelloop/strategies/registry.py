@@ -311,7 +311,7 @@ def make_stream_selector(
     accepted = inspect.signature(cls).parameters
     unknown = sorted(set(params) - set(accepted))
     if unknown:
-        others = [p for p in accepted if p not in ("budget", "random_state")]
+        others = sorted(p for p in accepted if p not in ("budget", "random_state"))
         raise InvalidParameterError(
             f"stream selector {name!r} takes no parameter {', '.join(map(repr, unknown))}; "
             f"besides budget and random_state it takes: {', '.join(others)}."

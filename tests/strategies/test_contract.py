@@ -5,6 +5,7 @@ it is registered. The pool carries every optional field (probs, samples,
 embeddings), so strategies that need any of them run here too.
 """
 
+from dataclasses import fields
 from typing import Any
 
 import numpy as np
@@ -153,6 +154,13 @@ def test_constructor_stores_parameters_unchanged(name: str) -> None:
     rebuilt = cls(**markers).get_params()
     assert all(rebuilt[key] is marker for key, marker in markers.items())
     assert repr(strategy).startswith(f"{cls.__name__}(")
+
+
+@pytest.mark.parametrize("name", STRATEGY_NAMES)
+def test_parameters_are_declared_once_as_dataclass_fields(name: str) -> None:
+    strategy = make_strategy(name)
+    taken = {field.name for field in fields(strategy) if field.init}
+    assert taken == set(strategy.get_params())
 
 
 @pytest.mark.parametrize("name", STRATEGY_NAMES)

@@ -6,6 +6,7 @@ carries every optional field (box scores, stability, embeddings), so strategies
 that need any of them run here too.
 """
 
+from dataclasses import fields
 from typing import Any
 
 import numpy as np
@@ -153,6 +154,13 @@ def test_get_params_round_trip_and_unchecked_constructor(name: str) -> None:
     assert all(rebuilt[key] is marker for key, marker in markers.items())
     strategy.select(full_pool(), 3)
     assert strategy.get_params() == params  # selecting leaves the parameters alone
+
+
+@pytest.mark.parametrize("name", DETECTION_STRATEGY_NAMES)
+def test_parameters_are_declared_once_as_dataclass_fields(name: str) -> None:
+    strategy = make(name)
+    taken = {field.name for field in fields(strategy) if field.init}
+    assert taken == set(strategy.get_params())
 
 
 @pytest.mark.parametrize("name", DETECTION_STRATEGY_NAMES)

@@ -8,6 +8,7 @@ them, scores every image once, and returns the picks with their scores.
 
 from abc import abstractmethod
 from collections.abc import Mapping
+from dataclasses import KW_ONLY, dataclass
 from typing import Any, ClassVar, cast
 
 import numpy as np
@@ -46,6 +47,7 @@ __all__ = [
 _FloatArray = NDArray[np.floating[Any]]
 
 
+@dataclass(eq=False, repr=False, kw_only=True)
 class DetectionStrategy(PoolStrategy[DetectionPool]):
     """Base class of detection query strategies: score every image, pick the best unlabeled.
 
@@ -103,6 +105,7 @@ class DetectionStrategy(PoolStrategy[DetectionPool]):
         )
 
 
+@dataclass(eq=False, repr=False, kw_only=True)
 class RandomDetection(DetectionStrategy):
     """Uniform random images: the baseline. Scores are uniform draws seeded by ``random_state``.
 
@@ -115,8 +118,7 @@ class RandomDetection(DetectionStrategy):
     scored = False
     constraints: ClassVar[Mapping[str, Constraint]] = {"random_state": Seed()}
 
-    def __init__(self, random_state: int | None = None) -> None:
-        self.random_state = random_state
+    random_state: int | None = None
 
     @property
     def name(self) -> str:
@@ -127,6 +129,7 @@ class RandomDetection(DetectionStrategy):
         return make_rng(self.random_state).random(pool.n)
 
 
+@dataclass(eq=False, repr=False)
 class UncertaintyDetection(DetectionStrategy):
     """Images ranked by their aggregated per-box class uncertainty (Brust et al. 2019).
 
@@ -145,17 +148,11 @@ class UncertaintyDetection(DetectionStrategy):
         "min_score": MIN_SCORE,
     }
 
-    def __init__(
-        self,
-        kind: BoxUncertainty = "margin",
-        how: Aggregation = "sum",
-        min_score: float = DEFAULT_MIN_SCORE,
-        empty_policy: EmptyPolicy = "mean",
-    ) -> None:
-        self.kind = kind
-        self.how = how
-        self.min_score = min_score
-        self.empty_policy = empty_policy
+    kind: BoxUncertainty = "margin"
+    how: Aggregation = "sum"
+    _: KW_ONLY
+    min_score: float = DEFAULT_MIN_SCORE
+    empty_policy: EmptyPolicy = "mean"
 
     @property
     def name(self) -> str:
@@ -168,6 +165,7 @@ class UncertaintyDetection(DetectionStrategy):
         )
 
 
+@dataclass(eq=False, repr=False)
 class InstabilityDetection(DetectionStrategy):
     """Images ranked by aggregated localization instability (Kao et al. 2018).
 
@@ -184,15 +182,10 @@ class InstabilityDetection(DetectionStrategy):
         "min_score": MIN_SCORE,
     }
 
-    def __init__(
-        self,
-        how: Aggregation = "sum",
-        min_score: float = DEFAULT_MIN_SCORE,
-        empty_policy: EmptyPolicy = "mean",
-    ) -> None:
-        self.how = how
-        self.min_score = min_score
-        self.empty_policy = empty_policy
+    how: Aggregation = "sum"
+    _: KW_ONLY
+    min_score: float = DEFAULT_MIN_SCORE
+    empty_policy: EmptyPolicy = "mean"
 
     @property
     def name(self) -> str:
@@ -205,6 +198,7 @@ class InstabilityDetection(DetectionStrategy):
         )
 
 
+@dataclass(eq=False, repr=False)
 class DiverseUncertaintyDetection(UncertaintyDetection):
     """Uncertainty ranking whose batch skips images with near-duplicate embeddings.
 
@@ -225,16 +219,9 @@ class DiverseUncertaintyDetection(UncertaintyDetection):
         "max_similarity": Number(low=-1.0, high=1.0),
     }
 
-    def __init__(
-        self,
-        kind: BoxUncertainty = "entropy",
-        how: Aggregation = "sum",
-        min_score: float = DEFAULT_MIN_SCORE,
-        empty_policy: EmptyPolicy = "mean",
-        max_similarity: float = 0.95,
-    ) -> None:
-        super().__init__(kind, how, min_score, empty_policy)
-        self.max_similarity = max_similarity
+    kind: BoxUncertainty = "entropy"
+    _: KW_ONLY
+    max_similarity: float = 0.95
 
     @property
     def name(self) -> str:
@@ -251,6 +238,7 @@ class DiverseUncertaintyDetection(UncertaintyDetection):
         )
 
 
+@dataclass(eq=False, repr=False, kw_only=True)
 class CoreSetDetection(DetectionStrategy):
     """Core-set on image embeddings (Sener and Savarese 2018): cover the pool.
 
@@ -262,9 +250,6 @@ class CoreSetDetection(DetectionStrategy):
     """
 
     requires = frozenset({"embeddings"})
-
-    def __init__(self) -> None:
-        pass
 
     @property
     def name(self) -> str:

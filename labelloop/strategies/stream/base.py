@@ -1,16 +1,14 @@
 """The interface every stream selector implements, and how an item becomes a confidence."""
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from dataclasses import dataclass, field
 from numbers import Real
 from typing import Any, ClassVar, Self
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from labelloop.plugins import Configurable, Constraint
-from labelloop.strategies.errors import InvalidParameterError
-from labelloop.strategies.stream.budget import BUDGET, WINDOW, BudgetManager
+from labelloop.strategies.stream.budget import Budgeted, BudgetManager
 from labelloop.strategies.stream.errors import StreamInputError
 
 __all__ = ["StreamSelector", "item_confidences"]
@@ -87,7 +85,8 @@ def _check_confidence(confidence: object) -> float:
     return value
 
 
-class StreamSelector(Configurable, ABC):
+@dataclass(eq=False, repr=False, kw_only=True)
+class StreamSelector(Budgeted, ABC):
     """Base class of selectors that see a stream one item at a time and query at once.
 
     Call :meth:`decide` on each arriving item; True means send it for labeling.
@@ -98,9 +97,10 @@ class StreamSelector(Configurable, ABC):
     :meth:`reset` checks them and starts a stream (the first :meth:`decide` does so
     if :meth:`reset` was not called). State that decisions change ends in ``_``.
 
-    Subclasses set :attr:`name`, store ``budget`` and ``window`` among their
-    parameters, declare the ranges of the others in ``constraints``, and
-    implement :meth:`_start` and :meth:`_decide`.
+    Subclasses set :attr:`name`, declare their other parameters as dataclass
+    fields (``budget`` and ``window`` come from
+    :class:`~labelloop.strategies.stream.budget.Budgeted`) and their ranges in
+    ``constraints``, and implement :meth:`_start` and :meth:`_decide`.
 
     Attributes:
         name: The registry name, e.g. ``"variable_uncertainty"``.
@@ -112,13 +112,9 @@ class StreamSelector(Configurable, ABC):
     """
 
     name: ClassVar[str]
-    constraints: ClassVar[Mapping[str, Constraint]] = {"budget": BUDGET, "window": WINDOW}
-    parameter_error = InvalidParameterError
-    budget: float
-    window: int
-    n_seen_: int
-    n_queried_: int
-    budget_manager_: BudgetManager
+    n_seen_: int = field(init=False)
+    n_queried_: int = field(init=False)
+    budget_manager_: BudgetManager = field(init=False)
 
     def reset(self) -> Self:
         """Check the parameters and start a new stream: counters zero, budget restarted.

@@ -21,12 +21,13 @@ such a selector so often that its queries repeat the places of one window before
 import math
 from collections import deque
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import ClassVar, Self
 
 from labelloop.plugins import Configurable, Constraint, Integer, Number
 from labelloop.strategies.errors import InvalidParameterError
 
-__all__ = ["BUDGET", "WINDOW", "BudgetManager"]
+__all__ = ["BUDGET", "WINDOW", "BudgetManager", "Budgeted"]
 
 BUDGET = Number(
     low=0.0,
@@ -46,7 +47,23 @@ WINDOW = Integer(
 _EPS = 1e-9
 
 
-class BudgetManager(Configurable):
+@dataclass(eq=False, repr=False)
+class Budgeted(Configurable):
+    """The two parameters a budget is spent under, shared by the manager and every selector.
+
+    Args:
+        budget: Share of items that may be queried, in (0, 1], e.g. 0.1.
+        window: Number of recent decisions the budget is kept over, >= 1.
+    """
+
+    constraints: ClassVar[Mapping[str, Constraint]] = {"budget": BUDGET, "window": WINDOW}
+    parameter_error = InvalidParameterError
+    budget: float = 0.1
+    window: int = 100
+
+
+@dataclass(eq=False, repr=False)
+class BudgetManager(Budgeted):
     """Keep the share of queried stream items at ``budget`` over a sliding window.
 
     Ask :meth:`allows` before each decision, then :meth:`record` what was decided.
@@ -80,16 +97,10 @@ class BudgetManager(Configurable):
         'QQ.Q.Q.Q'
     """
 
-    constraints: ClassVar[Mapping[str, Constraint]] = {"budget": BUDGET, "window": WINDOW}
-    parameter_error = InvalidParameterError
-    n_seen_: int
-    spent_: int
-    credit_: float
-    window_spent_: int
-
-    def __init__(self, budget: float = 0.1, window: int = 100) -> None:
-        self.budget = budget
-        self.window = window
+    n_seen_: int = field(init=False)
+    spent_: int = field(init=False)
+    credit_: float = field(init=False)
+    window_spent_: int = field(init=False)
 
     def reset(self) -> Self:
         """Check the parameters and forget every decision: empty window, credit 1.

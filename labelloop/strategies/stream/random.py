@@ -1,6 +1,7 @@
 """Random selection: the baseline a stream selector must beat at the same budget."""
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -46,6 +47,7 @@ class _PacedCoin:
         return False
 
 
+@dataclass(eq=False, repr=False, kw_only=True)
 class RandomStreamSelector(StreamSelector):
     """Query items at random, a share ``budget`` of them, whatever the model says.
 
@@ -76,12 +78,7 @@ class RandomStreamSelector(StreamSelector):
         "random_state": _SEED,
     }
 
-    def __init__(
-        self, budget: float = 0.1, random_state: int | None = None, window: int = 100
-    ) -> None:
-        self.budget = budget
-        self.random_state = random_state
-        self.window = window
+    random_state: int | None = None
 
     def _start(self, params: dict[str, Any]) -> None:
         rng = np.random.default_rng(params["random_state"])

@@ -1,6 +1,7 @@
 """Split: part of the stream is queried at random, the rest by variable uncertainty."""
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -12,6 +13,7 @@ from labelloop.strategies.stream.uncertainty import VariableUncertaintySelector
 __all__ = ["SplitSelector"]
 
 
+@dataclass(eq=False, repr=False, kw_only=True)
 class SplitSelector(VariableUncertaintySelector):
     """Send a random share of items to random selection, the rest to variable uncertainty.
 
@@ -47,22 +49,10 @@ class SplitSelector(VariableUncertaintySelector):
         ),
         "random_state": Seed("Pass e.g. random_state=0 for reproducible decisions."),
     }
-    n_random_: int
-    n_random_queried_: int
-
-    def __init__(
-        self,
-        budget: float = 0.1,
-        random_share: float = 0.2,
-        step: float = 0.01,
-        random_state: int | None = None,
-        window: int = 100,
-    ) -> None:
-        self.budget = budget
-        self.random_share = random_share
-        self.step = step
-        self.random_state = random_state
-        self.window = window
+    random_share: float = 0.2
+    random_state: int | None = None
+    n_random_: int = field(init=False)
+    n_random_queried_: int = field(init=False)
 
     def _start(self, params: dict[str, Any]) -> None:
         super()._start(params)

@@ -7,6 +7,7 @@ factor on the threshold, so that some confident items are queried too.
 """
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -21,6 +22,7 @@ __all__ = [
 ]
 
 
+@dataclass(eq=False, repr=False, kw_only=True)
 class FixedThresholdSelector(StreamSelector):
     """Query an item when its confidence is below a fixed threshold and budget remains.
 
@@ -51,12 +53,8 @@ class FixedThresholdSelector(StreamSelector):
             hint="Items less confident than it are queried; pass e.g. threshold=0.9.",
         ),
     }
-    threshold_: float
-
-    def __init__(self, budget: float = 0.1, threshold: float = 0.9, window: int = 100) -> None:
-        self.budget = budget
-        self.threshold = threshold
-        self.window = window
+    threshold: float = 0.9
+    threshold_: float = field(init=False)
 
     def _start(self, params: dict[str, Any]) -> None:
         self.threshold_ = params["threshold"]
@@ -65,6 +63,7 @@ class FixedThresholdSelector(StreamSelector):
         return allowed and confidence < self.threshold_
 
 
+@dataclass(eq=False, repr=False, kw_only=True)
 class VariableUncertaintySelector(StreamSelector):
     """Query items below a threshold that adapts so that the budget gets spent.
 
@@ -99,12 +98,8 @@ class VariableUncertaintySelector(StreamSelector):
             hint="It is the relative change of the threshold per update; pass e.g. step=0.01.",
         ),
     }
-    threshold_: float
-
-    def __init__(self, budget: float = 0.1, step: float = 0.01, window: int = 100) -> None:
-        self.budget = budget
-        self.step = step
-        self.window = window
+    step: float = 0.01
+    threshold_: float = field(init=False)
 
     def _start(self, params: dict[str, Any]) -> None:
         self._step: float = params["step"]
@@ -125,6 +120,7 @@ class VariableUncertaintySelector(StreamSelector):
         return False
 
 
+@dataclass(eq=False, repr=False, kw_only=True)
 class RandomizedVariableUncertaintySelector(VariableUncertaintySelector):
     """Variable uncertainty with the threshold multiplied by a random factor per item.
 
@@ -155,19 +151,8 @@ class RandomizedVariableUncertaintySelector(VariableUncertaintySelector):
         "random_state": Seed("Pass e.g. random_state=0 for reproducible decisions."),
     }
 
-    def __init__(
-        self,
-        budget: float = 0.1,
-        step: float = 0.01,
-        delta: float = 1.0,
-        random_state: int | None = None,
-        window: int = 100,
-    ) -> None:
-        self.budget = budget
-        self.step = step
-        self.delta = delta
-        self.random_state = random_state
-        self.window = window
+    delta: float = 1.0
+    random_state: int | None = None
 
     def _start(self, params: dict[str, Any]) -> None:
         super()._start(params)

@@ -4,6 +4,7 @@ Parametrized over ``STREAM_SELECTOR_NAMES``, so a selector joins these checks as
 soon as it is registered.
 """
 
+from dataclasses import fields
 from typing import Any
 
 import numpy as np
@@ -110,7 +111,7 @@ def test_constructor_stores_parameters_unchanged(name: str) -> None:
     cls = type(selector)
     assert cls(**params).get_params() == params
     # scikit-learn's rule: __init__ neither validates nor converts what it is given.
-    markers = {key: object() for key in params}
+    markers: dict[str, Any] = {key: object() for key in params}
     rebuilt = cls(**markers).get_params()
     assert all(rebuilt[key] is marker for key, marker in markers.items())
     assert repr(selector).startswith(f"{cls.__name__}(budget=0.25, ")
@@ -157,6 +158,16 @@ def test_bad_parameter_is_stored_then_refused_at_reset_with_the_template(
     assert selector.get_params()[parameter] is marker
     with pytest.raises(InvalidParameterError, match=rf"^{parameter} must be .*; got <object"):
         selector.reset()
+
+
+@pytest.mark.parametrize("name", STREAM_SELECTOR_NAMES)
+def test_parameters_are_dataclass_fields_and_state_is_not_taken(name: str) -> None:
+    selector = make(name)
+    declared = {field.name: field.init for field in fields(selector)}
+    assert {key for key, taken in declared.items() if taken} == set(selector.get_params())
+    state = {key for key in declared if key.endswith("_")}
+    assert {"budget_manager_", "n_queried_", "n_seen_"} <= state
+    assert not any(declared[key] for key in state)
 
 
 @pytest.mark.parametrize("name", STREAM_SELECTOR_NAMES)
