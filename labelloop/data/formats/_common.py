@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -32,16 +31,6 @@ from PIL import Image, UnidentifiedImageError
 
 from labelloop.data.labels import Box
 from labelloop.errors import LabelloopError
-
-__all__ = [
-    "EDGE_TOLERANCE_PX",
-    "FORMAT_NAMES",
-    "DetectionDataset",
-    "DetectionFormatError",
-    "DetectionRecord",
-    "FormatName",
-    "FormatProblem",
-]
 
 FormatName = Literal["coco", "labelstudio", "voc", "yolo"]
 FORMAT_NAMES: tuple[FormatName, ...] = ("coco", "labelstudio", "voc", "yolo")
@@ -351,6 +340,37 @@ def first_appearance(records: Iterable[DetectionRecord]) -> tuple[str, ...]:
     return tuple(names)
 
 
+def gather(
+    results: Iterable[tuple[DetectionRecord | None, list[FormatProblem]]],
+    classes: Sequence[str] | None,
+    *,
+    before: Iterable[FormatProblem] = (),
+    after: Iterable[FormatProblem] = (),
+) -> DetectionDataset:
+    """A reader's dataset from its per-image results.
+
+    Args:
+        results: One ``(record or None, problems)`` per image, in the source's
+            order, as :func:`build_record` returns them.
+        classes: The dataset's classes in index order; ``None`` takes the
+            order of first appearance in the records.
+        before: Problems found before the images (a header, a category list).
+        after: Problems found after them (files no image claims).
+
+    Returns:
+        The records that imported, the classes, and every problem in order.
+    """
+    records: list[DetectionRecord] = []
+    problems = list(before)
+    for record, found in results:
+        problems += found
+        if record is not None:
+            records.append(record)
+    problems += after
+    names = first_appearance(records) if classes is None else tuple(classes)
+    return DetectionDataset(tuple(records), names, tuple(problems))
+
+
 CLASS_LIST = "classes.txt"
 
 
@@ -368,91 +388,6 @@ def read_class_list(folder: Path) -> list[str] | None:
         return None
     lines = path.read_text(encoding="utf-8").splitlines()
     return [line.strip() for line in lines if line.strip()]
-
-
-def write_class_list(folder: Path, classes: Sequence[str]) -> Path:
-    """Writes ``folder/classes.txt``, one class name per line in index order.
-
-    Args:
-        folder: The dataset folder (must exist).
-        classes: Class names in index order.
-
-    Returns:
-        The file written.
-    """
-    path = folder / CLASS_LIST
-    path.write_text("".join(f"{name}\n" for name in classes), encoding="utf-8")
-    return path
-
-
-def check_writable(records: Sequence[DetectionRecord], classes: Sequence[str]) -> None:
-    """Refuses to write records whose boxes name classes outside ``classes``.
-
-    Args:
-        records: The records to write.
-        classes: Class names in index order.
-
-    Raises:
-        DetectionFormatError: A box's class is not in ``classes``, or a class
-            name repeats.
-    """
-    if len(set(classes)) != len(classes):
-        raise DetectionFormatError(f"class names must be unique, got {list(classes)}.")
-    allowed = set(classes)
-    for record in records:
-        for box in record.boxes:
-            if box.label not in allowed:
-                raise DetectionFormatError(
-                    f"{record.file_name} has a box of class {box.label!r}, which is not in the "
-                    f"classes {list(classes)}; add it to the classes to write it."
-                )
-
-
-def copy_images(
-    records: Iterable[DetectionRecord], image_root: Path | None, target: Path
-) -> list[Path]:
-    """Copies each record's image from ``image_root`` to the same place under ``target``.
-
-    Args:
-        records: Records whose ``file_name`` is relative to ``image_root``.
-        image_root: Where the images are now, or ``None`` to copy nothing.
-        target: The folder the written dataset keeps its images in.
-
-    Returns:
-        The files written (none when ``image_root`` is ``target``).
-
-    Raises:
-        DetectionFormatError: An image is missing under ``image_root``.
-    """
-    if image_root is None or image_root.resolve() == target.resolve():
-        return []
-    written: list[Path] = []
-    for record in records:
-        source = image_root / record.file_name
-        if not source.is_file():
-            raise DetectionFormatError(
-                f"Image {source} does not exist; pass the folder that holds the images as "
-                "image_root, or leave image_root out to write annotations only."
-            )
-        destination = target / record.file_name
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, destination)
-        written.append(destination)
-    return written
-
-
-def number_text(value: float) -> str:
-    """A coordinate as text that reads back to the same float.
-
-    Args:
-        value: The number.
-
-    Returns:
-        ``"12"`` for integral values, otherwise the shortest exact repr.
-    """
-    if value == int(value):
-        return str(int(value))
-    return repr(float(value))
 
 
 def load_json(path: Path, what: str) -> Any:

@@ -21,13 +21,11 @@ to ``dest.parent / "images"``, the folder to pass as ``image_root`` on reading.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from labelloop.data.formats._common import (
-    IMAGE_FOLDER,
     DetectionDataset,
     DetectionFormatError,
     DetectionRecord,
@@ -36,13 +34,13 @@ from labelloop.data.formats._common import (
     as_numbers,
     build_record,
     check_size,
-    check_writable,
-    copy_images,
+    gather,
     image_size,
     load_json,
     missing_image,
     resolve_classes,
 )
+from labelloop.data.formats._writing import writable, write_json
 
 __all__ = ["read_coco", "write_coco"]
 
@@ -190,19 +188,26 @@ def read_coco(
             refused.add(iid)
             continue
         boxes[iid].append(raw)
-    records: list[DetectionRecord] = []
-    for iid, (name, size) in images.items():
-        if iid in refused:
-            continue
-        absent = missing_image(image_root, name, file)
-        if absent is not None:
-            problems.append(absent)
-            continue
-        record, box_problems = build_record(name, size, boxes[iid], file=file, classes=allowed)
-        problems += box_problems
-        if record is not None:
-            records.append(record)
-    return DetectionDataset(tuple(records), dataset_classes, tuple(problems))
+    results = (
+        _image_record(name, size, boxes[iid], file, image_root, allowed)
+        for iid, (name, size) in images.items()
+        if iid not in refused
+    )
+    return gather(results, dataset_classes, before=problems)
+
+
+def _image_record(
+    name: str,
+    size: tuple[int, int],
+    raw: list[RawBox],
+    file: str,
+    image_root: Path | None,
+    allowed: Sequence[str] | None,
+) -> tuple[DetectionRecord | None, list[FormatProblem]]:
+    absent = missing_image(image_root, name, file)
+    if absent is not None:
+        return None, [absent]
+    return build_record(name, size, raw, file=file, classes=allowed)
 
 
 def write_coco(
@@ -227,9 +232,7 @@ def write_coco(
     Raises:
         DetectionFormatError: A box's class is not in ``classes``.
     """
-    dest = Path(dest)
-    labeled = [record for record in records if record.labeled]
-    check_writable(labeled, classes)
+    labeled = writable(records, classes, unlabeled=False)
     index = {name: position + 1 for position, name in enumerate(classes)}
     images: list[dict[str, object]] = []
     annotations: list[dict[str, object]] = []
@@ -254,7 +257,5 @@ def write_coco(
                 }
             )
     categories = [{"id": index[name], "name": name} for name in classes]
-    dest.parent.mkdir(parents=True, exist_ok=True)
     payload = {"images": images, "annotations": annotations, "categories": categories}
-    dest.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
-    return [dest, *copy_images(labeled, image_root, dest.parent / IMAGE_FOLDER)]
+    return write_json(Path(dest), payload, labeled, image_root)

@@ -32,14 +32,12 @@ With ``image_root``, images are copied to ``dest.parent / "images"``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from labelloop.data.formats._common import (
-    IMAGE_FOLDER,
     DetectionDataset,
     DetectionFormatError,
     DetectionRecord,
@@ -48,14 +46,12 @@ from labelloop.data.formats._common import (
     as_numbers,
     build_record,
     check_size,
-    check_writable,
-    copy_images,
-    first_appearance,
+    gather,
     image_size,
     load_json,
     missing_image,
-    resolve_classes,
 )
+from labelloop.data.formats._writing import writable, write_json
 from labelloop.data.labels import Box
 
 __all__ = ["image_file_name", "read_labelstudio", "write_labelstudio"]
@@ -190,15 +186,10 @@ def read_labelstudio(
             f"{source} is not a Label Studio JSON export: expected a list of tasks; export "
             "the project as 'JSON' (not JSON-MIN or CSV)."
         )
-    records: list[DetectionRecord] = []
-    problems: list[FormatProblem] = []
-    for position, task in enumerate(tasks):
-        record, task_problems = _read_task(task, position, file, image_root, classes)
-        problems += task_problems
-        if record is not None:
-            records.append(record)
-    dataset_classes, _ = resolve_classes(first_appearance(records), classes)
-    return DetectionDataset(tuple(records), dataset_classes, tuple(problems))
+    results = (
+        _read_task(task, position, file, image_root, classes) for position, task in enumerate(tasks)
+    )
+    return gather(results, classes)
 
 
 def _result(record: DetectionRecord, number: int, box: Box) -> dict[str, object]:
@@ -243,16 +234,13 @@ def write_labelstudio(
     Raises:
         DetectionFormatError: A box's class is not in ``classes``.
     """
-    dest = Path(dest)
-    check_writable(records, classes)
+    kept = writable(records, classes, unlabeled=True)
     tasks: list[dict[str, object]] = []
-    for task_id, record in enumerate(records, start=1):
+    for task_id, record in enumerate(kept, start=1):
         data = {"image": record.file_name, "width": record.width, "height": record.height}
         annotations = []
         if record.labeled:
             results = [_result(record, n, box) for n, box in enumerate(record.boxes)]
             annotations.append({"id": task_id, "was_cancelled": False, "result": results})
         tasks.append({"id": task_id, "data": data, "annotations": annotations})
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_text(json.dumps(tasks, indent=1) + "\n", encoding="utf-8")
-    return [dest, *copy_images(records, image_root, dest.parent / IMAGE_FOLDER)]
+    return write_json(Path(dest), tasks, kept, image_root)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from labelloop.data.formats._common import (
     DetectionDataset,
@@ -38,14 +38,17 @@ from labelloop.data.formats._common import (
     RawBox,
     build_record,
     check_size,
-    check_writable,
-    copy_images,
-    first_appearance,
+    gather,
     missing_image,
-    number_text,
     read_class_list,
-    resolve_classes,
+)
+from labelloop.data.formats._writing import (
+    annotation_files,
+    copy_images,
+    number_text,
+    writable,
     write_class_list,
+    write_texts,
 )
 
 __all__ = ["read_voc", "write_voc"]
@@ -149,15 +152,8 @@ def read_voc(
     folder = folder if folder.is_dir() else source
     if classes is None:
         classes = read_class_list(source) or None
-    records: list[DetectionRecord] = []
-    problems: list[FormatProblem] = []
-    for path in sorted(folder.rglob("*.xml")):
-        record, file_problems = _read_file(path, image_root, classes)
-        problems += file_problems
-        if record is not None:
-            records.append(record)
-    dataset_classes, _ = resolve_classes(first_appearance(records), classes)
-    return DetectionDataset(tuple(records), dataset_classes, tuple(problems))
+    results = (_read_file(path, image_root, classes) for path in sorted(folder.rglob("*.xml")))
+    return gather(results, classes)
 
 
 def _element(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
@@ -166,7 +162,7 @@ def _element(parent: ET.Element, tag: str, text: str | None = None) -> ET.Elemen
     return child
 
 
-def _document(record: DetectionRecord) -> ET.ElementTree[ET.Element]:
+def _document(record: DetectionRecord) -> str:
     root = ET.Element("annotation")
     _element(root, "folder", VOC_IMAGE_FOLDER)
     _element(root, "filename", record.file_name)
@@ -183,7 +179,7 @@ def _document(record: DetectionRecord) -> ET.ElementTree[ET.Element]:
         for tag, value in zip(_CORNERS, corners, strict=True):
             _element(bndbox, tag, number_text(value))
     ET.indent(root)
-    return ET.ElementTree(root)
+    return ET.tostring(root, encoding="unicode")
 
 
 def write_voc(
@@ -210,21 +206,9 @@ def write_voc(
             images share an XML file (``a.png`` and ``a.jpg``).
     """
     dest = Path(dest)
-    labeled = [record for record in records if record.labeled]
-    check_writable(labeled, classes)
+    labeled = writable(records, classes, unlabeled=False)
+    files = annotation_files(labeled, dest / ANNOTATION_FOLDER, ".xml", "annotation")
     dest.mkdir(parents=True, exist_ok=True)
     written = [write_class_list(dest, classes)]
-    targets: dict[PurePosixPath, str] = {}
-    for record in labeled:
-        target = PurePosixPath(record.file_name).with_suffix(".xml")
-        if target in targets:
-            raise DetectionFormatError(
-                f"{record.file_name} and {targets[target]} would share the annotation file "
-                f"{target}; rename one of the images."
-            )
-        targets[target] = record.file_name
-        path = dest / ANNOTATION_FOLDER / target
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _document(record).write(path, encoding="utf-8", xml_declaration=False)
-        written.append(path)
+    written += write_texts((path, _document(record)) for record, path in files)
     return written + copy_images(labeled, image_root, dest / VOC_IMAGE_FOLDER)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import yaml
 
@@ -40,14 +40,20 @@ from labelloop.data.formats._common import (
     FormatProblem,
     RawBox,
     build_record,
-    check_writable,
-    copy_images,
+    gather,
     image_size,
     posix_relative,
     read_class_list,
     resolve_classes,
-    write_class_list,
 )
+from labelloop.data.formats._writing import (
+    annotation_files,
+    copy_images,
+    writable,
+    write_class_list,
+    write_texts,
+)
+from labelloop.data.labels import Box
 
 __all__ = ["read_yolo", "write_yolo"]
 
@@ -165,40 +171,46 @@ def read_yolo(
     if image_root is None and layered:
         images = source / IMAGE_FOLDER
     labels = source / LABEL_FOLDER if layered else source
-    records: list[DetectionRecord] = []
-    problems: list[FormatProblem] = []
-    used_labels: set[Path] = set()
-    for image in _iter_images(images):
-        file_name = posix_relative(image, images)
-        label_file = (labels / file_name).with_suffix(".txt")
-        used_labels.add(label_file)
-        size = image_size(image)
-        if isinstance(size, str):
-            problems.append(FormatProblem(str(image), None, size))
-            continue
-        if not label_file.is_file():
-            records.append(DetectionRecord(file_name, size[0], size[1], (), labeled=False))
-            continue
-        raw, line_problems = _read_label_file(label_file, names, size)
-        record, box_problems = build_record(
-            file_name, size, raw, file=str(label_file), classes=allowed
-        )
-        problems += line_problems + box_problems
-        if record is not None and not line_problems:
-            records.append(record)
-    for orphan in sorted(set(labels.rglob("*.txt")) - used_labels):
-        if orphan.parent == source and orphan.name == CLASS_LIST:
-            continue
-        problems.append(
-            FormatProblem(
-                str(orphan), None, "no image for this label file; add the image or delete it"
-            )
-        )
-    return DetectionDataset(tuple(records), dataset_classes, tuple(problems))
+    found = [
+        (image, file_name, (labels / file_name).with_suffix(".txt"))
+        for image in _iter_images(images)
+        for file_name in [posix_relative(image, images)]
+    ]
+    orphans = [
+        FormatProblem(str(orphan), None, "no image for this label file; add the image or delete it")
+        for orphan in sorted(set(labels.rglob("*.txt")) - {label for _, _, label in found})
+        if not (orphan.parent == source and orphan.name == CLASS_LIST)
+    ]
+    results = (_read_image(*paths, names, allowed) for paths in found)
+    return gather(results, dataset_classes, after=orphans)
 
 
-def _line(index: int, values: tuple[float, float, float, float]) -> str:
-    return " ".join([str(index), *(repr(float(value)) for value in values)])
+def _read_image(
+    image: Path,
+    file_name: str,
+    label_file: Path,
+    names: Sequence[str],
+    allowed: Sequence[str] | None,
+) -> tuple[DetectionRecord | None, list[FormatProblem]]:
+    size = image_size(image)
+    if isinstance(size, str):
+        return None, [FormatProblem(str(image), None, size)]
+    if not label_file.is_file():
+        return DetectionRecord(file_name, size[0], size[1], (), labeled=False), []
+    raw, problems = _read_label_file(label_file, names, size)
+    record, box_problems = build_record(file_name, size, raw, file=str(label_file), classes=allowed)
+    return (None if problems else record), problems + box_problems
+
+
+def _line(index: dict[str, int], box: Box, record: DetectionRecord) -> str:
+    """The box as ``class_id cx cy w h``, coordinates in [0, 1] written exactly."""
+    values = (
+        (box.x + box.width / 2) / record.width,
+        (box.y + box.height / 2) / record.height,
+        box.width / record.width,
+        box.height / record.height,
+    )
+    return " ".join([str(index[box.label]), *(repr(float(value)) for value in values)])
 
 
 def write_yolo(
@@ -225,38 +237,17 @@ def write_yolo(
             images share a label file (``a.png`` and ``a.jpg``).
     """
     dest = Path(dest)
-    check_writable(records, classes)
+    kept = writable(records, classes, unlabeled=True)
+    files = annotation_files(kept, dest / LABEL_FOLDER, ".txt", "label")
     index = {name: position for position, name in enumerate(classes)}
     dest.mkdir(parents=True, exist_ok=True)
     data_yaml = dest / "data.yaml"
     data = {"path": ".", "train": IMAGE_FOLDER, "names": list(classes)}
     data_yaml.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     written = [data_yaml, write_class_list(dest, classes)]
-    targets: dict[PurePosixPath, str] = {}
-    for record in records:
-        target = PurePosixPath(record.file_name).with_suffix(".txt")
-        if target in targets:
-            raise DetectionFormatError(
-                f"{record.file_name} and {targets[target]} would share the label file "
-                f"{target}; rename one of the images."
-            )
-        targets[target] = record.file_name
-        if not record.labeled:
-            continue
-        lines = [
-            _line(
-                index[box.label],
-                (
-                    (box.x + box.width / 2) / record.width,
-                    (box.y + box.height / 2) / record.height,
-                    box.width / record.width,
-                    box.height / record.height,
-                ),
-            )
-            for box in record.boxes
-        ]
-        path = dest / LABEL_FOLDER / target
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
-        written.append(path)
-    return written + copy_images(records, image_root, dest / IMAGE_FOLDER)
+    written += write_texts(
+        (path, "".join(f"{_line(index, box, record)}\n" for box in record.boxes))
+        for record, path in files
+        if record.labeled
+    )
+    return written + copy_images(kept, image_root, dest / IMAGE_FOLDER)
