@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol, cast
 
 import numpy as np
@@ -56,6 +56,7 @@ class _RiverDetector(Protocol):
     def update(self, x: int | float) -> Any: ...
 
 
+@dataclass(eq=False, repr=False)
 class ConceptDriftDetector(Configurable, ABC):
     """A change detector on a stream of model errors (1 = wrong, 0 = right).
 
@@ -71,8 +72,9 @@ class ConceptDriftDetector(Configurable, ABC):
 
     name: ClassVar[ConceptDetectorName]
     parameter_error = ConceptInputError
-    n_seen_: int
-    drift_points_: list[int]
+    n_seen_: int = field(init=False)
+    drift_points_: list[int] = field(init=False)
+    _detector: _RiverDetector = field(init=False, repr=False)
 
     def update(self, error: bool | int | np.bool_ | np.integer[Any]) -> bool:
         """Feed the next element of the error stream.
@@ -113,6 +115,7 @@ class ConceptDriftDetector(Configurable, ABC):
         """A fresh river detector of the checked ``params``."""
 
 
+@dataclass(eq=False, repr=False)
 class ADWINDetector(ConceptDriftDetector):
     """ADWIN: drift when two sub-windows of the recent errors differ in mean.
 
@@ -131,16 +134,15 @@ class ADWINDetector(ConceptDriftDetector):
         "delta": Number(low=0.0, high=1.0, low_open=True, high_open=True),
         "grace_period": Integer(low=1),
     }
-
-    def __init__(self, delta: float = 0.002, clock: int = 32, grace_period: int = 10) -> None:
-        self.delta = delta
-        self.clock = clock
-        self.grace_period = grace_period
+    delta: float = 0.002
+    clock: int = 32
+    grace_period: int = 10
 
     def _make(self, params: dict[str, Any]) -> _RiverDetector:
         return drift.ADWIN(**params)  # type: ignore[no-untyped-call]
 
 
+@dataclass(eq=False, repr=False)
 class DDMDetector(ConceptDriftDetector):
     """DDM: drift when the running error rate exceeds its best level by ``k`` deviations.
 
@@ -165,18 +167,15 @@ class DDMDetector(ConceptDriftDetector):
         "warm_start": Integer(low=1),
         "warning_threshold": Number(low=0.0, low_open=True),
     }
-
-    def __init__(
-        self, warm_start: int = 300, warning_threshold: float = 2.0, drift_threshold: float = 4.0
-    ) -> None:
-        self.warm_start = warm_start
-        self.warning_threshold = warning_threshold
-        self.drift_threshold = drift_threshold
+    warm_start: int = 300
+    warning_threshold: float = 2.0
+    drift_threshold: float = 4.0
 
     def _make(self, params: dict[str, Any]) -> _RiverDetector:
         return binary.DDM(**params)
 
 
+@dataclass(eq=False, repr=False)
 class PageHinkleyDetector(ConceptDriftDetector):
     """Page-Hinkley: drift when the cumulative excess of errors over their mean passes a threshold.
 
@@ -210,20 +209,11 @@ class PageHinkleyDetector(ConceptDriftDetector):
         "mode": Choice(("up", "down", "both")),
         "threshold": Number(low=0.0, low_open=True),
     }
-
-    def __init__(
-        self,
-        min_instances: int = 30,
-        delta: float = 0.1,
-        threshold: float = 10.0,
-        alpha: float = 1 - 0.0001,
-        mode: Literal["up", "down", "both"] = "up",
-    ) -> None:
-        self.min_instances = min_instances
-        self.delta = delta
-        self.threshold = threshold
-        self.alpha = alpha
-        self.mode = mode
+    min_instances: int = 30
+    delta: float = 0.1
+    threshold: float = 10.0
+    alpha: float = 1 - 0.0001
+    mode: Literal["up", "down", "both"] = "up"
 
     def _make(self, params: dict[str, Any]) -> _RiverDetector:
         return drift.PageHinkley(**params)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Self, cast
 
 import numpy as np
@@ -74,17 +75,25 @@ _BANDWIDTH_SUBSAMPLE = 1000
 _FLOAT64_MAX_REFERENCE = 2000
 
 
+@dataclass(eq=False, repr=False)
 class DriftTest(Configurable, ABC):
     """A two-sample test of a batch of embeddings against a fitted reference.
 
-    Subclasses set :attr:`name`, declare their parameters' ``constraints``
-    (checked at :meth:`fit`), may raise :meth:`_min_samples`, and implement
-    :meth:`_fit` and :meth:`_test`.
+    Subclasses set :attr:`name`, declare their parameters as dataclass fields
+    (``alpha`` among them, where their signature puts it) with their
+    ``constraints`` (checked at :meth:`fit`), may raise :meth:`_min_samples`,
+    and implement :meth:`_fit` and :meth:`_test`.
     """
 
     name: ClassVar[DriftTestName]
     parameter_error = DriftInputError
-    alpha: float
+    n_features_in_: int = field(init=False)
+    n_reference_: int = field(init=False)
+
+    @property
+    @abstractmethod
+    def alpha(self) -> float:
+        """The significance level in (0, 1); each test declares it as a parameter."""
 
     def fit(self, reference: ArrayLike) -> Self:
         """Learn the reference distribution.
@@ -155,6 +164,7 @@ class DriftTest(Configurable, ABC):
     def _test(self, Y: NDArray[np.float64]) -> tuple[float, float, NDArray[np.float64], Info]: ...
 
 
+@dataclass(eq=False, repr=False)
 class MMDDriftTest(DriftTest):
     """Gaussian-kernel MMD² between reference and batch, with a permutation test.
 
@@ -193,18 +203,14 @@ class MMDDriftTest(DriftTest):
         "n_permutations": Integer(low=1),
         "random_state": Seed(),
     }
-
-    def __init__(
-        self,
-        n_permutations: int = 500,
-        bandwidth: float | None = None,
-        alpha: float = 0.05,
-        random_state: int | None = None,
-    ) -> None:
-        self.n_permutations = n_permutations
-        self.bandwidth = bandwidth
-        self.alpha = alpha
-        self.random_state = random_state
+    n_permutations: int = 500
+    bandwidth: float | None = None
+    alpha: float = 0.05
+    random_state: int | None = None
+    bandwidth_: float = field(init=False)
+    reference_: _FloatArray = field(init=False)
+    reference_sq_norms_: _FloatArray = field(init=False)
+    kernel_reference_: _FloatArray = field(init=False)
 
     def _fit(self, X: NDArray[np.float64]) -> None:
         if X.shape[0] > _MAX_MMD_REFERENCE:
@@ -257,6 +263,7 @@ class MMDDriftTest(DriftTest):
         return observed, p_value, witness, info
 
 
+@dataclass(eq=False, repr=False)
 class KSDriftTest(DriftTest):
     """A two-sample Kolmogorov-Smirnov test per dimension, corrected for multiplicity.
 
@@ -281,12 +288,11 @@ class KSDriftTest(DriftTest):
         "alpha": _ALPHA,
         "correction": Choice(("fdr", "bonferroni")),
     }
-
-    def __init__(
-        self, correction: Literal["fdr", "bonferroni"] = "fdr", alpha: float = 0.05
-    ) -> None:
-        self.correction = correction
-        self.alpha = alpha
+    correction: Literal["fdr", "bonferroni"] = "fdr"
+    alpha: float = 0.05
+    reference_: NDArray[np.float64] = field(init=False)
+    mean_: NDArray[np.float64] = field(init=False)
+    scale_: NDArray[np.float64] = field(init=False)
 
     def _fit(self, X: NDArray[np.float64]) -> None:
         self.reference_ = X.copy()
@@ -338,6 +344,7 @@ def correct_p_values(
     return adjusted
 
 
+@dataclass(eq=False, repr=False)
 class ClassifierDriftTest(DriftTest):
     """Classifier two-sample test: can logistic regression tell batch from reference?
 
@@ -368,13 +375,10 @@ class ClassifierDriftTest(DriftTest):
         "n_folds": Integer(low=2),
         "random_state": Seed(),
     }
-
-    def __init__(
-        self, n_folds: int = 5, alpha: float = 0.05, random_state: int | None = None
-    ) -> None:
-        self.n_folds = n_folds
-        self.alpha = alpha
-        self.random_state = random_state
+    n_folds: int = 5
+    alpha: float = 0.05
+    random_state: int | None = None
+    reference_: NDArray[np.float64] = field(init=False)
 
     def _min_samples(self) -> int:
         return max(2, int(self.n_folds))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, get_args
 
 import numpy as np
@@ -189,6 +189,7 @@ class LabelErrorReport:
         }
 
 
+@dataclass(eq=False, repr=False)
 class ConfidentLearning(Configurable):
     """Find probably-wrong labels by confident learning (cleanlab's ``find_label_issues``).
 
@@ -209,15 +210,9 @@ class ConfidentLearning(Configurable):
     }
     parameter_error = InvalidLabelInputError
 
-    report_: LabelErrorReport
-
-    def __init__(
-        self,
-        filter_by: FilterMethod = "prune_by_noise_rate",
-        rank_by: RankMethod = "self_confidence",
-    ) -> None:
-        self.filter_by = filter_by
-        self.rank_by = rank_by
+    filter_by: FilterMethod = "prune_by_noise_rate"
+    rank_by: RankMethod = "self_confidence"
+    report_: LabelErrorReport = field(init=False)
 
     def fit(self, labels: NDArray[np.integer], probs: NDArray[np.floating]) -> Self:
         """Find the suspects among ``labels``.

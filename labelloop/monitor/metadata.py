@@ -236,6 +236,7 @@ def _parse_table(
     }
 
 
+@dataclass(eq=False, repr=False)
 class MetadataCleaner(Configurable):
     """Marks impossible values, winsorizes and imputes numeric metadata.
 
@@ -266,24 +267,16 @@ class MetadataCleaner(Configurable):
     }
     parameter_error = InvalidMetadataParameterError
 
-    columns_: tuple[str, ...]
-    lower_: dict[str, float]
-    upper_: dict[str, float]
-    imputer_: SimpleImputer | KNNImputer | None
-    center_: NDArray[np.float64]
-    scale_: NDArray[np.float64]
-
-    def __init__(
-        self,
-        rules: Sequence[ValueRule] = (),
-        winsorize: tuple[float, float] | None = (0.01, 0.99),
-        impute: ImputeMethod | None = "median",
-        n_neighbors: int = 5,
-    ) -> None:
-        self.rules = rules
-        self.winsorize = winsorize
-        self.impute = impute
-        self.n_neighbors = n_neighbors
+    rules: Sequence[ValueRule] = ()
+    winsorize: tuple[float, float] | None = (0.01, 0.99)
+    impute: ImputeMethod | None = "median"
+    n_neighbors: int = 5
+    columns_: tuple[str, ...] = field(init=False)
+    lower_: dict[str, float] = field(init=False)
+    upper_: dict[str, float] = field(init=False)
+    imputer_: SimpleImputer | KNNImputer | None = field(init=False)
+    center_: NDArray[np.float64] = field(init=False)
+    scale_: NDArray[np.float64] = field(init=False)
 
     def _check_params(self, columns: Sequence[str]) -> None:
         self.check_params()

@@ -16,7 +16,7 @@ parameters, :meth:`fit` validates them and learns, state ends in ``_``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol, Self, runtime_checkable
 
 import numpy as np
@@ -90,13 +90,14 @@ def _check_embeddings(X: object, name: str, *, min_rows: int = 1) -> NDArray[np.
     return result
 
 
+@dataclass(eq=False, repr=False)
 class _Detector(Configurable):
     """Shared ``predict``, ``fit_score`` and fitted-state checks."""
 
     parameter_error = InvalidOutlierParameterError
 
-    threshold_: float
-    n_features_in_: int
+    threshold_: float = field(init=False)
+    n_features_in_: int = field(init=False)
 
     def fit(self, reference: NDArray[np.floating]) -> Self:
         raise NotImplementedError
@@ -142,6 +143,7 @@ class _Detector(Configurable):
         return self.fit(reference).score(reference)
 
 
+@dataclass(eq=False, repr=False)
 class IsolationForestOutliers(_Detector):
     """Outliers as points that random axis-aligned splits isolate quickly.
 
@@ -170,17 +172,10 @@ class IsolationForestOutliers(_Detector):
         "random_state": Seed(),
     }
 
-    forest_: IsolationForest
-
-    def __init__(
-        self,
-        n_estimators: int = 200,
-        contamination: float | Literal["auto"] = "auto",
-        random_state: int | None = None,
-    ) -> None:
-        self.n_estimators = n_estimators
-        self.contamination = contamination
-        self.random_state = random_state
+    n_estimators: int = 200
+    contamination: float | Literal["auto"] = "auto"
+    random_state: int | None = None
+    forest_: IsolationForest = field(init=False)
 
     def fit(self, reference: NDArray[np.floating]) -> Self:
         """Grow the forest on the reference embeddings.
@@ -220,6 +215,7 @@ class IsolationForestOutliers(_Detector):
         return np.asarray(-self.forest_.score_samples(array), dtype=np.float64)
 
 
+@dataclass(eq=False, repr=False)
 class KNNDistanceOutliers(_Detector):
     """Outliers as points far from their nearest reference neighbours.
 
@@ -250,12 +246,10 @@ class KNNDistanceOutliers(_Detector):
         "quantile": Number(low=0.0, high=1.0, low_open=True),
     }
 
-    neighbors_: NearestNeighbors
-    reference_scores_: NDArray[np.float64]
-
-    def __init__(self, n_neighbors: int = 5, quantile: float = 0.99) -> None:
-        self.n_neighbors = n_neighbors
-        self.quantile = quantile
+    n_neighbors: int = 5
+    quantile: float = 0.99
+    neighbors_: NearestNeighbors = field(init=False)
+    reference_scores_: NDArray[np.float64] = field(init=False)
 
     def fit(self, reference: NDArray[np.floating]) -> Self:
         """Index the reference and learn the threshold from its own scores.

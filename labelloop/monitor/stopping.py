@@ -24,6 +24,7 @@ notebook can feed them alike.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol
@@ -170,7 +171,35 @@ def _too_few(rule: str, threshold: float, reason: str, **evidence: Any) -> StopV
     )
 
 
-class StabilizingPredictions(Configurable):
+@dataclass(eq=False, repr=False)
+class _CheckedRule(Configurable, ABC):
+    """A stopping rule whose parameters are checked each time it reads the rounds."""
+
+    parameter_error = StoppingInputError
+
+    def evaluate(self, rounds: Sequence[RoundObservation]) -> StopVerdict:
+        """Read the rounds so far into a verdict.
+
+        Args:
+            rounds: the rounds so far, oldest first.
+
+        Returns:
+            The verdict, with the numbers behind it in its evidence.
+
+        Raises:
+            StoppingInputError: a parameter is out of range, or a round is
+                inconsistent with the others (a stop set of another size).
+        """
+        self.check_params()
+        return self._read(rounds)
+
+    @abstractmethod
+    def _read(self, rounds: Sequence[RoundObservation]) -> StopVerdict:
+        """The verdict on ``rounds``, parameters checked."""
+
+
+@dataclass(eq=False, repr=False)
+class StabilizingPredictions(_CheckedRule):
     """Stop when successive models agree on a fixed stop set (Bloodgood & Vijay-Shanker 2009).
 
     Cohen's kappa is taken between each pair of successive rounds' stop-set
@@ -187,25 +216,11 @@ class StabilizingPredictions(Configurable):
         "threshold": Number(low=0.0, high=1.0, low_open=True, hint="It is a mean Cohen's kappa."),
         "window": Integer(low=1),
     }
-    parameter_error = StoppingInputError
+    window: int = 3
+    threshold: float = 0.99
 
-    def __init__(self, window: int = 3, threshold: float = 0.99) -> None:
-        self.window = window
-        self.threshold = threshold
-
-    def evaluate(self, rounds: Sequence[RoundObservation]) -> StopVerdict:
-        """Mean kappa over the last ``window`` pairs of successive rounds.
-
-        Args:
-            rounds: the rounds so far, oldest first.
-
-        Returns:
-            The verdict; evidence holds every pair's kappa with its round index.
-
-        Raises:
-            StoppingInputError: a parameter is out of range or the stop set changed size.
-        """
-        self.check_params()
+    def _read(self, rounds: Sequence[RoundObservation]) -> StopVerdict:
+        """Mean kappa over the last ``window`` pairs; evidence: every pair's kappa and round."""
         seen = [
             (i, r.stop_predictions) for i, r in enumerate(rounds) if r.stop_predictions is not None
         ]
@@ -241,7 +256,8 @@ class StabilizingPredictions(Configurable):
         )
 
 
-class ValidationPlateau(Configurable):
+@dataclass(eq=False, repr=False)
+class ValidationPlateau(_CheckedRule):
     """Stop when validation accuracy gains less than ``min_gain_per_100`` per 100 labels.
 
     The gain is the least-squares slope of validation accuracy against label
@@ -266,28 +282,12 @@ class ValidationPlateau(Configurable):
         "min_validation": Integer(low=0),
         "window": Integer(low=2, hint="A slope needs two rounds or more."),
     }
-    parameter_error = StoppingInputError
+    window: int = 3
+    min_gain_per_100: float = 0.005
+    min_validation: int = 100
 
-    def __init__(
-        self, window: int = 3, min_gain_per_100: float = 0.005, min_validation: int = 100
-    ) -> None:
-        self.window = window
-        self.min_gain_per_100 = min_gain_per_100
-        self.min_validation = min_validation
-
-    def evaluate(self, rounds: Sequence[RoundObservation]) -> StopVerdict:
-        """Slope of validation accuracy per 100 labels over the last ``window`` rounds.
-
-        Args:
-            rounds: the rounds so far, oldest first.
-
-        Returns:
-            The verdict; evidence holds the slope after every full window.
-
-        Raises:
-            StoppingInputError: the window is below 2.
-        """
-        self.check_params()
+    def _read(self, rounds: Sequence[RoundObservation]) -> StopVerdict:
+        """Accuracy slope per 100 labels over ``window`` rounds; evidence: each full window's."""
         points = [(i, r.n_labeled, r.val_accuracy) for i, r in enumerate(rounds)]
         seen = [(i, n, acc) for i, n, acc in points if acc is not None]
         if len(seen) < self.window:
@@ -340,7 +340,8 @@ def _slope_per_100(n: Sequence[int], acc: Sequence[float]) -> float | None:
     return 100.0 * float(np.sum(spread * (y - y.mean()))) / denom
 
 
-class PoolUncertaintyBelow(Configurable):
+@dataclass(eq=False, repr=False)
+class PoolUncertaintyBelow(_CheckedRule):
     """Stop when the model is sure of the unlabeled pool: mean uncertainty below ``threshold``.
 
     Args:
@@ -351,24 +352,10 @@ class PoolUncertaintyBelow(Configurable):
     constraints: ClassVar[Mapping[str, Constraint]] = {
         "threshold": Number(low=0.0, high=1.0, low_open=True, high_open=True),
     }
-    parameter_error = StoppingInputError
+    threshold: float = 0.05
 
-    def __init__(self, threshold: float = 0.05) -> None:
-        self.threshold = threshold
-
-    def evaluate(self, rounds: Sequence[RoundObservation]) -> StopVerdict:
-        """Compare the latest round's pool uncertainty with the threshold.
-
-        Args:
-            rounds: the rounds so far, oldest first.
-
-        Returns:
-            The verdict; evidence holds every round's pool uncertainty.
-
-        Raises:
-            StoppingInputError: the threshold is outside (0, 1).
-        """
-        self.check_params()
+    def _read(self, rounds: Sequence[RoundObservation]) -> StopVerdict:
+        """The latest pool uncertainty against ``threshold``; evidence: every round's."""
         seen = [(i, r.pool_uncertainty) for i, r in enumerate(rounds)]
         values = [(i, u) for i, u in seen if u is not None]
         if not values:

@@ -9,6 +9,7 @@ input, on empty input, and what its output is.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import re
 from collections.abc import Callable
@@ -198,6 +199,15 @@ def test_constructor_only_stores_its_parameters(kind: str, name: str) -> None:
     }
     assert detector.get_params() == dict(sorted(defaults.items()))
     assert set(vars(detector)) == set(defaults), "a constructor must store only its arguments"
+
+
+@pytest.mark.parametrize(("kind", "name"), CASES)
+def test_parameters_are_declared_once_as_dataclass_fields(kind: str, name: str) -> None:
+    detector = _build(kind, name)
+    fields = dataclasses.fields(detector)
+    assert {f.name for f in fields if f.init} == set(detector.get_params())
+    state = [f.name for f in fields if not f.init]
+    assert all(n.endswith("_") or n.startswith("_") for n in state), state
 
 
 @pytest.mark.parametrize(("kind", "name"), CASES)

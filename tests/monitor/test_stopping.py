@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pytest
@@ -208,3 +209,22 @@ def test_a_plateau_on_a_few_validation_images_does_not_fire() -> None:
     assert not verdict.fired and "validated on 16 images" in verdict.evidence["reason"]
     enough = [RoundObservation(n_labeled=n, val_accuracy=0.75, val_n=120) for n in (550, 650, 750)]
     assert ValidationPlateau(window=3).evaluate(enough).fired
+
+
+@pytest.mark.parametrize(
+    ("rule", "positional"),
+    [
+        (StabilizingPredictions, (2, 0.9)),
+        (ValidationPlateau, (4, 0.01, 50)),
+        (PoolUncertaintyBelow, (0.1,)),
+    ],
+)
+def test_rules_take_their_fields_as_parameters_in_signature_order(
+    rule: Callable[..., StabilizingPredictions | ValidationPlateau | PoolUncertaintyBelow],
+    positional: tuple[float, ...],
+) -> None:
+    built = rule(*positional)
+    fields = [f.name for f in dataclasses.fields(built) if f.init]
+    assert [getattr(built, name) for name in fields] == list(positional)
+    assert built.get_params() == dict(sorted(zip(fields, positional, strict=True)))
+    assert vars(built) == built.get_params()
