@@ -6,6 +6,7 @@ import functools
 import gc
 import html
 import os
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -78,6 +79,9 @@ class Page:
 
     Every page is that body inside the one layout (``static/layout.html``):
     the same head, style sheet and, but for the login page, the app header.
+    A line ``{{part:<name>}}`` of a body stands for ``static/parts/<name>.html``,
+    a fragment several pages share (the image stage's bar, the model card),
+    written there with its indentation.
     """
 
     name: str
@@ -87,16 +91,28 @@ class Page:
     @functools.cache  # noqa: B019 - pages are few, fixed and immortal
     def render(self) -> str:
         """The whole page, built once."""
-        layout = (STATIC / "layout.html").read_text(encoding="utf-8")
+        layout = _read(STATIC / "layout.html")
         parts = {
             "{{title}}": html.escape(self.title),
             "{{script}}": f"{self.name}.js",
             "{{header}}": _APP_HEADER if self.header else "",
-            "{{body}}": (STATIC / "pages" / f"{self.name}.html").read_text(encoding="utf-8"),
+            "{{body}}": _PART.sub(_part, _read(STATIC / "pages" / f"{self.name}.html")),
         }
         for marker, value in parts.items():
             layout = layout.replace(marker, value)
         return layout
+
+
+_PART = re.compile(r"^[ \t]*\{\{part:([\w-]+)\}\}\n", re.MULTILINE)
+"""A line of a page body that stands for a shared fragment, ``static/parts/<name>.html``."""
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def _part(marker: re.Match[str]) -> str:
+    return _read(STATIC / "parts" / f"{marker[1]}.html")
 
 
 _APP_HEADER = (

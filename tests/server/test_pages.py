@@ -19,9 +19,34 @@ def test_a_page_is_a_whole_document_with_its_title_script_and_body(page: Page) -
     assert f'<script type="module" src="/static/{page.name}.js"></script>' in html
     assert (STATIC / f"{page.name}.js").is_file()
     body = (STATIC / "pages" / f"{page.name}.html").read_text(encoding="utf-8")
-    assert body in html and "<head>" not in body
+    assert _expanded(body) in html and "<head>" not in body
     assert ('id="app-header"' in html) == page.header
-    assert not re.search(r"\{\{\w+\}\}", html), "a layout marker was left unfilled"
+    assert not re.search(r"\{\{[\w:-]+\}\}", html), "a layout or part marker was left unfilled"
+
+
+def _expanded(body: str) -> str:
+    """A page body with each ``{{part:name}}`` line replaced by that fragment's file."""
+    lines = []
+    for line in body.splitlines(keepends=True):
+        marker = re.fullmatch(r"\s*\{\{part:([\w-]+)\}\}\n", line)
+        part = None if marker is None else STATIC / "parts" / f"{marker[1]}.html"
+        lines.append(line if part is None else part.read_text(encoding="utf-8"))
+    return "".join(lines)
+
+
+def test_the_image_pages_share_the_stage_bar_and_the_model_card_from_one_file() -> None:
+    stage_bar = (STATIC / "parts" / "stage-head.html").read_text(encoding="utf-8")
+    model_card = (STATIC / "parts" / "model-card.html").read_text(encoding="utf-8")
+    for page in (PAGES["/label"], PAGES["/review"], DETECTION_PAGES["/label"]):
+        html = page.render()
+        assert html.count(stage_bar) == 1 and html.count(model_card) == 1
+        assert html.count('id="zoom-in"') == 1 and 'id="item-title"' in html
+
+
+def test_every_shared_part_is_used_by_some_page() -> None:
+    parts = {path.stem for path in (STATIC / "parts").glob("*.html")}
+    bodies = "".join(path.read_text(encoding="utf-8") for path in (STATIC / "pages").glob("*.html"))
+    assert parts == set(re.findall(r"\{\{part:([\w-]+)\}\}", bodies))
 
 
 def test_only_the_login_page_goes_without_the_app_header() -> None:
