@@ -2,15 +2,17 @@
 
 Each format has a reader and a writer over the same types: a
 :class:`DetectionRecord` per image with boxes in pixels of the original image.
-:func:`read_detections` and :func:`write_detections` pick the format by name;
-each format's module says what its ``source``/``dest`` is and where images
-are found. Write-then-read round trips keep every box (to float rounding), the
-class order and "no objects" labels, wherever the format can express them.
+Each format's module makes one :class:`DetectionFormat` from its own read and
+write steps (the shared checks, the image copy and the dispatch are written
+once) and says what its ``source``/``dest`` is and where images are found;
+:func:`read_detections` and :func:`write_detections` pick the format by name.
+Write-then-read round trips keep every box (to float rounding), the class
+order and "no objects" labels, wherever the format can express them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from labelloop.data.formats._common import (
@@ -22,15 +24,17 @@ from labelloop.data.formats._common import (
     FormatName,
     FormatProblem,
 )
-from labelloop.data.formats.coco import read_coco, write_coco
-from labelloop.data.formats.labelstudio import read_labelstudio, write_labelstudio
-from labelloop.data.formats.voc import read_voc, write_voc
-from labelloop.data.formats.yolo import read_yolo, write_yolo
+from labelloop.data.formats._format import DetectionFormat
+from labelloop.data.formats.coco import COCO, read_coco, write_coco
+from labelloop.data.formats.labelstudio import LABEL_STUDIO, read_labelstudio, write_labelstudio
+from labelloop.data.formats.voc import VOC, read_voc, write_voc
+from labelloop.data.formats.yolo import YOLO, read_yolo, write_yolo
 
 __all__ = [
     "EDGE_TOLERANCE_PX",
     "FORMAT_NAMES",
     "DetectionDataset",
+    "DetectionFormat",
     "DetectionFormatError",
     "DetectionRecord",
     "FormatName",
@@ -47,18 +51,12 @@ __all__ = [
     "write_yolo",
 ]
 
-_Reader = Callable[..., DetectionDataset]
-_Writer = Callable[..., list[Path]]
-
-_FORMATS: dict[str, tuple[_Reader, _Writer]] = {
-    "coco": (read_coco, write_coco),
-    "labelstudio": (read_labelstudio, write_labelstudio),
-    "voc": (read_voc, write_voc),
-    "yolo": (read_yolo, write_yolo),
+_FORMATS: dict[str, DetectionFormat] = {
+    detection_format.name: detection_format for detection_format in (COCO, LABEL_STUDIO, VOC, YOLO)
 }
 
 
-def _format(name: str) -> tuple[_Reader, _Writer]:
+def _format(name: str) -> DetectionFormat:
     try:
         return _FORMATS[name]
     except KeyError:
@@ -94,9 +92,7 @@ def read_detections(
         DetectionFormatError: The format is unknown or the source cannot be
             read at all (not JSON, not a folder, no class names for YOLO).
     """
-    reader, _ = _format(format)
-    root = None if image_root is None else Path(image_root)
-    return reader(Path(source), image_root=root, classes=classes)
+    return _format(format).read(source, image_root=image_root, classes=classes)
 
 
 def write_detections(
@@ -127,11 +123,9 @@ def write_detections(
         DetectionFormatError: The format is unknown, a box's class is not in
             ``classes``, or an image to copy is missing.
     """
-    _, writer = _format(format)
     records = (
         dataset_or_records.records
         if isinstance(dataset_or_records, DetectionDataset)
         else dataset_or_records
     )
-    root = None if image_root is None else Path(image_root)
-    return writer(records, classes, Path(dest), image_root=root)
+    return _format(format).write(records, classes, dest, image_root=image_root)

@@ -1,9 +1,10 @@
 """The steps every detection format's writer shares.
 
-A writer checks the records it keeps (:func:`writable`), writes its
-annotations (one JSON file with :func:`write_json`, or one text file per
-image at the paths :func:`annotation_files` gives), and copies the images
-with :func:`copy_images` when it is given an image root.
+:meth:`DetectionFormat.write <labelloop.data.formats._format.DetectionFormat.write>`
+checks the records a format keeps (:func:`writable`), has the format write its
+annotations (one JSON file with :func:`write_json`, or one text file per image
+at the paths :func:`annotation_files` gives, with :func:`write_texts`), and
+copies the images with :func:`copy_images` when it is given an image root.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from pathlib import Path, PurePosixPath
 
 from labelloop.data.formats._common import (
     CLASS_LIST,
-    IMAGE_FOLDER,
     DetectionFormatError,
     DetectionRecord,
 )
@@ -86,27 +86,19 @@ def copy_images(
     return written
 
 
-def write_json(
-    dest: Path, payload: object, records: Sequence[DetectionRecord], image_root: Path | None
-) -> list[Path]:
-    """Writes ``payload`` as one JSON file and copies the records' images beside it.
+def write_json(dest: Path, payload: object) -> list[Path]:
+    """Writes ``payload`` as one indented JSON file.
 
     Args:
         dest: The JSON file; its folder is created.
         payload: The annotations, as JSON values.
-        records: The records written, whose images to copy.
-        image_root: Where the images are now, to copy them to
-            ``dest.parent / "images"``; ``None`` copies nothing.
 
     Returns:
-        The files written, the JSON first.
-
-    Raises:
-        DetectionFormatError: An image to copy is missing.
+        ``[dest]``.
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
-    return [dest, *copy_images(records, image_root, dest.parent / IMAGE_FOLDER)]
+    return [dest]
 
 
 def annotation_files(

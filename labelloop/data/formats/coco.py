@@ -40,9 +40,10 @@ from labelloop.data.formats._common import (
     missing_image,
     resolve_classes,
 )
-from labelloop.data.formats._writing import writable, write_json
+from labelloop.data.formats._format import DetectionFormat
+from labelloop.data.formats._writing import write_json
 
-__all__ = ["read_coco", "write_coco"]
+__all__ = ["COCO", "read_coco", "write_coco"]
 
 
 def _categories(data: dict[str, Any], file: str) -> tuple[dict[object, str], list[FormatProblem]]:
@@ -112,25 +113,15 @@ def _raw_box(annotation: dict[str, Any], label: str, where: str) -> RawBox | Non
     return RawBox(x, y, w, h, label, where)
 
 
-def read_coco(
-    source: Path, *, image_root: Path | None = None, classes: Sequence[str] | None = None
-) -> DetectionDataset:
+def _read(source: Path, image_root: Path | None, classes: Sequence[str] | None) -> DetectionDataset:
     """Reads a COCO detection JSON file (rules in the module docstring).
 
-    Args:
-        source: The JSON file.
-        image_root: The folder ``file_name`` is relative to; when given, missing
-            images are reported and sizes missing from the JSON are read from the files.
-        classes: The classes boxes may have, in index order; ``None`` takes the
-            file's categories.
-
-    Returns:
-        The records, classes and problems.
+    With ``image_root``, sizes missing from the JSON are read from the images;
+    ``classes=None`` takes the file's categories.
 
     Raises:
         DetectionFormatError: The file is not JSON or not a COCO object.
     """
-    source = Path(source)
     file = str(source)
     data = load_json(source, "COCO annotations JSON")
     if not isinstance(data, dict) or not isinstance(data.get("images"), list):
@@ -210,29 +201,8 @@ def _image_record(
     return build_record(name, size, raw, file=file, classes=allowed)
 
 
-def write_coco(
-    records: Sequence[DetectionRecord],
-    classes: Sequence[str],
-    dest: Path,
-    *,
-    image_root: Path | None = None,
-) -> list[Path]:
-    """Writes records as one COCO detection JSON file (rules in the module docstring).
-
-    Args:
-        records: The records; unlabeled ones are left out.
-        classes: Class names in index order; category id is index + 1.
-        dest: The JSON file to write; its folder is created.
-        image_root: Where the images are now, to copy them to
-            ``dest.parent / "images"``; ``None`` writes the JSON only.
-
-    Returns:
-        The files written, the JSON first.
-
-    Raises:
-        DetectionFormatError: A box's class is not in ``classes``.
-    """
-    labeled = writable(records, classes, unlabeled=False)
+def _write(labeled: list[DetectionRecord], classes: Sequence[str], dest: Path) -> list[Path]:
+    """Writes the JSON file ``dest``, category ids 1-based (rules in the module docstring)."""
     index = {name: position + 1 for position, name in enumerate(classes)}
     images: list[dict[str, object]] = []
     annotations: list[dict[str, object]] = []
@@ -258,4 +228,9 @@ def write_coco(
             )
     categories = [{"id": index[name], "name": name} for name in classes]
     payload = {"images": images, "annotations": annotations, "categories": categories}
-    return write_json(Path(dest), payload, labeled, image_root)
+    return write_json(dest, payload)
+
+
+COCO = DetectionFormat("coco", _read, _write, keeps_unlabeled=False, writes_file=True)
+read_coco = COCO.read
+write_coco = COCO.write

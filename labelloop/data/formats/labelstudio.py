@@ -51,10 +51,11 @@ from labelloop.data.formats._common import (
     load_json,
     missing_image,
 )
-from labelloop.data.formats._writing import writable, write_json
+from labelloop.data.formats._format import DetectionFormat
+from labelloop.data.formats._writing import write_json
 from labelloop.data.labels import Box
 
-__all__ = ["image_file_name", "read_labelstudio", "write_labelstudio"]
+__all__ = ["LABEL_STUDIO", "image_file_name", "read_labelstudio", "write_labelstudio"]
 
 _RECTANGLE = "rectanglelabels"
 
@@ -160,25 +161,14 @@ def _read_task(
     return record, problems + box_problems
 
 
-def read_labelstudio(
-    source: Path, *, image_root: Path | None = None, classes: Sequence[str] | None = None
-) -> DetectionDataset:
-    """Reads a Label Studio JSON export (rules in the module docstring).
+def _read(source: Path, image_root: Path | None, classes: Sequence[str] | None) -> DetectionDataset:
+    """Reads a Label Studio JSON export, a list of tasks (rules in the module docstring).
 
-    Args:
-        source: The exported JSON file (a list of tasks).
-        image_root: The folder image paths are relative to; when given,
-            missing images are reported.
-        classes: The classes boxes may have, in index order; ``None`` takes
-            the order of first appearance.
-
-    Returns:
-        The records, classes and problems.
+    ``classes=None`` takes the order of first appearance.
 
     Raises:
         DetectionFormatError: The file is not JSON or not a list of tasks.
     """
-    source = Path(source)
     file = str(source)
     tasks = load_json(source, "Label Studio JSON export")
     if not isinstance(tasks, list):
@@ -212,35 +202,22 @@ def _result(record: DetectionRecord, number: int, box: Box) -> dict[str, object]
     }
 
 
-def write_labelstudio(
-    records: Sequence[DetectionRecord],
-    classes: Sequence[str],
-    dest: Path,
-    *,
-    image_root: Path | None = None,
-) -> list[Path]:
-    """Writes records as a Label Studio JSON export (rules in the module docstring).
+def _write(records: list[DetectionRecord], classes: Sequence[str], dest: Path) -> list[Path]:
+    """Writes the JSON file ``dest``, one task per record (rules in the module docstring).
 
-    Args:
-        records: The records; unlabeled ones become tasks with no annotations.
-        classes: The classes boxes may have (Label Studio does not store their order).
-        dest: The JSON file to write; its folder is created.
-        image_root: Where the images are now, to copy them to
-            ``dest.parent / "images"``; ``None`` writes the JSON only.
-
-    Returns:
-        The files written, the JSON first.
-
-    Raises:
-        DetectionFormatError: A box's class is not in ``classes``.
+    Label Studio does not store the classes' order.
     """
-    kept = writable(records, classes, unlabeled=True)
     tasks: list[dict[str, object]] = []
-    for task_id, record in enumerate(kept, start=1):
+    for task_id, record in enumerate(records, start=1):
         data = {"image": record.file_name, "width": record.width, "height": record.height}
         annotations = []
         if record.labeled:
             results = [_result(record, n, box) for n, box in enumerate(record.boxes)]
             annotations.append({"id": task_id, "was_cancelled": False, "result": results})
         tasks.append({"id": task_id, "data": data, "annotations": annotations})
-    return write_json(Path(dest), tasks, kept, image_root)
+    return write_json(dest, tasks)
+
+
+LABEL_STUDIO = DetectionFormat("labelstudio", _read, _write, keeps_unlabeled=True, writes_file=True)
+read_labelstudio = LABEL_STUDIO.read
+write_labelstudio = LABEL_STUDIO.write

@@ -42,16 +42,15 @@ from labelloop.data.formats._common import (
     missing_image,
     read_class_list,
 )
+from labelloop.data.formats._format import DetectionFormat
 from labelloop.data.formats._writing import (
     annotation_files,
-    copy_images,
     number_text,
-    writable,
     write_class_list,
     write_texts,
 )
 
-__all__ = ["read_voc", "write_voc"]
+__all__ = ["VOC", "read_voc", "write_voc"]
 
 ANNOTATION_FOLDER = "Annotations"
 VOC_IMAGE_FOLDER = "JPEGImages"
@@ -127,25 +126,16 @@ def _read_file(
     return (None if problems else record), problems + box_problems
 
 
-def read_voc(
-    source: Path, *, image_root: Path | None = None, classes: Sequence[str] | None = None
-) -> DetectionDataset:
+def _read(source: Path, image_root: Path | None, classes: Sequence[str] | None) -> DetectionDataset:
     """Reads a folder of Pascal VOC XML files (rules in the module docstring).
 
-    Args:
-        source: The dataset folder (holding ``Annotations/``) or the folder of XML files.
-        image_root: The folder ``<filename>`` is relative to; when given,
-            missing images are reported.
-        classes: The classes boxes may have, in index order; ``None`` takes
-            ``classes.txt``, else the order of first appearance.
-
-    Returns:
-        The records, classes and problems.
+    ``source`` is the dataset folder (holding ``Annotations/``) or the folder
+    of XML files; ``classes=None`` takes ``classes.txt``, else the order of
+    first appearance.
 
     Raises:
         DetectionFormatError: ``source`` is not a folder.
     """
-    source = Path(source)
     if not source.is_dir():
         raise DetectionFormatError(f"{source} is not a folder; pass the VOC dataset folder.")
     folder = source / ANNOTATION_FOLDER
@@ -182,33 +172,21 @@ def _document(record: DetectionRecord) -> str:
     return ET.tostring(root, encoding="unicode")
 
 
-def write_voc(
-    records: Sequence[DetectionRecord],
-    classes: Sequence[str],
-    dest: Path,
-    *,
-    image_root: Path | None = None,
-) -> list[Path]:
-    """Writes records as Pascal VOC XML files (rules in the module docstring).
-
-    Args:
-        records: The records; unlabeled ones are left out.
-        classes: Class names in index order, written to ``classes.txt``.
-        dest: The dataset folder; created if missing.
-        image_root: Where the images are now, to copy them to
-            ``dest/JPEGImages``; ``None`` writes the annotations only.
-
-    Returns:
-        The files written: ``classes.txt``, the XML files, then images.
+def _write(labeled: list[DetectionRecord], classes: Sequence[str], dest: Path) -> list[Path]:
+    """Writes ``classes.txt`` and the XML files under ``dest`` (rules in the module docstring).
 
     Raises:
-        DetectionFormatError: A box's class is not in ``classes``, or two
-            images share an XML file (``a.png`` and ``a.jpg``).
+        DetectionFormatError: Two images would share an XML file (``a.png`` and ``a.jpg``).
     """
-    dest = Path(dest)
-    labeled = writable(records, classes, unlabeled=False)
     files = annotation_files(labeled, dest / ANNOTATION_FOLDER, ".xml", "annotation")
     dest.mkdir(parents=True, exist_ok=True)
     written = [write_class_list(dest, classes)]
     written += write_texts((path, _document(record)) for record, path in files)
-    return written + copy_images(labeled, image_root, dest / VOC_IMAGE_FOLDER)
+    return written
+
+
+VOC = DetectionFormat(
+    "voc", _read, _write, keeps_unlabeled=False, writes_file=False, image_folder=VOC_IMAGE_FOLDER
+)
+read_voc = VOC.read
+write_voc = VOC.write

@@ -46,16 +46,15 @@ from labelloop.data.formats._common import (
     read_class_list,
     resolve_classes,
 )
+from labelloop.data.formats._format import DetectionFormat
 from labelloop.data.formats._writing import (
     annotation_files,
-    copy_images,
-    writable,
     write_class_list,
     write_texts,
 )
 from labelloop.data.labels import Box
 
-__all__ = ["read_yolo", "write_yolo"]
+__all__ = ["YOLO", "read_yolo", "write_yolo"]
 
 LABEL_FOLDER = "labels"
 _IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"})
@@ -135,26 +134,17 @@ def _read_label_file(
     return boxes, problems
 
 
-def read_yolo(
-    source: Path, *, image_root: Path | None = None, classes: Sequence[str] | None = None
-) -> DetectionDataset:
+def _read(source: Path, image_root: Path | None, classes: Sequence[str] | None) -> DetectionDataset:
     """Reads a YOLO dataset folder (rules in the module docstring).
 
-    Args:
-        source: The dataset folder.
-        image_root: The folder to find images in, instead of ``source/images``
-            (or ``source`` when flat).
-        classes: The classes boxes may have, in index order; also names the
-            indices when the folder has neither ``data.yaml`` nor ``classes.txt``.
-
-    Returns:
-        The records, classes and problems.
+    ``image_root`` replaces ``source/images`` (or ``source`` when flat) as the
+    folder to find images in; ``classes`` also names the indices when the
+    folder has neither ``data.yaml`` nor ``classes.txt``.
 
     Raises:
         DetectionFormatError: ``source`` is not a folder, or no class names
             can be found.
     """
-    source = Path(source)
     if not source.is_dir():
         raise DetectionFormatError(f"{source} is not a folder; pass the YOLO dataset folder.")
     names = _declared_classes(source)
@@ -213,32 +203,13 @@ def _line(index: dict[str, int], box: Box, record: DetectionRecord) -> str:
     return " ".join([str(index[box.label]), *(repr(float(value)) for value in values)])
 
 
-def write_yolo(
-    records: Sequence[DetectionRecord],
-    classes: Sequence[str],
-    dest: Path,
-    *,
-    image_root: Path | None = None,
-) -> list[Path]:
-    """Writes records as a YOLO dataset folder (rules in the module docstring).
-
-    Args:
-        records: The records; unlabeled ones get no ``.txt`` file.
-        classes: Class names in index order.
-        dest: The dataset folder; created if missing.
-        image_root: Where the images are now, to copy them to ``dest/images``;
-            ``None`` writes the labels only.
-
-    Returns:
-        The files written: class lists, label files, then images.
+def _write(records: list[DetectionRecord], classes: Sequence[str], dest: Path) -> list[Path]:
+    """Writes the class lists, then the label files under ``dest`` (rules in the module docstring).
 
     Raises:
-        DetectionFormatError: A box's class is not in ``classes``, or two
-            images share a label file (``a.png`` and ``a.jpg``).
+        DetectionFormatError: Two images would share a label file (``a.png`` and ``a.jpg``).
     """
-    dest = Path(dest)
-    kept = writable(records, classes, unlabeled=True)
-    files = annotation_files(kept, dest / LABEL_FOLDER, ".txt", "label")
+    files = annotation_files(records, dest / LABEL_FOLDER, ".txt", "label")
     index = {name: position for position, name in enumerate(classes)}
     dest.mkdir(parents=True, exist_ok=True)
     data_yaml = dest / "data.yaml"
@@ -250,4 +221,9 @@ def write_yolo(
         for record, path in files
         if record.labeled
     )
-    return written + copy_images(kept, image_root, dest / IMAGE_FOLDER)
+    return written
+
+
+YOLO = DetectionFormat("yolo", _read, _write, keeps_unlabeled=True, writes_file=False)
+read_yolo = YOLO.read
+write_yolo = YOLO.write
