@@ -9,7 +9,7 @@ the database instead of forking an item's history.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from sqlalchemy import (
     JSON,
@@ -53,6 +53,18 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+Key = Annotated[int, mapped_column(Integer, primary_key=True)]
+"""A table's own integer key, ``id``."""
+Created = Annotated[datetime, mapped_column(DateTime(timezone=True), default=utcnow)]
+"""When a row was written (``created_at``), in UTC."""
+Moment = Annotated[datetime | None, mapped_column(DateTime(timezone=True), default=None)]
+"""A moment that may not have come yet (``resolved_at``, ``finished_at``)."""
+ProjectKey = Annotated[int, mapped_column(ForeignKey("projects.id"))]
+"""The project a row belongs to."""
+ItemKey = Annotated[int, mapped_column(ForeignKey("items.id"))]
+"""The item a row is about."""
+
+
 class Base(DeclarativeBase):
     """Declarative base of every labelloop table."""
 
@@ -64,10 +76,10 @@ class ProjectRow(Base):
 
     __tablename__ = "projects"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[Key]
     name: Mapped[str] = mapped_column(String(200), unique=True)
     config: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[Created]
 
 
 class ConfigChangeRow(Base):
@@ -81,14 +93,14 @@ class ConfigChangeRow(Base):
     __tablename__ = "config_changes"
     __table_args__ = (Index("ix_config_changes_project", "project_id", "id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    id: Mapped[Key]
+    project_id: Mapped[ProjectKey]
     key: Mapped[str] = mapped_column(String(200))
     old: Mapped[dict[str, Any]] = mapped_column(JSON)
     new: Mapped[dict[str, Any]] = mapped_column(JSON)
     who: Mapped[str] = mapped_column(String(200))
     note: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[Created]
 
 
 class ItemRow(Base):
@@ -101,8 +113,8 @@ class ItemRow(Base):
         Index("ix_items_project_labeled", "project_id", "labeled", "head_event_id"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    id: Mapped[Key]
+    project_id: Mapped[ProjectKey] = mapped_column(index=True)
     sha256: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(Text)
     uri: Mapped[str] = mapped_column(Text)
@@ -119,7 +131,7 @@ class ItemRow(Base):
     split_class: Mapped[str | None] = mapped_column(Text, default=None)
     provenance: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     meta: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[Created]
 
 
 class LabelEventRow(Base):
@@ -131,9 +143,9 @@ class LabelEventRow(Base):
         Index("ix_label_events_project_item_seq", "project_id", "item_id", "seq"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
-    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    id: Mapped[Key]
+    project_id: Mapped[ProjectKey]
+    item_id: Mapped[ItemKey]
     seq: Mapped[int] = mapped_column(Integer)
     value: Mapped[Any] = mapped_column(JSON, nullable=True)
     source: Mapped[str] = mapped_column(String(16))
@@ -146,7 +158,7 @@ class LabelEventRow(Base):
     )
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     lease_id: Mapped[int | None] = mapped_column(ForeignKey("leases.id"), default=None)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[Created]
 
 
 class SnapshotRow(Base):
@@ -154,12 +166,12 @@ class SnapshotRow(Base):
 
     __tablename__ = "snapshots"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    id: Mapped[Key]
+    project_id: Mapped[ProjectKey] = mapped_column(index=True)
     content_hash: Mapped[str] = mapped_column(String(64))
     n_labels: Mapped[int] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(Text, default=None)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[Created]
 
 
 class SnapshotEventRow(Base):
@@ -176,13 +188,13 @@ class ModelRow(Base):
 
     __tablename__ = "models"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    id: Mapped[Key]
+    project_id: Mapped[ProjectKey] = mapped_column(index=True)
     snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id"))
     learner: Mapped[str] = mapped_column(String(64))
     path: Mapped[str | None] = mapped_column(Text, default=None)
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[Created]
 
 
 class RoundRow(Base):
@@ -191,8 +203,8 @@ class RoundRow(Base):
     __tablename__ = "rounds"
     __table_args__ = (UniqueConstraint("project_id", "number", name="uq_rounds_project_number"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    id: Mapped[Key]
+    project_id: Mapped[ProjectKey]
     number: Mapped[int] = mapped_column(Integer)
     snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id"))
     model_id: Mapped[int | None] = mapped_column(ForeignKey("models.id"), default=None)
@@ -202,7 +214,7 @@ class RoundRow(Base):
     # False while a large ranking is still being written, a chunk per
     # transaction; readers see only ready rounds.
     ready: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[Created]
 
 
 class QueueEntryRow(Base):
@@ -221,7 +233,7 @@ class QueueEntryRow(Base):
 
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    project_id: Mapped[ProjectKey] = mapped_column(index=True)
     rank: Mapped[int] = mapped_column(Integer)
     score: Mapped[float | None] = mapped_column(Float, default=None)
     predicted: Mapped[str | None] = mapped_column(Text, default=None)
@@ -233,12 +245,12 @@ class UserRow(Base):
 
     __tablename__ = "users"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[Key]
     username: Mapped[str] = mapped_column(String(100), unique=True)
     password_hash: Mapped[str] = mapped_column(Text)
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[Created]
 
 
 class CredentialRow(Base):
@@ -246,14 +258,14 @@ class CredentialRow(Base):
 
     __tablename__ = "credentials"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[Key]
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str | None] = mapped_column(String(200), default=None)
     csrf_token: Mapped[str | None] = mapped_column(String(64), default=None)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    created_at: Mapped[Created]
+    expires_at: Mapped[Moment]
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
 
@@ -285,15 +297,15 @@ class LeaseRow(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
-    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    id: Mapped[Key]
+    project_id: Mapped[ProjectKey]
+    item_id: Mapped[ItemKey]
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     kind: Mapped[str] = mapped_column(String(16))
     head_event_id: Mapped[int | None] = mapped_column(Integer, default=None)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[Created]
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    closed_at: Mapped[Moment]
     outcome: Mapped[str | None] = mapped_column(String(16), default=None)
 
 
@@ -302,8 +314,8 @@ class TrainingRunRow(Base):
 
     __tablename__ = "training_runs"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    id: Mapped[Key]
+    project_id: Mapped[ProjectKey] = mapped_column(index=True)
     status: Mapped[str] = mapped_column(String(16))
     trigger: Mapped[str] = mapped_column(String(16))
     step: Mapped[str | None] = mapped_column(String(64), default=None)
@@ -313,9 +325,9 @@ class TrainingRunRow(Base):
     last_event_id: Mapped[int] = mapped_column(Integer, default=0)
     requested_by: Mapped[str | None] = mapped_column(String(100), default=None)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    finished_at: Mapped[Moment]
     worker: Mapped[str | None] = mapped_column(String(200), default=None)
-    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    heartbeat_at: Mapped[Moment]
 
 
 class MonitorReportRow(Base):
@@ -329,14 +341,14 @@ class MonitorReportRow(Base):
     __tablename__ = "monitor_reports"
     __table_args__ = (Index("ix_monitor_reports_project_kind", "project_id", "kind", "id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    id: Mapped[Key]
+    project_id: Mapped[ProjectKey]
     kind: Mapped[str] = mapped_column(String(32))
     alert: Mapped[bool] = mapped_column(Boolean, default=False)
     summary: Mapped[str] = mapped_column(Text, default="")
     body: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id"), default=None)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[Created]
 
 
 class ItemFlagRow(Base):
@@ -359,15 +371,15 @@ class ItemFlagRow(Base):
         Index("ix_item_flags_project_kind", "project_id", "kind"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
-    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    id: Mapped[Key]
+    project_id: Mapped[ProjectKey]
+    item_id: Mapped[ItemKey]
     kind: Mapped[str] = mapped_column(String(32))
     score: Mapped[float | None] = mapped_column(Float, default=None)
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     report_id: Mapped[int | None] = mapped_column(ForeignKey("monitor_reports.id"), default=None)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    created_at: Mapped[Created]
+    resolved_at: Mapped[Moment]
     resolution: Mapped[str | None] = mapped_column(String(32), default=None)
 
 
@@ -381,9 +393,9 @@ class MetadataValueRow(Base):
     __tablename__ = "metadata_values"
     __table_args__ = (UniqueConstraint("item_id", "column", name="uq_metadata_values_item_column"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
-    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    id: Mapped[Key]
+    project_id: Mapped[ProjectKey] = mapped_column(index=True)
+    item_id: Mapped[ItemKey]
     column: Mapped[str] = mapped_column(String(200))
     original: Mapped[float | None] = mapped_column(Float, default=None)
     cleaned: Mapped[float | None] = mapped_column(Float, default=None)
@@ -405,13 +417,13 @@ class ExternalTaskRow(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    id: Mapped[Key]
+    project_id: Mapped[ProjectKey]
     system: Mapped[str] = mapped_column(String(32))
     external_project: Mapped[str] = mapped_column(String(64))
     task_id: Mapped[int] = mapped_column(Integer)
-    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    item_id: Mapped[ItemKey] = mapped_column(index=True)
+    created_at: Mapped[Created]
 
 
 class ExternalAnnotationRow(Base):
@@ -432,12 +444,12 @@ class ExternalAnnotationRow(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    id: Mapped[Key]
+    project_id: Mapped[ProjectKey]
     system: Mapped[str] = mapped_column(String(32))
     external_project: Mapped[str] = mapped_column(String(64))
     annotation_id: Mapped[int] = mapped_column(Integer)
-    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    item_id: Mapped[ItemKey] = mapped_column(index=True)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("label_events.id"), default=None)
     digest: Mapped[str] = mapped_column(String(64))
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
