@@ -3,12 +3,12 @@
 This package imports nothing else from labelloop but its base error class.
 """
 
+from labelloop.data._labels_csv import CsvFormatError
 from labelloop.data.arrays import ImageSizeMismatchError, load_images
 from labelloop.data.demo import DIGITS_CLASSES, digits_arrays, write_digits
 from labelloop.data.images import (
     SUPPORTED_FORMATS,
     CorruptImageError,
-    CsvFormatError,
     FolderScan,
     ImageFileError,
     ImageInfo,

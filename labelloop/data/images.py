@@ -20,31 +20,19 @@ from typing import BinaryIO
 
 from PIL import Image, UnidentifiedImageError
 
-from labelloop.data._labels_csv import CsvFormatError, read_labels_csv
-from labelloop.data.layout import (
-    DatasetNotFoundError,
-    ImportLayoutError,
-    Layout,
-    _is_hidden,
-    _sorted_entries,
-    detect_layout,
-)
+from labelloop.data._labels_csv import read_labels_csv
+from labelloop.data.layout import Layout, _is_hidden, _sorted_entries, detect_layout
 from labelloop.errors import LabelloopError
 
 __all__ = [
     "SUPPORTED_FORMATS",
     "CorruptImageError",
-    "CsvFormatError",
-    "DatasetNotFoundError",
     "FolderScan",
     "ImageFileError",
     "ImageInfo",
-    "ImportLayoutError",
-    "Layout",
     "RejectedFile",
     "ScannedImage",
     "UnsupportedImageFormatError",
-    "detect_layout",
     "inspect_image",
     "iter_folder",
     "scan_folder",

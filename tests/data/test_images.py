@@ -10,13 +10,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from labelloop.data import images
+from labelloop.data import CsvFormatError, ImportLayoutError, images
 from labelloop.data.images import (
     CorruptImageError,
-    CsvFormatError,
     ImageFileError,
     ImageInfo,
-    ImportLayoutError,
     RejectedFile,
     ScannedImage,
     UnsupportedImageFormatError,
