@@ -43,6 +43,11 @@ class ExternalSource:
     project: str
 
 
+def _link(project_id: int, source: ExternalSource) -> dict[str, Any]:
+    """The columns that tie a link row to its project and to the outside tool's project."""
+    return {"project_id": project_id, "system": source.system, "external_project": source.project}
+
+
 class ExternalLinks(StorePart):
     """Tasks and annotations of outside tools, linked to items and label events."""
 
@@ -54,15 +59,8 @@ class ExternalLinks(StorePart):
                 row = self._task(s, project_id, source, task_id)
                 if row is not None:
                     return int(row.item_id)
-                s.add(
-                    ExternalTaskRow(
-                        project_id=project_id,
-                        system=source.system,
-                        external_project=source.project,
-                        task_id=task_id,
-                        item_id=item_id,
-                    )
-                )
+                link = _link(project_id, source)
+                s.add(ExternalTaskRow(**link, task_id=task_id, item_id=item_id))
                 return item_id
         except IntegrityError:  # another request linked it at the same moment
             found = self.task_items(project_id, source, [task_id])
@@ -83,11 +81,8 @@ class ExternalLinks(StorePart):
     @staticmethod
     def _of(row: Any, project_id: int, source: ExternalSource) -> Any:
         """The condition "``row`` belongs to this project and outside project"."""
-        return and_(
-            row.project_id == project_id,
-            row.system == source.system,
-            row.external_project == source.project,
-        )
+        link = _link(project_id, source)
+        return and_(*(getattr(row, column) == value for column, value in link.items()))
 
     def _task(self, s: Any, project_id: int, source: ExternalSource, task_id: int) -> Any:
         mine = self._of(ExternalTaskRow, project_id, source)
@@ -149,9 +144,7 @@ class ExternalLinks(StorePart):
                 if link is None:
                     s.add(
                         ExternalAnnotationRow(
-                            project_id=project_id,
-                            system=source.system,
-                            external_project=source.project,
+                            **_link(project_id, source),
                             annotation_id=annotation_id,
                             item_id=item_id,
                             event_id=row.id,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy import select
@@ -26,19 +26,9 @@ class AddItemsResult:
 
 
 def _item_row(project_id: int, new: NewItem) -> ItemRow:
-    return ItemRow(
-        project_id=project_id,
-        sha256=new.sha256,
-        name=new.name,
-        uri=new.uri,
-        width=new.width,
-        height=new.height,
-        mode=new.mode,
-        format=new.format,
-        size_bytes=new.size_bytes,
-        provenance=new.provenance,
-        meta=new.meta,
-    )
+    # Every field of the new item is a column of its row, but the label: that becomes an event.
+    image = {f.name: getattr(new, f.name) for f in fields(new) if f.name != "label"}
+    return ItemRow(project_id=project_id, **image)
 
 
 class Items(StorePart):
