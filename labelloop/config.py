@@ -9,10 +9,18 @@ from __future__ import annotations
 from typing import Any, Literal, Self
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from labelloop.data.labels import LabelSchema, TaskType
 from labelloop.learners.registry import BACKBONE_LEARNER_NAMES, DETECTION_LEARNERS, LEARNERS
+from labelloop.monitor.registry import SETTING_REGISTRIES
 from labelloop.strategies.registry import DETECTION_STRATEGIES, STRATEGIES
 from labelloop.synthesis.config import SynthesisConfig
 
@@ -62,15 +70,18 @@ class MonitorConfig(BaseModel):
             the validation curve counts as flat.
         uncertainty_threshold: mean pool uncertainty (1 - top probability)
             below which the pool counts as learned.
-        drift_test: two-sample test run on each import batch and stream window.
+        drift_test: two-sample test run on each import batch and stream window
+            (a name of ``labelloop.monitor.registry.DRIFT_TESTS``).
         drift_alpha: its significance level.
         drift_upweight: how much the next round favours images from a drifted
             batch (0 switches it off; 1 doubles a drifted image's score at most).
-        concept_detector: detector run on the stream of the model's errors.
+        concept_detector: detector run on the stream of the model's errors
+            (a name of ``CONCEPT_DETECTORS``).
         drift_min_batch: a batch (or stream window) smaller than this is not
             tested for drift: a two-sample test on a few images has little
             power and its alerts are mostly noise. The report says so.
-        outlier_detector: detector run on each import batch.
+        outlier_detector: detector run on each import batch (a name of
+            ``OUTLIER_DETECTORS``).
         outlier_rate: the share of ordinary images the outlier detector may
             flag: its threshold is the reference's ``1 - outlier_rate``
             quantile (``bench/drift.py`` measures the false-positive rate).
@@ -95,12 +106,12 @@ class MonitorConfig(BaseModel):
     kappa_window: int = Field(default=3, ge=1)
     min_gain_per_100: float = Field(default=0.005, ge=0.0)
     uncertainty_threshold: float = Field(default=0.05, gt=0.0, lt=1.0)
-    drift_test: Literal["mmd", "ks", "classifier"] = "mmd"
+    drift_test: str = "mmd"
     drift_alpha: float = Field(default=0.05, gt=0.0, lt=1.0)
     drift_upweight: float = Field(default=0.0, ge=0.0)
-    concept_detector: Literal["adwin", "ddm", "page_hinkley"] = "adwin"
+    concept_detector: str = "adwin"
     drift_min_batch: int = Field(default=50, ge=2)
-    outlier_detector: Literal["isolation_forest", "knn"] = "knn"
+    outlier_detector: str = "knn"
     outlier_rate: float = Field(default=0.01, gt=0.0, lt=0.5)
     outlier_policy: Literal["review_first", "exclude", "keep"] = "review_first"
     outlier_review_share: float = Field(default=0.1, gt=0.0, le=1.0)
@@ -108,6 +119,13 @@ class MonitorConfig(BaseModel):
     metadata_rules: dict[str, tuple[float | None, float | None]] = Field(default_factory=dict)
     winsorize: tuple[float, float] | None = (0.01, 0.99)
     impute: Literal["median", "mean", "knn"] = "median"
+
+    @field_validator(*SETTING_REGISTRIES)
+    @classmethod
+    def _registered(cls, value: str, info: ValidationInfo) -> str:
+        """A detector's name, as its registry has it (the error lists the names there are)."""
+        SETTING_REGISTRIES[info.field_name or ""].entry(value)
+        return value
 
     @field_validator("winsorize")
     @classmethod

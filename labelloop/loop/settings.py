@@ -24,6 +24,7 @@ from labelloop.errors import LabelloopError
 from labelloop.loop.autolabel import auto_label_estimate
 from labelloop.loop.metrics import latest_measured
 from labelloop.loop.workspace import Workspace
+from labelloop.monitor.registry import SETTING_REGISTRIES
 
 __all__ = [
     "FIXED_SETTINGS",
@@ -293,14 +294,20 @@ def _kind(annotation: Any) -> tuple[str, list[Any] | None]:
     return "json", None
 
 
-def _named(task: str, key: str) -> tuple[str, ...]:
+def _named(task: str, key: str) -> tuple[str, ...] | None:
+    """The names a setting that names a plug-in takes, from its registry; None for others."""
     from labelloop.learners.registry import DETECTION_LEARNERS, LEARNERS
     from labelloop.strategies.registry import DETECTION_STRATEGIES, STRATEGIES
 
     detection = task == "detection"
     if key == "strategy":
         return (DETECTION_STRATEGIES if detection else STRATEGIES).names()
-    return (DETECTION_LEARNERS if detection else LEARNERS).names()
+    if key == "learner":
+        return (DETECTION_LEARNERS if detection else LEARNERS).names()
+    section, _, name = key.partition(".")
+    if section == "monitor" and name in SETTING_REGISTRIES:
+        return SETTING_REGISTRIES[name].names()
+    return None
 
 
 def describe_settings(config: ProjectConfig) -> list[dict[str, Any]]:
@@ -324,8 +331,9 @@ def describe_settings(config: ProjectConfig) -> list[dict[str, Any]]:
                 walk(annotation, values.get(name) or {}, f"{key}.")
                 continue
             kind, choices = _kind(annotation)
-            if key in ("strategy", "learner"):
-                kind, choices = "choice", list(_named(config.task, key))
+            named = _named(config.task, key)
+            if named is not None:
+                kind, choices = "choice", list(named)
             bounds = {
                 bound: getattr(m, attr)
                 for m in field.metadata

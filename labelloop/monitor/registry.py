@@ -17,7 +17,7 @@ monitor contract suite (``tests/monitor/test_contract.py``) automatically.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from labelloop.monitor.errors import (
     ConceptInputError,
@@ -33,7 +33,13 @@ if TYPE_CHECKING:
     from labelloop.monitor.label_errors import ConfidentLearning
     from labelloop.monitor.outliers import OutlierDetector
 
-__all__ = ["CONCEPT_DETECTORS", "DRIFT_TESTS", "LABEL_ERROR_FINDERS", "OUTLIER_DETECTORS"]
+__all__ = [
+    "CONCEPT_DETECTORS",
+    "DRIFT_TESTS",
+    "LABEL_ERROR_FINDERS",
+    "OUTLIER_DETECTORS",
+    "SETTING_REGISTRIES",
+]
 
 DRIFT_TESTS: Registry[DriftTest] = Registry("drift test", error=DriftInputError)
 """Two-sample tests of a batch of embeddings against a reference (``monitor.drift_test``)."""
@@ -110,3 +116,10 @@ LABEL_ERROR_FINDERS.add(
     help="cleanlab's confident learning, suspects ranked by label quality",
     needs=("labels", "probs"),
 )
+
+SETTING_REGISTRIES: dict[str, Registry[Any]] = {
+    "concept_detector": CONCEPT_DETECTORS,
+    "drift_test": DRIFT_TESTS,
+    "outlier_detector": OUTLIER_DETECTORS,
+}
+"""Setting of ``MonitorConfig`` -> the registry whose names it takes (the only list of them)."""

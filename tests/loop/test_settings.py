@@ -141,6 +141,9 @@ def test_every_setting_is_described_for_the_settings_page(ws: Workspace) -> None
     assert described["resize"]["choices"] == ["center_crop", "letterbox", "stretch"]
     assert described["auto_label_threshold"]["nullable"]
     assert "margin" in described["strategy"]["choices"]
+    assert described["monitor.drift_test"]["kind"] == "choice"
+    assert described["monitor.drift_test"]["choices"] == ["classifier", "ks", "mmd"]
+    assert described["monitor.outlier_detector"]["choices"] == ["isolation_forest", "knn"]
     assert all(d["help"] for d in described.values()), [
         k for k, d in described.items() if not d["help"]
     ]

@@ -14,11 +14,12 @@ import inspect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, get_args
+from typing import Any
 
 import numpy as np
 import pytest
 from numpy.typing import NDArray
+from pydantic import ValidationError
 
 from labelloop.config import MonitorConfig
 from labelloop.errors import LabelloopError
@@ -36,6 +37,7 @@ from labelloop.monitor.registry import (
     DRIFT_TESTS,
     LABEL_ERROR_FINDERS,
     OUTLIER_DETECTORS,
+    SETTING_REGISTRIES,
 )
 from labelloop.plugins import Configurable, Registry
 
@@ -274,5 +276,9 @@ def test_empty_input_is_refused_with_a_clear_error(kind: str, name: str) -> None
     ],
 )
 def test_settings_accept_exactly_the_registered_names(field: str, registry: Registry[Any]) -> None:
-    annotation = MonitorConfig.model_fields[field].annotation
-    assert tuple(sorted(get_args(annotation))) == registry.names()
+    for name in registry.names():
+        assert getattr(MonitorConfig.model_validate({field: name}), field) == name
+    listed = f"unknown {registry.kind} 'nope'; choose one of: {', '.join(registry.names())}."
+    with pytest.raises(ValidationError, match=re.escape(listed)):
+        MonitorConfig.model_validate({field: "nope"})
+    assert SETTING_REGISTRIES[field] is registry
