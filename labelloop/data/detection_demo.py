@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import numpy as np
 from numpy.typing import NDArray
@@ -28,6 +29,7 @@ from labelloop.data.labels import Box
 __all__ = [
     "INK_THRESHOLD",
     "MAX_IOU",
+    "DemoOptions",
     "DetectionDemo",
     "demo_records",
     "detection_demo_arrays",
@@ -153,6 +155,17 @@ def _check_arguments(
         )
 
 
+class DemoOptions(TypedDict, total=False):
+    """How the demo is generated beyond its size: :func:`detection_demo_arrays`'s keywords."""
+
+    canvas: int
+    classes: Sequence[str]
+    max_objects: int
+    scale: tuple[int, int]
+    clutter: bool
+    seed: int
+
+
 def detection_demo_arrays(
     n_images: int = 400,
     *,
@@ -239,13 +252,8 @@ def write_detection_demo(
     dest: Path,
     n_images: int = 200,
     *,
-    canvas: int = 64,
-    classes: Sequence[str] = DIGITS_CLASSES,
-    max_objects: int = 3,
-    scale: tuple[int, int] = (12, 28),
-    clutter: bool = True,
-    seed: int = 0,
     format: FormatName = "coco",
+    **options: Unpack[DemoOptions],
 ) -> Path:
     """Writes the detection demo as PNG files plus annotations in one format.
 
@@ -259,13 +267,10 @@ def write_detection_demo(
     Args:
         dest: The folder to write; created if missing.
         n_images: How many images.
-        canvas: Side of the square canvas in pixels.
-        classes: The digits to use as classes.
-        max_objects: At most this many digits per image.
-        scale: Smallest and largest side of a pasted digit, in pixels.
-        clutter: Whether to draw the distracting background.
-        seed: Seed of the generator.
         format: The annotation format.
+        **options: How to generate them, as :func:`detection_demo_arrays`
+            (``canvas``, ``classes``, ``max_objects``, ``scale``, ``clutter``,
+            ``seed``), with the same defaults.
 
     Returns:
         The annotation path to pass to ``read_detections``: the JSON file
@@ -275,15 +280,7 @@ def write_detection_demo(
         ValueError: As :func:`detection_demo_arrays`.
     """
     dest = Path(dest)
-    demo = detection_demo_arrays(
-        n_images,
-        canvas=canvas,
-        classes=classes,
-        max_objects=max_objects,
-        scale=scale,
-        clutter=clutter,
-        seed=seed,
-    )
+    demo = detection_demo_arrays(n_images, **options)
     records = demo_records(demo)
     folder = dest / IMAGE_FOLDER
     folder.mkdir(parents=True, exist_ok=True)
