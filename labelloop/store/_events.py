@@ -20,7 +20,14 @@ from labelloop.store.records import (
     ProjectNotFoundError,
     UnknownItemError,
 )
-from labelloop.store.schema import ItemRow, LabelEventRow, ProjectRow, RoundRow
+from labelloop.store.schema import (
+    ConfigChangeRow,
+    ItemRow,
+    LabelEventRow,
+    ProjectRow,
+    RoundRow,
+    SnapshotRow,
+)
 
 __all__ = [
     "append_event",
@@ -30,6 +37,7 @@ __all__ = [
     "item_row",
     "label_heads",
     "latest_round_id",
+    "project_rows",
     "project_schema",
     "to_event",
     "to_item",
@@ -50,6 +58,14 @@ def latest_round_id(s: Session, project_id: int) -> int | None:
             RoundRow.project_id == project_id, RoundRow.ready.is_(True)
         )
     )
+
+
+_Row = TypeVar("_Row", ItemRow, ConfigChangeRow, SnapshotRow)
+
+
+def project_rows(s: Session, table: type[_Row], project_id: int) -> list[_Row]:
+    """Every row of one project in ``table``, oldest (lowest id) first."""
+    return list(s.scalars(select(table).where(table.project_id == project_id).order_by(table.id)))
 
 
 _Record = TypeVar("_Record")

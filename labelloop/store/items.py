@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from labelloop.store._events import append_event, item_row, project_schema, to_item
+from labelloop.store._events import append_event, item_row, project_rows, project_schema, to_item
 from labelloop.store.database import StorePart
 from labelloop.store.records import Item, LabelSource, NewItem
 from labelloop.store.schema import ItemRow
@@ -103,10 +103,7 @@ class Items(StorePart):
     def items(self, project_id: int) -> list[Item]:
         """Every item of the project, by id."""
         with self._db.read() as s:
-            rows = s.scalars(
-                select(ItemRow).where(ItemRow.project_id == project_id).order_by(ItemRow.id)
-            )
-            return [to_item(r) for r in rows]
+            return [to_item(r) for r in project_rows(s, ItemRow, project_id)]
 
     def item(self, project_id: int, item_id: int) -> Item:
         """One item; :class:`UnknownItemError` if the project has no such item."""

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from labelloop.data.labels import LabelSchema
-from labelloop.store._events import to_record
+from labelloop.store._events import project_rows, to_record
 from labelloop.store.database import StorePart
 from labelloop.store.records import (
     ConfigChange,
@@ -93,11 +93,7 @@ class Projects(StorePart):
     def config_history(self, project_id: int) -> list[ConfigChange]:
         """Every recorded settings change of a project, oldest first."""
         with self._db.read() as s:
-            rows = s.scalars(
-                select(ConfigChangeRow)
-                .where(ConfigChangeRow.project_id == project_id)
-                .order_by(ConfigChangeRow.id)
-            ).all()
+            rows = project_rows(s, ConfigChangeRow, project_id)
             return [
                 to_record(ConfigChange, r, old=r.old.get("value"), new=r.new.get("value"))
                 for r in rows

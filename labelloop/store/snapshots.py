@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from labelloop.store._events import content_hash, label_heads, to_event, to_item, to_record
+from labelloop.store._events import (
+    content_hash,
+    label_heads,
+    project_rows,
+    to_event,
+    to_item,
+    to_record,
+)
 from labelloop.store.database import StorePart
 from labelloop.store.records import (
     Item,
@@ -42,12 +49,7 @@ class Snapshots(StorePart):
     def snapshots(self, project_id: int) -> list[Snapshot]:
         """Every snapshot of the project, oldest first."""
         with self._db.read() as s:
-            rows = s.scalars(
-                select(SnapshotRow)
-                .where(SnapshotRow.project_id == project_id)
-                .order_by(SnapshotRow.id)
-            )
-            return [to_record(Snapshot, r) for r in rows]
+            return [to_record(Snapshot, r) for r in project_rows(s, SnapshotRow, project_id)]
 
     def snapshot_labels(self, project_id: int, snapshot_id: int) -> list[tuple[Item, LabelEvent]]:
         """Rebuild a snapshot: its items and label events, verified against its hash.
