@@ -6,7 +6,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import BinaryIO, Literal, get_args
 
 import numpy as np
 from numpy.typing import NDArray
@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 ResizePolicy = Literal["center_crop", "letterbox", "stretch"]
-RESIZE_POLICIES: tuple[str, ...] = ("center_crop", "letterbox", "stretch")
+RESIZE_POLICIES: tuple[str, ...] = get_args(ResizePolicy)
 
 # Pillow's 16-bit grayscale modes (and "I", which older Pillow gave 16-bit PNGs);
 # converting them straight to "L" clips at 255 instead of scaling.
