@@ -7,7 +7,7 @@ labels (the validation split) by minimising the negative log-likelihood.
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, Literal, Self, cast
 
 import numpy as np
@@ -87,6 +87,7 @@ class _Bounds(Constraint):
         return float(low), float(high)
 
 
+@dataclass(eq=False, repr=False, kw_only=True)
 class TemperatureScaler(Configurable):
     """Fits one temperature ``T`` on labeled scores, scikit-learn style.
 
@@ -123,18 +124,12 @@ class TemperatureScaler(Configurable):
     }
     parameter_error = InvalidParameterError
 
-    temperature_: float
-    n_fitted_: int
+    input_kind: InputKind = "probs"
+    bounds: tuple[float, float] = (0.05, 20.0)
+    prior_std: float | None = None
 
-    def __init__(
-        self,
-        input_kind: InputKind = "probs",
-        bounds: tuple[float, float] = (0.05, 20.0),
-        prior_std: float | None = None,
-    ) -> None:
-        self.input_kind = input_kind
-        self.bounds = bounds
-        self.prior_std = prior_std
+    temperature_: float = field(init=False)
+    n_fitted_: int = field(init=False)
 
     def fit(self, scores: NDArray[np.floating], y: NDArray[np.integer]) -> Self:
         """Fit the temperature on labeled scores.

@@ -17,6 +17,7 @@ import hashlib
 import os
 import pickle
 import uuid
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -43,6 +44,7 @@ from labelloop.learners.errors import (
     ModelFileCorruptError,
     WeightsMismatchError,
 )
+from labelloop.learners.hub_backbones import BackboneName
 from labelloop.learners.sklearn_learner import SklearnLearner
 from labelloop.learners.training import resolve_device, seeded
 from labelloop.plugins import Choice, Configurable, Constraint, Integer
@@ -152,6 +154,7 @@ class EmbeddingCache:
             index[keys[i]] = (shard, row)
 
 
+@dataclass(eq=False, repr=False)
 class EmbeddingClassifier(Configurable):
     """A frozen backbone's cached embeddings and a head trained on them (module docstring).
 
@@ -171,7 +174,7 @@ class EmbeddingClassifier(Configurable):
     """
 
     constraints: ClassVar[dict[str, Constraint]] = {
-        "backbone": Choice(BACKBONE_NAMES),
+        "backbone": BackboneName(BACKBONE_NAMES),
         "bagging": Integer(low=0),
         "batch_size": Integer(low=1),
         "head": Choice(HEADS),
@@ -182,35 +185,23 @@ class EmbeddingClassifier(Configurable):
     }
     parameter_error = InvalidParameterError
 
-    def __init__(
-        self,
-        backbone: str,
-        n_classes: int,
-        input_shape: tuple[int, int, int],
-        *,
-        weights: str = "imagenet",
-        input_size: int = 224,
-        head: str = "logreg",
-        cache_root: Path | None = None,
-        bagging: int = 10,
-        random_state: int = 0,
-        device: str | None = None,
-        batch_size: int = 64,
-    ) -> None:
-        self.backbone = backbone
-        self.n_classes = n_classes
-        self.input_shape = input_shape
-        self.weights = weights
-        self.input_size = input_size
-        self.head = head
-        self.cache_root = cache_root
-        self.bagging = bagging
-        self.random_state = random_state
-        self.device = device
-        self.batch_size = batch_size
-        self._network: Backbone | None = None
-        self._cache: EmbeddingCache | None = None
-        self.head_: SklearnLearner | None = None
+    backbone: str
+    n_classes: int
+    input_shape: tuple[int, int, int]
+    _: KW_ONLY
+    weights: str = "imagenet"
+    input_size: int = 224
+    head: str = "logreg"
+    cache_root: Path | None = None
+    bagging: int = 10
+    random_state: int = 0
+    device: str | None = None
+    batch_size: int = 64
+
+    head_: SklearnLearner | None = field(init=False, default=None)
+    # Built on first use, and again where the learner is unpickled (see __getstate__).
+    _network: Backbone | None = field(init=False, default=None, repr=False)
+    _cache: EmbeddingCache | None = field(init=False, default=None, repr=False)
 
     # the backbone and its cache, built on first use (and after unpickling) -------------
 

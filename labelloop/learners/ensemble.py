@@ -1,5 +1,6 @@
 """Deep ensembles: several networks trained alike from different seeds."""
 
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import ClassVar, Self
 
@@ -18,6 +19,7 @@ __all__ = ["DeepEnsemble"]
 _CHECKPOINT = Checkpoint("DeepEnsemble", version=1, hint="load it with the learner that wrote it.")
 
 
+@dataclass(eq=False, repr=False)
 class DeepEnsemble(Configurable):
     """``members`` copies of a :class:`TorchClassifier`, each trained from its own seed.
 
@@ -43,11 +45,11 @@ class DeepEnsemble(Configurable):
     constraints: ClassVar[dict[str, Constraint]] = {"members": Integer(low=1)}
     parameter_error = InvalidParameterError
 
-    members_: list[TorchClassifier]
+    base: TorchClassifier
+    _: KW_ONLY
+    members: int = 5
 
-    def __init__(self, base: TorchClassifier, members: int = 5) -> None:
-        self.base = base
-        self.members = members
+    members_: list[TorchClassifier] = field(init=False)
 
     @property
     def n_classes(self) -> int:

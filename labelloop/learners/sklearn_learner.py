@@ -1,5 +1,6 @@
 """Adapter that turns any scikit-learn classifier into a :class:`Learner`."""
 
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -68,6 +69,7 @@ def _stratified_bootstrap(labels: NDArray[np.int64], rng: np.random.Generator) -
     return np.concatenate(parts)
 
 
+@dataclass(eq=False, repr=False)
 class SklearnLearner(Configurable):
     """A scikit-learn classifier with ``predict_proba``, seen as a :class:`Learner`.
 
@@ -113,24 +115,17 @@ class SklearnLearner(Configurable):
     }
     parameter_error = InvalidParameterError
 
-    estimator_: Any
-    bags_: list[Any]
-    classes_: NDArray[np.int64]
-    input_shape_: ImageShape
+    estimator: Any
+    n_classes: int
+    _: KW_ONLY
+    flatten: bool = True
+    bagging: int = 0
+    random_state: int = 0
 
-    def __init__(
-        self,
-        estimator: Any,
-        n_classes: int,
-        flatten: bool = True,
-        bagging: int = 0,
-        random_state: int = 0,
-    ) -> None:
-        self.estimator = estimator
-        self.n_classes = n_classes
-        self.flatten = flatten
-        self.bagging = bagging
-        self.random_state = random_state
+    estimator_: Any = field(init=False)
+    bags_: list[Any] = field(init=False)
+    classes_: NDArray[np.int64] = field(init=False)
+    input_shape_: ImageShape = field(init=False)
 
     def fit(
         self, X: Images, y: Labels, X_val: Images | None = None, y_val: Labels | None = None

@@ -1,11 +1,13 @@
 """A PyTorch image classifier that follows the :class:`Learner` protocol."""
 
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
 import numpy as np
 import torch
 from numpy.typing import NDArray
+from torch import Tensor
 
 from labelloop.learners._validation import (
     N_CLASSES,
@@ -32,6 +34,7 @@ from labelloop.learners.classifier_network import (
 )
 from labelloop.learners.errors import InvalidInputError, InvalidParameterError
 from labelloop.learners.health import prediction_collapse
+from labelloop.learners.hub_backbones import BackboneName
 from labelloop.learners.networks import FeatureClassifier, NetworkName
 from labelloop.learners.training import EpochStats, resolve_device, seeded, train
 from labelloop.plugins import Choice, Configurable, Constraint, Flag, Integer, Number
@@ -39,6 +42,7 @@ from labelloop.plugins import Choice, Configurable, Constraint, Flag, Integer, N
 __all__ = ["TorchClassifier"]
 
 
+@dataclass(eq=False, repr=False)
 class TorchClassifier(Configurable):
     """A convolutional network trained from scratch (or from a weights file).
 
@@ -120,6 +124,7 @@ class TorchClassifier(Configurable):
         restarted_: True when the last fit was warm-started, collapsed to
             predicting one class on its own training images, and was redone
             from a fresh initialisation.
+        refit_epochs_: Epochs the last :meth:`refit` ran.
     """
 
     constraints: ClassVar[dict[str, Constraint]] = {
@@ -136,7 +141,7 @@ class TorchClassifier(Configurable):
         "min_epoch_samples": Integer(low=0),
         "min_steps": Integer(low=0),
         "n_classes": N_CLASSES,
-        "network": Choice(CLASSIFIER_NETWORK_NAMES),
+        "network": BackboneName(CLASSIFIER_NETWORK_NAMES),
         "patience": Integer(low=1),
         "random_state": Integer(low=0),
         "warm_start": Flag(),
@@ -144,62 +149,43 @@ class TorchClassifier(Configurable):
     }
     parameter_error = InvalidParameterError
 
-    network_: FeatureClassifier
-    device_: torch.device
-    history_: list[EpochStats]
-    best_epoch_: int
-    skipped_weights_: list[str]
-    temperature_: float
-    ece_before_: float | None
-    ece_after_: float | None
-    restarted_: bool
+    network: NetworkName
+    n_classes: int
+    input_shape: tuple[int, int, int]
+    _: KW_ONLY
+    epochs: int = 15
+    batch_size: int = 64
+    min_epoch_samples: int = 256
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    patience: int = 5
+    random_state: int = 0
+    device: str | None = None
+    warm_start: bool = True
+    weights_path: Path | None = None
+    dropout: float = 0.25
+    inference_batch_size: int = 1024
+    calibrate: bool = False
+    min_steps: int = 200
+    early_stopping_min_val: int = 50
+    augment: AugmentName = "shift"
+    backbone_weights: str = "none"
+    backbone_size: int = 224
 
-    def __init__(
-        self,
-        network: NetworkName,
-        n_classes: int,
-        input_shape: tuple[int, int, int],
-        *,
-        epochs: int = 15,
-        batch_size: int = 64,
-        min_epoch_samples: int = 256,
-        lr: float = 3e-3,
-        weight_decay: float = 1e-4,
-        patience: int = 5,
-        random_state: int = 0,
-        device: str | None = None,
-        warm_start: bool = True,
-        weights_path: Path | None = None,
-        dropout: float = 0.25,
-        inference_batch_size: int = 1024,
-        calibrate: bool = False,
-        min_steps: int = 200,
-        early_stopping_min_val: int = 50,
-        augment: AugmentName = "shift",
-        backbone_weights: str = "none",
-        backbone_size: int = 224,
-    ) -> None:
-        self.network = network
-        self.n_classes = n_classes
-        self.input_shape = input_shape
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.min_epoch_samples = min_epoch_samples
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.patience = patience
-        self.random_state = random_state
-        self.device = device
-        self.warm_start = warm_start
-        self.weights_path = weights_path
-        self.dropout = dropout
-        self.inference_batch_size = inference_batch_size
-        self.calibrate = calibrate
-        self.min_steps = min_steps
-        self.early_stopping_min_val = early_stopping_min_val
-        self.augment = augment
-        self.backbone_weights = backbone_weights
-        self.backbone_size = backbone_size
+    network_: FeatureClassifier = field(init=False)
+    device_: torch.device = field(init=False)
+    history_: list[EpochStats] = field(init=False)
+    best_epoch_: int = field(init=False)
+    skipped_weights_: list[str] = field(init=False)
+    temperature_: float = field(init=False)
+    ece_before_: float | None = field(init=False)
+    ece_after_: float | None = field(init=False)
+    restarted_: bool = field(init=False)
+    refit_epochs_: int = field(init=False)
+    # Where the last fit started (warm weights, or None for fresh), for refit().
+    _start_state: dict[str, Tensor] | None = field(init=False, default=None, repr=False)
+    # (network, n_classes, input_shape) the current network_ was built for.
+    _built_for: tuple[str, int, ImageShape] | None = field(init=False, default=None, repr=False)
 
     def fit(
         self, X: Images, y: Labels, X_val: Images | None = None, y_val: Labels | None = None
@@ -273,7 +259,7 @@ class TorchClassifier(Configurable):
         n_classes, input_shape = self._check_params()
         images, labels = check_fit_data(X, y, n_classes=n_classes, input_shape=input_shape)
         kept = (self.temperature_, self.history_, self.best_epoch_, self.restarted_)
-        start = getattr(self, "_start_state", None)
+        start = self._start_state
         epochs = max(1, self.best_epoch_)
         fresh = start is None or self.restarted_
         if start is not None and not fresh:
@@ -490,8 +476,9 @@ class TorchClassifier(Configurable):
         self.ece_before_, self.ece_after_ = found.ece_before, found.ece_after
 
     def _fits_current_network(self, n_classes: int, input_shape: ImageShape) -> bool:
-        built_for = getattr(self, "_built_for", None)
-        return built_for == (self.network, n_classes, input_shape) and hasattr(self, "network_")
+        return self._built_for == (self.network, n_classes, input_shape) and hasattr(
+            self, "network_"
+        )
 
     def _init_network(self, n_classes: int, input_shape: ImageShape) -> None:
         spec = self._network_for(n_classes, input_shape)
