@@ -29,9 +29,9 @@ def as_float(array: _FloatArray) -> _FloatArray:
     return array.astype(np.float64)
 
 
-def item_blocks(n: int, bytes_per_item: int) -> Iterator[slice]:
-    """Yield slices covering ``range(n)`` whose blocks hold about 512 KiB of input."""
-    rows = max(1, _BLOCK_BYTES // max(1, bytes_per_item))
+def item_blocks(n: int, bytes_per_item: int, block_bytes: int = _BLOCK_BYTES) -> Iterator[slice]:
+    """Yield slices covering ``range(n)`` whose blocks hold about ``block_bytes`` of input."""
+    rows = max(1, block_bytes // max(1, bytes_per_item))
     for start in range(0, n, rows):
         yield slice(start, min(n, start + rows))
 

@@ -1,5 +1,6 @@
 """The pool a strategy looks at, and the interface every query strategy implements."""
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar, cast
@@ -8,13 +9,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from labelloop.plugins import Configurable, Integer
+from labelloop.strategies._kernels import as_float, item_blocks
+from labelloop.strategies._topk import top_k
 from labelloop.strategies.errors import (
     InvalidParameterError,
     MissingPoolFieldError,
     PoolShapeError,
 )
 
-__all__ = ["POOL_FIELDS", "Picks", "Pool", "PoolStrategy", "QueryStrategy"]
+__all__ = ["POOL_FIELDS", "BlockScoreStrategy", "Picks", "Pool", "PoolStrategy", "QueryStrategy"]
 
 P = TypeVar("P")
 
@@ -282,3 +285,72 @@ class QueryStrategy(PoolStrategy[Pool]):
         Returns:
             ``(k,)`` int64 distinct indices of unlabeled items.
         """
+
+
+_FloatArray = NDArray[np.floating[Any]]
+
+
+@dataclass(eq=False, repr=False, kw_only=True)
+class BlockScoreStrategy(QueryStrategy):
+    """Base class of strategies that score each item from one pool array, block by block.
+
+    :meth:`select` takes the ``k`` highest scores among unlabeled items, ties broken
+    by lower index first. The items are scored in blocks of about
+    :attr:`block_bytes` of input, so each block's temporaries stay in the CPU cache
+    and no copy of the whole array is made.
+
+    Subclasses name their one array in :attr:`requires`, set :attr:`item_axis`,
+    and implement :meth:`_check_shape` and :meth:`_score_block`.
+
+    Attributes:
+        item_axis: The axis of the array that lists the pool's items.
+        block_bytes: Bytes of input per block.
+    """
+
+    item_axis: ClassVar[int] = 0
+    block_bytes: ClassVar[int] = 1 << 19
+
+    def score(self, array: _FloatArray) -> NDArray[np.float64]:
+        """Score every item; higher means more informative.
+
+        Args:
+            array: The pool field named in :attr:`requires` (see the subclass), float32
+                or float64 (other float dtypes are converted to float64). Values are
+                not range-checked here; :class:`Pool` checks them.
+
+        Returns:
+            ``(n,)`` float64 finite scores, a new array the caller may modify.
+
+        Raises:
+            PoolShapeError: If ``array`` has the wrong shape or dtype for the strategy.
+        """
+        array = np.asarray(array)
+        self._check_shape(array)
+        array = as_float(array)
+        n = array.shape[self.item_axis]
+        per_item = array.itemsize * math.prod(
+            size for axis, size in enumerate(array.shape) if axis != self.item_axis
+        )
+        out = np.empty(n, dtype=np.float64)
+        leading = (slice(None),) * self.item_axis
+        for rows in item_blocks(n, per_item, self.block_bytes):
+            self._score_block(array[(*leading, rows)], out[rows])
+        return out
+
+    @abstractmethod
+    def _check_shape(self, array: NDArray[Any]) -> None:
+        """Raise :class:`PoolShapeError`, saying the shape wanted, if ``array`` is not it."""
+
+    @abstractmethod
+    def _score_block(self, block: _FloatArray, out: NDArray[np.float64]) -> None:
+        """Write the scores of the block's items into ``(b,)`` ``out``."""
+
+    def _select_scored(self, pool: Pool, k: int) -> Picks:
+        (field,) = self.requires
+        scores = self.score(getattr(pool, field))
+        # top_k overwrites only the excluded (labeled) entries, so the picks keep theirs.
+        picked = top_k(scores, k, exclude=pool.labeled)
+        return picked, scores[picked] if self.scored else None
+
+    def _select(self, pool: Pool, k: int) -> NDArray[np.int64]:
+        return self._select_scored(pool, k)[0]

@@ -7,21 +7,14 @@ CPU cache and no copy of the whole samples array is made; float32 samples are
 scored in float32 and returned as float64.
 """
 
-from abc import abstractmethod
-from typing import Any, cast
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from labelloop.strategies._kernels import (
-    as_float,
-    item_blocks,
-    neg_entropy_sum,
-    plogp,
-    vote_counts,
-)
-from labelloop.strategies._topk import top_k
-from labelloop.strategies.base import Pool, QueryStrategy
+from labelloop.strategies._kernels import neg_entropy_sum, plogp, vote_counts
+from labelloop.strategies.base import BlockScoreStrategy
 from labelloop.strategies.errors import PoolShapeError
 
 __all__ = ["BALD", "MeanStd", "SampleScoreStrategy", "VariationRatios"]
@@ -29,56 +22,30 @@ __all__ = ["BALD", "MeanStd", "SampleScoreStrategy", "VariationRatios"]
 _FloatArray = NDArray[np.floating[Any]]
 
 
-class SampleScoreStrategy(QueryStrategy):
+@dataclass(eq=False, repr=False, kw_only=True)
+class SampleScoreStrategy(BlockScoreStrategy):
     """Base class of strategies that score each item from its sampled probabilities.
 
-    :meth:`select` takes the ``k`` highest scores among unlabeled items, ties broken
-    by lower index first. Subclasses implement :meth:`_score_block`.
+    :meth:`score` reads ``(n_samples, n, n_classes)`` probabilities, ``n_samples >=
+    1`` and ``n_classes >= 2``; the picks come without scores. Subclasses implement
+    :meth:`_score_block` on ``(n_samples, b, n_classes)`` blocks.
     """
 
     requires = frozenset({"samples"})
+    item_axis = 1
 
-    def score(self, samples: _FloatArray) -> NDArray[np.float64]:
-        """Score every item; higher means more informative.
-
-        Args:
-            samples: ``(n_samples, n, n_classes)`` probabilities, float32 or float64
-                (other float dtypes are converted to float64). Values are not
-                range-checked here; :class:`~labelloop.strategies.base.Pool` checks them.
-
-        Returns:
-            ``(n,)`` float64 finite scores, a new array the caller may modify.
-
-        Raises:
-            PoolShapeError: If ``samples`` is not a 3-D float array with >= 2 classes
-                and >= 1 sample.
-        """
-        samples = np.asarray(samples)
+    def _check_shape(self, array: NDArray[Any]) -> None:
         if (
-            samples.ndim != 3
-            or samples.shape[0] < 1
-            or samples.shape[2] < 2
-            or not np.issubdtype(samples.dtype, np.floating)
+            array.ndim != 3
+            or array.shape[0] < 1
+            or array.shape[2] < 2
+            or not np.issubdtype(array.dtype, np.floating)
         ):
             raise PoolShapeError(
                 "samples must be a float array of shape (n_samples, n, n_classes) with "
-                f"n_samples >= 1 and n_classes >= 2; got shape {samples.shape} and dtype "
-                f"{samples.dtype}."
+                f"n_samples >= 1 and n_classes >= 2; got shape {array.shape} and dtype "
+                f"{array.dtype}."
             )
-        samples = as_float(samples)
-        n_samples, n, n_classes = samples.shape
-        out = np.empty(n, dtype=np.float64)
-        for rows in item_blocks(n, n_samples * n_classes * samples.itemsize):
-            self._score_block(samples[:, rows, :], out[rows])
-        return out
-
-    @abstractmethod
-    def _score_block(self, block: _FloatArray, out: NDArray[np.float64]) -> None:
-        """Write the scores of ``(n_samples, b, n_classes)`` samples into ``(b,)`` ``out``."""
-
-    def _select(self, pool: Pool, k: int) -> NDArray[np.int64]:
-        scores = self.score(cast(_FloatArray, pool.samples))
-        return top_k(scores, k, exclude=pool.labeled)
 
 
 def mutual_information(block: _FloatArray) -> _FloatArray:

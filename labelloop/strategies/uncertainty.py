@@ -6,78 +6,43 @@ classes the per-row reductions run as a loop over columns: numpy's reductions
 along a short last axis pay a per-row overhead that costs ten times more.
 """
 
-from abc import abstractmethod
-from typing import Any, cast
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from labelloop.strategies._topk import top_k
-from labelloop.strategies.base import Picks, Pool, QueryStrategy
+from labelloop.strategies.base import BlockScoreStrategy
 from labelloop.strategies.errors import PoolShapeError
 
 __all__ = ["EntropySampling", "LeastConfidence", "MarginSampling", "UncertaintyStrategy"]
 
-# Bytes of probabilities per block: the block and its temporaries fit in L2.
-_BLOCK_BYTES = 1 << 18
 # Up to this many classes a Python loop over columns beats numpy's row reductions.
 _COLUMN_LOOP_MAX_CLASSES = 32
 
 _FloatArray = NDArray[np.floating[Any]]
 
 
-class UncertaintyStrategy(QueryStrategy):
+@dataclass(eq=False, repr=False, kw_only=True)
+class UncertaintyStrategy(BlockScoreStrategy):
     """Base class of strategies that score each item from its class probabilities.
 
-    :meth:`select` takes the ``k`` highest scores among unlabeled items, ties broken
-    by lower index first. Subclasses implement :meth:`_score_block`.
+    :meth:`score` reads ``(n, n_classes)`` probabilities, ``n_classes >= 2``, and
+    :meth:`select_scored` returns the picks' scores. Subclasses implement
+    :meth:`_score_block` on ``(b, n_classes)`` blocks.
     """
 
     requires = frozenset({"probs"})
+    scored = True
+    # The block and its temporaries fit in L2.
+    block_bytes = 1 << 18
 
-    def score(self, probs: _FloatArray) -> NDArray[np.float64]:
-        """Score every item; higher means more informative.
-
-        Args:
-            probs: ``(n, n_classes)`` class probabilities, float32 or float64 (other
-                float dtypes are converted to float64). Values are not range-checked
-                here; :class:`~labelloop.strategies.base.Pool` checks them.
-
-        Returns:
-            ``(n,)`` float64 finite scores, a new array the caller may modify.
-
-        Raises:
-            PoolShapeError: If ``probs`` is not a 2-D float array with >= 2 classes.
-        """
-        probs = np.asarray(probs)
-        if probs.ndim != 2 or probs.shape[1] < 2 or not np.issubdtype(probs.dtype, np.floating):
+    def _check_shape(self, array: NDArray[Any]) -> None:
+        if array.ndim != 2 or array.shape[1] < 2 or not np.issubdtype(array.dtype, np.floating):
             raise PoolShapeError(
                 f"probs must be a float array of shape (n, n_classes) with n_classes >= 2; "
-                f"got shape {probs.shape} and dtype {probs.dtype}."
+                f"got shape {array.shape} and dtype {array.dtype}."
             )
-        if probs.dtype not in (np.float32, np.float64):
-            probs = probs.astype(np.float64)
-        n, n_classes = probs.shape
-        out = np.empty(n, dtype=np.float64)
-        rows = max(1, _BLOCK_BYTES // (n_classes * probs.itemsize))
-        for start in range(0, n, rows):
-            self._score_block(probs[start : start + rows], out[start : start + rows])
-        return out
-
-    @abstractmethod
-    def _score_block(self, block: _FloatArray, out: NDArray[np.float64]) -> None:
-        """Write the scores of ``(b, n_classes)`` probabilities into ``(b,)`` ``out``."""
-
-    scored = True
-
-    def _select_scored(self, pool: Pool, k: int) -> Picks:
-        scores = self.score(cast(_FloatArray, pool.probs))
-        # top_k overwrites only the excluded (labeled) entries, so the picks keep theirs.
-        picked = top_k(scores, k, exclude=pool.labeled)
-        return picked, scores[picked]
-
-    def _select(self, pool: Pool, k: int) -> NDArray[np.int64]:
-        return self._select_scored(pool, k)[0]
 
 
 def _row_max(block: _FloatArray) -> _FloatArray:

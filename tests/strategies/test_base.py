@@ -14,6 +14,7 @@ from labelloop.strategies import (
     PoolShapeError,
     QueryStrategy,
 )
+from labelloop.strategies.base import BlockScoreStrategy
 
 N = 6
 MASK = np.array([True, False, False, True, False, False])
@@ -130,3 +131,32 @@ def test_subclass_requiring_an_unknown_field_is_rejected() -> None:
 
             def _select(self, pool: Pool, k: int) -> NDArray[np.int64]:
                 return np.arange(k)
+
+
+class _SampleSum(BlockScoreStrategy):
+    """Scores each item by the sum of its samples' first class, in blocks of one item."""
+
+    name = "sample_sum"
+    requires: ClassVar[frozenset[str]] = frozenset({"samples"})
+    item_axis = 1
+    block_bytes = 1
+
+    def _check_shape(self, array: NDArray[Any]) -> None:
+        if array.ndim != 3:
+            raise PoolShapeError("samples must be 3-D")
+
+    def _score_block(self, block: NDArray[np.floating[Any]], out: NDArray[np.float64]) -> None:
+        assert block.shape[1] == out.shape[0] == 1  # one item per block
+        out[...] = block[:, :, 0].sum(axis=0)
+
+
+def test_block_scores_cut_the_item_axis_and_pick_the_top_unlabeled() -> None:
+    samples = np.zeros((2, N, 3), dtype=np.float16)  # converted to float64
+    samples[:, :, 0] = np.arange(N) / 10
+    strategy = _SampleSum()
+    np.testing.assert_allclose(strategy.score(samples), 2 * np.arange(N) / 10, rtol=1e-3)
+    picks, scores = strategy.select_scored(Pool(labeled=MASK, samples=samples), 3)
+    assert picks.tolist() == [5, 4, 2]
+    assert scores is None  # scored is False
+    with pytest.raises(PoolShapeError, match="3-D"):
+        strategy.score(np.zeros((N, 3)))

@@ -271,14 +271,8 @@ def image_instability(
 ) -> NDArray[np.float64]:
     """Each image's aggregated box instability, ``1 - stability`` per box.
 
-    Args:
-        pool: The detector's outputs, with ``stability`` set.
-        how: Aggregation over an image's boxes.
-        min_score: Boxes with a lower score are not counted.
-        empty_policy: Score of images without a counted box.
-
-    Returns:
-        ``(n,)`` float64 scores, higher more informative.
+    Arguments and result as :func:`image_uncertainty`'s, with instability in
+    place of class uncertainty; ``pool.stability`` must be set.
 
     Raises:
         MissingPoolFieldError: If ``pool.stability`` is ``None``.

@@ -36,6 +36,7 @@ from labelloop.strategies.detection.scores import (
 )
 
 __all__ = [
+    "BoxAggregateDetection",
     "CoreSetDetection",
     "DetectionStrategy",
     "DiverseUncertaintyDetection",
@@ -130,34 +131,59 @@ class RandomDetection(DetectionStrategy):
 
 
 @dataclass(eq=False, repr=False)
-class UncertaintyDetection(DetectionStrategy):
-    """Images ranked by their aggregated per-box class uncertainty (Brust et al. 2019).
+class BoxAggregateDetection(DetectionStrategy):
+    """Base class of strategies that score each box and aggregate the boxes of an image.
+
+    Subclasses declare ``how`` (an :data:`AGGREGATION`) and the other parameters
+    their registered name fixes as positional fields, and spell that name in
+    :attr:`name_format`; the keyword-only fields here say which boxes count and
+    what an image without one scores.
 
     Args:
-        kind: Per-box uncertainty, see :func:`box_uncertainty`.
-        how: ``"sum"`` favours images with many unsure objects, ``"mean"``
-            the average box, ``"max"`` the single worst box.
         min_score: Boxes scoring lower are not counted.
-        empty_policy: Score of images without a counted box (see the module).
+        empty_policy: Score of images without a counted box (see
+            :mod:`~labelloop.strategies.detection.scores`).
     """
 
     constraints: ClassVar[Mapping[str, Constraint]] = {
         "empty_policy": EMPTY_POLICY,
         "how": AGGREGATION,
-        "kind": BOX_UNCERTAINTY,
         "min_score": MIN_SCORE,
     }
 
-    kind: BoxUncertainty = "margin"
-    how: Aggregation = "sum"
+    name_format: ClassVar[str]
+    """The registry name, with the parameters that fix it in braces: ``"{kind}_{how}"``."""
+
     _: KW_ONLY
     min_score: float = DEFAULT_MIN_SCORE
     empty_policy: EmptyPolicy = "mean"
 
     @property
     def name(self) -> str:
-        """``"{kind}_{how}"``, e.g. ``"margin_sum"``."""
-        return f"{self.kind}_{self.how}"
+        """:attr:`name_format` filled with the parameters, e.g. ``"margin_sum"``."""
+        return self.name_format.format_map(self.get_params())
+
+
+@dataclass(eq=False, repr=False)
+class UncertaintyDetection(BoxAggregateDetection):
+    """Images ranked by their aggregated per-box class uncertainty (Brust et al. 2019).
+
+    Args:
+        kind: Per-box uncertainty, see :func:`box_uncertainty`.
+        how: ``"sum"`` favours images with many unsure objects, ``"mean"``
+            the average box, ``"max"`` the single worst box.
+        min_score: See :class:`BoxAggregateDetection`.
+        empty_policy: See :class:`BoxAggregateDetection`.
+    """
+
+    constraints: ClassVar[Mapping[str, Constraint]] = {
+        **BoxAggregateDetection.constraints,
+        "kind": BOX_UNCERTAINTY,
+    }
+
+    name_format = "{kind}_{how}"
+    kind: BoxUncertainty = "margin"
+    how: Aggregation = "sum"
 
     def _score(self, pool: DetectionPool) -> NDArray[np.float64]:
         return image_uncertainty(
@@ -166,31 +192,18 @@ class UncertaintyDetection(DetectionStrategy):
 
 
 @dataclass(eq=False, repr=False)
-class InstabilityDetection(DetectionStrategy):
+class InstabilityDetection(BoxAggregateDetection):
     """Images ranked by aggregated localization instability (Kao et al. 2018).
 
     Args:
         how: Aggregation over an image's boxes.
-        min_score: Boxes scoring lower are not counted.
-        empty_policy: Score of images without a counted box.
+        min_score: See :class:`BoxAggregateDetection`.
+        empty_policy: See :class:`BoxAggregateDetection`.
     """
 
     requires = frozenset({"stability"})
-    constraints: ClassVar[Mapping[str, Constraint]] = {
-        "empty_policy": EMPTY_POLICY,
-        "how": AGGREGATION,
-        "min_score": MIN_SCORE,
-    }
-
+    name_format = "instability_{how}"
     how: Aggregation = "sum"
-    _: KW_ONLY
-    min_score: float = DEFAULT_MIN_SCORE
-    empty_policy: EmptyPolicy = "mean"
-
-    @property
-    def name(self) -> str:
-        """``"instability_{how}"``."""
-        return f"instability_{self.how}"
 
     def _score(self, pool: DetectionPool) -> NDArray[np.float64]:
         return image_instability(
@@ -219,14 +232,10 @@ class DiverseUncertaintyDetection(UncertaintyDetection):
         "max_similarity": Number(low=-1.0, high=1.0),
     }
 
+    name_format = "{kind}_{how}_diverse"
     kind: BoxUncertainty = "entropy"
     _: KW_ONLY
     max_similarity: float = 0.95
-
-    @property
-    def name(self) -> str:
-        """``"{kind}_{how}_diverse"``."""
-        return f"{self.kind}_{self.how}_diverse"
 
     def _rank(self, pool: DetectionPool, scores: NDArray[np.float64], k: int) -> NDArray[np.int64]:
         return diverse_top_k(
