@@ -17,7 +17,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Protocol, cast
+from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -41,10 +41,11 @@ __all__ = [
     "make_concept_detector",
 ]
 
-#: The names :func:`make_concept_detector` accepts, for typed configuration fields; the
-#: registry (:data:`labelloop.monitor.registry.CONCEPT_DETECTORS`) is the source of truth.
-ConceptDetectorName = Literal["adwin", "ddm", "page_hinkley"]
-CONCEPT_DETECTOR_NAMES = cast(tuple[ConceptDetectorName, ...], CONCEPT_DETECTORS.names())
+ConceptDetectorName = str
+"""A name of :data:`labelloop.monitor.registry.CONCEPT_DETECTORS`, the one list of them."""
+
+CONCEPT_DETECTOR_NAMES: tuple[ConceptDetectorName, ...] = CONCEPT_DETECTORS.names()
+"""The names :func:`make_concept_detector` accepts, sorted."""
 
 
 class _RiverDetector(Protocol):

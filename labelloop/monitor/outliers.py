@@ -61,11 +61,11 @@ __all__ = [
     "make_outlier_detector",
 ]
 
-OutlierDetectorName = Literal["isolation_forest", "knn"]
-"""Names :func:`make_outlier_detector` accepts, for typed configuration fields."""
+OutlierDetectorName = str
+"""A name of :data:`labelloop.monitor.registry.OUTLIER_DETECTORS`, the one list of them."""
 
-OUTLIER_DETECTOR_NAMES: tuple[str, ...] = OUTLIER_DETECTORS.names()
-"""The names of :data:`labelloop.monitor.registry.OUTLIER_DETECTORS`, sorted."""
+OUTLIER_DETECTOR_NAMES: tuple[OutlierDetectorName, ...] = OUTLIER_DETECTORS.names()
+"""The names :func:`make_outlier_detector` accepts, sorted."""
 
 
 def _check_embeddings(X: object, name: str, *, min_rows: int = 1) -> NDArray[np.float64]:

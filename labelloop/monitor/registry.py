@@ -5,7 +5,10 @@ on first use, so reading the names (settings validation, ``--help``, the
 docs) loads neither numpy nor torch. A detector registered here joins the
 monitor contract suite (``tests/monitor/test_contract.py``) automatically.
 
-``needs`` says what a detector reads:
+Each kind's detectors live in one module and read the same inputs, so a
+registry names its module and ``needs`` once, and each detector is one line:
+its name, its class in that module, and one line of help. ``needs`` says
+what a detector reads:
 
 * ``"embeddings"``: an ``(n, d)`` array of image embeddings (drift tests,
   outlier detectors);
@@ -41,81 +44,84 @@ __all__ = [
     "SETTING_REGISTRIES",
 ]
 
-DRIFT_TESTS: Registry[DriftTest] = Registry("drift test", error=DriftInputError)
+
+def _registry(
+    kind: str,
+    error: type[Exception],
+    module: str,
+    needs: tuple[str, ...],
+    entries: dict[str, tuple[str, str]],
+) -> Registry[Any]:
+    """A registry of ``name -> (class in module, help)``, every entry needing ``needs``."""
+    registry: Registry[Any] = Registry(kind, error=error)
+    for name, (attribute, help) in entries.items():
+        registry.add(name, f"{module}:{attribute}", help=help, needs=needs)
+    return registry
+
+
+DRIFT_TESTS: Registry[DriftTest] = _registry(
+    "drift test",
+    DriftInputError,
+    "labelloop.monitor.drift",
+    ("embeddings",),
+    {
+        "classifier": (
+            "ClassifierDriftTest",
+            "can logistic regression tell batch from reference? held-out AUC, Mann-Whitney p",
+        ),
+        "ks": (
+            "KSDriftTest",
+            "Kolmogorov-Smirnov per dimension, corrected for multiplicity; cheap",
+        ),
+        "mmd": ("MMDDriftTest", "Gaussian-kernel maximum mean discrepancy with a permutation test"),
+    },
+)
 """Two-sample tests of a batch of embeddings against a reference (``monitor.drift_test``)."""
 
-DRIFT_TESTS.add(
-    "classifier",
-    "labelloop.monitor.drift:ClassifierDriftTest",
-    help="can logistic regression tell batch from reference? held-out AUC, Mann-Whitney p",
-    needs=("embeddings",),
-)
-DRIFT_TESTS.add(
-    "ks",
-    "labelloop.monitor.drift:KSDriftTest",
-    help="Kolmogorov-Smirnov per dimension, corrected for multiplicity; cheap",
-    needs=("embeddings",),
-)
-DRIFT_TESTS.add(
-    "mmd",
-    "labelloop.monitor.drift:MMDDriftTest",
-    help="Gaussian-kernel maximum mean discrepancy with a permutation test",
-    needs=("embeddings",),
-)
-
-CONCEPT_DETECTORS: Registry[ConceptDriftDetector] = Registry(
-    "concept drift detector", error=ConceptInputError
+CONCEPT_DETECTORS: Registry[ConceptDriftDetector] = _registry(
+    "concept drift detector",
+    ConceptInputError,
+    "labelloop.monitor.concept",
+    ("errors",),
+    {
+        "adwin": ("ADWINDetector", "adaptive windowing; no tuning for 0/1 streams"),
+        "ddm": (
+            "DDMDetector",
+            "drift detection method: error rate above its best level by k deviations",
+        ),
+        "page_hinkley": ("PageHinkleyDetector", "one-sided CUSUM on the error rate"),
+    },
 )
 """Change detectors on the stream of the model's errors (``monitor.concept_detector``)."""
 
-CONCEPT_DETECTORS.add(
-    "adwin",
-    "labelloop.monitor.concept:ADWINDetector",
-    help="adaptive windowing; no tuning for 0/1 streams",
-    needs=("errors",),
-)
-CONCEPT_DETECTORS.add(
-    "ddm",
-    "labelloop.monitor.concept:DDMDetector",
-    help="drift detection method: error rate above its best level by k deviations",
-    needs=("errors",),
-)
-CONCEPT_DETECTORS.add(
-    "page_hinkley",
-    "labelloop.monitor.concept:PageHinkleyDetector",
-    help="one-sided CUSUM on the error rate",
-    needs=("errors",),
-)
-
-OUTLIER_DETECTORS: Registry[OutlierDetector] = Registry(
-    "outlier detector", error=UnknownOutlierDetectorError
+OUTLIER_DETECTORS: Registry[OutlierDetector] = _registry(
+    "outlier detector",
+    UnknownOutlierDetectorError,
+    "labelloop.monitor.outliers",
+    ("embeddings",),
+    {
+        "isolation_forest": (
+            "IsolationForestOutliers",
+            "points that random axis-aligned splits isolate quickly",
+        ),
+        "knn": ("KNNDistanceOutliers", "mean distance to the nearest reference points"),
+    },
 )
 """Detectors scoring images unlike a reference (``monitor.outlier_detector``)."""
 
-OUTLIER_DETECTORS.add(
-    "isolation_forest",
-    "labelloop.monitor.outliers:IsolationForestOutliers",
-    help="points that random axis-aligned splits isolate quickly",
-    needs=("embeddings",),
-)
-OUTLIER_DETECTORS.add(
-    "knn",
-    "labelloop.monitor.outliers:KNNDistanceOutliers",
-    help="mean distance to the nearest reference points",
-    needs=("embeddings",),
-)
-
-LABEL_ERROR_FINDERS: Registry[ConfidentLearning] = Registry(
-    "label-error finder", error=InvalidLabelInputError
+LABEL_ERROR_FINDERS: Registry[ConfidentLearning] = _registry(
+    "label-error finder",
+    InvalidLabelInputError,
+    "labelloop.monitor.label_errors",
+    ("labels", "probs"),
+    {
+        "confident_learning": (
+            "ConfidentLearning",
+            "cleanlab's confident learning, suspects ranked by label quality",
+        ),
+    },
 )
 """Finders of probably-wrong labels from out-of-sample probabilities."""
-
-LABEL_ERROR_FINDERS.add(
-    "confident_learning",
-    "labelloop.monitor.label_errors:ConfidentLearning",
-    help="cleanlab's confident learning, suspects ranked by label quality",
-    needs=("labels", "probs"),
-)
 
 SETTING_REGISTRIES: dict[str, Registry[Any]] = {
     "concept_detector": CONCEPT_DETECTORS,
