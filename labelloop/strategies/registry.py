@@ -8,8 +8,9 @@ so this module (and the names) cost no torch import. ``needs`` lists the
 optional pool fields the strategy reads; a contract test checks it against
 the class's ``requires``.
 
-To add a strategy, write its class and add one ``add`` line here; the contract
-suites in ``tests/strategies`` pick it up by name.
+To add a strategy, write its class and add its row to its kind's table here
+(for classification, under the pool fields it reads); the contract suites in
+``tests/strategies`` pick it up by name.
 """
 
 from __future__ import annotations
@@ -43,110 +44,73 @@ STRATEGIES: Registry[QueryStrategy] = Registry(
     "strategy", error=UnknownStrategyError, group="labelloop.strategies"
 )
 """Classification pool strategies."""
-_add = STRATEGIES.add
-_add(
-    "badge",
-    f"{_S}.hybrid:BADGE",
-    help="k-means++ on gradient embeddings (Ash et al. 2020)",
-    needs=("embeddings", "probs"),
-)
-_add(
-    "bald",
-    f"{_S}.bayesian:BALD",
-    help="mutual information of MC-dropout or ensemble samples",
-    needs=("samples",),
-)
-_add(
-    "cluster_margin",
-    f"{_S}.hybrid:ClusterMargin",
-    help="lowest margins, spread over embedding clusters",
-    needs=("embeddings", "probs"),
-)
-_add(
-    "consensus_kl",
-    f"{_S}.committee:ConsensusKL",
-    help="KL of each committee member from the consensus",
-    needs=("samples",),
-)
-_add(
-    "coreset",
-    f"{_S}.diversity:CoreSet",
-    help="farthest-first traversal of the embeddings",
-    needs=("embeddings",),
-)
-_add(
-    "density_weighted",
-    f"{_S}.hybrid:DensityWeighted",
-    help="uncertainty times mean similarity to the pool",
-    needs=("embeddings", "probs"),
-)
-_add(
-    "entropy",
-    f"{_S}.uncertainty:EntropySampling",
-    help="highest predictive entropy",
-    needs=("probs",),
-)
-_add(
-    "entropy_diverse",
-    f"{_S}.batch:DiverseEntropySampling",
-    help="entropy, near-duplicates skipped",
-    needs=("embeddings", "probs"),
-)
-_add(
-    "least_confidence",
-    f"{_S}.uncertainty:LeastConfidence",
-    help="lowest top-class probability",
-    needs=("probs",),
-)
-_add(
-    "least_confidence_diverse",
-    f"{_S}.batch:DiverseLeastConfidence",
-    help="least confidence, near-duplicates skipped",
-    needs=("embeddings", "probs"),
-)
-_add(
-    "margin",
-    f"{_S}.uncertainty:MarginSampling",
-    help="smallest gap between the top two classes",
-    needs=("probs",),
-)
-_add(
-    "margin_diverse",
-    f"{_S}.batch:DiverseMarginSampling",
-    help="margin, near-duplicates skipped",
-    needs=("embeddings", "probs"),
-)
-_add(
-    "mean_std",
-    f"{_S}.bayesian:MeanStd",
-    help="mean standard deviation of the sampled probabilities",
-    needs=("samples",),
-)
-_add(
-    "probcover",
-    f"{_S}.coldstart:ProbCover",
-    help="cold start: cover the embeddings with pure balls",
-    needs=("embeddings",),
-)
-_add("random", f"{_S}.random:RandomSampling", help="uniform random items: the baseline")
-_add(
-    "typiclust",
-    f"{_S}.coldstart:TypiClust",
-    help="cold start: the most typical item of each uncovered cluster",
-    needs=("embeddings",),
-)
-_add(
-    "variation_ratios",
-    f"{_S}.bayesian:VariationRatios",
-    help="share of samples that disagree with the mode",
-    needs=("samples",),
-)
-_add(
-    "vote_entropy",
-    f"{_S}.committee:VoteEntropy",
-    help="entropy of the committee's votes",
-    needs=("samples",),
-)
+# Grouped by the pool fields they read: needs -> {name: (module:class under _S, help)}.
+for _needs, _entries in (
+    ((), {"random": ("random:RandomSampling", "uniform random items: the baseline")}),
+    (
+        ("probs",),
+        {
+            "entropy": ("uncertainty:EntropySampling", "highest predictive entropy"),
+            "least_confidence": ("uncertainty:LeastConfidence", "lowest top-class probability"),
+            "margin": ("uncertainty:MarginSampling", "smallest gap between the top two classes"),
+        },
+    ),
+    (
+        ("samples",),
+        {
+            "bald": ("bayesian:BALD", "mutual information of MC-dropout or ensemble samples"),
+            "consensus_kl": (
+                "committee:ConsensusKL",
+                "KL of each committee member from the consensus",
+            ),
+            "mean_std": (
+                "bayesian:MeanStd",
+                "mean standard deviation of the sampled probabilities",
+            ),
+            "variation_ratios": (
+                "bayesian:VariationRatios",
+                "share of samples that disagree with the mode",
+            ),
+            "vote_entropy": ("committee:VoteEntropy", "entropy of the committee's votes"),
+        },
+    ),
+    (
+        ("embeddings",),
+        {
+            "coreset": ("diversity:CoreSet", "farthest-first traversal of the embeddings"),
+            "probcover": (
+                "coldstart:ProbCover",
+                "cold start: cover the embeddings with pure balls",
+            ),
+            "typiclust": (
+                "coldstart:TypiClust",
+                "cold start: the most typical item of each uncovered cluster",
+            ),
+        },
+    ),
+    (
+        ("embeddings", "probs"),
+        {
+            "badge": ("hybrid:BADGE", "k-means++ on gradient embeddings (Ash et al. 2020)"),
+            "cluster_margin": (
+                "hybrid:ClusterMargin",
+                "lowest margins, spread over embedding clusters",
+            ),
+            "density_weighted": (
+                "hybrid:DensityWeighted",
+                "uncertainty times mean similarity to the pool",
+            ),
+            "entropy_diverse": ("batch:DiverseEntropySampling", "entropy, near-duplicates skipped"),
+            "least_confidence_diverse": (
+                "batch:DiverseLeastConfidence",
+                "least confidence, near-duplicates skipped",
+            ),
+            "margin_diverse": ("batch:DiverseMarginSampling", "margin, near-duplicates skipped"),
+        },
+    ),
+):
+    for _name, (_target, _help) in _entries.items():
+        STRATEGIES.add(_name, f"{_S}.{_target}", help=_help, needs=_needs)
 
 _D = f"{_S}.detection"
 
@@ -188,28 +152,20 @@ STREAM_SELECTORS: Registry[StreamSelector] = Registry(
     "stream selector", error=UnknownStrategyError, group="labelloop.stream_selectors"
 )
 """Stream selectors: decide on each item as it arrives."""
-_add = STREAM_SELECTORS.add
-_add(
-    "fixed_threshold",
-    f"{_T}.uncertainty:FixedThresholdSelector",
-    help="query below a fixed confidence",
-)
-_add(
-    "random",
-    f"{_T}.random:RandomStreamSelector",
-    help="query at random at the budget's rate: the baseline",
-)
-_add(
-    "randomized_variable_uncertainty",
-    f"{_T}.uncertainty:RandomizedVariableUncertaintySelector",
-    help="variable uncertainty with a random factor on the threshold",
-)
-_add("split", f"{_T}.split:SplitSelector", help="part random, part variable uncertainty")
-_add(
-    "variable_uncertainty",
-    f"{_T}.uncertainty:VariableUncertaintySelector",
-    help="query below a threshold that adapts to spend the budget",
-)
+for _name, (_target, _help) in {
+    "fixed_threshold": ("uncertainty:FixedThresholdSelector", "query below a fixed confidence"),
+    "random": ("random:RandomStreamSelector", "query at random at the budget's rate: the baseline"),
+    "randomized_variable_uncertainty": (
+        "uncertainty:RandomizedVariableUncertaintySelector",
+        "variable uncertainty with a random factor on the threshold",
+    ),
+    "split": ("split:SplitSelector", "part random, part variable uncertainty"),
+    "variable_uncertainty": (
+        "uncertainty:VariableUncertaintySelector",
+        "query below a threshold that adapts to spend the budget",
+    ),
+}.items():
+    STREAM_SELECTORS.add(_name, f"{_T}.{_target}", help=_help)
 
 STRATEGY_NAMES: tuple[str, ...] = STRATEGIES.names()
 """Every classification strategy name, sorted."""
