@@ -8,8 +8,9 @@ images to its ``backbone_size`` input itself (grayscale to RGB, resize,
 ImageNet normalisation). :class:`ClassifierNetwork` makes that choice once:
 it builds the module, with the weights a fresh fit starts from, and writes and
 restores its checkpoint, which records the architecture so that saved weights
-load only into the same network. The batched passes over image arrays that
-the classifier predicts with are here too.
+load only into the same network. The classifier's probabilities, of one
+pass or of Monte Carlo dropout passes, are here too; the plain batched passes
+(logits, features) are :mod:`~labelloop.learners.training`'s.
 """
 
 from __future__ import annotations
@@ -35,14 +36,12 @@ from labelloop.learners.networks import (
     load_matching_weights,
     read_state_dict,
 )
-from labelloop.learners.training import map_batches
+from labelloop.learners.training import batched_logits
 
 __all__ = [
     "CLASSIFIER_CHECKPOINT",
     "CLASSIFIER_NETWORK_NAMES",
     "ClassifierNetwork",
-    "batched_features",
-    "batched_logits",
     "batched_probabilities",
     "batched_samples",
     "probabilities",
@@ -173,54 +172,8 @@ def batched_probabilities(
     device: torch.device,
 ) -> NDArray[np.float64]:
     """Class probabilities of ``images (n, C, H, W)`` at ``temperature``: ``(n, n_classes)``."""
-
-    def probs(batch: Tensor) -> Tensor:
-        return probabilities(network(batch), temperature)
-
-    return map_batches(
-        probs,
-        images,
-        width=network.head.out_features,
-        dtype=np.float64,
-        batch_size=batch_size,
-        device=device,
-    ).astype(np.float64, copy=False)
-
-
-def batched_logits(
-    network: FeatureClassifier,
-    images: NDArray[np.float32],
-    *,
-    batch_size: int,
-    device: torch.device,
-) -> NDArray[np.floating]:
-    """Class logits of ``images (n, C, H, W)``: ``(n, n_classes)`` float32."""
-    return map_batches(
-        network,
-        images,
-        width=network.head.out_features,
-        dtype=np.float32,
-        batch_size=batch_size,
-        device=device,
-    )
-
-
-def batched_features(
-    network: FeatureClassifier,
-    images: NDArray[np.float32],
-    *,
-    batch_size: int,
-    device: torch.device,
-) -> NDArray[np.float32]:
-    """Penultimate-layer features of ``images (n, C, H, W)``: ``(n, embedding_dim)``."""
-    return map_batches(
-        network.features,
-        images,
-        width=network.embedding_dim,
-        dtype=np.float32,
-        batch_size=batch_size,
-        device=device,
-    ).astype(np.float32, copy=False)
+    logits = batched_logits(network, images, batch_size=batch_size, device=device)
+    return probabilities(torch.from_numpy(logits), temperature).numpy()
 
 
 def batched_samples(

@@ -26,8 +26,6 @@ from labelloop.learners.classifier_network import (
     CLASSIFIER_CHECKPOINT,
     CLASSIFIER_NETWORK_NAMES,
     ClassifierNetwork,
-    batched_features,
-    batched_logits,
     batched_probabilities,
     batched_samples,
     weights_copy,
@@ -36,7 +34,14 @@ from labelloop.learners.errors import InvalidInputError, InvalidParameterError
 from labelloop.learners.health import prediction_collapse
 from labelloop.learners.hub_backbones import BackboneName
 from labelloop.learners.networks import FeatureClassifier, NetworkName
-from labelloop.learners.training import EpochStats, resolve_device, seeded, train
+from labelloop.learners.training import (
+    EpochStats,
+    batched_features,
+    batched_logits,
+    resolve_device,
+    seeded,
+    train,
+)
 from labelloop.plugins import Choice, Configurable, Constraint, Flag, Integer, Number
 
 __all__ = ["TorchClassifier"]

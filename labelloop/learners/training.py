@@ -24,6 +24,8 @@ from labelloop.learners.networks import FeatureClassifier
 
 __all__ = [
     "EpochStats",
+    "batched_features",
+    "batched_logits",
     "epoch_order",
     "map_batches",
     "resolve_device",
@@ -179,6 +181,33 @@ def map_batches(
     return out
 
 
+def batched_logits(
+    model: FeatureClassifier, images: NDArray[np.float32], *, batch_size: int, device: torch.device
+) -> NDArray[np.float32]:
+    """Class logits of ``images (n, C, H, W)``, a batch at a time: ``(n, n_classes)``."""
+    return _float32_batches(model, images, model.head.out_features, batch_size, device)
+
+
+def batched_features(
+    model: FeatureClassifier, images: NDArray[np.float32], *, batch_size: int, device: torch.device
+) -> NDArray[np.float32]:
+    """Penultimate-layer features of ``images (n, C, H, W)``: ``(n, embedding_dim)``."""
+    return _float32_batches(model.features, images, model.embedding_dim, batch_size, device)
+
+
+def _float32_batches(
+    fn: Callable[[Tensor], Tensor],
+    images: NDArray[np.float32],
+    width: int,
+    batch_size: int,
+    device: torch.device,
+) -> NDArray[np.float32]:
+    out = map_batches(
+        fn, images, width=width, dtype=np.float32, batch_size=batch_size, device=device
+    )
+    return out.astype(np.float32, copy=False)
+
+
 def _validation_scores(
     model: FeatureClassifier,
     X_val: NDArray[np.float32],
@@ -188,17 +217,9 @@ def _validation_scores(
     device: torch.device,
 ) -> tuple[float, float]:
     model.eval()
-    logits = map_batches(
-        model,
-        X_val,
-        width=model.head.out_features,
-        dtype=np.float32,
-        batch_size=batch_size,
-        device=device,
-    )
-    logits_t = torch.from_numpy(logits)
-    loss = cross_entropy(logits_t, y_val).item()
-    accuracy = (logits_t.argmax(dim=1) == y_val).double().mean().item()
+    logits = torch.from_numpy(batched_logits(model, X_val, batch_size=batch_size, device=device))
+    loss = cross_entropy(logits, y_val).item()
+    accuracy = (logits.argmax(dim=1) == y_val).double().mean().item()
     return loss, accuracy
 
 
