@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -25,8 +26,6 @@ from labelloop.loop.workspace import Workspace
 # `labelloop --help` must not load torch (seconds).
 if TYPE_CHECKING:
     from labelloop.monitor.curves import CurvePoint
-
-    OnRound = Callable[[CurvePoint], None]
 
 
 @friendly
@@ -110,15 +109,17 @@ def simulate(
     ] = True,
 ) -> None:
     """Simulate active learning with an oracle and compare strategies against random."""
+    # Settings every mode shares, then those of the modes that spend a budget in batches.
+    shared: dict[str, Any] = {"seed_size": seed_size, "repeats": repeats, "seed": seed}
+    batches = {**shared, "batch_size": batch_size, "budget": budget}
     if task_type == "detection":
+        detector = "fcos_tiny" if learner == "cnn" else learner
         _simulate_detection(
             out,
             "detection-demo" if dataset == "digits" else dataset,
             strategies,
-            "fcos_tiny" if learner == "cnn" else learner,
-            (seed_size, batch_size, budget, repeats, seed),
             images,
-            (epochs, min_steps),
+            {**batches, "learner": detector, "epochs": epochs, "min_steps": min_steps},
         )
         return
     if task_type != "classification":
@@ -139,47 +140,27 @@ def simulate(
     names = tuple(parse_strategies(strategies or default))
     data = load_dataset(dataset)
     if mode == "pool":
-        settings = SimulationSettings(
-            strategies=names,
-            learner=learner,
-            seed_size=seed_size,
-            batch_size=batch_size,
-            budget=budget,
-            repeats=repeats,
-            seed=seed,
-            refit=refit,
-        )
+        settings = SimulationSettings(strategies=names, learner=learner, refit=refit, **batches)
         total = settings.rounds() * len(names) * repeats
-        summary = _with_progress(
-            total,
-            repeats,
-            out,
-            lambda advance: run_simulation(data, settings, out, on_round=advance),
-        )
+        summary = _with_progress(total, repeats, out, partial(run_simulation, data, settings, out))
     else:
         stream_settings = StreamSettings(
             selectors=names,
             learner=learner,
-            seed_size=seed_size,
             budget_fraction=budget_fraction,
             retrain_every=retrain_every,
-            repeats=repeats,
-            seed=seed,
+            **shared,
         )
-        summary = _with_progress(
-            None,
-            repeats,
-            out,
-            lambda advance: run_stream_simulation(data, stream_settings, out, on_round=advance),
-        )
+        run = partial(run_stream_simulation, data, stream_settings, out)
+        summary = _with_progress(None, repeats, out, run)
     _print_summary(summary)
     console.print(f"wrote {out / 'curves.csv'}, {out / 'summary.json'}, {out / 'curves.png'}")
 
 
 def _with_progress(
-    total: int | None, repeats: int, out: Path, run: Callable[[OnRound], dict[str, Any]]
+    total: int | None, repeats: int, out: Path, run: Callable[..., dict[str, Any]]
 ) -> dict[str, Any]:
-    """``run(on_round)`` under a progress bar; an interrupt exits 130 and says what is kept."""
+    """``run(on_round=...)`` under a progress bar; an interrupt exits 130 and says what is kept."""
     with progress_bar() as progress:
         task = progress.add_task("simulating", total=total)
 
@@ -189,7 +170,7 @@ def _with_progress(
             )
 
         try:
-            return run(advance)
+            return run(on_round=advance)
         except KeyboardInterrupt:
             err.print(f"interrupted: finished rows are in {out / 'curves.csv'}")
             raise typer.Exit(130) from None
@@ -199,13 +180,7 @@ _DETECTION_SIM_DEFAULT = "random,entropy_sum,entropy_max,margin_sum"
 
 
 def _simulate_detection(
-    out: Path,
-    dataset: str,
-    strategies: str | None,
-    learner: str,
-    sizes: tuple[int, int, int, int, int],
-    images: int,
-    training: tuple[int, int],
+    out: Path, dataset: str, strategies: str | None, images: int, options: dict[str, Any]
 ) -> None:
     from labelloop.loop.detection_sim import (
         DetectionSimulationSettings,
@@ -214,26 +189,12 @@ def _simulate_detection(
     )
     from labelloop.loop.simulate import parse_strategies
 
-    seed_size, batch_size, budget, repeats, seed = sizes
-    settings = DetectionSimulationSettings(
-        strategies=tuple(parse_strategies(strategies or _DETECTION_SIM_DEFAULT)),
-        learner=learner,
-        seed_size=seed_size,
-        batch_size=batch_size,
-        budget=budget,
-        repeats=repeats,
-        seed=seed,
-        epochs=training[0],
-        min_steps=training[1],
-    )
-    data = load_detection_dataset(dataset, n_images=images, seed=seed)
-    total = settings.rounds() * len(settings.strategies) * repeats
-    summary = _with_progress(
-        total,
-        repeats,
-        out,
-        lambda advance: run_detection_simulation(data, settings, out, on_round=advance),
-    )
+    names = tuple(parse_strategies(strategies or _DETECTION_SIM_DEFAULT))
+    settings = DetectionSimulationSettings(strategies=names, **options)
+    data = load_detection_dataset(dataset, n_images=images, seed=settings.seed)
+    total = settings.rounds() * len(names) * settings.repeats
+    run = partial(run_detection_simulation, data, settings, out)
+    summary = _with_progress(total, settings.repeats, out, run)
     table = Table(Column("strategy", no_wrap=True), "final mAP@0.5", "mean mAP@0.5", "labels")
     for name, entry in summary["strategies"].items():
         table.add_row(

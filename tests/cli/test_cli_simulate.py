@@ -27,8 +27,16 @@ runner = CliRunner()
             ["--task", "detection", "--budget", "5", "--seed-size", "8"],
             "error: budget: must be at least seed_size (8); got 5",
         ),
+        (
+            ["--mode", "stream", "--learner", "logreg", "--repeats", "0"],
+            "error: repeats: Input should be greater than or equal to 1",
+        ),
+        (
+            ["--task", "detection", "--epochs", "0"],
+            "error: epochs: Input should be greater than or equal to 1",
+        ),
     ],
-    ids=["pool", "stream", "detection"],
+    ids=["pool", "stream", "detection", "stream-shared", "detection-training"],
 )
 def test_a_bad_setting_is_one_line_naming_it(args: list[str], line: str, tmp_path: Path) -> None:
     out = tmp_path / "run"
