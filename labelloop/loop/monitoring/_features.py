@@ -1,10 +1,12 @@
-"""What the checks compare: the reference images and the features the checks read."""
+"""What the checks compare: the reference images, the features the checks read,
+and the project's settings of the detectors that compare them."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -12,17 +14,93 @@ from numpy.typing import NDArray
 from labelloop.loop.models import latest_learner, project_learner
 from labelloop.loop.monitoring.errors import MonitorInputError
 from labelloop.loop.workspace import Workspace
+from labelloop.plugins import Registry
 from labelloop.scale import LocalScorer, ScoreRequest
 from labelloop.store import Item
 
 if TYPE_CHECKING:
     from labelloop.learners import Learner
 
-__all__ = ["MAX_REFERENCE", "features", "features_of", "reference"]
+__all__ = [
+    "MAX_REFERENCE",
+    "Compared",
+    "compare",
+    "configured",
+    "features",
+    "features_of",
+    "reference",
+]
 
 # Reference images drawn for drift and outlier checks: enough for the tests'
 # power, few enough that embedding them stays quick on a CPU.
 MAX_REFERENCE = 2000
+
+
+@dataclass(frozen=True)
+class Compared:
+    """New images beside the reference, as the features the checks read.
+
+    Attributes:
+        label: What the new images were (``import``, ``stream window 3``), for the report.
+        ref: ``(n_ref, d)`` features of the reference images.
+        new: ``(n, d)`` features of the new images.
+        items: The new images' items, in the order of ``new``; empty for a
+            stream window's files.
+        names: A stream window's file names, in the order of ``new``; None for items.
+    """
+
+    label: str
+    ref: NDArray[np.float64]
+    new: NDArray[np.float64]
+    items: Sequence[Item] = ()
+    names: Sequence[str] | None = None
+
+
+def compare(
+    ws: Workspace,
+    label: str,
+    *,
+    items: Sequence[Item] = (),
+    paths: Sequence[Path] = (),
+) -> Compared | None:
+    """The features of new images (``items``, or else the files ``paths``) and of the reference.
+
+    One pass through the model for both sides, so the learner is loaded once.
+
+    Returns:
+        Both sides; None when there are fewer than 2 new images or 10 reference ones.
+    """
+    ref_items = reference(ws, {item.id for item in items})
+    new_paths = [ws.image_path(item) for item in items] if items else list(paths)
+    if len(new_paths) < 2 or len(ref_items) < 10:
+        return None
+    found = features_of(ws, [*(ws.image_path(item) for item in ref_items), *new_paths])
+    ref, new = found[: len(ref_items)], found[len(ref_items) :]
+    if items:
+        return Compared(label, ref, new, items=items)
+    return Compared(label, ref, new, names=[path.name for path in paths])
+
+
+class _Tunable(Protocol):
+    def get_params(self) -> dict[str, Any]: ...
+
+    def set_params(self, **params: Any) -> Any: ...
+
+
+_Part = TypeVar("_Part", bound=_Tunable)
+
+
+def configured(registry: Registry[_Part], name: str, ws: Workspace, **params: Any) -> _Part:
+    """The detector ``name``, with those of ``params`` it takes and the project's seed.
+
+    Detectors differ in what they take (a seed, a significance level, an
+    expected share of outliers): each gets what it has a parameter for.
+    """
+    part = registry.create(name)
+    wanted = {"random_state": ws.config.seed, **params}
+    taken = part.get_params()
+    part.set_params(**{key: value for key, value in wanted.items() if key in taken})
+    return part
 
 
 def features(ws: Workspace, items: Sequence[Item]) -> NDArray[np.float64]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from labelloop.loop.monitoring._features import features, reference
+from labelloop.loop.monitoring._features import compare
 from labelloop.loop.monitoring.drift import record_drift
 from labelloop.loop.monitoring.outliers import record_outliers
 from labelloop.loop.workspace import Workspace
@@ -39,14 +39,10 @@ def check_batch(ws: Workspace, item_ids: Sequence[int], *, label: str = "import"
     Returns:
         The drift and outlier reports, None where the batch or reference was too small.
     """
-    cfg, pid = ws.config.monitor, ws.project.id
     wanted = set(item_ids)
-    batch = [i for i in ws.store.items(pid) if i.id in wanted]
-    ref_items = reference(ws, wanted)
-    if len(batch) < 2 or len(ref_items) < 10:
+    batch = [i for i in ws.store.items(ws.project.id) if i.id in wanted]
+    found = compare(ws, label, items=batch)
+    if found is None:
         return BatchHealth(None, None)
-    found = features(ws, [*ref_items, *batch])
-    ref, new = found[: len(ref_items)], found[len(ref_items) :]
-    drift = record_drift(ws, batch, ref, new, label)
-    outliers = record_outliers(ws, batch, ref, new, label, cfg.outlier_detector)
-    return BatchHealth(drift, outliers)
+    drift = record_drift(ws, found)
+    return BatchHealth(drift, record_outliers(ws, found, ws.config.monitor.outlier_detector))

@@ -5,14 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-from numpy.typing import NDArray
-
 from labelloop.errors import LabelloopError
-from labelloop.loop.monitoring._features import features_of, reference
+from labelloop.loop.monitoring._features import Compared, compare, configured
 from labelloop.loop.workspace import Workspace
 from labelloop.monitor.registry import DRIFT_TESTS
-from labelloop.store import FlagInput, Item, MonitorReport
+from labelloop.store import FlagInput, MonitorReport
 
 __all__ = ["check_window", "record_drift"]
 
@@ -34,38 +31,21 @@ def check_window(ws: Workspace, paths: Sequence[Path], *, label: str) -> Monitor
     Returns:
         The stored report, or None when the window or reference is too small.
     """
-    ref_items = reference(ws, set())
-    if len(paths) < 2 or len(ref_items) < 10:
-        return None
-    # One pass through the model for both sides: the learner is loaded once.
-    found = features_of(ws, [*(ws.image_path(item) for item in ref_items), *paths])
-    ref, new = found[: len(ref_items)], found[len(ref_items) :]
-    return record_drift(ws, [], ref, new, label, names=[p.name for p in paths])
+    found = compare(ws, label, paths=paths)
+    return None if found is None else record_drift(ws, found)
 
 
-def record_drift(
-    ws: Workspace,
-    batch: list[Item],
-    ref: NDArray[np.float64],
-    new: NDArray[np.float64],
-    label: str,
-    *,
-    names: Sequence[str] | None = None,
-) -> MonitorReport | None:
+def record_drift(ws: Workspace, found: Compared) -> MonitorReport | None:
     """Run the project's drift test (``monitor.drift_test``) and store its report.
 
     Args:
         ws: The open project.
-        batch: The batch's items, in the order of ``new`` (empty for a stream window).
-        ref: ``(n_ref, d)`` features of the reference images.
-        new: ``(n, d)`` features of the batch.
-        label: What the batch was, for the report.
-        names: File names of a window's images, in the order of ``new``.
+        found: The new images' and the reference's features.
 
     Returns:
         The stored report; None when the test cannot run on so few images.
     """
-    cfg = ws.config.monitor
+    cfg, label, batch, new = ws.config.monitor, found.label, found.items, found.new
     if len(new) < cfg.drift_min_batch:
         return ws.store.monitor.add_report(
             ws.project.id,
@@ -77,18 +57,15 @@ def record_drift(
             ),
             alert=False,
         )
-    test = DRIFT_TESTS.create(cfg.drift_test)
-    test.set_params(alpha=cfg.drift_alpha)
-    if "random_state" in test.get_params():
-        test.set_params(random_state=ws.config.seed)
+    test = configured(DRIFT_TESTS, cfg.drift_test, ws, alpha=cfg.drift_alpha)
     try:
-        result = test.fit(ref).test(new)
+        result = test.fit(found.ref).test(new)
     except LabelloopError:
         return None  # too few images for this test: nothing to say yet
     top = result.most_shifted(10)
     body = result.to_dict() | {"batch": label}
-    if names is not None:
-        body["top_files"] = [names[int(i)] for i in top]
+    if found.names is not None:
+        body["top_files"] = [found.names[int(i)] for i in top]
     else:
         # Not the batch's ids: a report is read on every dashboard refresh, and
         # an import can be 100,000 images. The shifted ones are flagged.

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
-from numpy.typing import NDArray
-
+from labelloop.loop.monitoring._features import Compared, configured
 from labelloop.loop.workspace import Workspace
 from labelloop.monitor.outliers import OutlierReport
 from labelloop.monitor.registry import OUTLIER_DETECTORS
-from labelloop.store import FlagInput, Item, MonitorReport
+from labelloop.store import FlagInput, MonitorReport
 
 __all__ = ["record_outliers"]
 
 
-def record_outliers(
-    ws: Workspace,
-    batch: list[Item],
-    ref: NDArray[np.float64],
-    new: NDArray[np.float64],
-    label: str,
-    method: str,
-) -> MonitorReport:
-    """Score ``new`` with the detector ``method`` fitted on ``ref``; store the report and flags.
+def record_outliers(ws: Workspace, found: Compared, method: str) -> MonitorReport:
+    """Score the new images with the detector ``method`` fitted on the reference; store the
+    report and flags.
 
     The detector is calibrated on the reference so that about
     ``monitor.outlier_rate`` of ordinary images are flagged: whichever of
@@ -33,25 +23,17 @@ def record_outliers(
 
     Args:
         ws: The open project.
-        batch: The batch's items, in the order of ``new``.
-        ref: ``(n_ref, d)`` features of the reference images.
-        new: ``(n, d)`` features of the batch.
-        label: What the batch was, for the report.
+        found: The batch's items and features, and the reference's features.
         method: A name of :data:`labelloop.monitor.registry.OUTLIER_DETECTORS`.
 
     Returns:
         The stored report.
     """
-    cfg, pid = ws.config.monitor, ws.project.id
-    detector = OUTLIER_DETECTORS.create(method)
-    calibration: dict[str, Any] = {
-        "contamination": cfg.outlier_rate,
-        "quantile": 1.0 - cfg.outlier_rate,
-        "random_state": ws.config.seed,
-    }
-    taken = detector.get_params()
-    detector.set_params(**{k: v for k, v in calibration.items() if k in taken})
-    report = OutlierReport.from_scores(method, detector.fit(ref).score(new), detector.threshold_)
+    cfg, pid, batch, label = ws.config.monitor, ws.project.id, found.items, found.label
+    rate = cfg.outlier_rate
+    detector = configured(OUTLIER_DETECTORS, method, ws, contamination=rate, quantile=1.0 - rate)
+    scores = detector.fit(found.ref).score(found.new)
+    report = OutlierReport.from_scores(method, scores, detector.threshold_)
     flagged = [batch[int(i)] for i in report.flagged]
     return ws.store.monitor.add_report(
         pid,
