@@ -15,6 +15,10 @@ if TYPE_CHECKING:
     from labelloop.server.routes_labelstudio import LabelStudioOptions
 
 
+Host = Annotated[str, typer.Option(help="Interface to listen on.")]
+Port = Annotated[int, typer.Option(help="Port to listen on.")]
+
+
 def _check_port(host: str, port: int) -> None:
     """Fail now, before any work, when the address cannot be listened on."""
     import socket
@@ -79,8 +83,8 @@ def _serve(
 @friendly
 def serve(
     project_dir: ProjectDir,
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
     secure_cookies: Annotated[
         bool, typer.Option(help="Mark session cookies Secure (when served over HTTPS).")
     ] = False,
@@ -274,8 +278,8 @@ def demo(
     project_dir: Annotated[Path, typer.Argument(help="Demo project folder.")] = Path(
         "demo-project"
     ),
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
     task_type: Annotated[
         str,
         typer.Option("--task", help="classification (digits) or detection (digits on canvases)."),

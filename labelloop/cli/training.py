@@ -197,17 +197,18 @@ def _simulate_detection(
     summary = _with_progress(total, settings.repeats, out, run)
     table = Table(Column("strategy", no_wrap=True), "final mAP@0.5", "mean mAP@0.5", "labels")
     for name, entry in summary["strategies"].items():
-        table.add_row(
-            name,
-            f"{entry['final_accuracy_mean']:.3f} ± {entry['final_accuracy_std']:.3f}",
-            f"{entry['mean_accuracy_over_curve']:.3f}",
-            str(entry["final_n_labeled"]),
-        )
+        table.add_row(name, *_accuracy_cells(entry), str(entry["final_n_labeled"]))
     console.print(table)
     console.print(
         f"wrote {out / 'curves.csv'} (accuracy = test mAP@0.5), {out / 'rounds.jsonl'}, "
         f"{out / 'summary.json'}, {out / 'curves.png'}"
     )
+
+
+def _accuracy_cells(entry: dict[str, Any]) -> tuple[str, str]:
+    """A strategy's final accuracy (mean ± std over repeats) and its mean over the curve."""
+    final = f"{entry['final_accuracy_mean']:.3f} ± {entry['final_accuracy_std']:.3f}"
+    return final, f"{entry['mean_accuracy_over_curve']:.3f}"
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
@@ -228,8 +229,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
     for name, s in summary["strategies"].items():
         table.add_row(
             name,
-            f"{s['final_accuracy_mean']:.3f} ± {s['final_accuracy_std']:.3f}",
-            f"{s['mean_accuracy_over_curve']:.3f}",
+            *_accuracy_cells(s),
             fmt(s["labels_to_90"]),
             fmt(s["labels_to_95"]),
             ("≤" if s.get("labels_to_95_ratio_is_bound") else "")
