@@ -31,7 +31,6 @@ from labelloop.plugins import Choice, Configurable, Constraint, Integer, Number
 __all__ = [
     "CONCEPT_DETECTOR_NAMES",
     "ADWINDetector",
-    "ConceptDetectorName",
     "ConceptDriftDetector",
     "ConceptDriftReport",
     "ConceptInputError",
@@ -41,11 +40,8 @@ __all__ = [
     "make_concept_detector",
 ]
 
-ConceptDetectorName = str
-"""A name of :data:`labelloop.monitor.registry.CONCEPT_DETECTORS`, the one list of them."""
-
-CONCEPT_DETECTOR_NAMES: tuple[ConceptDetectorName, ...] = CONCEPT_DETECTORS.names()
-"""The names :func:`make_concept_detector` accepts, sorted."""
+CONCEPT_DETECTOR_NAMES: tuple[str, ...] = CONCEPT_DETECTORS.names()
+"""The names :func:`make_concept_detector` accepts (the registry's, sorted)."""
 
 
 class _RiverDetector(Protocol):
@@ -71,7 +67,7 @@ class ConceptDriftDetector(Configurable, ABC):
         drift_points_: 0-based stream positions at which drift was detected.
     """
 
-    name: ClassVar[ConceptDetectorName]
+    name: ClassVar[str]
     parameter_error = ConceptInputError
     n_seen_: int = field(init=False)
     drift_points_: list[int] = field(init=False)
@@ -129,7 +125,7 @@ class ADWINDetector(ConceptDriftDetector):
         grace_period: Elements seen before the first check, >= 1.
     """
 
-    name: ClassVar[ConceptDetectorName] = "adwin"
+    name: ClassVar[str] = "adwin"
     constraints: ClassVar[Mapping[str, Constraint]] = {
         "clock": Integer(low=1),
         "delta": Number(low=0.0, high=1.0, low_open=True, high_open=True),
@@ -162,7 +158,7 @@ class DDMDetector(ConceptDriftDetector):
         drift_threshold: Deviations above the minimum that mean drift, > 0.
     """
 
-    name: ClassVar[ConceptDetectorName] = "ddm"
+    name: ClassVar[str] = "ddm"
     constraints: ClassVar[Mapping[str, Constraint]] = {
         "drift_threshold": Number(low=0.0, low_open=True),
         "warm_start": Integer(low=1),
@@ -202,7 +198,7 @@ class PageHinkleyDetector(ConceptDriftDetector):
         mode: ``"up"`` (error rate rises), ``"down"`` or ``"both"``.
     """
 
-    name: ClassVar[ConceptDetectorName] = "page_hinkley"
+    name: ClassVar[str] = "page_hinkley"
     constraints: ClassVar[Mapping[str, Constraint]] = {
         "alpha": Number(low=0.0, high=1.0, low_open=True),
         "delta": Number(low=0.0),

@@ -49,7 +49,6 @@ __all__ = [
     "DriftNotFittedError",
     "DriftResult",
     "DriftTest",
-    "DriftTestName",
     "KSDriftTest",
     "MMDDriftTest",
     "correct_p_values",
@@ -58,11 +57,8 @@ __all__ = [
     "shift_weights",
 ]
 
-DriftTestName = str
-"""A name of :data:`labelloop.monitor.registry.DRIFT_TESTS`, the one list of them."""
-
-DRIFT_TEST_NAMES: tuple[DriftTestName, ...] = DRIFT_TESTS.names()
-"""The names :func:`make_drift_test` accepts, sorted."""
+DRIFT_TEST_NAMES: tuple[str, ...] = DRIFT_TESTS.names()
+"""The names :func:`make_drift_test` accepts (the registry's, sorted)."""
 
 _ALPHA = Number(low=0.0, high=1.0, low_open=True, high_open=True)
 
@@ -86,7 +82,7 @@ class DriftTest(Configurable, ABC):
     and implement :meth:`_fit` and :meth:`_test`.
     """
 
-    name: ClassVar[DriftTestName]
+    name: ClassVar[str]
     parameter_error = DriftInputError
     n_features_in_: int = field(init=False)
     n_reference_: int = field(init=False)
@@ -197,7 +193,7 @@ class MMDDriftTest(DriftTest):
             so equal inputs give equal p-values.
     """
 
-    name: ClassVar[DriftTestName] = "mmd"
+    name: ClassVar[str] = "mmd"
     constraints: ClassVar[Mapping[str, Constraint]] = {
         "alpha": _ALPHA,
         "bandwidth": Number(low=0.0, low_open=True, none=True),
@@ -284,7 +280,7 @@ class KSDriftTest(DriftTest):
         alpha: Significance level in (0, 1).
     """
 
-    name: ClassVar[DriftTestName] = "ks"
+    name: ClassVar[str] = "ks"
     constraints: ClassVar[Mapping[str, Constraint]] = {
         "alpha": _ALPHA,
         "correction": Choice(("fdr", "bonferroni")),
@@ -370,7 +366,7 @@ class ClassifierDriftTest(DriftTest):
         random_state: Seed of the fold assignment; None draws a fresh one.
     """
 
-    name: ClassVar[DriftTestName] = "classifier"
+    name: ClassVar[str] = "classifier"
     constraints: ClassVar[Mapping[str, Constraint]] = {
         "alpha": _ALPHA,
         "n_folds": Integer(low=2),

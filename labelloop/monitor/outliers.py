@@ -49,7 +49,6 @@ __all__ = [
     "IsolationForestOutliers",
     "KNNDistanceOutliers",
     "OutlierDetector",
-    "OutlierDetectorName",
     "OutlierError",
     "OutlierNotFittedError",
     "OutlierPlan",
@@ -61,11 +60,8 @@ __all__ = [
     "make_outlier_detector",
 ]
 
-OutlierDetectorName = str
-"""A name of :data:`labelloop.monitor.registry.OUTLIER_DETECTORS`, the one list of them."""
-
-OUTLIER_DETECTOR_NAMES: tuple[OutlierDetectorName, ...] = OUTLIER_DETECTORS.names()
-"""The names :func:`make_outlier_detector` accepts, sorted."""
+OUTLIER_DETECTOR_NAMES: tuple[str, ...] = OUTLIER_DETECTORS.names()
+"""The names :func:`make_outlier_detector` accepts (the registry's, sorted)."""
 
 
 def _check_embeddings(X: object, name: str, *, min_rows: int = 1) -> NDArray[np.float64]:
