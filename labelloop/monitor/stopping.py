@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
@@ -118,14 +118,8 @@ class StopVerdict:
         return None if first is None else int(first)
 
     def to_dict(self) -> dict[str, Any]:
-        """The verdict as a JSON-ready dict."""
-        return {
-            "rule": self.rule,
-            "fired": self.fired,
-            "value": self.value,
-            "threshold": self.threshold,
-            "evidence": self.evidence,
-        }
+        """The verdict as a JSON-ready dict: its fields, the evidence copied."""
+        return asdict(self)
 
 
 class StoppingRule(Protocol):
