@@ -9,6 +9,7 @@ from pathlib import Path
 from labelloop.data.formats._common import (
     IMAGE_FOLDER,
     DetectionDataset,
+    DetectionFormatError,
     DetectionRecord,
     FormatName,
 )
@@ -30,21 +31,23 @@ class DetectionFormat:
 
     Attributes:
         name: The name settings and the CLI use.
-        read_source: Reads the format's file or folder.
+        title: The name people know it by, for messages.
+        read_source: Reads the format's file, or its folder (checked to be one).
         write_annotations: Writes the annotations of records already checked
             against the classes.
         keeps_unlabeled: Whether the format can say "listed but not annotated";
             formats that cannot leave unlabeled records out when writing.
-        writes_file: Whether ``dest`` is one file (images go in a folder
-            beside it) rather than the dataset folder (images go inside).
+        one_file: Whether the annotations are one file (images beside it, in
+            ``image_folder``) rather than a dataset folder (images inside it).
         image_folder: Where written images go, under that folder.
     """
 
     name: FormatName
+    title: str
     read_source: ReadSource
     write_annotations: WriteAnnotations
     keeps_unlabeled: bool
-    writes_file: bool
+    one_file: bool
     image_folder: str = IMAGE_FOLDER
 
     def read(
@@ -54,8 +57,13 @@ class DetectionFormat:
 
         Arguments, result and errors as :func:`labelloop.data.formats.read_detections`.
         """
+        source = Path(source)
+        if not self.one_file and not source.is_dir():
+            raise DetectionFormatError(
+                f"{source} is not a folder; pass the {self.title} dataset folder."
+            )
         root = None if image_root is None else Path(image_root)
-        return self.read_source(Path(source), root, classes)
+        return self.read_source(source, root, classes)
 
     def write(
         self,
@@ -72,6 +80,6 @@ class DetectionFormat:
         dest = Path(dest)
         kept = writable(records, classes, unlabeled=self.keeps_unlabeled)
         written = self.write_annotations(kept, classes, dest)
-        folder = (dest.parent if self.writes_file else dest) / self.image_folder
+        folder = (dest.parent if self.one_file else dest) / self.image_folder
         root = None if image_root is None else Path(image_root)
         return written + copy_images(kept, root, folder)

@@ -231,6 +231,6 @@ def _write(labeled: list[DetectionRecord], classes: Sequence[str], dest: Path) -
     return write_json(dest, payload)
 
 
-COCO = DetectionFormat("coco", _read, _write, keeps_unlabeled=False, writes_file=True)
+COCO = DetectionFormat("coco", "COCO", _read, _write, keeps_unlabeled=False, one_file=True)
 read_coco = COCO.read
 write_coco = COCO.write

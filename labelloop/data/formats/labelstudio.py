@@ -218,6 +218,8 @@ def _write(records: list[DetectionRecord], classes: Sequence[str], dest: Path) -
     return write_json(dest, tasks)
 
 
-LABEL_STUDIO = DetectionFormat("labelstudio", _read, _write, keeps_unlabeled=True, writes_file=True)
+LABEL_STUDIO = DetectionFormat(
+    "labelstudio", "Label Studio", _read, _write, keeps_unlabeled=True, one_file=True
+)
 read_labelstudio = LABEL_STUDIO.read
 write_labelstudio = LABEL_STUDIO.write

@@ -32,7 +32,6 @@ from pathlib import Path
 
 from labelloop.data.formats._common import (
     DetectionDataset,
-    DetectionFormatError,
     DetectionRecord,
     FormatProblem,
     RawBox,
@@ -132,12 +131,7 @@ def _read(source: Path, image_root: Path | None, classes: Sequence[str] | None) 
     ``source`` is the dataset folder (holding ``Annotations/``) or the folder
     of XML files; ``classes=None`` takes ``classes.txt``, else the order of
     first appearance.
-
-    Raises:
-        DetectionFormatError: ``source`` is not a folder.
     """
-    if not source.is_dir():
-        raise DetectionFormatError(f"{source} is not a folder; pass the VOC dataset folder.")
     folder = source / ANNOTATION_FOLDER
     folder = folder if folder.is_dir() else source
     if classes is None:
@@ -186,7 +180,13 @@ def _write(labeled: list[DetectionRecord], classes: Sequence[str], dest: Path) -
 
 
 VOC = DetectionFormat(
-    "voc", _read, _write, keeps_unlabeled=False, writes_file=False, image_folder=VOC_IMAGE_FOLDER
+    "voc",
+    "VOC",
+    _read,
+    _write,
+    keeps_unlabeled=False,
+    one_file=False,
+    image_folder=VOC_IMAGE_FOLDER,
 )
 read_voc = VOC.read
 write_voc = VOC.write

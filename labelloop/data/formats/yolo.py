@@ -142,11 +142,8 @@ def _read(source: Path, image_root: Path | None, classes: Sequence[str] | None) 
     folder has neither ``data.yaml`` nor ``classes.txt``.
 
     Raises:
-        DetectionFormatError: ``source`` is not a folder, or no class names
-            can be found.
+        DetectionFormatError: No class names can be found.
     """
-    if not source.is_dir():
-        raise DetectionFormatError(f"{source} is not a folder; pass the YOLO dataset folder.")
     names = _declared_classes(source)
     if names is None:
         if classes is None:
@@ -157,7 +154,7 @@ def _read(source: Path, image_root: Path | None, classes: Sequence[str] | None) 
         names = list(classes)
     dataset_classes, allowed = resolve_classes(names, classes)
     layered = (source / IMAGE_FOLDER).is_dir()
-    images = Path(image_root) if image_root is not None else source
+    images = image_root if image_root is not None else source
     if image_root is None and layered:
         images = source / IMAGE_FOLDER
     labels = source / LABEL_FOLDER if layered else source
@@ -224,6 +221,6 @@ def _write(records: list[DetectionRecord], classes: Sequence[str], dest: Path) -
     return written
 
 
-YOLO = DetectionFormat("yolo", _read, _write, keeps_unlabeled=True, writes_file=False)
+YOLO = DetectionFormat("yolo", "YOLO", _read, _write, keeps_unlabeled=True, one_file=False)
 read_yolo = YOLO.read
 write_yolo = YOLO.write

@@ -51,13 +51,14 @@ class _Toy:
         path.write_text("written")
         return [path]
 
-    def format(self, *, keeps_unlabeled: bool = False, writes_file: bool = True) -> DetectionFormat:
+    def format(self, *, keeps_unlabeled: bool = False, one_file: bool = True) -> DetectionFormat:
         return DetectionFormat(
             "coco",
+            "Toy",
             self.read_source,
             self.write_annotations,
             keeps_unlabeled=keeps_unlabeled,
-            writes_file=writes_file,
+            one_file=one_file,
         )
 
 
@@ -80,13 +81,13 @@ def test_write_hands_the_format_only_the_records_it_keeps(
 
 
 @pytest.mark.parametrize(
-    ("dest", "folder", "writes_file"),
+    ("dest", "folder", "one_file"),
     [("out.json", "images", True), ("out", "out/images", False)],
 )
 def test_write_copies_the_kept_images_where_the_format_keeps_them(
-    dest: str, folder: str, writes_file: bool, tmp_path: Path
+    dest: str, folder: str, one_file: bool, tmp_path: Path
 ) -> None:
-    toy = _Toy().format(writes_file=writes_file)
+    toy = _Toy().format(one_file=one_file)
 
     written = toy.write(RECORDS, ["cat"], tmp_path / dest, image_root=_images(tmp_path / "src"))
 
@@ -113,6 +114,24 @@ def test_read_hands_the_format_paths(tmp_path: Path) -> None:
 
     assert toy.read == (tmp_path / "a.json", tmp_path, ["cat"])
     assert isinstance(toy.read[0], Path)
+
+
+@pytest.mark.parametrize(("detection_format", "title"), [(VOC, "VOC"), (YOLO, "YOLO")])
+def test_a_folder_format_refuses_a_source_that_is_not_a_folder(
+    detection_format: DetectionFormat, title: str, tmp_path: Path
+) -> None:
+    (tmp_path / "a.json").write_text("[]")
+
+    with pytest.raises(DetectionFormatError, match=f"pass the {title} dataset folder"):
+        detection_format.read(tmp_path / "a.json")
+
+
+def test_a_one_file_format_hands_its_file_to_the_format(tmp_path: Path) -> None:
+    toy = _Toy()
+
+    toy.format(one_file=True).read(tmp_path / "a.json")
+
+    assert toy.read == (tmp_path / "a.json", None, None)
 
 
 def test_each_format_name_has_one_format_whose_methods_are_the_module_functions() -> None:
