@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -16,9 +17,10 @@ from labelloop.loop.monitoring import (
 )
 from labelloop.server.deps import trainer_of, workspace_of
 from labelloop.server.errors import unprocessable
-from labelloop.server.schemas import FromRecord, PathId
+from labelloop.server.schemas import FromRecord, PathId, RecordOut
 from labelloop.server.security import Caller, require
-from labelloop.store import FLAG_KINDS, REPORT_KINDS
+from labelloop.server.trainer import LabelErrorJob
+from labelloop.store import FLAG_KINDS, REPORT_KINDS, MonitorReport
 
 __all__ = ["router"]
 
@@ -27,16 +29,9 @@ Annotator = Annotated[Caller, Depends(require("annotator"))]
 Reviewer = Annotated[Caller, Depends(require("reviewer"))]
 
 
-class ReportOut(FromRecord):
+@dataclass(frozen=True)
+class ReportOut(MonitorReport, RecordOut):
     """One finding of the monitor."""
-
-    id: int
-    kind: str
-    alert: bool
-    summary: str
-    body: dict[str, Any]
-    round_id: int | None
-    created_at: datetime
 
 
 class FlagOut(FromRecord):
@@ -53,19 +48,9 @@ class FlagOut(FromRecord):
     resolution: str | None
 
 
-class LabelErrorJobOut(FromRecord):
+@dataclass(frozen=True)
+class LabelErrorJobOut(LabelErrorJob, RecordOut):
     """A label-error search running in the background, or its outcome."""
-
-    id: int
-    state: Literal["running", "done", "failed"]
-    step: str
-    progress: float
-    requested_by: str | None
-    started_at: datetime
-    finished_at: datetime | None
-    report_id: int | None
-    summary: str | None
-    message: str | None
 
 
 class OverviewOut(BaseModel):

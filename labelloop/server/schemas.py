@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-from labelloop.store import Role
+from labelloop.store import LabelEvent, Role
 
 __all__ = [
     "DB_INT_MAX",
@@ -26,6 +27,7 @@ __all__ = [
     "PredictionOut",
     "ProjectOut",
     "QueryId",
+    "RecordOut",
     "ServedOut",
     "SessionOut",
     "TokenIn",
@@ -61,6 +63,27 @@ class LoginIn(_In):
 
     username: str = Field(min_length=1, max_length=100)
     password: str = Field(min_length=1, max_length=1000)
+
+
+class RecordOut:
+    """A response that is a store record as it is, all its fields in its order.
+
+    A response class subclasses both the record and this, as a dataclass
+    (``@dataclass(frozen=True) class ReportOut(MonitorReport, RecordOut)``):
+    the fields are the record's, said once there; the docstring is the
+    response's description. The API's schema lists every field as required,
+    since an answer always carries them all, defaults included.
+    """
+
+    __pydantic_config__: ClassVar[ConfigDict] = ConfigDict(
+        json_schema_serialization_defaults_required=True
+    )
+    __dataclass_fields__: ClassVar[dict[str, Any]]  # a subclass is a dataclass
+
+    @classmethod
+    def of(cls, record: object) -> Self:
+        """The response carrying ``record``'s fields."""
+        return cls(**{f.name: getattr(record, f.name) for f in fields(cls)})
 
 
 class FromRecord(BaseModel):
@@ -149,21 +172,9 @@ class ItemOut(FromRecord):
         return f"/api/items/{self.id}/image"
 
 
-class EventOut(FromRecord):
+@dataclass(frozen=True, kw_only=True)
+class EventOut(LabelEvent, RecordOut):
     """One label event."""
-
-    id: int
-    item_id: int
-    seq: int
-    value: Any
-    source: str
-    action: str
-    annotator: str | None
-    model_version: str | None
-    confidence: float | None
-    supersedes_id: int | None
-    lease_id: int | None
-    created_at: datetime
 
 
 class PredictionOut(BaseModel):

@@ -143,7 +143,7 @@ class Item(_Image):
     meta: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LabelEvent:
     """One append-only label event; ``value`` None means "unlabeled from here on"."""
 
@@ -157,8 +157,8 @@ class LabelEvent:
     model_version: str | None
     confidence: float | None
     supersedes_id: int | None
-    created_at: datetime
     lease_id: int | None = None
+    created_at: datetime
 
 
 @dataclass(frozen=True)
