@@ -4,11 +4,13 @@ The backbone runs once per image: its feature vectors are kept in a cache
 folder keyed by the backbone, its weights and input size, and a hash of the
 image's pixels, so every later round (and every later pass over the pool)
 reads them instead of running the network. Each fit trains only the head,
-a standardised logistic regression (``head="logreg"``) or a one-hidden-layer
-MLP (``"mlp"``), in seconds. ``predict_samples`` draws from bootstrap clones
-of the head (a bagged committee over the embeddings) for the Bayesian
-strategies; ``embed`` returns the backbone's features, which the diversity
-strategies (core-set, TypiClust, BADGE-like) read.
+a standardised logistic regression (``head="logreg"``), a one-hidden-layer
+MLP (``"mlp"``) or that MLP in torch with dropout (``"mlp_dropout"``,
+:mod:`~labelloop.learners.dropout_head`), in seconds. ``predict_samples``
+feeds the Bayesian strategies: the scikit-learn heads draw from their
+bootstrap clones (a bagged committee over the embeddings), ``"mlp_dropout"``
+from Monte Carlo dropout passes. ``embed`` returns the backbone's features,
+which the diversity strategies (core-set, TypiClust, BADGE-like) read.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from labelloop.learners._validation import (
 )
 from labelloop.learners.backbones import BACKBONE_NAMES, Backbone, build_backbone
 from labelloop.learners.base import Images, Labels
+from labelloop.learners.dropout_head import DropoutMLPHead
 from labelloop.learners.errors import (
     InvalidParameterError,
     ModelFileCorruptError,
@@ -54,7 +57,17 @@ __all__ = ["EmbeddingCache", "EmbeddingClassifier"]
 _CHECKPOINT = Checkpoint(
     "EmbeddingClassifier", version=1, hint="load it with the learner that wrote it.", pickled=True
 )
-HEADS = ("logreg", "mlp")
+HEADS = ("logreg", "mlp", "mlp_dropout")
+
+Head = SklearnLearner | DropoutMLPHead
+"""A fitted head: a scikit-learn one (its samples are bootstrap clones) or the MC-dropout MLP."""
+
+
+def _new_head(head: str, n_classes: int, bagging: int, random_state: int) -> Head:
+    if head == "mlp_dropout":
+        return DropoutMLPHead(n_classes=n_classes, random_state=random_state)
+    estimator = _head_estimator(head, random_state)
+    return SklearnLearner(estimator, n_classes, bagging=bagging, random_state=random_state)
 
 
 def _head_estimator(head: str, random_state: int) -> Any:
@@ -164,10 +177,12 @@ class EmbeddingClassifier(Configurable):
         input_shape: ``(channels, height, width)`` of the images.
         weights: ``"none"``, ``"imagenet"`` or a state-dict file.
         input_size: Side the backbone sees (images are resized to it).
-        head: ``"logreg"`` or ``"mlp"``.
+        head: ``"logreg"``, ``"mlp"`` (scikit-learn) or ``"mlp_dropout"``
+            (:class:`~labelloop.learners.dropout_head.DropoutMLPHead`).
         cache_root: Folder that holds the embedding caches (one subfolder per
             backbone, weights and input size); None keeps them in memory only.
-        bagging: Bootstrap clones of the head for ``predict_samples``.
+        bagging: Bootstrap clones of a scikit-learn head for ``predict_samples``
+            (``"mlp_dropout"`` samples by Monte Carlo dropout instead).
         random_state: Seeds the head, its clones and random (``"none"``) backbone weights.
         device: Torch device of the backbone (None: CUDA when available).
         batch_size: Images per backbone forward pass.
@@ -198,7 +213,7 @@ class EmbeddingClassifier(Configurable):
     device: str | None = None
     batch_size: int = 64
 
-    head_: SklearnLearner | None = field(init=False, default=None)
+    head_: Head | None = field(init=False, default=None)
     # Built on first use, and again where the learner is unpickled (see __getstate__).
     _network: Backbone | None = field(init=False, default=None, repr=False)
     _cache: EmbeddingCache | None = field(init=False, default=None, repr=False)
@@ -278,12 +293,9 @@ class EmbeddingClassifier(Configurable):
         self, X: Images, y: Labels, X_val: Images | None = None, y_val: Labels | None = None
     ) -> Self:
         """Train the head on the images' embeddings (the validation side is not used to fit)."""
-        n_classes = self.check_params()["n_classes"]
-        self.head_ = SklearnLearner(
-            _head_estimator(self.head, self.random_state),
-            n_classes,
-            bagging=self.bagging,
-            random_state=self.random_state,
+        checked = self.check_params()
+        self.head_ = _new_head(
+            checked["head"], checked["n_classes"], checked["bagging"], checked["random_state"]
         )
         self.head_.fit(self._features(X), y)
         return self
@@ -292,8 +304,8 @@ class EmbeddingClassifier(Configurable):
         """Train the head again on every label."""
         return self.fit(X, y)
 
-    def _fitted(self) -> SklearnLearner:
-        head: SklearnLearner = check_fitted(self, "head_")
+    def _fitted(self) -> Head:
+        head: Head = check_fitted(self, "head_")
         return head
 
     def predict_proba(self, X: NDArray[np.floating]) -> NDArray[np.float64]:
@@ -301,7 +313,11 @@ class EmbeddingClassifier(Configurable):
         return self._fitted().predict_proba(self._features(X))
 
     def predict_samples(self, X: NDArray[np.floating], n_samples: int = 20) -> NDArray[np.float64]:
-        """Probabilities of the head's bootstrap clones, shape ``(clones, n, n_classes)``."""
+        """Probabilities of the head's samples, shape ``(k, n, n_classes)``.
+
+        A scikit-learn head gives one sample per bootstrap clone (``k`` at most
+        ``bagging``); ``"mlp_dropout"`` gives ``n_samples`` Monte Carlo dropout passes.
+        """
         return self._fitted().predict_samples(self._features(X), n_samples)
 
     def save(self, path: Path) -> None:
@@ -336,7 +352,7 @@ class EmbeddingClassifier(Configurable):
                 f"{path} was saved for {state['config']}, not {self._config()}"
             )
         head = pickle.loads(state["head"])
-        if not isinstance(head, SklearnLearner):
+        if not isinstance(head, SklearnLearner | DropoutMLPHead):
             raise ModelFileCorruptError(f"{path} holds no head")
         self.head_ = head
         return self
