@@ -203,7 +203,7 @@ class BackboneConfig(BaseModel):
     weights: str = Field(default="none", min_length=1, max_length=1000)
     mode: Literal["finetune", "embed"] = "finetune"
     input_size: int = Field(default=224, ge=32, le=1024)
-    head: Literal["logreg", "mlp"] = "logreg"
+    head: Literal["logreg", "mlp", "mlp_dropout"] = "logreg"
 
 
 class ProjectConfig(BaseModel):
