@@ -60,18 +60,28 @@ def fit_detector(
     X: NDArray[np.float32],
     targets: Sequence[BoxTargets],
     is_val: NDArray[np.bool_],
+    *,
+    refit: bool = True,
 ) -> DetectionMetrics | None:
-    """Fit on the training split (early stopping on the validation split) and validate.
+    """Fit on the training split (early stopping on the validation split), validate, refit.
+
+    No label is wasted, as for classification (:func:`labelloop.loop.engine.fit_split`):
+    the validation split gives honest metrics and early stopping from a model
+    that did not see it, and then, with ``refit``, the detector trains again
+    on every image for the epochs validation chose (:meth:`TorchDetector.refit`).
+    The refitted detector is the one that ranks the pool and proposes boxes.
 
     Args:
         detector: the detector, warm-started if it was fitted or loaded before.
         X: ``(n, C, H, W)`` the labeled images.
         targets: one :class:`BoxTargets` per image.
         is_val: ``(n,)`` True for images of the validation split.
+        refit: train the final detector on all labels.
 
     Returns:
-        mAP on the validation split, or None when it is empty. With an empty
-        training split the validation images are trained on instead.
+        mAP on the validation split of the detector that did not see it, or
+        None when it is empty. With an empty training split the validation
+        images are trained on instead.
     """
     train, val = np.flatnonzero(~is_val).tolist(), np.flatnonzero(is_val).tolist()
     if not train:  # nothing to train on but validation images: train on them
@@ -81,7 +91,10 @@ def fit_detector(
         return None
     val_targets = [targets[i] for i in val]
     detector.fit(X[train], [targets[i] for i in train], X[val], val_targets)
-    return detection_map(detector.predict(X[val]), val_targets, list(detector.classes))
+    held_out = detection_map(detector.predict(X[val]), val_targets, list(detector.classes))
+    if refit:
+        detector.refit(X, targets)
+    return held_out
 
 
 def warm_detector(ws: Workspace) -> TorchDetector:
@@ -181,10 +194,14 @@ class DetectionTask:
         is_val = np.array([item.split == "val" for item in items])
         detector = warm_detector(ctx.ws)
         ctx.step("fit", 0.3)
-        validation = fit_detector(detector, X, targets, is_val)
-        ctx.metrics.n_train, ctx.metrics.n_val = int((~is_val).sum()), int(is_val.sum())
+        # Validated on the held-out side, then refitted on every label (no label wasted).
+        refit = cfg.refit_on_all_labels
+        validation = fit_detector(detector, X, targets, is_val, refit=refit)
+        metrics = ctx.metrics
+        metrics.n_train, metrics.n_val = int((~is_val).sum()), int(is_val.sum())
+        metrics.refit_on = len(targets) if refit or validation is None else metrics.n_train
         if validation is not None:
-            ctx.metrics.validation = validation.to_dict()
+            metrics.validation = validation.to_dict()
         return detector
 
     def score(self, ctx: RoundContext, model: Any, strategy: str) -> _Scored | None:

@@ -1,5 +1,6 @@
 """TorchDetector on tiny synthetic scenes: bright squares and crosses on noisy canvases."""
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -175,6 +176,42 @@ def test_cold_start_reinitialises(data: tuple[NDArray[np.float32], list[BoxTarge
     initial = weights(quick(epochs=0).fit(*data))
     assert all(torch.equal(initial[k], v) for k, v in weights(detector).items())
     assert not all(torch.equal(trained[k], v) for k, v in weights(detector).items())
+
+
+@pytest.mark.parametrize("warm", [True, False], ids=["warm", "fresh"])
+def test_refit_trains_on_every_image_from_where_the_validated_fit_started(
+    data: tuple[NDArray[np.float32], list[BoxTargets]], warm: bool
+) -> None:
+    """The refit equals a fit on all images for the chosen epochs, from the same start:
+    the weights the validated fit started from, not the validated model."""
+    images, targets = data
+    detector = quick(epochs=3, early_stopping_min_val=2)
+    if warm:
+        detector.fit(images, targets)  # a previous round's model to start from
+    start = copy.deepcopy(detector)
+    detector.fit(images[:10], targets[:10], images[10:], targets[10:])
+    validated = (detector.history_, detector.best_epoch_)
+    held_out = weights(detector)
+    detector.refit(images, targets)
+    assert (detector.history_, detector.best_epoch_) == validated
+    assert detector.refit_epochs_ == validated[1] >= 1
+    start.epochs = validated[1]
+    expected = weights(start.fit(images, targets))
+    assert all(torch.equal(expected[k], v) for k, v in weights(detector).items())
+    assert not all(torch.equal(held_out[k], v) for k, v in weights(detector).items())
+
+
+def test_refit_after_a_fit_that_ran_no_epoch_keeps_the_weights(
+    data: tuple[NDArray[np.float32], list[BoxTargets]],
+) -> None:
+    images, targets = data
+    with pytest.raises(NotFittedError, match="fit"):
+        quick().refit(images, targets)
+    detector = quick(epochs=0).fit(images[:10], targets[:10], images[10:], targets[10:])
+    before = weights(detector)
+    detector.refit(images, targets)
+    assert detector.refit_epochs_ == 0
+    assert all(torch.equal(before[k], v) for k, v in weights(detector).items())
 
 
 def test_negative_images_and_validation_split_are_accepted() -> None:

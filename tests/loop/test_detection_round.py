@@ -64,6 +64,7 @@ def test_a_round_fits_ranks_and_proposes_boxes(tmp_path: Path) -> None:
     assert result.round.strategy == "entropy_sum" and result.round.model_id is not None
     assert result.metrics.n_labeled == N_LABELED
     assert (result.metrics.n_val or 0) >= 1 and (result.metrics.n_train or 0) >= 1
+    assert result.metrics.refit_on == N_LABELED  # validated, then refitted on every label
     validation = result.metrics.validation
     assert validation is not None
     assert 0.0 <= validation["map"] <= validation["map50"] <= 1.0
@@ -109,6 +110,19 @@ def test_the_next_round_starts_from_the_saved_model(
     assert second.round.model_id != first.round.model_id and len(starts) == 1
     for name, tensor in saved["state_dict"].items():
         assert torch.equal(starts[0][name], tensor), name
+
+
+def test_without_refit_on_all_labels_the_validation_side_never_trains(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = _project(tmp_path, auto_label_threshold=None, refit_on_all_labels=False)
+
+    def no_refit(self: TorchDetector, *args: object) -> TorchDetector:
+        raise AssertionError("refit_on_all_labels is off")
+
+    monkeypatch.setattr(TorchDetector, "refit", no_refit)
+    metrics = run_round(ws).metrics
+    assert metrics.n_train is not None and metrics.refit_on == metrics.n_train < N_LABELED
 
 
 def test_confident_images_are_auto_labeled_with_their_boxes(tmp_path: Path) -> None:

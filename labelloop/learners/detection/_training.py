@@ -1,19 +1,36 @@
 """The training loop and the input conversions behind :class:`~labelloop.learners.TorchDetector`."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import torch
 from numpy.typing import NDArray
-from torch import Tensor
+from torch import Tensor, nn
 from torchvision.models.detection import FCOS
 
-from labelloop.learners._schedule import EarlyStopping, StepBudget, run_epochs, warmup_cosine
-from labelloop.learners.detection._net import mirror_boxes, training_loss
+from labelloop.learners._schedule import (
+    EarlyStopping,
+    StatsT,
+    StepBudget,
+    run_epochs,
+    warmup_cosine,
+)
+from labelloop.learners.detection._net import mirror_boxes, training_loss, xywh_to_xyxy
+from labelloop.learners.detection.types import BoxTargets
+from labelloop.learners.errors import InvalidInputError
 from labelloop.learners.training import epoch_order
 
-__all__ = ["DetectionEpochStats", "TargetTensors", "train_detector"]
+__all__ = [
+    "DetectionEpochStats",
+    "EpochTools",
+    "FitSettings",
+    "TargetTensors",
+    "run_adamw",
+    "target_tensors",
+    "train_detector",
+]
 
 # Gradients of a detector trained from scratch spike in the first steps; clipping
 # their norm keeps AdamW from jumping out of the basin.
@@ -40,6 +57,38 @@ class DetectionEpochStats:
     val_loss: float | None = None
 
 
+def target_tensors(
+    targets: Sequence[BoxTargets], classes: Sequence[str], suffix: str = ""
+) -> list[TargetTensors]:
+    """Box labels as torchvision takes them, each checked against ``classes``.
+
+    Args:
+        targets: One :class:`BoxTargets` per image, boxes ``(x, y, width, height)``.
+        classes: The detector's class names; labels index into them.
+        suffix: Appended to ``targets`` in messages (``"_val"``).
+
+    Raises:
+        InvalidInputError: If an entry is not a :class:`BoxTargets` or has a
+            class index outside ``[0, len(classes))``.
+    """
+    converted = []
+    for index, target in enumerate(targets):
+        if not isinstance(target, BoxTargets):
+            raise InvalidInputError(
+                f"targets{suffix}[{index}] is a {type(target).__name__}; wrap the boxes "
+                "in BoxTargets(boxes=..., labels=...)."
+            )
+        if target.labels.size and (target.labels.min() < 0 or target.labels.max() >= len(classes)):
+            raise InvalidInputError(
+                f"targets{suffix}[{index}] has a class index outside [0, {len(classes)}); "
+                f"the classes are {list(classes)}."
+            )
+        converted.append(
+            {"boxes": xywh_to_xyxy(target.boxes), "labels": torch.from_numpy(target.labels.copy())}
+        )
+    return converted
+
+
 def _batch_targets(
     targets: Sequence[TargetTensors], index: Tensor, flips: Tensor, width: int, device: torch.device
 ) -> list[TargetTensors]:
@@ -53,25 +102,104 @@ def _batch_targets(
     return batch
 
 
+class FitSettings(Protocol):
+    """The detector parameters a fit reads; a :class:`~labelloop.learners.TorchDetector` has all.
+
+    Attributes:
+        batch_size: Images per mini-batch.
+        min_epoch_samples: Fewest images an epoch draws (small sets are
+            passed over several times).
+        lr: Peak AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        patience: Epochs without improvement before stopping.
+        augment: If true, mirror each training image left-right with
+            probability 1/2.
+        random_state: Seeds shuffling and mirroring.
+        min_steps: Fewest optimiser steps of a fit.
+        early_stopping_min_val: Fewest validation images early stopping trusts.
+    """
+
+    batch_size: int
+    min_epoch_samples: int
+    lr: float
+    weight_decay: float
+    patience: int
+    augment: bool
+    random_state: int
+    min_steps: int
+    early_stopping_min_val: int
+
+
+@dataclass(frozen=True)
+class EpochTools:
+    """What every epoch of one fit steps: the optimiser, its schedule, the shuffling generator."""
+
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    generator: torch.Generator
+
+
+def run_adamw(
+    model: nn.Module,
+    budget: StepBudget,
+    epoch: Callable[[EpochTools, int], StatsT],
+    *,
+    lr: float,
+    weight_decay: float,
+    seed: int,
+    patience: int,
+    trusted: bool,
+) -> tuple[list[StatsT], int]:
+    """Train ``model`` with AdamW over ``budget``: warm-up + cosine, guarded early stopping.
+
+    The optimiser, its :func:`~labelloop.learners._schedule.warmup_cosine`
+    schedule over the planned steps and a generator seeded with ``seed`` are
+    made once and handed to ``epoch`` with each epoch's number;
+    :class:`~labelloop.learners._schedule.EarlyStopping` (from
+    ``budget.min_steps`` on, if the validation side is ``trusted``) decides
+    after each epoch and puts the best epoch's weights back.
+
+    Args:
+        model: The network, on its device.
+        budget: How many epochs, of how many steps, to plan for.
+        epoch: Trains one epoch (numbered from 1) with the tools; returns its stats.
+        lr: Peak AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        seed: Seeds the generator the epochs shuffle and augment with.
+        patience: Epochs without a lower validation loss before stopping.
+        trusted: Whether the validation side is large enough to choose an epoch.
+
+    Returns:
+        The stats of each epoch run, and the epoch whose weights the model
+        holds (``0`` when none ran). The model is left in eval mode.
+    """
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    tools = EpochTools(
+        optimizer,
+        warmup_cosine(optimizer, budget.planned_steps),
+        torch.Generator().manual_seed(seed),
+    )
+    stopping = EarlyStopping(patience, budget.min_steps, trusted=trusted)
+    return run_epochs(model, budget, stopping, lambda number: epoch(tools, number))
+
+
 def _train_epoch(
     model: FCOS,
-    optimizer: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    tools: EpochTools,
     images: Tensor,
     targets: Sequence[TargetTensors],
     *,
     batch_size: int,
     min_samples: int,
     augment: bool,
-    generator: torch.Generator,
     device: torch.device,
 ) -> float:
     model.train()
     total, seen = 0.0, 0
     width = images.shape[-1]
-    order = epoch_order(images.shape[0], min_samples, generator)
+    order = epoch_order(images.shape[0], min_samples, tools.generator)
     for index in torch.split(order, batch_size):
-        flips = torch.rand(index.shape[0], generator=generator) < 0.5
+        flips = torch.rand(index.shape[0], generator=tools.generator) < 0.5
         if not augment:
             flips[:] = False
         batch = images[index]
@@ -81,11 +209,11 @@ def _train_epoch(
             batch.to(device),
             _batch_targets(targets, index, flips, width, device),
         )
-        optimizer.zero_grad(set_to_none=True)
+        tools.optimizer.zero_grad(set_to_none=True)
         torch.autograd.backward(loss)
         torch.nn.utils.clip_grad_norm_(model.parameters(), _MAX_GRAD_NORM)
-        optimizer.step()
-        scheduler.step()
+        tools.optimizer.step()
+        tools.scheduler.step()
         total += float(loss.detach()) * index.shape[0]
         seen += index.shape[0]
     return total / seen
@@ -117,26 +245,19 @@ def train_detector(
     *,
     validation: tuple[NDArray[np.float32], Sequence[TargetTensors]] | None,
     epochs: int,
-    batch_size: int,
-    min_epoch_samples: int,
-    lr: float,
-    weight_decay: float,
-    patience: int,
-    augment: bool,
-    seed: int,
+    settings: FitSettings,
     device: torch.device,
-    min_steps: int = 0,
-    min_val: int = 1,
 ) -> tuple[list[DetectionEpochStats], int]:
     """Train ``model`` in place with AdamW, a warm-up + cosine schedule and guarded early stopping.
 
-    The fit runs ``epochs`` epochs, or more until it has taken ``min_steps``
-    optimiser steps (``epochs=0`` trains nothing). With a validation split of
-    at least ``min_val`` images, the validation loss is measured after each
-    epoch; once ``min_steps`` are done, training stops when it has not
-    improved for ``patience`` epochs and the best epoch's weights are put
-    back. A smaller split is measured but chooses nothing. The model is left
-    in eval mode. See :mod:`labelloop.learners._schedule`.
+    The fit runs ``epochs`` epochs, or more until it has taken
+    ``settings.min_steps`` optimiser steps (``epochs=0`` trains nothing).
+    With a validation split of at least ``settings.early_stopping_min_val``
+    images, the validation loss is measured after each epoch; once
+    ``min_steps`` are done, training stops when it has not improved for
+    ``settings.patience`` epochs and the best epoch's weights are put back.
+    A smaller split is measured but chooses nothing. The model is left in
+    eval mode. See :func:`run_adamw` and :mod:`labelloop.learners._schedule`.
 
     Args:
         model: The detector, on ``device``.
@@ -144,44 +265,29 @@ def train_detector(
         targets: One target per image, boxes x1y1x2y2 on the CPU.
         validation: ``(images, targets)`` of the validation split, or ``None``.
         epochs: Epochs to train (more if ``min_steps`` needs them).
-        batch_size: Images per mini-batch.
-        min_epoch_samples: Fewest images an epoch draws (small sets are
-            passed over several times).
-        lr: Peak AdamW learning rate.
-        weight_decay: AdamW weight decay.
-        patience: Epochs without improvement before stopping.
-        augment: If true, mirror each training image left-right with
-            probability 1/2.
-        seed: Seeds shuffling and mirroring.
+        settings: Batch size, epoch size, optimiser, stopping and seed
+            (:class:`FitSettings`; the detector passes itself).
         device: Device to train on.
-        min_steps: Fewest optimiser steps of a fit.
-        min_val: Fewest validation images early stopping trusts.
 
     Returns:
         The stats of each epoch, and the epoch whose weights the model holds
         (``0`` when none ran).
     """
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    n = images.shape[0]
-    budget = StepBudget(epochs, min_steps, -(-max(n, min_epoch_samples) // batch_size) if n else 0)
-    scheduler = warmup_cosine(optimizer, budget.planned_steps)
-    generator = torch.Generator().manual_seed(seed)
-    images_t = torch.from_numpy(images)
-    stopping = EarlyStopping(
-        patience, min_steps, trusted=validation is not None and len(validation[1]) >= min_val
+    n, batch_size, min_samples = images.shape[0], settings.batch_size, settings.min_epoch_samples
+    budget = StepBudget(
+        epochs, settings.min_steps, -(-max(n, min_samples) // batch_size) if n else 0
     )
+    images_t = torch.from_numpy(images)
 
-    def one_epoch(epoch: int) -> DetectionEpochStats:
+    def one_epoch(tools: EpochTools, epoch: int) -> DetectionEpochStats:
         train_loss = _train_epoch(
             model,
-            optimizer,
-            scheduler,
+            tools,
             images_t,
             targets,
             batch_size=batch_size,
-            min_samples=min_epoch_samples,
-            augment=augment,
-            generator=generator,
+            min_samples=min_samples,
+            augment=settings.augment,
             device=device,
         )
         if validation is None:
@@ -192,4 +298,13 @@ def train_detector(
         )
         return DetectionEpochStats(epoch, train_loss, val_loss)
 
-    return run_epochs(model, budget, stopping, one_epoch)
+    return run_adamw(
+        model,
+        budget,
+        one_epoch,
+        lr=settings.lr,
+        weight_decay=settings.weight_decay,
+        seed=settings.random_state,
+        patience=settings.patience,
+        trusted=validation is not None and len(validation[1]) >= settings.early_stopping_min_val,
+    )

@@ -13,6 +13,7 @@ box survives a mirrored and a noisy copy of the image.
 """
 
 from collections.abc import Sequence
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Self, cast
 
@@ -34,12 +35,12 @@ from labelloop.learners.detection._net import (
     matched_iou,
     mirror_boxes,
     pooled_features,
-    xywh_to_xyxy,
     xyxy_to_xywh,
 )
 from labelloop.learners.detection._training import (
     DetectionEpochStats,
     TargetTensors,
+    target_tensors,
     train_detector,
 )
 from labelloop.learners.detection.types import BoxTargets, ImageDetections
@@ -55,6 +56,7 @@ _CHECKPOINT = Checkpoint("TorchDetector", version=1)
 _STABILITY_NOISE = 0.02
 
 
+@dataclass(eq=False, repr=False)
 class TorchDetector(Configurable):
     """An FCOS object detector that the labeling loop fits, scores with and stores.
 
@@ -62,7 +64,8 @@ class TorchDetector(Configurable):
     mirrored at random. Given a validation split it stops early on the
     validation loss and keeps the best epoch's weights; otherwise it trains
     for ``epochs`` epochs. With ``warm_start`` a later fit continues from the
-    current weights (same architecture, classes and channels). A fit is
+    current weights (same architecture, classes and channels). :meth:`refit`
+    then trains again on every label, validation images included. A fit is
     reproducible on the CPU for a fixed ``random_state``, and leaves torch's
     global random state as it was.
 
@@ -108,8 +111,10 @@ class TorchDetector(Configurable):
         network_: The trained FCOS model, in eval mode, on ``device_``.
         device_: The device it lives on.
         history_: Stats of each epoch of the last fit.
-        best_epoch_: Epoch of the last fit whose weights the network holds.
+        best_epoch_: Epoch of the last fit whose weights the network holds
+            (after :meth:`refit`, the validated fit's choice).
         skipped_weights_: Names in ``weights_path`` that did not fit.
+        refit_epochs_: Epochs the last :meth:`refit` was asked for.
     """
 
     constraints: ClassVar[dict[str, Constraint]] = {
@@ -134,56 +139,38 @@ class TorchDetector(Configurable):
     }
     parameter_error = InvalidParameterError
 
-    network_: FCOS
-    device_: torch.device
-    history_: list[DetectionEpochStats]
-    best_epoch_: int
-    skipped_weights_: list[str]
+    classes: Sequence[str]
+    _: KW_ONLY
+    architecture: Architecture = "fcos_tiny"
+    image_channels: int = 1
+    epochs: int = 20
+    batch_size: int = 16
+    min_epoch_samples: int = 128
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    patience: int = 5
+    augment: bool = True
+    random_state: int = 0
+    device: str | None = "auto"
+    weights_path: Path | None = None
+    score_threshold: float = 0.05
+    nms_threshold: float = 0.6
+    max_detections: int = 100
+    warm_start: bool = True
+    inference_batch_size: int = 64
+    min_steps: int = 160
+    early_stopping_min_val: int = 20
 
-    def __init__(
-        self,
-        classes: Sequence[str],
-        *,
-        architecture: Architecture = "fcos_tiny",
-        image_channels: int = 1,
-        epochs: int = 20,
-        batch_size: int = 16,
-        min_epoch_samples: int = 128,
-        lr: float = 2e-3,
-        weight_decay: float = 1e-4,
-        patience: int = 5,
-        augment: bool = True,
-        random_state: int = 0,
-        device: str | None = "auto",
-        weights_path: Path | None = None,
-        score_threshold: float = 0.05,
-        nms_threshold: float = 0.6,
-        max_detections: int = 100,
-        warm_start: bool = True,
-        inference_batch_size: int = 64,
-        min_steps: int = 160,
-        early_stopping_min_val: int = 20,
-    ) -> None:
-        self.classes = classes
-        self.architecture = architecture
-        self.image_channels = image_channels
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.min_epoch_samples = min_epoch_samples
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.patience = patience
-        self.augment = augment
-        self.random_state = random_state
-        self.device = device
-        self.weights_path = weights_path
-        self.score_threshold = score_threshold
-        self.nms_threshold = nms_threshold
-        self.max_detections = max_detections
-        self.warm_start = warm_start
-        self.inference_batch_size = inference_batch_size
-        self.min_steps = min_steps
-        self.early_stopping_min_val = early_stopping_min_val
+    network_: FCOS = field(init=False)
+    device_: torch.device = field(init=False)
+    history_: list[DetectionEpochStats] = field(init=False)
+    best_epoch_: int = field(init=False)
+    skipped_weights_: list[str] = field(init=False)
+    refit_epochs_: int = field(init=False)
+    # The architecture the network was built for, and (for refit) the weights the last fit
+    # started from; None when it started from a fresh initialisation.
+    _built_for: dict[str, Any] | None = field(init=False, default=None, repr=False)
+    _start_state: dict[str, Tensor] | None = field(init=False, default=None, repr=False)
 
     @property
     def n_classes(self) -> int:
@@ -225,29 +212,73 @@ class TorchDetector(Configurable):
         if images_val is not None and targets_val is not None:
             validation = self._check_fit_data(images_val, targets_val, "_val")
         device = resolve_device(None if self.device == "auto" else self.device)
+        warm = self.warm_start and self._fits_current_network(classes)
+        # Where this fit starts, so that refit() can train again from the same point.
+        self._start_state = _weights_copy(self.network_) if warm else None
+        self._train(train_images, train_targets, validation, device, epochs=self.epochs)
+        return self
+
+    def refit(self, images: NDArray[np.floating], targets: Sequence[BoxTargets]) -> Self:
+        """Train again on every label for the epochs the last validated fit chose.
+
+        The labeling loop validates on a held-out side of the labels (mAP,
+        early stopping), then calls this so that the model that ranks the
+        pool and writes auto labels has learned from all of them. The fit
+        starts where the last :meth:`fit` started (the same warm weights, or
+        the same fresh initialisation), runs ``best_epoch_`` epochs (at least
+        ``min_steps`` steps) without validation, and keeps ``history_`` and
+        ``best_epoch_`` of the validated fit. When that fit ran no epoch
+        (``epochs=0``, or only :meth:`load`), there is nothing to redo and the
+        weights stay as they are.
+
+        Args:
+            images: Every labeled image, shape ``(n, channels, height, width)``.
+            targets: One :class:`BoxTargets` per image.
+
+        Returns:
+            The refitted detector itself.
+
+        Raises:
+            NotFittedError: If called before :meth:`fit` or :meth:`load`.
+            InvalidInputError: If the images or targets are malformed.
+        """
+        self._check_fitted()
+        self._check_params()
+        train_images, train_targets = self._check_fit_data(images, targets, "")
+        validated = (self.history_, self.best_epoch_)
+        self.refit_epochs_ = self.best_epoch_
+        if self.refit_epochs_ > 0:
+            if self._start_state is not None:
+                self.network_.load_state_dict(self._start_state)
+            self._train(train_images, train_targets, None, self.device_, epochs=self.best_epoch_)
+        self.history_, self.best_epoch_ = validated
+        return self
+
+    def _train(
+        self,
+        images: NDArray[np.float32],
+        targets: list[TargetTensors],
+        validation: tuple[NDArray[np.float32], list[TargetTensors]] | None,
+        device: torch.device,
+        *,
+        epochs: int,
+    ) -> None:
+        """Train for ``epochs``; from a fresh initialisation unless a start state is kept."""
+        classes = self._check_params()
         with seeded(self.random_state, device):
-            if not (self.warm_start and self._fits_current_network(classes)):
+            if self._start_state is None:
                 self._init_network(classes)
             self.network_.to(device)
             self.device_ = device
             self.history_, self.best_epoch_ = train_detector(
                 self.network_,
-                train_images,
-                train_targets,
+                images,
+                targets,
                 validation=validation,
-                epochs=self.epochs,
-                batch_size=self.batch_size,
-                min_epoch_samples=self.min_epoch_samples,
-                lr=self.lr,
-                weight_decay=self.weight_decay,
-                patience=self.patience,
-                augment=self.augment,
-                seed=self.random_state,
+                epochs=epochs,
+                settings=self,
                 device=device,
-                min_steps=self.min_steps,
-                min_val=self.early_stopping_min_val,
             )
-        return self
 
     def predict(
         self, images: NDArray[np.floating], *, stability: bool = False
@@ -410,27 +441,7 @@ class TorchDetector(Configurable):
                 f"targets{suffix} has {len(targets)} entries but there are {array.shape[0]} "
                 "images; pass one BoxTargets per image (empty for an image without objects)."
             )
-        converted = []
-        for index, target in enumerate(targets):
-            if not isinstance(target, BoxTargets):
-                raise InvalidInputError(
-                    f"targets{suffix}[{index}] is a {type(target).__name__}; wrap the boxes "
-                    "in BoxTargets(boxes=..., labels=...)."
-                )
-            if target.labels.size and (
-                target.labels.min() < 0 or target.labels.max() >= self.n_classes
-            ):
-                raise InvalidInputError(
-                    f"targets{suffix}[{index}] has a class index outside [0, {self.n_classes}); "
-                    f"the classes are {list(self.classes)}."
-                )
-            converted.append(
-                {
-                    "boxes": xywh_to_xyxy(target.boxes),
-                    "labels": torch.from_numpy(target.labels.copy()),
-                }
-            )
-        return array, converted
+        return array, target_tensors(targets, self.classes, suffix)
 
     def _check_channels(self, array: NDArray[np.float32], suffix: str) -> None:
         if array.shape[1] != self.image_channels:
@@ -457,8 +468,7 @@ class TorchDetector(Configurable):
         }
 
     def _fits_current_network(self, classes: tuple[str, ...]) -> bool:
-        built_for = getattr(self, "_built_for", None)
-        return built_for == self._config(classes) and hasattr(self, "network_")
+        return self._built_for == self._config(classes) and hasattr(self, "network_")
 
     def _init_network(self, classes: tuple[str, ...]) -> None:
         network = build_fcos(self.architecture, len(classes), self.image_channels)
@@ -483,3 +493,8 @@ class TorchDetector(Configurable):
         array = check_images(images, name="images")
         self._check_channels(array, "")
         return array
+
+
+def _weights_copy(network: FCOS) -> dict[str, Tensor]:
+    """The network's parameters and buffers, copied to the CPU, to train from again later."""
+    return {key: value.clone() for key, value in weights_of(network).items()}
