@@ -110,7 +110,7 @@ def make_learner(
         weights: A backbone's weights: ``"none"``, ``"imagenet"`` or a file.
         mode: ``"finetune"`` or ``"embed"`` (backbones only).
         backbone_size: The side a backbone sees.
-        head: ``"logreg"`` or ``"mlp"``, the head of ``embed`` mode.
+        head: ``"logreg"``, ``"mlp"`` or ``"mlp_dropout"``, the head of ``embed`` mode.
         cache_root: Where ``embed`` mode keeps its embedding caches.
 
     Returns:
