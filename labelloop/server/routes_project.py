@@ -27,6 +27,7 @@ from labelloop.server.schemas import (
     TrainingRunOut,
 )
 from labelloop.server.security import Caller, require
+from labelloop.store import ConfigChange, Snapshot
 
 router = APIRouter(prefix="/api", tags=["project"])
 DETECTION_FORMATS = ("coco", "yolo", "voc", "labelstudio")
@@ -34,6 +35,11 @@ DETECTION_FORMATS = ("coco", "yolo", "voc", "labelstudio")
 Annotator = Annotated[Caller, Depends(require("annotator"))]
 Reviewer = Annotated[Caller, Depends(require("reviewer"))]
 Admin = Annotated[Caller, Depends(require("admin"))]
+
+
+def _plain(record: ConfigChange | Snapshot, names: tuple[str, ...], *, when: str) -> dict[str, Any]:
+    """The record's ``names``, then its ``created_at`` as ISO text under the key ``when``."""
+    return {name: getattr(record, name) for name in names} | {when: record.created_at.isoformat()}
 
 
 def _project_out(ws: Workspace) -> ProjectOut:
@@ -86,17 +92,8 @@ def update_settings(body: dict[str, Any], request: Request, who: Admin) -> Proje
 def settings_history(request: Request, who: Admin) -> list[dict[str, Any]]:
     """Every recorded settings change, oldest first: key, old, new, who, when, note."""
     ws = workspace_of(request)
-    return [
-        {
-            "key": c.key,
-            "old": c.old,
-            "new": c.new,
-            "who": c.who,
-            "note": c.note,
-            "at": c.created_at.isoformat(),
-        }
-        for c in ws.store.config_history(ws.project.id)
-    ]
+    changes = ws.store.config_history(ws.project.id)
+    return [_plain(c, ("key", "old", "new", "who", "note"), when="at") for c in changes]
 
 
 def training_state(ws: Workspace) -> TrainingOut:
@@ -120,16 +117,8 @@ def training_state(ws: Workspace) -> TrainingOut:
 def snapshots(request: Request, who: Annotator) -> list[dict[str, Any]]:
     """Every snapshot (frozen labeled set) of the project, newest first, for export."""
     ws = workspace_of(request)
-    return [
-        {
-            "id": snap.id,
-            "n_labels": snap.n_labels,
-            "content_hash": snap.content_hash,
-            "note": snap.note,
-            "created_at": snap.created_at.isoformat(),
-        }
-        for snap in reversed(ws.store.snapshots(ws.project.id))
-    ]
+    snaps = reversed(ws.store.snapshots(ws.project.id))
+    return [_plain(s, ("id", "n_labels", "content_hash", "note"), when="created_at") for s in snaps]
 
 
 @router.post("/training", status_code=status.HTTP_202_ACCEPTED)
