@@ -16,26 +16,18 @@ project. Rows are flushed as each round finishes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
+from functools import partial
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from labelloop.data.detection_demo import DetectionDemo, detection_demo_arrays
 from labelloop.errors import LabelloopError
 from labelloop.learners.detection import BoxTargets, detection_map, make_detector
 from labelloop.learners.registry import DETECTION_LEARNERS
 from labelloop.loop.detection_ranking import detection_strategy, rank_detections
-from labelloop.loop.simulation import (
-    Emit,
-    RoundCallback,
-    SimulationMode,
-    SimulationSettingsBase,
-    at_least_seed_size,
-    registered,
-    simulate,
-)
+from labelloop.loop.simulation import BatchSettingsBase, Emit, SimulationMode, simulate
 from labelloop.monitor.curves import CurvePoint
 from labelloop.strategies.registry import DETECTION_STRATEGIES
 
@@ -58,7 +50,7 @@ class UnknownDetectionDatasetError(LabelloopError, ValueError):
     """A detection simulation was asked for a dataset it does not know."""
 
 
-class DetectionSimulationSettings(SimulationSettingsBase):
+class DetectionSimulationSettings(BatchSettingsBase):
     """How a detection simulation runs.
 
     Attributes:
@@ -76,9 +68,10 @@ class DetectionSimulationSettings(SimulationSettingsBase):
         targets: mAP@0.5 levels whose labels-to-reach the summary reports.
     """
 
-    strategies: tuple[str, ...] = Field(min_length=1)
+    strategy_registry = DETECTION_STRATEGIES
+    learner_registry = DETECTION_LEARNERS
+
     learner: str = "fcos_tiny"
-    batch_size: int = Field(10, ge=1)
     budget: int = 100
     test_fraction: float = Field(0.25, gt=0.0, lt=1.0)
     epochs: int = Field(5, ge=1)
@@ -86,18 +79,6 @@ class DetectionSimulationSettings(SimulationSettingsBase):
     min_score: float = 0.1
     empty_policy: str = "max"
     targets: tuple[float, ...] = (0.3, 0.4, 0.5)
-
-    _strategies_known = field_validator("strategies")(registered(DETECTION_STRATEGIES))
-    _learner_known = field_validator("learner")(registered(DETECTION_LEARNERS))
-    _budget_covers_seed = field_validator("budget")(at_least_seed_size)
-
-    def names(self) -> tuple[str, ...]:
-        """The strategies, in order."""
-        return self.strategies
-
-    def rounds(self) -> int:
-        """Evaluation points per run: the seed set, then one per batch."""
-        return 1 + -(-(self.budget - self.seed_size) // self.batch_size)
 
 
 def load_detection_dataset(spec: str, *, n_images: int = 400, seed: int = 0) -> DetectionDemo:
@@ -219,27 +200,12 @@ class DetectionMode(SimulationMode[DetectionDemo, DetectionSimulationSettings]):
         return settings.targets
 
 
-def run_detection_simulation(
-    data: DetectionDemo,
-    settings: DetectionSimulationSettings,
-    out: Path,
-    *,
-    on_round: RoundCallback | None = None,
-) -> dict[str, object]:
-    """Run every strategy for every repeat and write the four output files.
+run_detection_simulation = partial(simulate, DetectionMode())
+"""``run_detection_simulation(data, settings, out, *, on_round=None)``: each strategy, each repeat.
 
-    :func:`~labelloop.loop.simulation.simulate` in the :class:`DetectionMode`.
-
-    Args:
-        data: images with their true boxes.
-        settings: strategies, detector, sizes and repeats.
-        out: folder for the outputs (created).
-        on_round: called after each round with its curve point (progress bars).
-
-    Returns:
-        The summary written to ``summary.json``: ``"metric": "map50"``, the
-        settings, pool and test sizes, and per strategy the final and mean
-        mAP@0.5 and the labels to reach each of ``settings.targets``, with
-        the ratio to random (see :func:`labelloop.monitor.curves.summarize_curves`).
-    """
-    return simulate(DetectionMode(), data, settings, out, on_round=on_round)
+:func:`~labelloop.loop.simulation.simulate` in the :class:`DetectionMode`; the
+summary written to ``summary.json`` says ``"metric": "map50"`` and gives per
+strategy the final and mean mAP@0.5 and the labels to reach each of
+``settings.targets``, with the ratio to random
+(see :func:`labelloop.monitor.curves.summarize_curves`).
+"""

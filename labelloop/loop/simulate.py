@@ -11,29 +11,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import Field, field_validator
+from pydantic import Field
 from sklearn.model_selection import train_test_split
 
 from labelloop.data.arrays import load_images
 from labelloop.data.demo import DIGITS_CLASSES, digits_arrays
 from labelloop.data.geometry import decide_channels, decide_image_size
 from labelloop.data.images import scan_folder
-from labelloop.data.split import StratifiedSplitter
-from labelloop.learners import evaluate, make_learner
+from labelloop.learners import Learner, evaluate, make_learner
 from labelloop.learners.registry import LEARNERS
-from labelloop.loop.engine import calibration_report, fit_learner, score_pool, select_batch
-from labelloop.loop.oracle import Oracle
+from labelloop.loop.engine import calibration_report, score_pool, select_batch
+from labelloop.loop.oracle import LabeledSet, Oracle
 from labelloop.loop.simulation import (
+    BatchSettingsBase,
     Emit,
-    RoundCallback,
     SimulationMode,
     SimulationSettingsBase,
-    at_least_seed_size,
-    registered,
     simulate,
 )
 from labelloop.monitor.curves import CurvePoint
@@ -46,6 +45,7 @@ from labelloop.strategies import make_strategy
 from labelloop.strategies.registry import STRATEGIES
 
 __all__ = [
+    "ClassificationMode",
     "Dataset",
     "Emit",
     "PoolMode",
@@ -72,8 +72,21 @@ class Dataset:
     y: NDArray[np.int64]
     classes: tuple[str, ...]
 
+    def new_learner(self, name: str, seed: int, **options: Any) -> Learner:
+        """An unfitted ``name`` classifier for these images, seeded with ``seed``.
 
-class SimulationSettings(SimulationSettingsBase):
+        ``options`` go to :func:`~labelloop.learners.make_learner` (a backbone's weights, ...).
+        """
+        return make_learner(
+            name,
+            n_classes=len(self.classes),
+            input_shape=tuple(self.X.shape[1:]),
+            random_state=seed,
+            **options,
+        )
+
+
+class SimulationSettings(BatchSettingsBase):
     """How a pool simulation runs (see ``labelloop simulate --help``).
 
     Attributes:
@@ -87,9 +100,10 @@ class SimulationSettings(SimulationSettingsBase):
         weights, mode, backbone_size, cache_root: the backbone learners' settings.
     """
 
-    strategies: tuple[str, ...] = Field(min_length=1)
+    strategy_registry = STRATEGIES
+    learner_registry = LEARNERS
+
     learner: str = "cnn"
-    batch_size: int = Field(10, ge=1)
     budget: int = 300
     n_samples: int = 20
     stop_set_size: int = Field(500, ge=1)
@@ -98,18 +112,6 @@ class SimulationSettings(SimulationSettingsBase):
     mode: str = "finetune"
     backbone_size: int = 224
     cache_root: str | None = None
-
-    _strategies_known = field_validator("strategies")(registered(STRATEGIES))
-    _learner_known = field_validator("learner")(registered(LEARNERS))
-    _budget_covers_seed = field_validator("budget")(at_least_seed_size)
-
-    def names(self) -> tuple[str, ...]:
-        """The strategies, in order."""
-        return self.strategies
-
-    def rounds(self) -> int:
-        """Evaluation points per run: the seed set, then one per batch."""
-        return 1 + -(-(self.budget - self.seed_size) // self.batch_size)
 
 
 def load_dataset(spec: str, *, image_size: tuple[int, int] | None = None) -> Dataset:
@@ -214,7 +216,19 @@ class _RoundMonitor:
         }
 
 
-class PoolMode(SimulationMode[Dataset, SimulationSettings]):
+SettingsT = TypeVar("SettingsT", bound=SimulationSettingsBase)
+
+
+class ClassificationMode(SimulationMode[Dataset, SettingsT]):
+    """The classification modes: a :class:`Dataset` split into pool and test by class."""
+
+    def split(
+        self, data: Dataset, settings: SettingsT
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        return split_pool_test(data, settings.test_fraction, settings.seed)
+
+
+class PoolMode(ClassificationMode[SimulationSettings]):
     """Pool-based classification: each round the strategy ranks the unlabeled pool.
 
     Each record in ``rounds.jsonl`` holds the round's full metrics on the
@@ -229,11 +243,6 @@ class PoolMode(SimulationMode[Dataset, SimulationSettings]):
     change and kappa are None.
     """
 
-    def split(
-        self, data: Dataset, settings: SimulationSettings
-    ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-        return split_pool_test(data, settings.test_fraction, settings.seed)
-
     def run_one(
         self,
         data: Dataset,
@@ -247,17 +256,12 @@ class PoolMode(SimulationMode[Dataset, SimulationSettings]):
         """One strategy, one repeat: rounds until the budget is spent."""
         seed = settings.seed + repeat
         X_pool, X_test, y_test = data.X[pool], data.X[test], data.y[test]
-        oracle = Oracle(data.y[pool])
         rng = np.random.default_rng(seed)
-        order = list(rng.choice(len(pool), size=settings.seed_size, replace=False))
-        labels = list(oracle.label(np.array(order, dtype=np.int64)))
-        splitter = StratifiedSplitter(val_fraction=0.2)
-        sides = [splitter.assign(data.classes[c]) for c in labels]
-        learner = make_learner(
+        bought = LabeledSet(Oracle(data.y[pool]), data.classes)
+        bought.add(rng.choice(len(pool), size=settings.seed_size, replace=False))
+        learner = data.new_learner(
             settings.learner,
-            n_classes=len(data.classes),
-            input_shape=tuple(data.X.shape[1:]),
-            random_state=seed,
+            seed,
             weights=settings.weights,
             mode=settings.mode,
             backbone_size=settings.backbone_size,
@@ -265,21 +269,20 @@ class PoolMode(SimulationMode[Dataset, SimulationSettings]):
         )
         strategy = make_strategy(strategy_name, random_state=seed)
         labeled = np.zeros(len(pool), dtype=bool)
-        labeled[order] = True
+        labeled[bought.indices] = True
         monitor = _RoundMonitor(draw_stop_set(labeled, settings.stop_set_size, seed))
         while True:
-            idx = np.array(order, dtype=np.int64)
-            y_lab = np.array(labels, dtype=np.int64)
-            is_val = np.array([s == "val" for s in sides])
-            train, val = np.flatnonzero(~is_val), np.flatnonzero(is_val)
-            validation = fit_learner(learner, X_pool[idx], y_lab, train, val, refit=settings.refit)
+            validation = bought.fit(learner, X_pool, refit=settings.refit)
             tested = evaluate(learner.predict_proba(X_test), y_test, len(data.classes))
             pool_probs = learner.predict_proba(X_pool)
             watched = monitor.observe(
-                len(order), None if validation is None else validation.accuracy, pool_probs, labeled
+                len(bought),
+                None if validation is None else validation.accuracy,
+                pool_probs,
+                labeled,
             )
             emit(
-                CurvePoint(strategy_name, repeat, len(order), tested.accuracy),
+                CurvePoint(strategy_name, repeat, len(bought), tested.accuracy),
                 {
                     "test": tested.to_dict(),
                     "validation": None if validation is None else validation.to_dict(),
@@ -287,7 +290,7 @@ class PoolMode(SimulationMode[Dataset, SimulationSettings]):
                     **watched,
                 },
             )
-            room = settings.budget - len(order)
+            room = settings.budget - len(bought)
             if room <= 0 or labeled.all():
                 return
             pool_view = score_pool(
@@ -295,37 +298,18 @@ class PoolMode(SimulationMode[Dataset, SimulationSettings]):
             )
             chosen = select_batch(strategy, pool_view, min(settings.batch_size, room)).indices
             labeled[chosen] = True
-            new = oracle.label(chosen)
-            order.extend(chosen.tolist())
-            labels.extend(new.tolist())
-            sides.extend(splitter.assign(data.classes[c]) for c in new)
+            bought.add(chosen)
 
     def title(self, settings: SimulationSettings) -> str:
         return f"Active learning ({settings.learner})"
 
 
-def run_simulation(
-    data: Dataset,
-    settings: SimulationSettings,
-    out: Path,
-    *,
-    on_round: RoundCallback | None = None,
-) -> dict[str, object]:
-    """Run every strategy for every repeat and write the four output files.
+run_simulation = partial(simulate, PoolMode())
+"""``run_simulation(data, settings, out, *, on_round=None)``: every strategy, every repeat.
 
-    :func:`~labelloop.loop.simulation.simulate` in the :class:`PoolMode`,
-    which describes the round records.
-
-    Args:
-        data: the images and their true labels.
-        settings: strategies, learner, sizes and repeats.
-        out: folder for the outputs (created).
-        on_round: called after each round with its curve point (progress bars).
-
-    Returns:
-        The summary that was written to ``summary.json``.
-    """
-    return simulate(PoolMode(), data, settings, out, on_round=on_round)
+:func:`~labelloop.loop.simulation.simulate` in the :class:`PoolMode`, which
+describes the round records; returns the summary written to ``summary.json``.
+"""
 
 
 def parse_strategies(text: str) -> Sequence[str]:

@@ -25,11 +25,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from labelloop.monitor.curves import (
@@ -43,6 +43,7 @@ from labelloop.plugins import Registry
 
 __all__ = [
     "SIMULATION_MODES",
+    "BatchSettingsBase",
     "Emit",
     "LastRounds",
     "RoundCallback",
@@ -113,6 +114,53 @@ def at_least_seed_size(budget: int, info: ValidationInfo) -> int:
             f"must be at least seed_size ({seed_size}); got {budget}",
         )
     return budget
+
+
+class BatchSettingsBase(SimulationSettingsBase):
+    """What the modes share that label a batch from the pool each round, up to a budget.
+
+    Subclasses name the registries their strategies and learner come from
+    (:data:`strategy_registry`, :data:`learner_registry`) and give ``learner``
+    and ``budget`` their defaults.
+
+    Attributes:
+        strategies: the strategies to compare, in order.
+        learner: the model.
+        batch_size: labels queried per round.
+        budget: total labels per run, at least ``seed_size``.
+    """
+
+    strategy_registry: ClassVar[Registry[Any]]
+    """Where the ``strategies`` must be registered."""
+    learner_registry: ClassVar[Registry[Any]]
+    """Where the ``learner`` must be registered."""
+
+    strategies: tuple[str, ...] = Field(min_length=1)
+    learner: str
+    batch_size: int = Field(10, ge=1)
+    budget: int
+
+    _budget_covers_seed = field_validator("budget")(at_least_seed_size)
+
+    @field_validator("strategies")
+    @classmethod
+    def _strategies_known(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        known: tuple[str, ...] = registered(cls.strategy_registry)(value)
+        return known
+
+    @field_validator("learner")
+    @classmethod
+    def _learner_known(cls, value: str) -> str:
+        known: str = registered(cls.learner_registry)(value)
+        return known
+
+    def names(self) -> tuple[str, ...]:
+        """The strategies, in order."""
+        return self.strategies
+
+    def rounds(self) -> int:
+        """Evaluation points per run: the seed set, then one per batch."""
+        return 1 + -(-(self.budget - self.seed_size) // self.batch_size)
 
 
 DataT = TypeVar("DataT")

@@ -10,22 +10,18 @@ This is the ``stream`` mode of :func:`labelloop.loop.simulation.simulate`.
 
 from __future__ import annotations
 
-from pathlib import Path
+from functools import partial
 
 import numpy as np
 from pydantic import Field, field_validator
 
-from labelloop.data.split import StratifiedSplitter
-from labelloop.learners import evaluate, make_learner
+from labelloop.learners import evaluate
 from labelloop.learners.registry import LEARNERS
-from labelloop.loop.engine import fit_learner
-from labelloop.loop.oracle import Oracle
-from labelloop.loop.simulate import Dataset, split_pool_test
+from labelloop.loop.oracle import LabeledSet, Oracle
+from labelloop.loop.simulate import ClassificationMode, Dataset
 from labelloop.loop.simulation import (
     Emit,
     LastRounds,
-    RoundCallback,
-    SimulationMode,
     SimulationSettingsBase,
     registered,
     simulate,
@@ -63,7 +59,7 @@ class StreamSettings(SimulationSettingsBase):
         return self.selectors
 
 
-class StreamMode(SimulationMode[Dataset, StreamSettings]):
+class StreamMode(ClassificationMode[StreamSettings]):
     """Stream selective sampling: a selector decides on each arriving item at once.
 
     Each record in ``rounds.jsonl`` adds ``seen`` (items streamed so far) and
@@ -71,9 +67,6 @@ class StreamMode(SimulationMode[Dataset, StreamSettings]):
     selector, ``spent_share`` (its mean over the repeats' last rounds) and
     ``budget_fraction``.
     """
-
-    def split(self, data: Dataset, settings: StreamSettings) -> tuple[np.ndarray, np.ndarray]:
-        return split_pool_test(data, settings.test_fraction, settings.seed)
 
     def run_one(
         self,
@@ -90,34 +83,18 @@ class StreamMode(SimulationMode[Dataset, StreamSettings]):
         order = rng.permutation(len(pool))
         seed_idx, stream = order[: settings.seed_size], order[settings.seed_size :]
         X, X_test, y_test = data.X[pool], data.X[test], data.y[test]
-        oracle = Oracle(data.y[pool])
-        labeled = list(seed_idx)
-        labels = list(oracle.label(seed_idx))
-        splitter = StratifiedSplitter(val_fraction=0.2)
-        sides = [splitter.assign(data.classes[c]) for c in labels]
-        learner = make_learner(
-            settings.learner,
-            n_classes=len(data.classes),
-            input_shape=tuple(data.X.shape[1:]),
-            random_state=seed,
-        )
+        bought = LabeledSet(Oracle(data.y[pool]), data.classes)
+        bought.add(seed_idx)
+        learner = data.new_learner(settings.learner, seed)
         selector = make_stream_selector(name, budget=settings.budget_fraction, random_state=seed)
         seen = 0
 
         def refit() -> None:
-            is_val = np.array([s == "val" for s in sides])
-            idx = np.array(labeled, dtype=np.int64)
-            fit_learner(
-                learner,
-                X[idx],
-                np.array(labels, dtype=np.int64),
-                np.flatnonzero(~is_val),
-                np.flatnonzero(is_val),
-            )
+            bought.fit(learner, X)
             accuracy = evaluate(learner.predict_proba(X_test), y_test, len(data.classes)).accuracy
-            spent = (len(labeled) - settings.seed_size) / max(seen, 1)
+            spent = (len(bought) - settings.seed_size) / max(seen, 1)
             emit(
-                CurvePoint(name, repeat, len(labeled), accuracy),
+                CurvePoint(name, repeat, len(bought), accuracy),
                 {"seen": seen, "spent_share": spent},
             )
 
@@ -131,10 +108,7 @@ class StreamMode(SimulationMode[Dataset, StreamSettings]):
                 seen += 1
                 if not selector.decide(probs[offset]):
                     continue
-                labeled.append(int(item))
-                label = int(oracle.label(np.array([item]))[0])
-                labels.append(label)
-                sides.append(splitter.assign(data.classes[label]))
+                bought.add(np.array([item]))
                 pending += 1
                 if pending >= settings.retrain_every:
                     pending = 0
@@ -162,21 +136,11 @@ class StreamMode(SimulationMode[Dataset, StreamSettings]):
             entry["budget_fraction"] = settings.budget_fraction
 
 
-def run_stream_simulation(
-    data: Dataset,
-    settings: StreamSettings,
-    out: Path,
-    *,
-    on_round: RoundCallback | None = None,
-) -> dict[str, object]:
-    """Run every selector for every repeat; write curves, rounds, summary and plot.
+run_stream_simulation = partial(simulate, StreamMode())
+"""``run_stream_simulation(data, settings, out, *, on_round=None)``: every selector, every repeat.
 
-    :func:`~labelloop.loop.simulation.simulate` in the :class:`StreamMode`:
-    an interrupted run keeps its finished rows and still writes its summary.
-
-    Returns:
-        The summary written to ``summary.json``; per selector it adds
-        ``spent_share``, the mean share of streamed items sent for labeling,
-        and ``budget_fraction``.
-    """
-    return simulate(StreamMode(), data, settings, out, on_round=on_round)
+:func:`~labelloop.loop.simulation.simulate` in the :class:`StreamMode`: an
+interrupted run keeps its finished rows and still writes its summary, which
+adds per selector ``spent_share``, the mean share of streamed items sent for
+labeling, and ``budget_fraction``.
+"""
