@@ -6,7 +6,7 @@ docs) loads neither numpy nor torch. A detector registered here joins the
 monitor contract suite (``tests/monitor/test_contract.py``) automatically.
 
 Each kind's detectors live in one module and read the same inputs, so a
-registry names its module and ``needs`` once, and each detector is one line:
+registry names its module and ``needs`` once, and each detector is one entry:
 its name, its class in that module, and one line of help. ``needs`` says
 what a detector reads:
 
