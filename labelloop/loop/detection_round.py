@@ -42,14 +42,15 @@ from labelloop.learners.detection import (
 from labelloop.learners.errors import WeightsMismatchError
 from labelloop.loop.detection_boxes import boxes_to_targets, proposals, to_original
 from labelloop.loop.detection_ranking import detection_strategy, select_detections
-from labelloop.loop.engine import Selection, rank_range
+from labelloop.loop.engine import Selection
 from labelloop.loop.models import latest_model
 from labelloop.loop.pipeline import RoundContext, ScoredPool
+from labelloop.loop.round import rank_cold_start
 from labelloop.loop.workspace import Workspace
 from labelloop.scale import PoolScores, ScoreRequest
 from labelloop.scale.local import stream_images
 from labelloop.store import Item, RankedItem
-from labelloop.strategies import Pool, make_strategy
+from labelloop.strategies import make_strategy
 from labelloop.strategies.detection import least_certain_box
 
 __all__ = ["DETECTION", "DetectionTask", "fit_detector", "warm_detector"]
@@ -274,14 +275,11 @@ class DetectionTask:
         size: int,
     ) -> Selection:
         """By the detection strategy over the detections; before a model, the cold start."""
-        cfg = ctx.ws.config
         if scored is None or scored.detections is None:
-            pixels = None if scored is None else scored.scores.pixels
-            if pixels is not None:
-                pixels = np.where(scored.ok[:, None], pixels, 0.0)
-            cold = make_strategy(strategy, random_state=ctx.seed)
-            view = Pool(labeled=taken, embeddings=pixels)
-            return rank_range(cold, view, size, None, batch_size=cfg.batch_size, seed=cfg.seed)
+            return rank_cold_start(
+                ctx, strategy, None if scored is None else scored.scores, taken, size
+            )
+        cfg = ctx.ws.config
         chosen = detection_strategy(
             strategy, min_score=cfg.detection.min_score, empty_policy=cfg.detection.empty_policy
         )

@@ -45,6 +45,7 @@ __all__ = [
     "ClassificationTask",
     "RoundResult",
     "UnsupportedTaskError",
+    "rank_cold_start",
     "run_round",
 ]
 
@@ -108,6 +109,34 @@ def _view(scores: PoolScores, taken: NDArray[np.bool_]) -> Pool:
 
 def _range_args(ctx: RoundContext) -> dict[str, int]:
     return {"batch_size": ctx.ws.config.batch_size, "seed": ctx.ws.config.seed}
+
+
+def rank_cold_start(
+    ctx: RoundContext,
+    strategy: str,
+    scores: PoolScores | None,
+    taken: NDArray[np.bool_],
+    size: int,
+) -> Selection:
+    """Rank as before any model, for every task: by ``strategy`` over what the cold pass read.
+
+    Args:
+        ctx: the round.
+        strategy: the cold-start strategy's name.
+        scores: the cold pass over the pool (thumbnails, or a frozen backbone's
+            embeddings), or None when the strategy reads nothing (random).
+        taken: ``(n,)`` True where an item may not be ranked.
+        size: how many items to rank.
+
+    Returns:
+        The ranking; unreadable images are never in it.
+    """
+    chosen = make_strategy(strategy, random_state=ctx.seed)
+    view = Pool(labeled=taken)
+    if scores is not None:
+        read = _view(scores, taken)
+        view = Pool(labeled=read.labeled, embeddings=read.embeddings)
+    return rank_range(chosen, view, size, None, **_range_args(ctx))
 
 
 @dataclass
@@ -211,13 +240,13 @@ class ClassificationTask:
         taken: NDArray[np.bool_],
         size: int,
     ) -> Selection:
-        """Rank by the strategy over the scorer's outputs (none before a trusted model)."""
+        """Rank by the strategy over the scorer's outputs; without a model, by the cold start."""
+        if scored is None or scored.learner is None:
+            return rank_cold_start(
+                ctx, strategy, None if scored is None else scored.scores, taken, size
+            )
         chosen = make_strategy(strategy, random_state=ctx.seed)
-        if scored is None:
-            return rank_range(chosen, Pool(labeled=taken), size, None, **_range_args(ctx))
         view = _view(scored.scores, taken)
-        if scored.learner is None:
-            view = Pool(labeled=view.labeled, embeddings=view.embeddings)
         return rank_range(chosen, view, size, scored.probs, **_range_args(ctx))
 
     def ranked_items(

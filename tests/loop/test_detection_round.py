@@ -167,6 +167,35 @@ def test_a_cold_start_round_ranks_without_a_model(tmp_path: Path) -> None:
     assert len(ws.store.queue(ws.project.id)) == 10
 
 
+def test_a_cold_start_by_thumbnails_ranks_as_a_classification_project_does(
+    tmp_path: Path,
+) -> None:
+    """Both tasks share one cold start: the same images rank the same way, unreadable ones not."""
+    source = write_detection_demo(tmp_path / "demo", 12, classes=CLASSES, seed=4, format="yolo")
+    for path in (source / "labels").glob("*.txt"):
+        path.unlink()
+    common = {"classes": CLASSES, "batch_size": 4, "cold_start": "coreset", "resize": "letterbox"}
+    detection = Workspace.init(
+        tmp_path / "det", ProjectConfig.model_validate({"name": "d", "task": "detection", **common})
+    )
+    import_detections(detection, "yolo", source)
+    classification = Workspace.init(
+        tmp_path / "cls", ProjectConfig.model_validate({"name": "c", "learner": "logreg", **common})
+    )
+    classification.import_folder(source / "images", with_labels=False)
+    rankings = []
+    for ws in (detection, classification):
+        items = ws.store.items(ws.project.id)
+        names = {item.id: Path(item.name).name for item in items}
+        broken = next(item for item in items if names[item.id] == "img_00003.png")
+        ws.image_path(broken).write_bytes(b"not a png")
+        result = run_round(ws)
+        assert result.round.strategy == "coreset" and result.metrics.unreadable == 1
+        rankings.append([names[item.id] for item, _ in ws.store.queue(ws.project.id)])
+    assert rankings[0] == rankings[1]
+    assert len(rankings[0]) == 11 and "img_00003.png" not in rankings[0]
+
+
 def test_labels_become_targets_in_model_pixels() -> None:
     value = [
         {"x": 10.0, "y": 20.0, "width": 4.0, "height": 8.0, "label": "2"},

@@ -15,7 +15,7 @@ to and from the ``(x, y, width, height)`` of
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 import torch
@@ -47,7 +47,8 @@ __all__ = [
 ]
 
 Architecture = Literal["fcos_resnet50_fpn", "fcos_tiny"]
-ARCHITECTURES: tuple[str, ...] = ("fcos_resnet50_fpn", "fcos_tiny")
+ARCHITECTURES: tuple[str, ...] = get_args(Architecture)
+"""The names of :data:`Architecture`, sorted."""
 
 # Feature maps are padded to a multiple of this, so every stride-2 step halves evenly.
 _SIZE_DIVISIBLE = 32
