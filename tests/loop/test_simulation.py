@@ -16,6 +16,7 @@ from pydantic import Field, ValidationError
 from labelloop.loop.simulate import Dataset, SimulationSettings, load_dataset, run_simulation
 from labelloop.loop.simulation import (
     SIMULATION_MODES,
+    BatchSettingsBase,
     Emit,
     LastRounds,
     SimulationMode,
@@ -23,6 +24,7 @@ from labelloop.loop.simulation import (
     simulate,
 )
 from labelloop.monitor.curves import CurvePoint, read_curves
+from labelloop.plugins import Registry
 
 Indices = NDArray[np.int64]
 
@@ -252,3 +254,43 @@ def test_every_registered_mode_loads_a_simulation_mode() -> None:
         mode = SIMULATION_MODES.create(entry.name)
         assert isinstance(mode, SimulationMode), entry.name
         assert entry.help
+
+
+def test_batch_settings_check_names_against_their_subclass_registries() -> None:
+    shapes: Registry[object] = Registry("shape")
+    shapes.add("square", "builtins:dict", help="four sides")
+    models: Registry[object] = Registry("model")
+    models.add("tiny", "builtins:dict", help="small")
+
+    class ShapeSettings(BatchSettingsBase):
+        strategy_registry = shapes
+        learner_registry = models
+        learner: str = "tiny"
+        budget: int = 45
+
+    settings = ShapeSettings(strategies=("square",), seed_size=20)
+    # 20 seed labels, then batches of 10, 10 and a last one cut to the budget.
+    assert settings.names() == ("square",) and settings.rounds() == 4
+    with pytest.raises(ValidationError, match="unknown shape 'circle'; choose one of: square"):
+        ShapeSettings(strategies=("circle",))
+    with pytest.raises(ValidationError, match="unknown model 'huge'; choose one of: tiny"):
+        ShapeSettings(strategies=("square",), learner="huge")
+    with pytest.raises(ValidationError, match="must be at least seed_size"):
+        ShapeSettings(strategies=("square",), budget=5)
+
+
+@pytest.mark.parametrize("mode", ["pool", "detection"])
+def test_summaries_list_the_shared_settings_first_in_one_order(mode: str) -> None:
+    dumped = _settings(mode)(strategies=("random",)).model_dump()
+    assert list(dumped)[:8] == [
+        "seed_size",
+        "repeats",
+        "seed",
+        "test_fraction",
+        "strategies",
+        "learner",
+        "batch_size",
+        "budget",
+    ]
+    assert dumped["learner"] == ("cnn" if mode == "pool" else "fcos_tiny")
+    assert dumped["budget"] == (300 if mode == "pool" else 100)
