@@ -276,9 +276,7 @@ class DetectionTask:
     ) -> Selection:
         """By the detection strategy over the detections; before a model, the cold start."""
         if scored is None or scored.detections is None:
-            return rank_cold_start(
-                ctx, strategy, None if scored is None else scored.scores, taken, size
-            )
+            return rank_cold_start(ctx, strategy, scored, taken, size)
         cfg = ctx.ws.config
         chosen = detection_strategy(
             strategy, min_score=cfg.detection.min_score, empty_policy=cfg.detection.empty_policy

@@ -114,7 +114,7 @@ def _range_args(ctx: RoundContext) -> dict[str, int]:
 def rank_cold_start(
     ctx: RoundContext,
     strategy: str,
-    scores: PoolScores | None,
+    cold: ScoredPool | None,
     taken: NDArray[np.bool_],
     size: int,
 ) -> Selection:
@@ -123,8 +123,8 @@ def rank_cold_start(
     Args:
         ctx: the round.
         strategy: the cold-start strategy's name.
-        scores: the cold pass over the pool (thumbnails, or a frozen backbone's
-            embeddings), or None when the strategy reads nothing (random).
+        cold: the task's cold pass over the pool (thumbnails, or a frozen
+            backbone's embeddings), or None when the strategy reads nothing (random).
         taken: ``(n,)`` True where an item may not be ranked.
         size: how many items to rank.
 
@@ -133,8 +133,8 @@ def rank_cold_start(
     """
     chosen = make_strategy(strategy, random_state=ctx.seed)
     view = Pool(labeled=taken)
-    if scores is not None:
-        read = _view(scores, taken)
+    if cold is not None:
+        read = _view(cold.scores, taken)
         view = Pool(labeled=read.labeled, embeddings=read.embeddings)
     return rank_range(chosen, view, size, None, **_range_args(ctx))
 
@@ -242,9 +242,7 @@ class ClassificationTask:
     ) -> Selection:
         """Rank by the strategy over the scorer's outputs; without a model, by the cold start."""
         if scored is None or scored.learner is None:
-            return rank_cold_start(
-                ctx, strategy, None if scored is None else scored.scores, taken, size
-            )
+            return rank_cold_start(ctx, strategy, scored, taken, size)
         chosen = make_strategy(strategy, random_state=ctx.seed)
         view = _view(scored.scores, taken)
         return rank_range(chosen, view, size, scored.probs, **_range_args(ctx))
