@@ -19,7 +19,12 @@ from pydantic import (
 )
 
 from labelloop.data.labels import LabelSchema, TaskType
-from labelloop.learners.registry import BACKBONE_LEARNER_NAMES, DETECTION_LEARNERS, LEARNERS
+from labelloop.learners.registry import (
+    BACKBONE_LEARNER_NAMES,
+    DETECTION_LEARNERS,
+    HUB_LEARNER_NAMES,
+    LEARNERS,
+)
 from labelloop.monitor.registry import SETTING_REGISTRIES
 from labelloop.strategies.registry import DETECTION_STRATEGIES, STRATEGIES
 from labelloop.synthesis.config import SynthesisConfig
@@ -184,12 +189,20 @@ class ScaleConfig(BaseModel):
 
 class BackboneConfig(BaseModel):
     """How a pretrained backbone learner (``resnet18``, ``resnet50``, ``efficientnet_b0``,
-    ``convnext_tiny``, ``vit_b_16``) is used.
+    ``convnext_tiny``, ``vit_b_16``; ``timm`` and ``open_clip`` from extras) is used.
 
     Attributes:
+        model: the network of ``timm`` (a timm model name, e.g.
+            ``convnext_tiny`` or ``resnet50.a1_in1k``) and ``open_clip`` (an
+            architecture, e.g. ``ViT-B-32``); None for their defaults
+            (``resnet18.a1_in1k``, ``RN50``). Other learners take none.
         weights: ``none`` (random initialisation), ``imagenet`` (torchvision's
-            weights, from the torch cache: ``$TORCH_HOME/hub/checkpoints``) or
-            the path of a state-dict file (e.g. from ``labelloop pretrain``).
+            weights, from the torch cache: ``$TORCH_HOME/hub/checkpoints``;
+            for ``timm`` and ``open_clip`` the model's default pretrained
+            weights, from the Hugging Face cache: ``$HF_HOME/hub``), a
+            pretrained tag of ``timm`` or ``open_clip`` (``a1_in1k``,
+            ``openai``) or the path of a state-dict file (e.g. from
+            ``labelloop pretrain``).
         mode: ``finetune`` trains the whole network each round (warm-started);
             ``embed`` freezes it, caches each image's embedding on disk once,
             and trains only a head each round (seconds).
@@ -200,10 +213,26 @@ class BackboneConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    model: str | None = Field(
+        default=None, min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+    )
     weights: str = Field(default="none", min_length=1, max_length=1000)
     mode: Literal["finetune", "embed"] = "finetune"
     input_size: int = Field(default=224, ge=32, le=1024)
     head: Literal["logreg", "mlp", "mlp_dropout"] = "logreg"
+
+    def check_learner(self, learner: str) -> None:
+        """Check that ``learner`` takes these settings: only ``timm`` and ``open_clip`` a model.
+
+        Raises:
+            ValueError: If ``model`` is set for another learner.
+        """
+        if self.model is not None and learner not in HUB_LEARNER_NAMES:
+            raise ValueError(
+                f"backbone.model ({self.model!r}) names the network of the "
+                f"{' and '.join(HUB_LEARNER_NAMES)} learners; learner {learner!r} takes none: "
+                "remove it, or set learner to one of them"
+            )
 
 
 class ProjectConfig(BaseModel):
@@ -320,6 +349,7 @@ class ProjectConfig(BaseModel):
             raise ValueError(
                 f"unknown learner {self.learner!r} for {self.task}; choose one of {list(learners)}"
             )
+        self.backbone.check_learner(self.learner)
         uses_backbone = self.backbone.weights != "none" or self.backbone.mode == "embed"
         if uses_backbone and self.learner not in BACKBONE_LEARNER_NAMES:
             raise ValueError(

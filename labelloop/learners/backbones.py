@@ -1,4 +1,11 @@
-"""Pretrained backbones from torchvision: built by name, weights from the torch cache or a file.
+"""Pretrained backbones: built by name, weights from the torch cache, the hub cache or a file.
+
+The torchvision architectures are :data:`TORCHVISION_BACKBONES`; the timm
+and open_clip ones (``"timm:<model>"``, ``"open_clip:<architecture>"``,
+optional extras) are :mod:`~labelloop.learners.hub_backbones`'. What follows
+holds for all of them, except where weights come from: the hub backbones'
+come from the Hugging Face hub cache, and are normalised with their own mean
+and standard deviation.
 
 ``weights`` is ``"none"`` (random initialisation), ``"imagenet"`` (the
 architecture's default ImageNet weights through torchvision's weights API:
@@ -26,11 +33,13 @@ from torch import Tensor, nn
 from torch.nn import functional
 
 from labelloop.learners.errors import InvalidParameterError, WeightsUnavailableError
+from labelloop.learners.hub_backbones import build_hub_model, is_hub_backbone
 from labelloop.learners.networks import FeatureClassifier, load_matching_weights, read_state_dict
 from labelloop.learners.registry import BACKBONE_LEARNER_NAMES
 
 __all__ = [
     "BACKBONE_NAMES",
+    "TORCHVISION_BACKBONES",
     "Backbone",
     "BackboneClassifier",
     "build_backbone",
@@ -40,18 +49,27 @@ __all__ = [
 ]
 
 BACKBONE_NAMES: tuple[str, ...] = BACKBONE_LEARNER_NAMES
-"""The torchvision architectures a project may use as its backbone: the learners
-registered with ``needs=("backbone",)``, sorted. Each needs a branch in :func:`_strip_head`."""
+"""The backbones a project may name as its learner: the learners registered with
+``needs=("backbone",)``, sorted (``"timm"`` and ``"open_clip"`` are their default
+models; ``"timm:<model>"`` and ``"open_clip:<architecture>"`` name others)."""
+
+TORCHVISION_BACKBONES: tuple[str, ...] = tuple(
+    name for name in BACKBONE_NAMES if not is_hub_backbone(name)
+)
+"""The torchvision architectures among them; each needs a branch in :func:`_strip_head`."""
 
 
 def is_torchvision_backbone(network: str, weights: str) -> bool:
-    """Whether a classifier ``network`` with backbone ``weights`` is a torchvision backbone.
+    """Whether a classifier ``network`` with backbone ``weights`` is a pretrained backbone
+    (torchvision, timm or open_clip) that adapts the images to its input itself.
 
     ``"resnet18"`` without weights is the small-image ResNet-18 of
     :func:`~labelloop.learners.networks.build_network` instead: trained from
     scratch at the images' own size, where the torchvision one would resize
     them to its input size.
     """
+    if is_hub_backbone(network):
+        return True
     return network in BACKBONE_NAMES and (network != "resnet18" or weights != "none")
 
 
@@ -73,7 +91,7 @@ def _strip_head(name: str, model: Any) -> int:
     elif name.startswith("vit"):
         dim = int(model.heads.head.in_features)
         model.heads = nn.Identity()
-    else:  # pragma: no cover - BACKBONE_NAMES is checked first
+    else:  # pragma: no cover - TORCHVISION_BACKBONES is checked first
         raise InvalidParameterError(f"unknown backbone {name!r}")
     return dim
 
@@ -88,7 +106,7 @@ def imagenet_weights_file(name: str) -> Path:
 
 def weights_available(name: str) -> bool:
     """Whether the ImageNet weights of ``name`` are in the torch cache (no download needed)."""
-    return name in BACKBONE_NAMES and imagenet_weights_file(name).is_file()
+    return name in TORCHVISION_BACKBONES and imagenet_weights_file(name).is_file()
 
 
 def _state_dict(name: str, weights: str) -> dict[str, Tensor] | None:
@@ -112,13 +130,26 @@ def _state_dict(name: str, weights: str) -> dict[str, Tensor] | None:
     return state
 
 
+def _torchvision_body(name: str, weights: str) -> tuple[nn.Module, list[str]]:
+    """The torchvision network with its classifier, and the weights' names that did not fit."""
+    from torchvision.models import get_model
+
+    body: nn.Module = get_model(name, weights=None)
+    state = _state_dict(name, weights)
+    # Loaded with the classifier in place, so an ImageNet file fits whole.
+    skipped = [] if state is None else load_matching_weights(body, state)
+    return body, skipped
+
+
 class Backbone(nn.Module):
-    """A torchvision network without its classifier, taking labelloop's images.
+    """A pretrained network without its classifier, taking labelloop's images.
 
     Args:
-        name: One of :data:`BACKBONE_NAMES`.
-        weights: ``"none"``, ``"imagenet"`` or a state-dict file (module docstring).
-        input_size: Side the images are resized to (ViT-B/16 needs 224).
+        name: One of :data:`BACKBONE_NAMES`, or a hub backbone name.
+        weights: ``"none"``, ``"imagenet"``, a pretrained tag (hub
+            backbones) or a state-dict file (module docstring).
+        input_size: Side the images are resized to (ViT-B/16 needs 224, as
+            do other architectures with a fixed input size).
 
     Attributes:
         embedding_dim: Length of the feature vector.
@@ -130,25 +161,27 @@ class Backbone(nn.Module):
 
     def __init__(self, name: str, weights: str = "imagenet", input_size: int = 224) -> None:
         super().__init__()
-        from torchvision.models import get_model
-
-        if name not in BACKBONE_NAMES:
+        mean: tuple[float, ...] = _MEAN
+        std: tuple[float, ...] = _STD
+        if is_hub_backbone(name):
+            hub = build_hub_model(name, weights)
+            self.body, self.embedding_dim = hub.body, hub.embedding_dim
+            self.skipped_weights, mean, std = hub.skipped_weights, hub.mean, hub.std
+            input_size = hub.input_size or input_size
+        elif name in TORCHVISION_BACKBONES:
+            if name.startswith("vit"):
+                input_size = 224  # its position embeddings fix the input size
+            self.body, self.skipped_weights = _torchvision_body(name, weights)
+            self.embedding_dim = _strip_head(name, self.body)
+        else:
             raise InvalidParameterError(
-                f"unknown backbone {name!r}; choose one of {', '.join(BACKBONE_NAMES)}"
+                f"unknown backbone {name!r}; choose one of {', '.join(BACKBONE_NAMES)}, "
+                "timm:<model> or open_clip:<architecture>"
             )
-        if name.startswith("vit"):
-            input_size = 224  # its position embeddings fix the input size
         self.name = name
         self.input_size = int(input_size)
-        self.body = get_model(name, weights=None)
-        self.skipped_weights: list[str] = []
-        state = _state_dict(name, weights)
-        if state is not None:
-            # Loaded with the classifier in place, so an ImageNet file fits whole.
-            self.skipped_weights = load_matching_weights(self.body, state)
-        self.embedding_dim = _strip_head(name, self.body)
-        self.register_buffer("mean", torch.tensor(_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(_STD).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
 
     def forward(self, x: Tensor) -> Tensor:
         """Feature vectors, shape ``(n, embedding_dim)``, of images ``(n, 1 or 3, H, W)``."""
@@ -198,5 +231,9 @@ def describe(name: str, weights: str) -> dict[str, Any]:
     return {
         "backbone": name,
         "weights": weights,
-        "imagenet_file": str(imagenet_weights_file(name)) if weights == "imagenet" else None,
+        "imagenet_file": (
+            str(imagenet_weights_file(name))
+            if weights == "imagenet" and name in TORCHVISION_BACKBONES
+            else None
+        ),
     }

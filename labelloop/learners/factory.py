@@ -61,6 +61,7 @@ class LearnerSpec:
     backbone_size: int = 224
     head: str = "logreg"
     cache_root: Path | None = None
+    model: str | None = None
 
 
 def make_learner(
@@ -76,6 +77,7 @@ def make_learner(
     backbone_size: int = 224,
     head: str = "logreg",
     cache_root: Path | None = None,
+    model: str | None = None,
 ) -> Learner:
     """Build an unfitted learner by name.
 
@@ -112,6 +114,7 @@ def make_learner(
         backbone_size: The side a backbone sees.
         head: ``"logreg"``, ``"mlp"`` or ``"mlp_dropout"``, the head of ``embed`` mode.
         cache_root: Where ``embed`` mode keeps its embedding caches.
+        model: The network of ``"timm"`` and ``"open_clip"`` (their default when None).
 
     Returns:
         The learner.
@@ -134,6 +137,7 @@ def make_learner(
         backbone_size=backbone_size,
         head=head,
         cache_root=cache_root,
+        model=model,
     )
     learner: Learner = factory(spec)
     return learner

@@ -9,7 +9,7 @@ A classification factory takes one
 :class:`~labelloop.learners.factory.LearnerSpec`; a detection factory takes
 the :class:`~labelloop.learners.detection.TorchDetector` arguments. An entry
 that ``needs`` ``"backbone"`` reads the project's ``backbone`` settings
-(weights, mode, input size, head).
+(weights, mode, input size, head; model for ``timm`` and ``open_clip``).
 
 To add a learner, write its factory and add one line here; the contract
 suite (``tests/learners/test_contract.py``) runs it through every check.
@@ -20,13 +20,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from labelloop.learners.errors import UnknownLearnerError
+from labelloop.learners.hub_backbones import DEFAULT_MODELS
 from labelloop.plugins import Registry
 
 if TYPE_CHECKING:
     from labelloop.learners.base import Learner
     from labelloop.learners.detection.model import TorchDetector
 
-__all__ = ["BACKBONE_LEARNER_NAMES", "DETECTION_LEARNERS", "LEARNERS", "LEARNER_NAMES"]
+__all__ = [
+    "BACKBONE_LEARNER_NAMES",
+    "DETECTION_LEARNERS",
+    "HUB_LEARNER_NAMES",
+    "LEARNERS",
+    "LEARNER_NAMES",
+]
 
 _FACTORY = "labelloop.learners.factory"
 _DETECTION = "labelloop.learners.detection.factory"
@@ -54,6 +61,19 @@ for _name, _help in (
     ("vit_b_16", "torchvision ViT-B/16 backbone, fine-tuned or embed mode"),
 ):
     LEARNERS.add(_name, f"{_FACTORY}:backbone", help=_help, needs=("backbone",))
+# Optional extras; backbone.model names the network (labelloop.learners.hub_backbones).
+LEARNERS.add(
+    "open_clip",
+    "labelloop.learners.hub_backbones:open_clip_learner",
+    help="open_clip image tower (backbone.model, default RN50); pip install 'labelloop[open_clip]'",
+    needs=("backbone",),
+)
+LEARNERS.add(
+    "timm",
+    "labelloop.learners.hub_backbones:timm_learner",
+    help="timm model (backbone.model, default resnet18.a1_in1k); pip install 'labelloop[timm]'",
+    needs=("backbone",),
+)
 
 DETECTION_LEARNERS: Registry[TorchDetector] = Registry(
     "detection learner", error=UnknownLearnerError, group="labelloop.detection_learners"
@@ -77,4 +97,7 @@ LEARNER_NAMES: tuple[str, ...] = LEARNERS.names()
 BACKBONE_LEARNER_NAMES: tuple[str, ...] = tuple(
     entry.name for entry in LEARNERS if "backbone" in entry.needs
 )
-"""Classification learners built on a torchvision backbone, sorted."""
+"""Classification learners built on a pretrained backbone (torchvision, timm, open_clip), sorted."""
+
+HUB_LEARNER_NAMES: tuple[str, ...] = tuple(sorted(DEFAULT_MODELS))
+"""The backbone learners from optional extras, whose network ``backbone.model`` names."""

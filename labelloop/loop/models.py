@@ -28,6 +28,7 @@ def project_learner(ws: Workspace, input_shape: tuple[int, int, int]) -> Learner
         mode=cfg.backbone.mode,
         backbone_size=cfg.backbone.input_size,
         head=cfg.backbone.head,
+        model=cfg.backbone.model,
         cache_root=ws.root / "cache" / "embeddings",
     )
 

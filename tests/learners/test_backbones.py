@@ -1,5 +1,6 @@
-"""Pretrained backbones: each builds, trains a step, saves and loads on the CPU; the real
-torchvision weights path runs against locally made files in a temporary TORCH_HOME."""
+"""Pretrained torchvision backbones: each builds, trains a step, saves and loads on the CPU;
+the real torchvision weights path runs against locally made files in a temporary TORCH_HOME.
+The timm and open_clip backbones are tested in test_hub_backbones.py."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from torchvision.models import get_model
 
 from labelloop.learners import make_learner
 from labelloop.learners.backbones import (
-    BACKBONE_NAMES,
+    TORCHVISION_BACKBONES,
     Backbone,
     imagenet_weights_file,
     weights_available,
@@ -48,7 +49,7 @@ def _images(n: int, channels: int = 3, side: int = 24) -> tuple[np.ndarray, np.n
     return np.clip(X, 0, 1), y
 
 
-@pytest.mark.parametrize("name", BACKBONE_NAMES)
+@pytest.mark.parametrize("name", TORCHVISION_BACKBONES)
 def test_imagenet_weights_load_from_the_torch_cache(name: str, torch_home: Path) -> None:
     assert not weights_available(name)
     state = _place_imagenet_file(name)
@@ -98,7 +99,7 @@ def test_finetune_trains_saves_and_loads(name: str, torch_home: Path, tmp_path: 
     np.testing.assert_allclose(fresh.load(path).predict_proba(X), probs, atol=1e-6)
 
 
-@pytest.mark.parametrize("name", BACKBONE_NAMES)
+@pytest.mark.parametrize("name", TORCHVISION_BACKBONES)
 def test_every_backbone_embeds_and_fits_a_head(name: str, tmp_path: Path) -> None:
     X, y = _images(12, channels=1)
     learner = EmbeddingClassifier(

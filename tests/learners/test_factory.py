@@ -52,8 +52,8 @@ def test_make_learner_builds_each_name(name: str) -> None:
 
 def test_unknown_name_lists_choices() -> None:
     choices = (
-        "cnn, cnn_ensemble, convnext_tiny, efficientnet_b0, logreg, logreg_bagging, resnet18, "
-        "resnet50, vit_b_16"
+        "cnn, cnn_ensemble, convnext_tiny, efficientnet_b0, logreg, logreg_bagging, open_clip, "
+        "resnet18, resnet50, timm, vit_b_16"
     )
     with pytest.raises(UnknownLearnerError, match=choices) as info:
         make_learner("svm", n_classes=10, input_shape=(1, 8, 8))
