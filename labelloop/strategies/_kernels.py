@@ -11,6 +11,7 @@ __all__ = [
     "d2_seeding",
     "item_blocks",
     "neg_entropy_sum",
+    "outside_unit_interval",
     "plogp",
     "row_sq_norms",
     "vote_counts",
@@ -20,6 +21,8 @@ _FloatArray = NDArray[np.floating[Any]]
 
 # Bytes of input per block: a block and its temporaries stay in the L2 cache.
 _BLOCK_BYTES = 1 << 19
+# Slack for probabilities that leave [0, 1] by rounding (softmax in float32, averaging).
+_PROB_TOLERANCE = 1e-6
 
 
 def as_float(array: _FloatArray) -> _FloatArray:
@@ -27,6 +30,22 @@ def as_float(array: _FloatArray) -> _FloatArray:
     if array.dtype in (np.float32, np.float64):
         return array
     return array.astype(np.float64)
+
+
+def outside_unit_interval(array: NDArray[Any]) -> tuple[float, float] | None:
+    """``(min, max)`` of ``array`` if a value leaves [0, 1] or is NaN, else None.
+
+    Values within rounding slack (1e-6) of the interval count as inside; an
+    empty array is inside.
+    """
+    if array.size == 0:
+        return None
+    # min and max are two fast reductions with no temporary array, and any NaN
+    # propagates into them, so one comparison also rejects NaN and inf.
+    low, high = float(array.min()), float(array.max())
+    if low >= -_PROB_TOLERANCE and high <= 1.0 + _PROB_TOLERANCE:
+        return None
+    return low, high
 
 
 def item_blocks(n: int, bytes_per_item: int, block_bytes: int = _BLOCK_BYTES) -> Iterator[slice]:

@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from labelloop.plugins import Configurable, Integer
-from labelloop.strategies._kernels import as_float, item_blocks
+from labelloop.strategies._kernels import as_float, item_blocks, outside_unit_interval
 from labelloop.strategies._topk import top_k
 from labelloop.strategies.errors import (
     InvalidParameterError,
@@ -32,9 +32,6 @@ _FIELD_HINTS = {
     "samples": "MC-dropout or ensemble probabilities, shape (n_samples, n, n_classes)",
     "embeddings": "one feature vector per item, shape (n, d)",
 }
-
-# Slack for probabilities that leave [0, 1] by rounding (softmax in float32, averaging).
-_PROB_TOLERANCE = 1e-6
 
 
 def _describe(value: object) -> str:
@@ -73,15 +70,12 @@ def _check_probabilities(field: str, value: NDArray[np.floating[Any]]) -> None:
             f"Pool.{field} has shape {value.shape}: it needs at least 2 classes on its last "
             "axis. For a binary model pass both columns of predict_proba."
         )
-    if value.size == 0:
-        return
-    # min and max are two fast reductions with no temporary array, and any NaN
-    # propagates into them, so one comparison also rejects NaN and inf.
-    low, high = float(value.min()), float(value.max())
-    if not (low >= -_PROB_TOLERANCE and high <= 1.0 + _PROB_TOLERANCE):
+    outside = outside_unit_interval(value)
+    if outside is not None:
         raise PoolShapeError(
             f"Pool.{field} must hold probabilities in [0, 1] with no NaN; got values in "
-            f"[{low}, {high}]. Pass predict_proba output (softmax of logits), not raw logits."
+            f"[{outside[0]}, {outside[1]}]. Pass predict_proba output (softmax of logits), "
+            "not raw logits."
         )
 
 

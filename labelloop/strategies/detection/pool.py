@@ -7,12 +7,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from labelloop.strategies._kernels import outside_unit_interval
 from labelloop.strategies.errors import PoolShapeError
 
 __all__ = ["DetectionPool", "check_box_probs", "check_unit_vector"]
-
-# Slack for probabilities that leave [0, 1] by rounding (softmax in float32).
-_PROB_TOLERANCE = 1e-6
 
 _FloatArray = NDArray[np.floating[Any]]
 
@@ -37,12 +35,10 @@ def check_unit_vector(field: str, value: object) -> NDArray[np.float64]:
     values = np.asarray(value, dtype=np.float64)
     if values.ndim != 1:
         raise PoolShapeError(f"{field} must be 1-D (m,), one value per box; got {values.shape}.")
-    if values.size and not (
-        values.min() >= -_PROB_TOLERANCE and values.max() <= 1.0 + _PROB_TOLERANCE
-    ):
+    outside = outside_unit_interval(values)
+    if outside is not None:
         raise PoolShapeError(
-            f"{field} must lie in [0, 1] with no NaN; got values in "
-            f"[{values.min()}, {values.max()}]."
+            f"{field} must lie in [0, 1] with no NaN; got values in [{outside[0]}, {outside[1]}]."
         )
     return values
 

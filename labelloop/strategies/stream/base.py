@@ -8,13 +8,11 @@ from typing import Any, ClassVar, Self
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from labelloop.strategies._kernels import outside_unit_interval
 from labelloop.strategies.stream.budget import Budgeted, BudgetManager
 from labelloop.strategies.stream.errors import StreamInputError
 
 __all__ = ["StreamSelector", "item_confidences"]
-
-# Slack for probabilities that leave [0, 1] by rounding (softmax in float32).
-_PROB_TOLERANCE = 1e-6
 
 
 def _as_float_array(probs: object) -> NDArray[np.float64]:
@@ -49,12 +47,12 @@ def item_confidences(probs: ArrayLike) -> NDArray[np.float64]:
         )
     if array.size == 0:
         return np.empty(0, dtype=np.float64)
-    # Any NaN propagates into min and max, so one comparison rejects it too.
-    low, high = float(array.min()), float(array.max())
-    if not (low >= -_PROB_TOLERANCE and high <= 1.0 + _PROB_TOLERANCE):
+    outside = outside_unit_interval(array)
+    if outside is not None:
         raise StreamInputError(
             f"probs must hold probabilities in [0, 1] with no NaN; got values in "
-            f"[{low}, {high}]. Pass predict_proba output (softmax of logits), not logits."
+            f"[{outside[0]}, {outside[1]}]. Pass predict_proba output (softmax of logits), "
+            "not logits."
         )
     confidences: NDArray[np.float64] = np.clip(array.max(axis=1), 0.0, 1.0)
     return confidences
