@@ -1,6 +1,6 @@
 """Cold start: choose the first items to label from embeddings alone, before any model."""
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, cast
 
@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from labelloop.plugins import Constraint, Integer, Seed
-from labelloop.strategies._kernels import as_float, d2_seeding, row_sq_norms
+from labelloop.strategies._kernels import as_float, d2_seeding, item_blocks, row_sq_norms
 from labelloop.strategies._params import make_rng
 from labelloop.strategies.base import Pool, QueryStrategy
 
@@ -19,6 +19,8 @@ _FloatArray = NDArray[np.floating[Any]]
 # k-means++ seeds are drawn from a sample of at most this many points.
 _SEEDING_SAMPLE = 1 << 14
 _KMEANS_ITERATIONS = 20
+# Distances computed per block: rows x width of about a million entries.
+_BLOCK_ENTRIES = 1 << 20
 
 
 @dataclass(eq=False, repr=False, kw_only=True)
@@ -158,16 +160,9 @@ def _nearest_center(embeddings: _FloatArray, centers: NDArray[np.float64]) -> ND
     labels = np.empty(embeddings.shape[0], dtype=np.int64)
     typed = centers.astype(embeddings.dtype)
     center_sq = row_sq_norms(centers).astype(embeddings.dtype)
-    for rows in _row_blocks(embeddings.shape[0], centers.shape[0]):
+    for rows in item_blocks(embeddings.shape[0], centers.shape[0], _BLOCK_ENTRIES):
         labels[rows] = np.argmin(center_sq - 2 * (embeddings[rows] @ typed.T), axis=1)
     return labels
-
-
-def _row_blocks(n: int, width: int) -> Iterator[slice]:
-    """Row slices whose ``(rows, width)`` products hold about a million entries."""
-    step = max(1, (1 << 20) // max(1, width))
-    for start in range(0, n, step):
-        yield slice(start, min(n, start + step))
 
 
 def _typicality(
@@ -191,7 +186,7 @@ def _typicality(
     position = np.full(members.size, -1)
     position[np.searchsorted(members, reference)] = np.arange(reference.size)
     out = np.empty(members.size, dtype=np.float64)
-    for rows in _row_blocks(members.size, reference.size):
+    for rows in item_blocks(members.size, reference.size, _BLOCK_ENTRIES):
         block = embeddings[members[rows]]
         sq = block @ ref.T
         sq *= -2
