@@ -126,6 +126,25 @@ def _settle_training(page: Page, timeout: float = 30.0) -> None:
     _wait_for(settled, "a training run on the new labels", timeout)
 
 
+def test_an_empty_review_queue_says_so_and_offers_to_check_again(
+    page: Page, server: LiveServer
+) -> None:
+    # First in the module: nothing is labeled yet, so no auto label waits for review.
+    page.goto("/review")
+    _log_in(page, "rita")
+    expect(page.locator("#workbench[data-state=empty]")).to_have_count(1)
+    empty = page.locator("#stage .stage-empty")
+    expect(empty.locator("#empty-message")).to_have_text("No auto-labels are waiting for review.")
+    expect(empty.locator("span")).to_contain_text("confidence reaches the project's threshold")
+    expect(empty.locator(".row > *")).to_have_text(["Check again", "Label images", "Dashboard"])
+    expect(page.locator("#item-title")).to_have_text("Queue empty")
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    empty.locator("button", has_text="Check again").click()
+    expect(page.locator("#workbench[data-state=empty]")).to_have_count(1)
+    _wait_for(lambda: any(url.endswith("/api/review/next") for url in asked), "a new request")
+
+
 def test_label_undo_dashboard_and_review(page: Page, server: LiveServer) -> None:
     page.goto("/label")
     expect(page).to_have_url(f"{server.url}/login?next=%2Flabel")

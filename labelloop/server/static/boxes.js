@@ -7,7 +7,7 @@
 // Boxes are kept in whole pixels of the original image at every zoom level.
 // The geometry below is pure; BoxEditor owns only the DOM it is given.
 
-import { loadItemImage } from "/static/common.js";
+import { StageView } from "/static/common.js";
 
 export const HANDLES = ["nw", "n", "ne", "e", "se", "s", "sw", "w"];
 export const ZOOMS = [0.5, 0.75, 1, 1.5, 2, 3, 4, 6, 8];
@@ -120,21 +120,19 @@ function div(cls, attrs = {}) {
 
 // The editor lives in ``root`` (a scrollable stage). ``onChange(editor)`` runs
 // after every change to the boxes, proposals, selection or class.
-export class BoxEditor {
+export class BoxEditor extends StageView {
   constructor(root, { classes, zoomLabel = null, onChange = () => {} }) {
-    this.root = root;
+    const img = document.createElement("img");
+    img.id = "item-image";
+    img.alt = "";
+    img.draggable = false;
+    const canvas = div("box-canvas");
+    super(root, zoomLabel, img, canvas);
     this.classes = classes;
-    this.zoomLabel = zoomLabel;
     this.onChange = onChange;
-    this.canvas = div("box-canvas");
-    this.img = document.createElement("img");
-    this.img.id = "item-image";
-    this.img.alt = "";
-    this.img.draggable = false;
+    this.canvas = canvas;
     this.layer = div("box-layer", { "data-testid": "box-layer" });
     this.canvas.append(this.img, this.layer);
-    this.item = null;
-    this.zoom = 1;
     this.currentClass = classes[0];
     this.drawMode = false;
     this.proposalsHidden = false;
@@ -162,21 +160,6 @@ export class BoxEditor {
     this.future = [];
     this.drag = null;
     this.render();
-  }
-
-  // Show an item's image; resolves to whether it loaded.
-  show(item) {
-    this.item = item;
-    this.root.replaceChildren(this.canvas);
-    this.layout();
-    return loadItemImage(this.img, item);
-  }
-
-  message(...children) {
-    this.item = null;
-    const box = div("stage-empty");
-    for (const child of children.flat()) if (child) box.append(child);
-    this.root.replaceChildren(box);
   }
 
   value() {
@@ -224,10 +207,6 @@ export class BoxEditor {
       this.root.scrollTop += rect.top + (fixed.y * rect.height) / this.height - point.y;
     }
     this.updateZoomLabel();
-  }
-
-  updateZoomLabel() {
-    if (this.zoomLabel) this.zoomLabel.textContent = `${Math.round(this.zoom * 100)}%`;
   }
 
   // In draw mode a drag always draws a new box (moving and resizing wait).

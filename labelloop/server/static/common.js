@@ -97,13 +97,44 @@ export function $(selector, root = document) {
 }
 
 // Point an <img> at an item's image; resolves to whether it loaded.
-export function loadItemImage(img, item) {
+function loadItemImage(img, item) {
   img.alt = `item ${item.id}`;
   return new Promise((resolve) => {
     img.onload = () => resolve(true);
     img.onerror = () => resolve(false);
     img.src = item.image_url;
   });
+}
+
+// An item's image on a stage (``root``), or a message in its place: what the
+// labeling views' image stage and the box editor share. ``content`` is what
+// holds ``img`` on the stage; a subclass sets ``zoom`` and sizes it in ``layout()``.
+export class StageView {
+  constructor(root, zoomLabel, img, content = img) {
+    this.root = root;
+    this.zoomLabel = zoomLabel;
+    this.img = img;
+    this.content = content;
+    this.item = null;
+    this.zoom = 1;
+  }
+
+  // Show an item's image; resolves to whether it loaded.
+  show(item) {
+    this.item = item;
+    this.root.replaceChildren(this.content);
+    this.layout();
+    return loadItemImage(this.img, item);
+  }
+
+  message(...children) {
+    this.item = null;
+    this.root.replaceChildren(el("div", { class: "stage-empty" }, ...children));
+  }
+
+  updateZoomLabel() {
+    if (this.zoomLabel) this.zoomLabel.textContent = `${Math.round(this.zoom * 100)}%`;
+  }
 }
 
 export function setText(selector, value) {

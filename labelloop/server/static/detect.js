@@ -1,8 +1,8 @@
 // Labeling and reviewing a detection project: boxes drawn in the box editor,
 // the model's proposals beside them, saved as one label per image.
 
-import { $, ApiError, api, canReview, el, every, failPage, fmtInt, fmtPct, fmtTime, notify, setText, startPage } from "/static/common.js";
-import { ClassPad, Workbench, bindKeys, renderTraining, undoLastSaved } from "/static/workbench.js";
+import { $, ApiError, api, el, every, failPage, fmtInt, fmtPct, fmtTime, notify, setText, startPage } from "/static/common.js";
+import { ClassPad, Workbench, bindKeys, renderTraining, reviewLink, undoLastSaved } from "/static/workbench.js";
 import { BoxEditor, classColor, describeBoxes, isBoxList, proposalTag, sameBoxes } from "/static/boxes.js";
 
 const UNDO_DEPTH = 20;
@@ -156,23 +156,16 @@ function onState(state) {
 
 function onEmpty(user) {
   return (progress) => mode === "review"
-    ? [
-        el("strong", { id: "empty-message" }, "No auto-labels are waiting for review."),
-        el("div", { class: "row" },
-          el("button", { type: "button", onclick: () => bench.loadNext() }, "Check again"),
-          el("a", { class: "button", href: "/label" }, "Label images"),
-        ),
-      ]
-    : [
-        el("strong", { id: "empty-message" }, "All caught up: nothing left to label."),
-        el("span", {}, "Every image has boxes or is reserved by someone else."),
-        el("div", { class: "row" },
-          el("button", { type: "button", onclick: () => bench.loadNext() }, "Check again"),
-          canReview(user) && progress.auto_labeled > 0
-            ? el("a", { class: "button", href: "/review" }, `Review ${fmtInt(progress.auto_labeled)} auto-labels`)
-            : null,
-        ),
-      ];
+    ? bench.emptyMessage(
+        "No auto-labels are waiting for review.",
+        null,
+        el("a", { class: "button", href: "/label" }, "Label images"),
+      )
+    : bench.emptyMessage(
+        "All caught up: nothing left to label.",
+        "Every image has boxes or is reserved by someone else.",
+        reviewLink(user, progress),
+      );
 }
 
 // saving ----------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 // The labeling view: one leased image at a time, answered by a click or a number key.
 
-import { $, api, canReview, el, every, failPage, fmtInt, notify, setText, startPage } from "/static/common.js";
-import { Workbench, bindKeys, renderTraining, undoLastSaved } from "/static/workbench.js";
+import { $, api, el, every, failPage, fmtInt, notify, setText, startPage } from "/static/common.js";
+import { Workbench, bindKeys, renderTraining, reviewLink, undoLastSaved } from "/static/workbench.js";
 
 const UNDO_DEPTH = 20;
 const GUESS_MS = 4000;
@@ -25,17 +25,12 @@ function onServed(served) {
 }
 
 function emptyMessage(user) {
-  return (progress) => [
-    el("strong", { id: "empty-message" }, "All caught up: nothing left to label."),
-    el("span", {}, "Every item has a label or is reserved by someone else. New work appears here when images are added, a label is undone, or a reservation runs out."),
-    el("div", { class: "row" },
-      el("button", { type: "button", onclick: () => bench.loadNext() }, "Check again"),
-      canReview(user) && progress.auto_labeled > 0
-        ? el("a", { class: "button", href: "/review" }, `Review ${fmtInt(progress.auto_labeled)} auto-labels`)
-        : null,
-      el("a", { class: "button", href: "/dashboard" }, "Dashboard"),
-    ),
-  ];
+  return (progress) => bench.emptyMessage(
+    "All caught up: nothing left to label.",
+    "Every item has a label or is reserved by someone else. New work appears here when images are added, a label is undone, or a reservation runs out.",
+    reviewLink(user, progress),
+    el("a", { class: "button", href: "/dashboard" }, "Dashboard"),
+  );
 }
 
 function onAnswered(out, value) {

@@ -29,15 +29,12 @@ function onState(state) {
 }
 
 function onEmpty() {
-  return [
-    el("strong", { id: "empty-message" }, "No auto-labels are waiting for review."),
-    el("span", {}, "The model auto-labels an image when its confidence reaches the project's threshold; those appear here after each training round."),
-    el("div", { class: "row" },
-      el("button", { type: "button", onclick: () => bench.loadNext() }, "Check again"),
-      el("a", { class: "button", href: "/label" }, "Label images"),
-      el("a", { class: "button", href: "/dashboard" }, "Dashboard"),
-    ),
-  ];
+  return bench.emptyMessage(
+    "No auto-labels are waiting for review.",
+    "The model auto-labels an image when its confidence reaches the project's threshold; those appear here after each training round.",
+    el("a", { class: "button", href: "/label" }, "Label images"),
+    el("a", { class: "button", href: "/dashboard" }, "Dashboard"),
+  );
 }
 
 function onAnswered(out, value) {

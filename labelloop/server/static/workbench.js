@@ -3,7 +3,8 @@
 // number keys, the lease countdown, the keyboard, and the training status line.
 
 import {
-  $, ApiError, ProgressBar, api, el, fmtPct, loadItemImage, notify, parseTime, serverNow, setText,
+  $, ApiError, ProgressBar, StageView, api, canReview, el, fmtInt, fmtPct, notify, parseTime, serverNow,
+  setText,
 } from "/static/common.js";
 
 const ZOOMS = [0.25, 0.5, 0.75, 1, 1.25, 1.5, 2, 3, 4];
@@ -75,34 +76,19 @@ export class ClassPad {
 
 // The image, scaled to fill the stage; small images are blown up with whole
 // pixels kept square and sharp.
-export class ImageStage {
+export class ImageStage extends StageView {
   constructor(stage, zoomLabel) {
-    this.stage = stage;
-    this.zoomLabel = zoomLabel;
-    this.img = el("img", { alt: "", draggable: "false", id: "item-image" });
-    this.item = null;
+    super(stage, zoomLabel, el("img", { alt: "", draggable: "false", id: "item-image" }));
     const saved = Number(localStorage.getItem(ZOOM_KEY));
     this.zoom = ZOOMS.includes(saved) ? saved : 1;
     new ResizeObserver(() => this.layout()).observe(stage);
     this.updateZoomLabel();
   }
 
-  show(item) {
-    this.item = item;
-    this.stage.replaceChildren(this.img);
-    this.layout();
-    return loadItemImage(this.img, item);
-  }
-
-  message(...children) {
-    this.item = null;
-    this.stage.replaceChildren(el("div", { class: "stage-empty" }, ...children));
-  }
-
   layout() {
     if (!this.item) return;
     const { width, height } = this.item;
-    const room = Math.min(this.stage.clientWidth, this.stage.clientHeight) * 0.9;
+    const room = Math.min(this.root.clientWidth, this.root.clientHeight) * 0.9;
     let scale = (room / Math.max(width, height)) * this.zoom;
     const blownUp = scale >= 2;
     if (blownUp) scale = Math.floor(scale);
@@ -117,10 +103,6 @@ export class ImageStage {
     localStorage.setItem(ZOOM_KEY, String(this.zoom));
     this.updateZoomLabel();
     this.layout();
-  }
-
-  updateZoomLabel() {
-    if (this.zoomLabel) this.zoomLabel.textContent = `${Math.round(this.zoom * 100)}%`;
   }
 }
 
@@ -217,6 +199,13 @@ export function renderTraining(root, training) {
 
 const EMPTY_POLL_MS = 15000;
 
+// The link to the review queue, for a user who may review and has auto labels waiting; else null.
+export function reviewLink(user, progress) {
+  return canReview(user) && progress.auto_labeled > 0
+    ? el("a", { class: "button", href: "/review" }, `Review ${fmtInt(progress.auto_labeled)} auto-labels`)
+    : null;
+}
+
 // One leased item at a time: fetch it, show it, answer or skip it, fetch the
 // next. ``kind`` is "label" or "review"; the hooks add what each view shows:
 // ``onServed(served)``, ``onEmpty(progress)`` (returns the empty-queue
@@ -306,6 +295,19 @@ export class Workbench {
       this.stage.message(...this.failure(error));
       this.setState(forbidden ? "forbidden" : "error");
     }
+  }
+
+  // The empty queue's message: its ``title``, what it means (``why``; null for
+  // nothing), then a row of "Check again" and the ``links`` (nulls left out).
+  emptyMessage(title, why, ...links) {
+    return [
+      el("strong", { id: "empty-message" }, title),
+      why === null ? null : el("span", {}, why),
+      el("div", { class: "row" },
+        el("button", { type: "button", onclick: () => this.loadNext() }, "Check again"),
+        ...links,
+      ),
+    ];
   }
 
   failure(error) {
