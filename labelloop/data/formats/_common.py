@@ -25,7 +25,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from PIL import Image, UnidentifiedImageError
 
@@ -33,7 +33,7 @@ from labelloop.data.labels import Box
 from labelloop.errors import LabelloopError
 
 FormatName = Literal["coco", "labelstudio", "voc", "yolo"]
-FORMAT_NAMES: tuple[FormatName, ...] = ("coco", "labelstudio", "voc", "yolo")
+FORMAT_NAMES: tuple[FormatName, ...] = get_args(FormatName)
 """The detection formats labelloop reads and writes."""
 
 IMAGE_FOLDER = "images"
