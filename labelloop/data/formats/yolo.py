@@ -158,17 +158,17 @@ def _read(source: Path, image_root: Path | None, classes: Sequence[str] | None) 
     if image_root is None and layered:
         images = source / IMAGE_FOLDER
     labels = source / LABEL_FOLDER if layered else source
-    found = [
-        (image, file_name, (labels / file_name).with_suffix(".txt"))
-        for image in _iter_images(images)
-        for file_name in [posix_relative(image, images)]
-    ]
+    file_names = {image: posix_relative(image, images) for image in _iter_images(images)}
+    label_files = {image: (labels / name).with_suffix(".txt") for image, name in file_names.items()}
     orphans = [
         FormatProblem(str(orphan), None, "no image for this label file; add the image or delete it")
-        for orphan in sorted(set(labels.rglob("*.txt")) - {label for _, _, label in found})
+        for orphan in sorted(set(labels.rglob("*.txt")) - set(label_files.values()))
         if not (orphan.parent == source and orphan.name == CLASS_LIST)
     ]
-    results = (_read_image(*paths, names, allowed) for paths in found)
+    results = (
+        _read_image(image, name, label_files[image], names, allowed)
+        for image, name in file_names.items()
+    )
     return gather(results, dataset_classes, after=orphans)
 
 
