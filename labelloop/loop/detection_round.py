@@ -1,7 +1,9 @@
 """The detection plug-in of the round pipeline (:mod:`labelloop.loop.pipeline`).
 
-The detector is warm-started from the last round's saved weights and fitted
-on the box labels; the pool streams through it a chunk at a time. Boxes are
+The detector is warm-started from the last round's saved weights, fitted on
+the training side of the box labels and validated (mAP) on the held-out side,
+then, with ``refit_on_all_labels``, refitted on every label from the same
+start (:func:`fit_detector`); the pool streams through it a chunk at a time. Boxes are
 stored in each image's own pixels (upright) and carried to the model's input
 and back by the project's resize policy (:func:`labelloop.data.arrays.placement`),
 so photos of any size work at any model input size. Each ranked item carries
