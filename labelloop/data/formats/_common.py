@@ -272,6 +272,28 @@ def image_size(path: Path) -> tuple[int, int] | str:
     return width, height
 
 
+def stated_size(
+    width: object, height: object, image_root: Path | None, file_name: str
+) -> tuple[int, int] | str | None:
+    """An image's size as the annotations state it, else as its file under the image root says.
+
+    Args:
+        width: The stated width.
+        height: The stated height.
+        image_root: The folder images are relative to, or ``None``.
+        file_name: The image, relative to ``image_root``.
+
+    Returns:
+        The stated size when it is two positive integers (see :func:`check_size`);
+        otherwise the image's own size, or the reason it cannot be read
+        (:func:`image_size`); ``None`` when there is no image root to read from.
+    """
+    size = check_size(width, height)
+    if size is not None or image_root is None:
+        return size
+    return image_size(image_root / file_name)
+
+
 def missing_image(image_root: Path | None, file_name: str, file: str) -> FormatProblem | None:
     """Reports an image that is not on disk under the image root.
 

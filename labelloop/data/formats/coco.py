@@ -33,12 +33,11 @@ from labelloop.data.formats._common import (
     RawBox,
     as_numbers,
     build_record,
-    check_size,
     gather,
-    image_size,
     load_json,
     missing_image,
     resolve_classes,
+    stated_size,
 )
 from labelloop.data.formats._format import DetectionFormat
 from labelloop.data.formats._writing import write_json
@@ -88,11 +87,8 @@ def _images(
         elif iid in images or name in seen_names:
             reason = f"image id {iid} or file_name {name!r} repeats; list each image once"
         else:
-            size = check_size(image.get("width"), image.get("height"))
-            if size is None and image_root is not None:
-                read = image_size(image_root / name)
-                size = read if isinstance(read, tuple) else None
-            if size is not None:
+            size = stated_size(image.get("width"), image.get("height"), image_root, name)
+            if isinstance(size, tuple):
                 images[iid] = (name, size)
                 seen_names.add(name)
                 continue

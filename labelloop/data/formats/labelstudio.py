@@ -47,9 +47,9 @@ from labelloop.data.formats._common import (
     build_record,
     check_size,
     gather,
-    image_size,
     load_json,
     missing_image,
+    stated_size,
 )
 from labelloop.data.formats._format import DetectionFormat
 from labelloop.data.formats._writing import write_json
@@ -83,14 +83,12 @@ def _task_size(
 ) -> tuple[int, int] | str:
     for result in results:
         if isinstance(result, dict) and "original_width" in result:
-            size = check_size(result.get("original_width"), result.get("original_height"))
-            if size is not None:
-                return size
-    size = check_size(data.get("width"), data.get("height"))
+            stated = check_size(result.get("original_width"), result.get("original_height"))
+            if stated is not None:
+                return stated
+    size = stated_size(data.get("width"), data.get("height"), image_root, file_name)
     if size is not None:
         return size
-    if image_root is not None:
-        return image_size(image_root / file_name)
     return (
         "the image size is unknown (no original_width/original_height); pass image_root "
         "to read it from the image"
