@@ -23,7 +23,7 @@ from labelloop.data.images import ImageFileError
 from labelloop.loop.workspace import Workspace
 from labelloop.server.deps import workspace_of
 from labelloop.server.errors import unprocessable
-from labelloop.server.schemas import ItemOut, PathId
+from labelloop.server.schemas import FromRecord, ItemOut, PathId
 from labelloop.server.security import Caller, require
 from labelloop.store import FLAG_KINDS, ORIGINS, SORT_KEYS, FlagKind, ItemQuery, Origin, SortKey
 from labelloop.store.catalog import Split
@@ -38,7 +38,7 @@ MAX_PAGE = 200
 """Most items one page holds."""
 
 
-class BrowseRowOut(BaseModel):
+class BrowseRowOut(FromRecord):
     """One item of a browser page."""
 
     item: ItemOut
@@ -123,17 +123,7 @@ def browse(
     )
     return BrowsePageOut(
         items=[
-            BrowseRowOut(
-                item=ItemOut.of(row.item),
-                thumbnail_url=f"/api/items/{row.item.id}/thumbnail",
-                value=row.value,
-                origin=row.origin,
-                annotator=row.annotator,
-                updated_at=row.updated_at,
-                confidence=row.confidence,
-                uncertainty=row.uncertainty,
-                flags=list(row.flags),
-            )
+            BrowseRowOut.of(row, thumbnail_url=f"/api/items/{row.item.id}/thumbnail")
             for row in page.rows
         ],
         total=page.total,

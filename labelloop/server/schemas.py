@@ -92,9 +92,18 @@ class FromRecord(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     @classmethod
-    def of(cls, record: object) -> Self:
-        """From the store's record (a dataclass or ORM row with these attributes)."""
-        return cls.model_validate(record)
+    def of(cls, record: object, **given: Any) -> Self:
+        """From the store's record (a dataclass or ORM row with these attributes).
+
+        Args:
+            record: where each field is read, by its name.
+            given: fields the record does not hold (a URL made from it), by name.
+        """
+        if not given:
+            return cls.model_validate(record)
+        read = (name for name in cls.model_fields if name not in given)
+        values = {name: getattr(record, name) for name in read} | given
+        return cls.model_validate(values, from_attributes=True)
 
 
 class UserOut(FromRecord):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, fields
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 from pydantic import TypeAdapter
 
-from labelloop.server.schemas import EventOut
+from labelloop.server.schemas import EventOut, FromRecord
 from labelloop.store import LabelEvent
 
 
@@ -39,3 +40,16 @@ def test_the_api_schema_of_a_record_response_requires_every_field_defaults_inclu
     assert list(schema["properties"]) == [f.name for f in fields(LabelEvent)]
     assert schema["required"] == list(schema["properties"])  # lease_id has a default
     assert schema["description"] == "One label event."
+
+
+class _LinkOut(FromRecord):
+    id: int
+    url: str
+    tags: list[str]
+
+
+def test_a_response_reads_the_record_but_for_the_fields_given() -> None:
+    record = SimpleNamespace(id=4, url="/stale", tags=("a", "b"))
+    out = _LinkOut.of(record, url="/items/4")
+    assert out.model_dump() == {"id": 4, "url": "/items/4", "tags": ["a", "b"]}
+    assert _LinkOut.of(record).url == "/stale"
