@@ -246,3 +246,32 @@ def check_fit_data(
         raise InvalidInputError(f"X{suffix} is empty; fit needs at least one labeled image.")
     labels = check_labels(y, n_samples=images.shape[0], n_classes=n_classes, name=f"y{suffix}")
     return images, labels
+
+
+def check_validation_data(
+    X_val: Any, y_val: Any, *, n_classes: int, input_shape: ImageShape | None, epochs: int
+) -> tuple[NDArray[np.float32], NDArray[np.int64]] | None:
+    """Check a fit's validation split, given as both its parts or neither.
+
+    Args:
+        X_val: Validation images, shape ``(n_val, channels, height, width)``, or None.
+        y_val: Their class indices, shape ``(n_val,)``, or None.
+        n_classes: Labels must lie in ``[0, n_classes)``.
+        input_shape: Expected ``(channels, height, width)``, or ``None``.
+        epochs: The fit's epochs without validation, for the message.
+
+    Returns:
+        ``(X_val, y_val)`` as :func:`check_fit_data` returns them, or None
+        when neither is given.
+
+    Raises:
+        InvalidInputError: If only one part is given, or either is malformed.
+    """
+    if (X_val is None) != (y_val is None):
+        raise InvalidInputError(
+            "pass both X_val and y_val for early stopping, or neither to train "
+            f"for a fixed {epochs} epochs."
+        )
+    if X_val is None:
+        return None
+    return check_fit_data(X_val, y_val, n_classes=n_classes, input_shape=input_shape, suffix="_val")

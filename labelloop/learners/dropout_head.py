@@ -30,6 +30,7 @@ from labelloop.learners._validation import (
     check_images,
     check_n_samples,
 )
+from labelloop.learners.augment import AugmentName
 from labelloop.learners.base import Images, Labels
 from labelloop.learners.classifier_network import batched_probabilities, batched_samples
 from labelloop.learners.errors import InvalidParameterError
@@ -132,6 +133,13 @@ class DropoutMLPHead(Configurable):
     min_steps: int = 200
     random_state: int = 0
 
+    # The rest of what the training loop reads (FitSettings), fixed for a head.
+    min_epoch_samples: ClassVar[int] = 0
+    patience: ClassVar[int] = 1  # no validation: every fit runs its whole budget
+    early_stopping_min_val: ClassVar[int] = 1
+    inference_batch_size: ClassVar[int] = _INFERENCE_BATCH
+    augment: ClassVar[AugmentName] = "none"
+
     network_: DropoutMLP = field(init=False)
     n_features_: int = field(init=False)
     history_: list[EpochStats] = field(init=False)
@@ -170,15 +178,8 @@ class DropoutMLPHead(Configurable):
                 labels,
                 validation=None,
                 epochs=checked["epochs"],
-                batch_size=checked["batch_size"],
-                min_epoch_samples=0,
-                lr=checked["lr"],
-                weight_decay=checked["weight_decay"],
-                patience=1,  # no validation: the fit runs its whole budget
-                seed=checked["random_state"],
+                settings=self,
                 device=_CPU,
-                inference_batch_size=len(vectors),
-                min_steps=checked["min_steps"],
             )
         self.network_ = network.eval()
         self.n_features_ = vectors.shape[1]

@@ -18,6 +18,7 @@ from labelloop.learners._validation import (
     check_images,
     check_input_shape,
     check_n_samples,
+    check_validation_data,
 )
 from labelloop.learners.augment import AUGMENT_NAMES, AugmentName
 from labelloop.learners.base import Images, Labels
@@ -30,7 +31,7 @@ from labelloop.learners.classifier_network import (
     batched_samples,
     weights_copy,
 )
-from labelloop.learners.errors import InvalidInputError, InvalidParameterError
+from labelloop.learners.errors import InvalidParameterError
 from labelloop.learners.health import prediction_collapse
 from labelloop.learners.hub_backbones import BackboneName
 from labelloop.learners.networks import FeatureClassifier, NetworkName
@@ -214,16 +215,9 @@ class TorchClassifier(Configurable):
         """
         n_classes, input_shape = self._check_params()
         images, labels = check_fit_data(X, y, n_classes=n_classes, input_shape=input_shape)
-        validation = None
-        if (X_val is None) != (y_val is None):
-            raise InvalidInputError(
-                "pass both X_val and y_val for early stopping, or neither to train "
-                f"for a fixed {self.epochs} epochs."
-            )
-        if X_val is not None:
-            validation = check_fit_data(
-                X_val, y_val, n_classes=n_classes, input_shape=input_shape, suffix="_val"
-            )
+        validation = check_validation_data(
+            X_val, y_val, n_classes=n_classes, input_shape=input_shape, epochs=self.epochs
+        )
         device = resolve_device(self.device)
         warm = self.warm_start and self._fits_current_network(n_classes, input_shape)
         # Where this fit started, so that refit() can train again from the same point.
@@ -299,17 +293,8 @@ class TorchClassifier(Configurable):
                 labels,
                 validation=validation,
                 epochs=self.epochs if epochs is None else epochs,
-                batch_size=self.batch_size,
-                min_epoch_samples=self.min_epoch_samples,
-                lr=self.lr,
-                weight_decay=self.weight_decay,
-                patience=self.patience,
-                seed=self.random_state,
+                settings=self,
                 device=device,
-                inference_batch_size=self.inference_batch_size,
-                min_steps=self.min_steps,
-                min_val=self.early_stopping_min_val,
-                augment=self.augment,
             )
 
     def _collapsed_on(self, images: NDArray[np.float32], labels: NDArray[np.int64]) -> bool:
@@ -321,12 +306,7 @@ class TorchClassifier(Configurable):
         """Class probabilities, computed in batches with dropout off.
 
         The logits are divided by ``temperature_`` first (1 unless calibrated).
-
-        Args:
-            X: Images, shape ``(n_samples, channels, height, width)``.
-
-        Returns:
-            Probabilities, shape ``(n_samples, n_classes)``; rows sum to 1.
+        Arguments and result as :meth:`~labelloop.learners.base.Learner.predict_proba`.
 
         Raises:
             NotFittedError: If called before :meth:`fit` or :meth:`load`.
@@ -351,14 +331,9 @@ class TorchClassifier(Configurable):
         ``random_state``: the same call returns the same samples (for the same
         ``inference_batch_size``). With ``dropout=0`` every sample equals
         :meth:`predict_proba`. The logits are divided by ``temperature_``.
-
-        Args:
-            X: Images, shape ``(n, channels, height, width)``.
-            n_samples: Number of stochastic passes, at least 1.
-
-        Returns:
-            Probabilities, shape ``(n_samples, n, n_classes)``; rows sum to 1.
-            The host holds ``n_samples * n * n_classes`` float64 values.
+        Arguments and result as
+        :meth:`~labelloop.learners.base.SupportsSamples.predict_samples`, with
+        ``n_samples`` passes; the host holds ``n_samples * n * n_classes`` float64 values.
 
         Raises:
             NotFittedError: If called before :meth:`fit` or :meth:`load`.
@@ -380,12 +355,8 @@ class TorchClassifier(Configurable):
     def embed(self, X: NDArray[np.floating]) -> NDArray[np.float32]:
         """Penultimate-layer features, computed in batches.
 
-        Args:
-            X: Images, shape ``(n_samples, channels, height, width)``.
-
-        Returns:
-            Features, shape ``(n_samples, d)``: 128 for ``"cnn"``, 512 for
-            ``"resnet18"``.
+        Arguments and result as :meth:`~labelloop.learners.base.Learner.embed`;
+        ``d`` is 128 for ``"cnn"``, 512 for ``"resnet18"``.
 
         Raises:
             NotFittedError: If called before :meth:`fit` or :meth:`load`.
@@ -467,8 +438,7 @@ class TorchClassifier(Configurable):
         self, validation: tuple[NDArray[np.float32], NDArray[np.int64]] | None
     ) -> None:
         """Measure calibration on the validation split; fit ``temperature_`` if asked."""
-        self.temperature_ = 1.0
-        self.ece_before_ = self.ece_after_ = None
+        self.temperature_, self.ece_before_, self.ece_after_ = 1.0, None, None
         if validation is None:
             return
         X_val, y_val = validation

@@ -10,6 +10,7 @@ trust, and batched inference that never holds a whole pool on the device.
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -24,6 +25,7 @@ from labelloop.learners.networks import FeatureClassifier
 
 __all__ = [
     "EpochStats",
+    "FitSettings",
     "batched_features",
     "batched_logits",
     "epoch_order",
@@ -269,6 +271,45 @@ def _train_epoch(
     return float(total.item() / seen)
 
 
+class FitSettings(Protocol):
+    """The parameters :func:`train` reads; a :class:`~labelloop.learners.TorchClassifier` has all.
+
+    Attributes:
+        batch_size: Largest mini-batch; a smaller training set gets batches
+            of its own size (at least :data:`SMALL_SET_BATCH`).
+        min_epoch_samples: Fewest samples an epoch draws; see :func:`epoch_order`.
+        lr: Peak AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        patience: Epochs without improvement before stopping.
+        random_state: Seeds the shuffling and augmentation generator.
+        inference_batch_size: Batch size for validation passes.
+        min_steps: Fewest optimiser steps of a fit.
+        early_stopping_min_val: Fewest validation images early stopping trusts.
+        augment: Augmentation of each training batch (:func:`augment_batch`).
+    """
+
+    @property
+    def batch_size(self) -> int: ...
+    @property
+    def min_epoch_samples(self) -> int: ...
+    @property
+    def lr(self) -> float: ...
+    @property
+    def weight_decay(self) -> float: ...
+    @property
+    def patience(self) -> int: ...
+    @property
+    def random_state(self) -> int: ...
+    @property
+    def inference_batch_size(self) -> int: ...
+    @property
+    def min_steps(self) -> int: ...
+    @property
+    def early_stopping_min_val(self) -> int: ...
+    @property
+    def augment(self) -> AugmentName: ...
+
+
 def train(
     model: FeatureClassifier,
     X: NDArray[np.float32],
@@ -276,27 +317,19 @@ def train(
     *,
     validation: tuple[NDArray[np.float32], NDArray[np.int64]] | None,
     epochs: int,
-    batch_size: int,
-    min_epoch_samples: int,
-    lr: float,
-    weight_decay: float,
-    patience: int,
-    seed: int,
+    settings: FitSettings,
     device: torch.device,
-    inference_batch_size: int,
-    min_steps: int = 0,
-    min_val: int = 1,
-    augment: AugmentName = "none",
 ) -> tuple[list[EpochStats], int]:
     """Train ``model`` in place with AdamW, a warm-up + cosine schedule and guarded early stopping.
 
-    The fit runs ``epochs`` epochs, or more until it has taken ``min_steps``
-    optimiser steps (``epochs=0`` trains nothing); see
+    The fit runs ``epochs`` epochs, or more until it has taken
+    ``settings.min_steps`` optimiser steps (``epochs=0`` trains nothing); see
     :class:`~labelloop.learners._schedule.StepBudget`. The learning rate
     follows :func:`~labelloop.learners._schedule.warmup_cosine` over those
-    steps. With a ``validation`` split of at least ``min_val`` images, the
-    validation loss is measured after every epoch; once ``min_steps`` are done,
-    training stops when it has not improved for ``patience`` epochs, and the
+    steps. With a ``validation`` split of at least
+    ``settings.early_stopping_min_val`` images, the validation loss is
+    measured after every epoch; once ``min_steps`` are done, training stops
+    when it has not improved for ``settings.patience`` epochs, and the
     weights of the epoch with the lowest loss are put back. A smaller split
     is still measured each epoch (the history shows it) but chooses nothing:
     the fit keeps its last weights. The model is left in eval mode.
@@ -307,38 +340,29 @@ def train(
         y: Training labels, shape ``(n,)``.
         validation: ``(X_val, y_val)`` with shapes ``(m, C, H, W)`` and
             ``(m,)``, or ``None``.
-        epochs: Epochs to train (more if ``min_steps`` needs them).
-        batch_size: Largest mini-batch; a smaller training set gets batches
-            of its own size (at least :data:`SMALL_SET_BATCH`).
-        min_epoch_samples: Fewest samples an epoch draws; see :func:`epoch_order`.
-        lr: Peak AdamW learning rate.
-        weight_decay: AdamW weight decay.
-        patience: Epochs without improvement before stopping.
-        seed: Seeds the shuffling and augmentation generator.
+        epochs: Epochs to train (more if ``settings.min_steps`` needs them).
+        settings: Batch sizes, optimiser, schedule, stopping and augmentation.
         device: Device to train on.
-        inference_batch_size: Batch size for validation passes.
-        min_steps: Fewest optimiser steps of a fit.
-        min_val: Fewest validation images early stopping trusts.
-        augment: Augmentation of each training batch (:func:`augment_batch`).
 
     Returns:
         The stats of each epoch run, and the epoch whose weights the model
         holds (``0`` when no epoch ran).
     """
+    lr, weight_decay, min_steps = settings.lr, settings.weight_decay, settings.min_steps
+    min_epoch_samples, augment = settings.min_epoch_samples, settings.augment
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     # A batch larger than the labeled set repeats its images within one step:
     # the same compute buys more steps as batches of the set's size.
-    batch_size = min(batch_size, max(SMALL_SET_BATCH, X.shape[0]))
+    batch_size = min(settings.batch_size, max(SMALL_SET_BATCH, X.shape[0]))
     budget = StepBudget(
         epochs, min_steps, steps_per_epoch(X.shape[0], min_epoch_samples, batch_size)
     )
     scheduler = warmup_cosine(optimizer, budget.planned_steps)
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(settings.random_state)
     X_t, y_t = torch.from_numpy(X), torch.from_numpy(y)
     y_val = None if validation is None else torch.from_numpy(validation[1])
-    stopping = EarlyStopping(
-        patience, min_steps, trusted=validation is not None and len(validation[1]) >= min_val
-    )
+    trusted = validation is not None and len(validation[1]) >= settings.early_stopping_min_val
+    stopping = EarlyStopping(settings.patience, min_steps, trusted=trusted)
 
     def one_epoch(epoch: int) -> EpochStats:
         train_loss = _train_epoch(
@@ -356,7 +380,7 @@ def train(
         if validation is None or y_val is None:
             return EpochStats(epoch, train_loss)
         val_loss, val_accuracy = _validation_scores(
-            model, validation[0], y_val, batch_size=inference_batch_size, device=device
+            model, validation[0], y_val, batch_size=settings.inference_batch_size, device=device
         )
         return EpochStats(epoch, train_loss, val_loss, val_accuracy)
 
