@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
 __all__ = ["JSON_BODY_LIMIT", "MULTIPART_ROOM", "BodyLimit"]
@@ -50,6 +51,7 @@ async def _answer(send: Send, status: int, detail: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+@dataclass(eq=False)
 class BodyLimit:
     """Bound every request body by its route.
 
@@ -60,18 +62,11 @@ class BodyLimit:
         json_limit: the largest body of any other request.
     """
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        upload_paths: frozenset[str],
-        upload_limit: int,
-        json_limit: int = JSON_BODY_LIMIT,
-    ) -> None:
-        self.app = app
-        self.upload_paths = upload_paths
-        self.upload_limit = upload_limit
-        self.json_limit = json_limit
+    app: ASGIApp
+    _: KW_ONLY
+    upload_paths: frozenset[str]
+    upload_limit: int
+    json_limit: int = JSON_BODY_LIMIT
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):

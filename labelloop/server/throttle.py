@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 __all__ = ["LoginThrottle"]
 
@@ -25,6 +26,7 @@ class _Record:
     last: float = 0.0
 
 
+@dataclass(eq=False, kw_only=True)
 class LoginThrottle:
     """Counts failed logins per account and per client address.
 
@@ -36,25 +38,16 @@ class LoginThrottle:
         clock: seconds, monotonic (tests pass their own).
     """
 
-    def __init__(
-        self,
-        *,
-        free: int = 5,
-        free_per_address: int = 20,
-        max_wait: float = 900.0,
-        forget: float = 3600.0,
-        clock: object = time.monotonic,
-    ) -> None:
-        self.free = free
-        self.free_per_address = free_per_address
-        self.max_wait = max_wait
-        self.forget = forget
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._records: dict[tuple[str, str], _Record] = {}
+    free: int = 5
+    free_per_address: int = 20
+    max_wait: float = 900.0
+    forget: float = 3600.0
+    clock: Callable[[], float] = time.monotonic
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _records: dict[tuple[str, str], _Record] = field(default_factory=dict, init=False, repr=False)
 
     def _now(self) -> float:
-        return float(self._clock())  # type: ignore[operator]
+        return float(self.clock())
 
     def _wait(self, key: tuple[str, str], free: int, now: float) -> float:
         record = self._records.get(key)
