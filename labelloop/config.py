@@ -195,7 +195,7 @@ class BackboneConfig(BaseModel):
         model: the network of ``timm`` (a timm model name, e.g.
             ``convnext_tiny`` or ``resnet50.a1_in1k``) and ``open_clip`` (an
             architecture, e.g. ``ViT-B-32``); None for their defaults
-            (``resnet18.a1_in1k``, ``RN50``). Other learners take none.
+            (``resnet18.a1_in1k``, ``ViT-B-32``). Other learners take none.
         weights: ``none`` (random initialisation), ``imagenet`` (torchvision's
             weights, from the torch cache: ``$TORCH_HOME/hub/checkpoints``;
             for ``timm`` and ``open_clip`` the model's default pretrained

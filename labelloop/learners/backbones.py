@@ -164,7 +164,7 @@ class Backbone(nn.Module):
         mean: tuple[float, ...] = _MEAN
         std: tuple[float, ...] = _STD
         if is_hub_backbone(name):
-            hub = build_hub_model(name, weights)
+            hub = build_hub_model(name, weights, int(input_size))
             self.body, self.embedding_dim = hub.body, hub.embedding_dim
             self.skipped_weights, mean, std = hub.skipped_weights, hub.mean, hub.std
             input_size = hub.input_size or input_size

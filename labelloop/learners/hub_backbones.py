@@ -23,6 +23,10 @@ labelloop uses the image tower: timm's model without its classifier (the
 pooled feature vector), open_clip's visual tower (the image embedding).
 Images are prepared as for the torchvision backbones, normalised with the
 mean and standard deviation of the model's own pretrained configuration.
+They are resized to the backbone's ``input_size`` where the architecture
+allows it (timm's convolutional networks; open_clip's plain ViTs, whose
+position embeddings open_clip interpolates) and to the architecture's own
+size where it does not (timm's ViTs, CLIP's ResNets with attention pooling).
 """
 
 from __future__ import annotations
@@ -61,7 +65,7 @@ __all__ = [
     "timm_learner",
 ]
 
-DEFAULT_MODELS: dict[str, str] = {"open_clip": "RN50", "timm": "resnet18.a1_in1k"}
+DEFAULT_MODELS: dict[str, str] = {"open_clip": "ViT-B-32", "timm": "resnet18.a1_in1k"}
 """Library (also its learner's and extra's name) -> the model used without ``backbone.model``."""
 
 _MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
@@ -236,7 +240,7 @@ def _timm_model(model: str, weights: str) -> HubModel:
     )
 
 
-def _open_clip_model(model: str, weights: str) -> HubModel:
+def _open_clip_model(model: str, weights: str, input_size: int) -> HubModel:
     open_clip = _library("open_clip")
     check_hub_model("open_clip", model)
     tags = list(open_clip.list_pretrained_tags_by_model(model))
@@ -252,12 +256,17 @@ def _open_clip_model(model: str, weights: str) -> HubModel:
             raise _unknown(f"open_clip pretrained tag for {model}", weights, tags)
         tag = weights
     config: dict[str, Any] = open_clip.get_pretrained_cfg(model, tag) if tag else {}
+    vision = open_clip.get_model_config(model)["vision_cfg"]
+    # A plain ViT (an int of layers, not a timm tower) takes any size: open_clip
+    # interpolates its position embeddings to it.
+    plain_vit = isinstance(vision.get("layers"), int) and not vision.get("timm_model_name")
     try:
         clip = open_clip.create_model(
             model,
             pretrained=tag,
             # The activation the weights were trained with (OpenAI's used QuickGELU).
             force_quick_gelu=bool(config.get("quick_gelu", False)),
+            force_image_size=input_size if plain_vit else None,
             cache_dir=str(hub_cache_dir()),
         )
     except (OSError, RuntimeError) as exc:
@@ -277,8 +286,9 @@ def _open_clip_model(model: str, weights: str) -> HubModel:
     )
 
 
-def build_hub_model(name: str, weights: str) -> HubModel:
-    """The image tower of a hub backbone ``name`` with ``weights`` (module docstring).
+def build_hub_model(name: str, weights: str, input_size: int) -> HubModel:
+    """The image tower of a hub backbone ``name`` with ``weights`` (module docstring), for
+    images of side ``input_size`` where the architecture allows another than its own.
 
     Raises:
         InvalidParameterError: If ``name`` is no hub backbone, or the library
@@ -293,8 +303,9 @@ def build_hub_model(name: str, weights: str) -> HubModel:
             f"unknown hub backbone {name!r}; use timm:<model> or open_clip:<architecture>"
         )
     library, model = found
-    build = _timm_model if library == "timm" else _open_clip_model
-    return build(model, weights)
+    if library == "timm":
+        return _timm_model(model, weights)
+    return _open_clip_model(model, weights, input_size)
 
 
 def _hub_learner(library: str, spec: LearnerSpec) -> Learner:

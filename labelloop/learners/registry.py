@@ -65,7 +65,7 @@ for _name, _help in (
 LEARNERS.add(
     "open_clip",
     "labelloop.learners.hub_backbones:open_clip_learner",
-    help="open_clip image tower (backbone.model, default RN50); pip install 'labelloop[open_clip]'",
+    help="CLIP image tower (backbone.model, default ViT-B-32); pip install 'labelloop[open_clip]'",
     needs=("backbone",),
 )
 LEARNERS.add(
