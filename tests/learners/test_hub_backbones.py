@@ -161,7 +161,7 @@ def test_open_clip_finetunes_saves_and_loads(tmp_path: Path) -> None:
     X, y = _images(4)
     learner = make_learner("open_clip", n_classes=2, input_shape=(3, 24, 24), backbone_size=SMALL)
     assert isinstance(learner, TorchClassifier)
-    assert learner.network == "open_clip"  # its default model, ViT-B-32
+    assert learner.get_params()["network"] == "open_clip"  # its default model, ViT-B-32
     learner.set_params(epochs=1, min_steps=1, batch_size=4, min_epoch_samples=4)
     learner.fit(X, y)
     probs = learner.predict_proba(X)
