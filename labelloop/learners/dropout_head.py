@@ -134,11 +134,11 @@ class DropoutMLPHead(Configurable):
     random_state: int = 0
 
     # The rest of what the training loop reads (FitSettings), fixed for a head.
-    min_epoch_samples: ClassVar[int] = 0
-    patience: ClassVar[int] = 1  # no validation: every fit runs its whole budget
-    early_stopping_min_val: ClassVar[int] = 1
-    inference_batch_size: ClassVar[int] = _INFERENCE_BATCH
-    augment: ClassVar[AugmentName] = "none"
+    min_epoch_samples: int = field(init=False, default=0, repr=False)
+    patience: int = field(init=False, default=1, repr=False)  # no validation: never stops early
+    early_stopping_min_val: int = field(init=False, default=1, repr=False)
+    inference_batch_size: int = field(init=False, default=_INFERENCE_BATCH, repr=False)
+    augment: AugmentName = field(init=False, default="none", repr=False)
 
     network_: DropoutMLP = field(init=False)
     n_features_: int = field(init=False)

@@ -288,26 +288,16 @@ class FitSettings(Protocol):
         augment: Augmentation of each training batch (:func:`augment_batch`).
     """
 
-    @property
-    def batch_size(self) -> int: ...
-    @property
-    def min_epoch_samples(self) -> int: ...
-    @property
-    def lr(self) -> float: ...
-    @property
-    def weight_decay(self) -> float: ...
-    @property
-    def patience(self) -> int: ...
-    @property
-    def random_state(self) -> int: ...
-    @property
-    def inference_batch_size(self) -> int: ...
-    @property
-    def min_steps(self) -> int: ...
-    @property
-    def early_stopping_min_val(self) -> int: ...
-    @property
-    def augment(self) -> AugmentName: ...
+    batch_size: int
+    min_epoch_samples: int
+    lr: float
+    weight_decay: float
+    patience: int
+    random_state: int
+    inference_batch_size: int
+    min_steps: int
+    early_stopping_min_val: int
+    augment: AugmentName
 
 
 def train(
