@@ -9,12 +9,16 @@ rows) and, however the run ends (finished, interrupted, failed), writes
 ``summary.json`` and ``curves.png`` from the rows so far.
 
 Settings are pydantic models (frozen, no unknown fields) on
-:class:`SimulationSettingsBase`; a bad value raises
+:class:`SimulationSettingsBase`, or on :class:`BatchSettingsBase` for the modes
+that label a batch a round up to a budget (its subclasses name the registries
+their strategies and learner come from); a bad value raises
 :class:`pydantic.ValidationError` naming the field.
 
 The modes are registered in :data:`SIMULATION_MODES`: ``pool``
 (:mod:`labelloop.loop.simulate`), ``stream`` (:mod:`labelloop.loop.stream_sim`)
-and ``detection`` (:mod:`labelloop.loop.detection_sim`).
+and ``detection`` (:mod:`labelloop.loop.detection_sim`). Each module offers
+``simulate`` bound to its mode (``run_simulation``, ...) with
+:func:`functools.partial`.
 """
 
 from __future__ import annotations
