@@ -12,7 +12,12 @@ from pathlib import Path
 import pytest
 
 from labelloop.store import (
+    Items,
+    Labels,
+    Projects,
+    Rounds,
     SchemaOutOfDateError,
+    Snapshots,
     Store,
     sqlite_url,
 )
@@ -38,3 +43,10 @@ def test_event_times_carry_their_zone(store: Store, project_id: int, item_ids: l
     assert event.created_at.utcoffset() is not None
     assert stored.created_at.utcoffset() is not None
     assert store.create_snapshot(project_id).created_at.utcoffset() is not None
+
+
+@pytest.mark.parametrize("part", [Projects, Items, Labels, Snapshots, Rounds])
+def test_the_store_answers_every_public_method_of_its_parts(part: type) -> None:
+    public = [name for name, value in vars(part).items() if callable(value) and name[0] != "_"]
+    assert public
+    assert all(getattr(Store, name) is getattr(part, name) for name in public)
