@@ -222,6 +222,8 @@ def _timm_model(model: str, weights: str) -> HubModel:
             name, pretrained=pretrained, num_classes=0, cache_dir=hub_cache_dir()
         )
     except (OSError, RuntimeError) as exc:
+        if not pretrained:
+            raise  # not a download: a problem of the model itself
         source = timm.models.get_pretrained_cfg(name)
         repo = getattr(source, "hf_hub_id", None) or name
         file = getattr(source, "hf_hub_filename", None)
@@ -270,6 +272,8 @@ def _open_clip_model(model: str, weights: str, input_size: int) -> HubModel:
             cache_dir=str(hub_cache_dir()),
         )
     except (OSError, RuntimeError) as exc:
+        if tag is None:
+            raise  # not a download: a problem of the model itself
         repo, file = os.path.split(str(config.get("hf_hub", "")))
         files = (file,) if file else ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
         raise _unavailable(repo or model, files, exc) from None

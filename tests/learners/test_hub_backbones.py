@@ -246,3 +246,21 @@ def test_settings_name_the_model_of_timm_and_open_clip_only() -> None:
         ProjectConfig.model_validate({**base, "learner": "resnet50", "backbone": {"model": "x"}})
     with pytest.raises(ValidationError, match="model"):
         ProjectConfig.model_validate({**base, "learner": "timm", "backbone": {"model": "a/b"}})
+
+
+def test_a_project_builds_the_model_its_settings_name(tmp_path: Path) -> None:
+    from labelloop.loop import Workspace
+    from labelloop.loop.models import project_learner
+
+    config = ProjectConfig.model_validate(
+        {
+            "name": "p",
+            "classes": ["a", "b"],
+            "learner": "timm",
+            "backbone": {"model": TIMM_MODEL, "mode": "embed"},
+        }
+    )
+    with Workspace.init(tmp_path / "p", config) as ws:
+        learner = project_learner(ws, (3, 24, 24))
+    assert isinstance(learner, EmbeddingClassifier)
+    assert learner.backbone == f"timm:{TIMM_MODEL}"
