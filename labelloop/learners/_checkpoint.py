@@ -22,6 +22,7 @@ from torch import Tensor, nn
 
 from labelloop.learners._files import read_file, write_atomically
 from labelloop.learners.errors import ModelFileCorruptError, WeightsMismatchError
+from labelloop.learners.training import seeded
 
 __all__ = ["Checkpoint", "weights_of"]
 
@@ -123,3 +124,27 @@ class Checkpoint:
                 "or build it as it was saved."
             ) from error
         return network
+
+    def restore_on(
+        self,
+        state: dict[str, Any],
+        path: Path,
+        *,
+        expected: dict[str, Any],
+        build: Callable[[], NetworkT],
+        device: torch.device,
+        seed: int,
+    ) -> NetworkT:
+        """:meth:`restore` as a learner's ``load`` wants it: the network in eval mode on ``device``.
+
+        ``build`` runs under :func:`~labelloop.learners.training.seeded` with
+        ``seed``: a bare network draws its initial weights (and a random
+        backbone its buffers) from torch's generators, so the same file loads
+        the same way twice, and the caller's random state is left as it was.
+
+        Raises:
+            WeightsMismatchError: As :meth:`restore`.
+        """
+        with seeded(seed, device):
+            network = self.restore(state, path, expected=expected, build=build)
+        return network.to(device).eval()

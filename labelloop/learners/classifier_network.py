@@ -136,19 +136,27 @@ class ClassifierNetwork:
             temperature=float(temperature),
         )
 
-    def restore(self, state: dict[str, Any], path: Path) -> tuple[FeatureClassifier, float]:
-        """The network and temperature :meth:`state` recorded; ``path`` is named in errors.
+    def restore(
+        self, state: dict[str, Any], path: Path, *, device: torch.device, seed: int
+    ) -> tuple[FeatureClassifier, float]:
+        """The network (in eval mode on ``device``) and temperature :meth:`state` recorded.
+
+        The bare network is built seeded with ``seed``
+        (:meth:`~labelloop.learners._checkpoint.Checkpoint.restore_on`);
+        ``path`` is named in errors.
 
         Raises:
             WeightsMismatchError: If it was saved for another network,
                 ``n_classes`` or ``input_shape``.
         """
-        network = CLASSIFIER_CHECKPOINT.restore(
+        network = CLASSIFIER_CHECKPOINT.restore_on(
             state,
             path,
             expected=self.architecture(),
             # The saved weights replace any pretrained ones: build without loading them.
             build=lambda: self.build("none"),
+            device=device,
+            seed=seed,
         )
         return network, float(state.get("temperature", 1.0))
 

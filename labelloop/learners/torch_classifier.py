@@ -404,15 +404,11 @@ class TorchClassifier(Configurable):
         """Restore what :meth:`_to_state` returned; ``path`` is named in errors."""
         n_classes, input_shape = self._check_params()
         device = resolve_device(self.device)
-        with seeded(self.random_state, device):
-            network, temperature = self._network_for(n_classes, input_shape).restore(state, path)
-        self.network_ = network.to(device).eval()
+        spec = self._network_for(n_classes, input_shape)
+        network, temperature = spec.restore(state, path, device=device, seed=self.random_state)
+        self.network_, self.temperature_, self.device_ = network, temperature, device
         self._built_for = (self.network, n_classes, input_shape)
-        self.device_ = device
-        self.history_ = []
-        self.best_epoch_ = 0
-        self.skipped_weights_ = []
-        self.temperature_ = temperature
+        self.history_, self.best_epoch_, self.skipped_weights_ = [], 0, []
         self.ece_before_ = self.ece_after_ = None
         self.restarted_ = False
         return self
@@ -451,9 +447,8 @@ class TorchClassifier(Configurable):
         self.ece_before_, self.ece_after_ = found.ece_before, found.ece_after
 
     def _fits_current_network(self, n_classes: int, input_shape: ImageShape) -> bool:
-        return self._built_for == (self.network, n_classes, input_shape) and hasattr(
-            self, "network_"
-        )
+        built_for = (self.network, n_classes, input_shape)
+        return hasattr(self, "network_") and self._built_for == built_for
 
     def _init_network(self, n_classes: int, input_shape: ImageShape) -> None:
         spec = self._network_for(n_classes, input_shape)

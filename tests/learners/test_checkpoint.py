@@ -62,3 +62,26 @@ def test_restore_checks_the_config_before_building(tmp_path: Path) -> None:
     assert torch.equal(restored.weight, saved.weight)
     with pytest.raises(WeightsMismatchError, match="do not fit this Thing"):
         TORCH.restore(state, tmp_path, expected=state["config"], build=lambda: nn.Linear(4, 2))
+
+
+class _Noisy(nn.Linear):
+    """A layer with a random buffer that a checkpoint does not hold."""
+
+    noise: torch.Tensor
+
+    def __init__(self) -> None:
+        super().__init__(3, 2)
+        self.register_buffer("noise", torch.rand(4), persistent=False)
+
+
+def test_restore_on_builds_seeded_and_returns_the_network_in_eval_mode(tmp_path: Path) -> None:
+    saved = _Noisy()
+    state = TORCH.state(config={"a": 1}, state_dict=weights_of(saved))
+    cpu = torch.device("cpu")
+    before = torch.get_rng_state()
+    first = TORCH.restore_on(state, tmp_path, expected={"a": 1}, build=_Noisy, device=cpu, seed=3)
+    again = TORCH.restore_on(state, tmp_path, expected={"a": 1}, build=_Noisy, device=cpu, seed=3)
+    other = TORCH.restore_on(state, tmp_path, expected={"a": 1}, build=_Noisy, device=cpu, seed=4)
+    assert torch.equal(torch.get_rng_state(), before)  # the caller's random state is untouched
+    assert torch.equal(first.weight, saved.weight) and not first.training
+    assert torch.equal(first.noise, again.noise) and not torch.equal(first.noise, other.noise)

@@ -48,11 +48,14 @@ def test_restore_gives_back_the_weights_and_the_temperature(tmp_path: Path) -> N
     spec = _spec("none")
     torch.manual_seed(0)
     network = spec.build().eval()
-    restored, temperature = spec.restore(spec.state(network, 1.7), tmp_path / "m.pt")
-    images = random_images(3, (3, 16, 16))
     device = torch.device("cpu")
+    restored, temperature = spec.restore(
+        spec.state(network, 1.7), tmp_path / "m.pt", device=device, seed=0
+    )
+    images = random_images(3, (3, 16, 16))
     expected = batched_probabilities(network, images, 1.7, batch_size=2, device=device)
-    got = batched_probabilities(restored.eval(), images, temperature, batch_size=2, device=device)
+    assert not restored.training  # restored in eval mode
+    got = batched_probabilities(restored, images, temperature, batch_size=2, device=device)
     assert temperature == 1.7
     assert (got == expected).all()
 
@@ -61,4 +64,6 @@ def test_restore_refuses_a_backbone_saved_at_another_input_size(tmp_path: Path) 
     saved = _spec("imagenet", backbone_size=32)
     state = saved.state(saved.build("none"), 1.0)
     with pytest.raises(WeightsMismatchError, match="backbone_size"):
-        _spec("imagenet", backbone_size=64).restore(state, tmp_path / "m.pt")
+        _spec("imagenet", backbone_size=64).restore(
+            state, tmp_path / "m.pt", device=torch.device("cpu"), seed=0
+        )
