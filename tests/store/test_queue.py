@@ -164,31 +164,6 @@ def test_serving_a_given_item_hands_back_the_users_other_lease(
         store.leases.serve_item(project_id, item_ids[4], bob, ttl=TTL)
 
 
-def test_auto_labels_leave_held_and_human_labeled_items_alone(
-    store: Store, project_id: int, item_ids: list[int]
-) -> None:
-    held = _serve(store, project_id, _user(store, "ann")).item.id
-    human = next(i for i in item_ids if i != held)
-    store.record_label(project_id, human, "dog")
-    predictions = [(i, "cat", 0.99) for i in item_ids]
-    written = store.leases.record_auto_labels(
-        project_id, model_version="m1", predictions=predictions, threshold=0.9
-    )
-    labels = store.current_labels(project_id)
-    assert written == len(item_ids) - 2
-    assert held not in labels and labels[human].value == "dog"
-    # Agreeing again writes nothing; losing confidence withdraws the auto label.
-    again = store.leases.record_auto_labels(
-        project_id, model_version="m2", predictions=predictions, threshold=0.9
-    )
-    assert again == 0
-    doubt = next(i for i in item_ids if i not in (held, human))
-    store.leases.record_auto_labels(
-        project_id, model_version="m3", predictions=[(doubt, "cat", 0.5)], threshold=0.9
-    )
-    assert doubt not in store.current_labels(project_id)
-
-
 def test_reviewers_get_the_least_confident_auto_label_and_their_answers_are_counted(
     store: Store, project_id: int, item_ids: list[int]
 ) -> None:
