@@ -10,13 +10,11 @@ import pytest
 import torch
 
 from labelloop.config import ProjectConfig
-from labelloop.data.arrays import Placement
 from labelloop.data.detection_demo import detection_demo_arrays, write_detection_demo
-from labelloop.learners.detection import BoxTargets, ImageDetections, TorchDetector, make_detector
+from labelloop.learners.detection import TorchDetector
 from labelloop.loop import Workspace, run_round
-from labelloop.loop.detection_boxes import _iou_with, boxes_to_targets, proposals
+from labelloop.loop.detection_boxes import _iou_with
 from labelloop.loop.detection_io import import_detections
-from labelloop.loop.detection_ranking import detection_strategy, rank_detections
 
 CLASSES = ("0", "1", "2")
 N_IMAGES, N_LABELED = 60, 20
@@ -196,100 +194,6 @@ def test_a_cold_start_by_thumbnails_ranks_as_a_classification_project_does(
     assert len(rankings[0]) == 11 and "img_00003.png" not in rankings[0]
 
 
-def test_labels_become_targets_in_model_pixels() -> None:
-    value = [
-        {"x": 10.0, "y": 20.0, "width": 4.0, "height": 8.0, "label": "2"},
-        {"x": 0.0, "y": 0.0, "width": 2.0, "height": 2.0, "label": "0"},
-    ]
-    targets = boxes_to_targets(value, CLASSES, Placement(sx=0.5, sy=2.0))
-    np.testing.assert_allclose(targets.boxes, [[5, 40, 2, 16], [0, 0, 1, 4]])
-    assert targets.labels.tolist() == [2, 0]
-    assert boxes_to_targets([], CLASSES).boxes.shape == (0, 4)
-
-
-def test_proposals_keep_boxes_at_or_above_the_minimum_score() -> None:
-    dets = ImageDetections(
-        boxes=np.array([[1, 2, 3, 4], [5, 6, 7, 8]], dtype=np.float32),
-        labels=np.array([1, 0]),
-        scores=np.array([0.9, 0.2], dtype=np.float32),
-        class_probs=np.array([[0.1, 0.8, 0.1], [0.5, 0.3, 0.2]], dtype=np.float32),
-    )
-    kept = proposals(dets, CLASSES, 0.3)
-    assert kept == [
-        {
-            "x": 1.0,
-            "y": 2.0,
-            "width": 3.0,
-            "height": 4.0,
-            "label": "1",
-            "score": pytest.approx(0.9),
-            "classes": {"1": pytest.approx(0.8), "0": pytest.approx(0.1), "2": pytest.approx(0.1)},
-        }
-    ]
-    assert len(proposals(dets, CLASSES, 0.2)) == 2
-
-
-def test_proposals_show_one_box_per_object_with_the_merged_class_distribution() -> None:
-    # The same digit offered as "1" and as "2" (IoU 0.8), and a box elsewhere.
-    dets = ImageDetections(
-        boxes=np.array([[10, 10, 20, 20], [10, 10, 20, 16], [60, 60, 10, 10]], dtype=np.float32),
-        labels=np.array([1, 2, 0]),
-        scores=np.array([0.6, 0.5, 0.4], dtype=np.float32),
-        class_probs=np.array(
-            [[0.0, 0.55, 0.45], [0.0, 0.1, 0.9], [1.0, 0.0, 0.0]], dtype=np.float32
-        ),
-    )
-    kept = proposals(dets, CLASSES, 0.3, merge_iou=0.6)
-    assert [(b["x"], b["y"], b["width"], b["height"]) for b in kept] == [
-        (10, 10, 20, 20),
-        (60, 60, 10, 10),
-    ]
-    # (0.6 * [0, .55, .45] + 0.5 * [0, .1, .9]) / 1.1 = [0, .345, .655]: "2" wins.
-    assert kept[0]["label"] == "2"
-    assert kept[0]["score"] == pytest.approx(0.6)
-    assert kept[0]["classes"] == {
-        "2": pytest.approx(0.6545, abs=1e-3),
-        "1": pytest.approx(0.3455, abs=1e-3),
-    }
-    assert kept[1]["label"] == "0" and kept[1]["classes"] == {"0": 1.0}
-    # 1.0 keeps every box, as the detector gave them.
-    assert len(proposals(dets, CLASSES, 0.3, merge_iou=1.0)) == 3
-    assert len(proposals(dets, CLASSES, 0.3, merge_iou=None)) == 3
-
-
-@pytest.mark.parametrize("name", ["coreset", "instability_sum", "entropy_sum_diverse", "random"])
-def test_rank_detections_gives_each_strategy_what_it_reads(name: str) -> None:
-    data = detection_demo_arrays(24, classes=CLASSES, seed=5)
-    detector = make_detector(
-        "fcos_tiny", CLASSES, epochs=1, min_epoch_samples=8, min_steps=0, device="cpu"
-    )
-    targets = [
-        BoxTargets(b.astype(np.float32), lab)
-        for b, lab in zip(data.boxes, data.labels, strict=True)
-    ]
-    detector.fit(data.images[:8], targets[:8])
-    labeled = np.zeros(24, dtype=bool)
-    labeled[:8] = True
-    strategy = detection_strategy(name, min_score=0.05, empty_policy="max")
-    ranking, detections = rank_detections(strategy, detector, data.images, labeled, 10, seed=0)
-    assert len(detections) == 24 and len(ranking.indices) == 10
-    assert len(set(ranking.indices.tolist())) == 10 and ranking.indices.min() >= 8
-    assert (ranking.scores is None) == (name == "random")
-    if name == "instability_sum":
-        assert all(d.stability is not None for d in detections)
-
-
-def test_rank_detections_with_nothing_to_rank_predicts_nothing() -> None:
-    images = np.zeros((3, 1, 32, 32), dtype=np.float32)
-    # never fitted: any predict or embed would raise NotFittedError
-    detector = make_detector("fcos_tiny", CLASSES, device="cpu")
-    strategy = detection_strategy("entropy_sum_diverse", min_score=0.1, empty_policy="mean")
-    ranking, detections = rank_detections(
-        strategy, detector, images, np.ones(3, dtype=bool), 0, seed=0
-    )
-    assert ranking.indices.size == 0 and detections == []
-
-
 def test_stream_decides_by_the_least_confident_object(tmp_path: Path) -> None:
     from PIL import Image
 
@@ -359,21 +263,3 @@ def test_photos_of_mixed_sizes_get_one_input_size_and_boxes_in_their_own_pixels(
             assert x >= 0 and y >= 0 and w >= 0 and h >= 0
             assert x + w <= item.width + 1e-3 and y + h <= item.height + 1e-3
     assert proposed > 0
-
-
-@pytest.mark.parametrize("policy", ["letterbox", "center_crop", "stretch"])
-def test_boxes_go_to_the_model_input_and_back_unchanged(policy: str) -> None:
-    from labelloop.data.arrays import placement
-    from labelloop.loop.detection_boxes import to_original
-
-    where = placement((90, 120), (64, 64), policy)  # type: ignore[arg-type]
-    value = [{"x": 30.0, "y": 20.0, "width": 40.0, "height": 50.0, "label": "1"}]
-    targets = boxes_to_targets(value, CLASSES, where)
-    dets = ImageDetections(
-        boxes=targets.boxes,
-        labels=targets.labels,
-        scores=np.ones(1, dtype=np.float32),
-        class_probs=np.eye(3, dtype=np.float32)[targets.labels],
-    )
-    back = to_original(dets, where, (90, 120))
-    np.testing.assert_allclose(back.boxes, [[30, 20, 40, 50]], atol=1e-3)
