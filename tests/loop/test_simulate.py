@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pytest
@@ -180,38 +180,6 @@ def test_a_folder_of_photos_of_mixed_sizes_loads_as_a_project_would(tmp_path: Pa
     assert load_dataset(str(tmp_path / "photos"), image_size=(32, 48)).X.shape[1:] == (3, 32, 48)
 
 
-def test_stream_simulation_spends_the_budget(digits: Dataset, tmp_path: Path) -> None:
-    from labelloop.loop.stream_sim import StreamSettings, run_stream_simulation
-
-    settings = StreamSettings(
-        selectors=("random", "variable_uncertainty"),
-        learner="logreg",
-        budget_fraction=0.1,
-        retrain_every=20,
-        repeats=1,
-    )
-    summary = run_stream_simulation(digits, settings, tmp_path)
-    strategies = summary["strategies"]
-    assert isinstance(strategies, dict)
-    stream_len = summary["pool_size"] - settings.seed_size  # type: ignore[operator]
-    for name in ("random", "variable_uncertainty"):
-        assert abs(strategies[name]["spent_share"] - 0.1) < 0.01
-        # Seed labels plus about a tenth of the stream were labeled, no more.
-        assert strategies[name]["final_n_labeled"] <= settings.seed_size + 0.11 * stream_len
-    points = read_curves(tmp_path / "curves.csv")
-    assert {p.strategy for p in points} == {"random", "variable_uncertainty"}
-    assert all(p.n_labeled >= settings.seed_size for p in points)
-
-
-def test_stream_settings_refuse_bad_values() -> None:
-    from labelloop.loop.stream_sim import StreamSettings
-
-    with pytest.raises(ValueError, match="budget_fraction"):
-        StreamSettings(selectors=("random",), budget_fraction=0.0)
-    with pytest.raises(ValueError, match=r"(?i)unknown"):
-        StreamSettings(selectors=("clairvoyant",))
-
-
 def test_round_records_carry_what_the_stopping_rules_read(digits: Dataset, tmp_path: Path) -> None:
     settings = SimulationSettings(
         strategies=("random", "margin"),
@@ -303,52 +271,3 @@ def test_the_stop_set_is_drawn_from_the_unlabeled_pool() -> None:
     assert len(drawn) == 30 == len(set(drawn.tolist())) and drawn.min() >= 60
     assert list(drawn) == sorted(drawn)
     assert len(draw_stop_set(labeled, 500, seed=0)) == 40  # all that is unlabeled
-
-
-class _RecordingLearner:
-    """Records the pool indices (stored as each image's only pixel) of every fit."""
-
-    n_classes = 2
-
-    def __init__(self) -> None:
-        self.fits: list[tuple[list[int], list[int], list[int] | None]] = []
-
-    def fit(
-        self,
-        X: np.ndarray,
-        y: np.ndarray,
-        X_val: np.ndarray | None = None,
-        y_val: np.ndarray | None = None,
-    ) -> _RecordingLearner:
-        held_out = None if X_val is None else X_val.ravel().astype(int).tolist()
-        self.fits.append((X.ravel().astype(int).tolist(), y.tolist(), held_out))
-        return self
-
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        return np.tile([1.0, 0.0], (len(X), 1))
-
-
-def test_a_labeled_set_asks_the_oracle_and_validates_on_a_fifth_of_each_class() -> None:
-    from labelloop.learners import Learner
-    from labelloop.loop.oracle import LabeledSet, Oracle
-
-    oracle = Oracle(np.array([0, 1] * 5, dtype=np.int64))
-    bought = LabeledSet(oracle, ("a", "b"))
-    bought.add(np.array([4, 0, 2, 6, 8], dtype=np.int64))  # five of class "a"
-    bought.add(np.array([1, 3], dtype=np.int64))  # two of "b": too few for validation
-    assert bought.indices == [4, 0, 2, 6, 8, 1, 3] and len(bought) == oracle.queries_ == 7
-    assert bought.labels == [0, 0, 0, 0, 0, 1, 1]
-    # The third "a" is the first at which a fifth of the class rounds to one.
-    assert bought.sides == ["train", "train", "val", "train", "train", "train", "train"]
-    X = np.arange(10, dtype=np.float32).reshape(10, 1, 1, 1)
-    learner = _RecordingLearner()
-    metrics = bought.fit(cast(Learner, learner), X)
-    assert metrics is not None and metrics.n == 1 and metrics.accuracy == 1.0
-    # Held out first, then (refit) every label in the order they were bought.
-    assert learner.fits == [
-        ([4, 0, 6, 8, 1, 3], [0, 0, 0, 0, 1, 1], [2]),
-        ([4, 0, 2, 6, 8, 1, 3], [0, 0, 0, 0, 0, 1, 1], None),
-    ]
-    learner.fits.clear()
-    bought.fit(cast(Learner, learner), X, refit=False)
-    assert len(learner.fits) == 1
