@@ -1,7 +1,7 @@
 """The store as a whole (labelloop.store.store): opening a database, and zoned times everywhere.
 
-Each concept has its own mirrored file: test_items, test_labels, test_snapshots, test_rounds,
-test_projects, test_queue.
+Each module has its own mirrored file (labelloop/store/x.py in test_x.py): test_items,
+test_labels, test_snapshots, test_rounds, test_projects, test_queue, test_database, ...
 """
 
 from __future__ import annotations
@@ -27,14 +27,6 @@ def test_store_refuses_a_database_without_schema(tmp_path: Path) -> None:
     sqlite3.connect(tmp_path / "empty.db").close()
     with pytest.raises(SchemaOutOfDateError, match="labelloop init"):
         Store(sqlite_url(tmp_path / "empty.db"))
-
-
-def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
-    store = Store(sqlite_url(tmp_path / "wal.db"), create=True)
-    with store.engine.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-    store.close()
 
 
 def test_event_times_carry_their_zone(store: Store, project_id: int, item_ids: list[int]) -> None:
