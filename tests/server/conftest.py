@@ -13,7 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from starlette.requests import Request
 
 from labelloop.config import ProjectConfig
 from labelloop.data.demo import DIGITS_CLASSES, write_digits
@@ -73,6 +75,13 @@ def login(client: TestClient | httpx.Client, username: str) -> dict[str, str]:
     response = client.post("/api/auth/login", json={"username": username, "password": PASSWORD})
     assert response.status_code == 200, response.text
     return {"x-csrf-token": response.json()["csrf_token"]}
+
+
+def request_to(app: FastAPI, method: str = "GET", **headers: str) -> Request:
+    """A bare request to ``app`` (for calling its dependencies and endpoints directly);
+    ``x_csrf_token=...`` becomes the header ``x-csrf-token``."""
+    raw = [(k.replace("_", "-").encode(), v.encode()) for k, v in headers.items()]
+    return Request({"type": "http", "method": method, "headers": raw, "app": app})
 
 
 def free_port() -> int:

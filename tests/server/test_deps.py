@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from starlette.requests import Request
 
 from labelloop.server.deps import store_of, trainer_of, workspace_of
-
-
-def _request(client: TestClient) -> Request:
-    return Request({"type": "http", "method": "GET", "headers": [], "app": client.app})
+from tests.server.conftest import request_to
 
 
 def test_a_request_reaches_the_apps_own_workspace_store_and_trainer(
     app_client: TestClient,
 ) -> None:
-    request = _request(app_client)
+    request = request_to(app_client.app)  # type: ignore[arg-type]
     state = app_client.app.state  # type: ignore[attr-defined]
     ws = workspace_of(request)
     assert ws is state.ws

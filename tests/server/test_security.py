@@ -20,7 +20,7 @@ from labelloop.server.security import (
     verify_password,
 )
 from labelloop.store import Store
-from tests.server.conftest import make_project
+from tests.server.conftest import make_project, request_to
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +32,7 @@ def app_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]
 
 
 def _request(client: TestClient, method: str = "GET", **headers: str) -> Request:
-    raw = [(k.replace("_", "-").encode(), v.encode()) for k, v in headers.items()]
-    return Request({"type": "http", "method": method, "headers": raw, "app": client.app})
+    return request_to(client.app, method, **headers)  # type: ignore[arg-type]
 
 
 def _store(client: TestClient) -> Store:

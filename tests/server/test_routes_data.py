@@ -1,4 +1,4 @@
-"""The data browser's API: pages, filters, rights, thumbnails, and bad queries (422, not 500)."""
+"""labelloop.server.routes_data: the data browser's pages, filters, rights and thumbnails."""
 
 from __future__ import annotations
 
@@ -8,16 +8,28 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import HTTPException
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from labelloop.loop import Workspace
 from labelloop.server.app import create_app
-from tests.server.conftest import login, make_project, truth
+from labelloop.server.routes_data import THUMBNAIL_SIZES, browse, facets, thumbnail
+from labelloop.server.security import Caller
+from tests.server.conftest import login, make_project, request_to, truth
 
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
     root = make_project(tmp_path / "proj", per_class=3, retrain_every=1000)
+    with TestClient(create_app(root, start_training=False)) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def reader(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """One project for the module's tests that only read (and sign in)."""
+    root = make_project(tmp_path_factory.mktemp("data") / "proj", per_class=1)
     with TestClient(create_app(root, start_training=False)) as c:
         yield c
 
@@ -94,9 +106,9 @@ def test_browsing_is_a_reviewers_right_unless_the_project_allows_it(client: Test
         {"label": "x" * 201},
     ],
 )
-def test_bad_queries_get_422(client: TestClient, params: dict[str, Any]) -> None:
-    login(client, "admin")
-    response = client.get("/api/items", params=params)
+def test_bad_queries_get_422(reader: TestClient, params: dict[str, Any]) -> None:
+    login(reader, "admin")
+    response = reader.get("/api/items", params=params)
     assert response.status_code == 422, response.text
     assert isinstance(response.json()["detail"], list)
 
@@ -113,3 +125,58 @@ def test_thumbnails_are_small_upright_jpegs_made_once(client: TestClient) -> Non
     assert [p.name for p in cached] == [f"{row['item']['sha256']}.jpg"]
     assert client.get(row["thumbnail_url"], params={"size": 97}).status_code == 422
     assert client.get("/api/items/999999/thumbnail").status_code == 404
+
+
+def _caller(client: TestClient, username: str) -> Caller:
+    ws: Workspace = client.app.state.ws  # type: ignore[attr-defined]
+    return Caller(ws.store.people.user(username), "token")
+
+
+def test_the_functions_check_the_right_to_browse_themselves(client: TestClient) -> None:
+    request = request_to(client.app)  # type: ignore[arg-type]
+    ann = _caller(client, "ann")
+    for call in (lambda: browse(request, ann), lambda: facets(request, ann)):
+        with pytest.raises(HTTPException) as refused:
+            call()
+        assert refused.value.status_code == 403
+    rita = _caller(client, "rita")
+    page = browse(request, rita, limit=4, sort="name", order="desc")
+    names = [row.item.name for row in page.items]
+    assert page.total == 30 and names == sorted(names, reverse=True) and len(names) == 4
+    assert facets(request, rita).classes == [str(d) for d in range(10)]
+
+
+def test_a_thumbnail_size_must_be_one_of_the_offered_sizes(client: TestClient) -> None:
+    request = request_to(client.app)  # type: ignore[arg-type]
+    item = browse(request, _caller(client, "admin"), limit=1).items[0].item.id
+    with pytest.raises(HTTPException) as refused:
+        thumbnail(item, request, _caller(client, "admin"), size=100)
+    assert refused.value.status_code == 422
+    assert refused.value.detail[0]["msg"] == (  # type: ignore[index]
+        f"size must be one of {list(THUMBNAIL_SIZES)}, got 100"
+    )
+    for size in THUMBNAIL_SIZES:
+        made = thumbnail(item, request, _caller(client, "admin"), size=size)
+        image = Image.open(io.BytesIO(bytes(made.body)))
+        assert max(image.size) == min(size, 8)  # the digits are 8x8 images: never enlarged
+    assert made.headers["cache-control"] == "private, max-age=86400"
+
+
+def test_an_unreadable_image_is_a_404_and_nothing_is_cached(client: TestClient) -> None:
+    ws: Workspace = client.app.state.ws  # type: ignore[attr-defined]
+    item = ws.store.items(ws.project.id)[0]
+    ws.image_path(item).write_bytes(b"not an image any more")
+    login(client, "admin")
+    broken = client.get(f"/api/items/{item.id}/thumbnail")
+    assert broken.status_code == 404 and "cannot be read" in broken.json()["detail"]
+    assert not list((ws.root / "cache" / "thumbnails").rglob("*"))
+
+
+def test_a_cached_thumbnail_is_served_as_it_was_made(client: TestClient) -> None:
+    login(client, "admin")
+    ws: Workspace = client.app.state.ws  # type: ignore[attr-defined]
+    item = ws.store.items(ws.project.id)[0]
+    first = client.get(f"/api/items/{item.id}/thumbnail", params={"size": 96}).content
+    ws.image_path(item).unlink()  # the cache answers without the image
+    assert client.get(f"/api/items/{item.id}/thumbnail", params={"size": 96}).content == first
+    assert client.get(f"/api/items/{item.id}/thumbnail", params={"size": 160}).status_code == 404
