@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -11,22 +10,6 @@ from labelloop.config import ProjectConfig
 from labelloop.data.demo import DIGITS_CLASSES, digits_arrays, write_digits
 from labelloop.loop import Workspace, run_round
 from labelloop.store import LabelInput
-
-
-@pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
-    folder = write_digits(tmp_path / "digits")
-    small = tmp_path / "small"
-    for digit in DIGITS_CLASSES:
-        (small / digit).mkdir(parents=True)
-        for path in sorted((folder / digit).glob("*.png"))[:15]:
-            (small / digit / path.name).write_bytes(path.read_bytes())
-    config = ProjectConfig(
-        name="digits", classes=DIGITS_CLASSES, learner="logreg", strategy="margin", batch_size=8
-    )
-    workspace = Workspace.init(tmp_path / "proj", config)
-    workspace.import_folder(small, with_labels=False)
-    return workspace
 
 
 def _truth(ws: Workspace) -> dict[int, str]:
@@ -252,78 +235,6 @@ def test_a_collapsed_model_is_reported_and_does_not_rank(
     assert result.auto_labels == 0 and result.metrics.auto_labels_written is None
     assert result.round.model_id is not None  # recorded, with its verdict, but not trusted
     assert ws.store.model(result.round.model_id).metrics["model_health"]["collapsed"] is True
-
-
-def test_a_pool_file_deleted_after_import_is_flagged_and_the_round_completes(
-    ws: Workspace,
-) -> None:
-    pid = ws.project.id
-    truth = _truth(ws)
-    first = run_round(ws).round.selected
-    ws.store.record_labels(pid, [LabelInput(i, truth[i], annotator="t") for i in first])
-    items = ws.store.items(pid)
-    lost = next(item for item in items if item.id not in first)
-    ws.image_path(lost).unlink()
-    result = run_round(ws)
-    assert result.metrics.unreadable == 1
-    assert lost.id not in [r for r in result.round.selected]
-    assert ws.store.monitor.flagged_items(pid, "unreadable") == {lost.id}
-    report = ws.store.monitor.latest(pid, "unreadable")
-    assert report is not None and report.alert and lost.name in report.summary
-
-
-def test_a_round_reads_the_pool_in_chunks_never_whole(
-    ws: Workspace, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Only the labeled images are loaded together; the pool streams through the scorer."""
-    import labelloop.loop.workspace as workspace_module
-    import labelloop.scale.local as local_module
-    from labelloop.scale import LocalScorer
-
-    loaded: list[int] = []
-
-    def spy(real: Any) -> Any:
-        def load(paths: Any, **kwargs: Any) -> Any:
-            loaded.append(len(paths))
-            return real(paths, **kwargs)
-
-        return load
-
-    for module in (workspace_module, local_module):
-        monkeypatch.setattr(module, "load_images", spy(module.load_images))
-    pid = ws.project.id
-    truth = _truth(ws)
-    first = run_round(ws).round.selected
-    ws.store.record_labels(pid, [LabelInput(i, truth[i], annotator="t") for i in first])
-    loaded.clear()
-    result = run_round(ws, scorer=LocalScorer(chunk_size=16))
-    assert result.metrics.n_pool == 150
-    assert max(loaded) == len(first)  # the labeled set, for the fit
-    assert sum(loaded) == len(first) + 150  # and every pool image once, one at a time
-
-
-def test_a_damaged_model_file_is_set_aside_and_training_recovers(ws: Workspace) -> None:
-    pid = ws.project.id
-    truth = _truth(ws)
-    first = run_round(ws).round.selected
-    ws.store.record_labels(pid, [LabelInput(i, truth[i], annotator="t") for i in first])
-    trained = run_round(ws)
-    path = ws.root / str(ws.store.model(trained.round.model_id).path)  # type: ignore[arg-type]
-    path.write_bytes(b"not a model")
-    again = run_round(ws)  # would fail at every round if the damaged file were trusted
-    assert again.round.model_id is not None and again.round.model_id != trained.round.model_id
-    assert path.with_name(path.name + ".quarantined").exists()
-
-
-def test_interleave_places_extras_at_every_kth_place_without_repeats() -> None:
-    from labelloop.loop.pipeline import interleave
-    from labelloop.store import RankedItem
-
-    ranking = [RankedItem(item_id=i) for i in range(1, 8)]
-    extra = [RankedItem(item_id=5), RankedItem(item_id=100)]
-    out = [row.item_id for row in interleave(ranking, extra, 0.25)]
-    assert out == [5, 1, 2, 3, 100, 4, 6, 7]
-    assert [r.item_id for r in interleave(ranking[:1], extra, 0.5)] == [5, 1, 100]
 
 
 def test_a_model_that_writes_auto_labels_is_calibrated_once_validation_allows(
