@@ -1,20 +1,30 @@
-"""The monitor's endpoints: overview, reports, flags, label errors, concept drift."""
+"""labelloop.server.routes_monitor: overview, reports, flags, label errors, concept drift."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import HTTPException
 from fastapi.testclient import TestClient
 
 import labelloop.server.trainer as trainer_module
 from labelloop.loop import Workspace, run_round
 from labelloop.loop.monitoring import Progress, check_label_errors
 from labelloop.server.app import create_app
-from labelloop.store import LabelInput, MonitorReport
-from tests.server.conftest import login, truth
+from labelloop.server.routes_monitor import (
+    dismiss,
+    find_concept_drift,
+    flags,
+    label_error_search,
+    reports,
+)
+from labelloop.server.security import Caller
+from labelloop.store import FLAG_KINDS, REPORT_KINDS, LabelInput, MonitorReport
+from tests.server.conftest import login, make_project, request_to, truth
 
 
 def _labeled_project(project: Path, flips: int) -> list[int]:
@@ -151,3 +161,51 @@ def test_a_failed_label_error_search_says_why(
         assert failed["state"] == "failed" and failed["finished_at"] is not None
         assert failed["message"] == "RuntimeError: the disk went away"
         assert client.get("/api/monitor/label-errors/999").status_code == 404
+
+
+@pytest.fixture(scope="module")
+def reader(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """One unlabeled project for the module's tests that change nothing."""
+    root = make_project(tmp_path_factory.mktemp("monitor") / "proj", per_class=1)
+    with TestClient(create_app(root, start_training=False)) as client:
+        yield client
+
+
+def _rita(client: TestClient) -> Caller:
+    ws: Workspace = client.app.state.ws  # type: ignore[attr-defined]
+    return Caller(ws.store.people.user("rita"), "token")
+
+
+def test_an_unknown_kind_is_refused_naming_the_kinds_there_are(reader: TestClient) -> None:
+    request, rita = request_to(reader.app), _rita(reader)  # type: ignore[arg-type]
+    with pytest.raises(HTTPException) as refused:
+        reports(request, rita, kind="typo")
+    assert refused.value.status_code == 422
+    detail: Any = refused.value.detail
+    assert detail[0]["loc"] == ["query", "report kind"]
+    assert (
+        detail[0]["msg"] == f"unknown report kind 'typo'; choose one of {', '.join(REPORT_KINDS)}"
+    )
+    for call in (
+        lambda: flags(request, rita, kind="typo"),
+        lambda: dismiss("typo", 1, request, rita),
+    ):
+        with pytest.raises(HTTPException) as refused:
+            call()
+        assert refused.value.status_code == 422
+        assert ", ".join(FLAG_KINDS) in refused.value.detail[0]["msg"]  # type: ignore[index]
+
+
+def test_what_is_not_there_is_a_404_or_409_that_says_what_to_do(reader: TestClient) -> None:
+    request, rita = request_to(reader.app), _rita(reader)  # type: ignore[arg-type]
+    with pytest.raises(HTTPException) as refused:
+        dismiss("outlier", 5, request, rita)
+    assert refused.value.status_code == 404
+    assert refused.value.detail == "item 5 has no open outlier flag"
+    with pytest.raises(HTTPException) as refused:
+        label_error_search(7, request, rita)
+    assert refused.value.status_code == 404 and "start one with POST" in refused.value.detail
+    with pytest.raises(HTTPException) as refused:
+        find_concept_drift(request, rita)
+    assert refused.value.status_code == 409 and "train a model first" in refused.value.detail
+    assert reports(request, rita) == [] and flags(request, rita, open_only=False) == []
