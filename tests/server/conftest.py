@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -75,6 +76,38 @@ def login(client: TestClient | httpx.Client, username: str) -> dict[str, str]:
     response = client.post("/api/auth/login", json={"username": username, "password": PASSWORD})
     assert response.status_code == 200, response.text
     return {"x-csrf-token": response.json()["csrf_token"]}
+
+
+def next_served(client: TestClient, headers: dict[str, str]) -> dict[str, Any]:
+    """Lease the next item of the queue (``served`` may be None when it is empty)."""
+    response = client.post("/api/queue/next", headers=headers)
+    assert response.status_code == 200, response.text
+    out: dict[str, Any] = response.json()
+    return out
+
+
+def label_truth(
+    client: TestClient, headers: dict[str, str], served: dict[str, Any]
+) -> dict[str, Any]:
+    """Answer a served lease with the item's true digit."""
+    value = truth(served["item"]["name"])
+    response = client.post(
+        "/api/labels", json={"lease_id": served["lease_id"], "value": value}, headers=headers
+    )
+    assert response.status_code == 201, response.text
+    out: dict[str, Any] = response.json()
+    return out
+
+
+def wait_idle(client: TestClient) -> dict[str, Any]:
+    """Poll the training state until a run has ended; that state."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        state = client.get("/api/training").json()
+        if state["state"] == "idle" and state["runs"]:
+            return state  # type: ignore[no-any-return]
+        time.sleep(0.05)
+    raise AssertionError("training did not finish")
 
 
 def request_to(app: FastAPI, method: str = "GET", **headers: str) -> Request:

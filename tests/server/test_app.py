@@ -256,3 +256,12 @@ def test_app_from_env_names_the_missing_project(env: pytest.MonkeyPatch) -> None
     env.delenv("LABELLOOP_PROJECT")
     with pytest.raises(KeyError, match="LABELLOOP_PROJECT"):
         app_from_env()
+
+
+def test_openapi_and_pages(app_client: TestClient) -> None:
+    spec = app_client.get("/openapi.json").json()
+    assert "/api/queue/next" in spec["paths"] and "/api/review" in spec["paths"]
+    for page in ("/login", "/label", "/review", "/dashboard", "/history"):
+        response = app_client.get(page)
+        assert response.status_code == 200 and "text/html" in response.headers["content-type"]
+    assert app_client.get("/", follow_redirects=False).status_code in (302, 307)

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from labelloop.config import ProjectConfig
 from labelloop.loop import Workspace
 from labelloop.server.app import create_app
-from tests.server.conftest import login
+from tests.server.conftest import PASSWORD, label_truth, login, next_served
 
 
 def test_tokens_expire_are_listed_and_withdrawn(app_client: TestClient) -> None:
@@ -61,3 +61,84 @@ def test_the_login_page_knows_when_no_account_exists(tmp_path: Path) -> None:
     with TestClient(create_app(tmp_path / "p", start_training=False)) as client:
         assert client.get("/api/auth/setup").json() == {"has_accounts": False}
         assert 'id="no-accounts"' in client.get("/login").text
+
+
+def test_login_me_logout(app_client: TestClient) -> None:
+    assert app_client.get("/api/auth/me").status_code == 401
+    bad = app_client.post("/api/auth/login", json={"username": "ann", "password": "nope"})
+    assert bad.status_code == 401
+    unknown = app_client.post("/api/auth/login", json={"username": "zed", "password": "x"})
+    assert unknown.status_code == 401
+    headers = login(app_client, "ann")
+    me = app_client.get("/api/auth/me").json()
+    assert me["user"]["username"] == "ann" and me["csrf_token"] == headers["x-csrf-token"]
+    assert app_client.post("/api/auth/logout", headers=headers).status_code == 204
+    assert app_client.get("/api/auth/me").status_code == 401
+
+
+def test_cookie_requests_need_the_csrf_token(app_client: TestClient) -> None:
+    headers = login(app_client, "ann")
+    refused = app_client.post("/api/queue/next")
+    assert refused.status_code == 403 and "CSRF" in refused.json()["detail"]
+    wrong = app_client.post("/api/queue/next", headers={"x-csrf-token": "forged"})
+    assert wrong.status_code == 403
+    assert app_client.post("/api/queue/next", headers=headers).status_code == 200
+
+
+def test_api_tokens_authenticate_scripts(app_client: TestClient) -> None:
+    headers = login(app_client, "ann")
+    token = app_client.post("/api/tokens", json={"name": "script"}, headers=headers).json()
+    app_client.cookies.clear()
+    bearer = {"authorization": f"Bearer {token['token']}"}
+    served = next_served(app_client, bearer)["served"]
+    assert label_truth(app_client, bearer, served)["event"]["annotator"] == "ann"
+    bad = app_client.post("/api/queue/next", headers={"authorization": "Bearer nope"})
+    assert bad.status_code == 401
+
+
+def test_roles_are_enforced_and_refusals_change_nothing(app_client: TestClient) -> None:
+    headers = login(app_client, "ann")
+    assert app_client.get("/api/users").status_code == 403
+    assert app_client.post("/api/review/next", headers=headers).status_code == 403
+    assert app_client.post("/api/training", headers=headers).status_code == 403
+    created = app_client.post(
+        "/api/users",
+        json={"username": "mallory", "password": "12345678", "role": "admin"},
+        headers=headers,
+    )
+    assert created.status_code == 403
+    patch = app_client.patch("/api/project/settings", json={"batch_size": 3}, headers=headers)
+    assert patch.status_code == 403
+    admin = login(app_client, "admin")
+    users = [u["username"] for u in app_client.get("/api/users").json()]
+    assert "mallory" not in users
+    assert app_client.get("/api/project").json()["config"]["batch_size"] == 5
+    assert app_client.post("/api/review/next", headers=admin).status_code == 200
+
+
+def test_admin_manages_users(app_client: TestClient) -> None:
+    headers = login(app_client, "admin")
+    body = {"username": "newbie", "password": "long enough", "role": "annotator"}
+    assert app_client.post("/api/users", json=body, headers=headers).status_code == 201
+    assert app_client.post("/api/users", json=body, headers=headers).status_code == 409
+    short = {**body, "username": "x2", "password": "short"}
+    assert app_client.post("/api/users", json=short, headers=headers).status_code == 422
+    made = app_client.patch("/api/users/newbie", json={"role": "reviewer"}, headers=headers)
+    assert made.json()["role"] == "reviewer"
+    assert (
+        app_client.patch("/api/users/ghost", json={"active": False}, headers=headers).status_code
+        == 404
+    )
+    app_client.patch("/api/users/newbie", json={"active": False}, headers=headers)
+    app_client.cookies.clear()
+    disabled = app_client.post(
+        "/api/auth/login", json={"username": "newbie", "password": "long enough"}
+    )
+    assert disabled.status_code == 403
+
+
+def test_password_is_stored_hashed(project: Path) -> None:
+    ws = Workspace.open(project)
+    user = ws.store.people.user("ann")
+    ws.close()
+    assert PASSWORD not in user.password_hash and user.password_hash.startswith("$argon2")

@@ -6,10 +6,12 @@ from dataclasses import asdict, fields
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
+from fastapi.testclient import TestClient
 from pydantic import TypeAdapter
 
 from labelloop.server.schemas import EventOut, FromRecord
 from labelloop.store import LabelEvent
+from tests.server.conftest import login
 
 
 def _event() -> LabelEvent:
@@ -53,3 +55,35 @@ def test_a_response_reads_the_record_but_for_the_fields_given() -> None:
     out = _LinkOut.of(record, url="/items/4")
     assert out.model_dump() == {"id": 4, "url": "/items/4", "tags": ["a", "b"]}
     assert _LinkOut.of(record).url == "/stale"
+
+
+def test_ids_beyond_the_database_range_and_bad_values_get_a_422_in_the_declared_shape(
+    app_client: TestClient,
+) -> None:
+    """Ids up to 2^63 - 1 are the databases' range: beyond it a 422, never a 500."""
+    headers = login(app_client, "admin")
+    huge = 2**63
+    answers = [
+        app_client.get(f"/api/items/{huge}"),
+        app_client.get(f"/api/items/{huge}/history"),
+        app_client.get(f"/api/items/{huge}/image"),
+        app_client.post(f"/api/leases/{huge}/skip", headers=headers),
+        app_client.post("/api/labels", json={"lease_id": 2**64, "value": "1"}, headers=headers),
+        app_client.post(
+            f"/api/items/{huge}/labels",
+            json={"value": "1", "expected_event_id": None},
+            headers=headers,
+        ),
+        app_client.post("/api/items/1/undo", json={"expected_event_id": 2**70}, headers=headers),
+        app_client.get(f"/api/export?snapshot={huge}"),
+        app_client.get("/api/monitor/flags?kind=bogus"),
+        app_client.patch("/api/project/settings", json={"batch_size": "many"}, headers=headers),
+        app_client.patch("/api/project/settings", json={"no_such": 1}, headers=headers),
+    ]
+    for answer in answers:
+        assert answer.status_code == 422, (answer.request.url, answer.text)
+        detail = answer.json()["detail"]
+        assert isinstance(detail, list) and detail, detail
+        assert all({"loc", "msg", "type"} <= set(entry) for entry in detail), detail
+    # The largest id the database holds is a plain "not found".
+    assert app_client.get(f"/api/items/{huge - 1}").status_code == 404
