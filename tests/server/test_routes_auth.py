@@ -5,12 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+from fastapi import HTTPException
 from fastapi.testclient import TestClient
 
 from labelloop.config import ProjectConfig
 from labelloop.loop import Workspace
 from labelloop.server.app import create_app
-from tests.server.conftest import PASSWORD, label_truth, login, next_served
+from labelloop.server.routes_auth import SESSION_TTL, _token_owner, setup
+from labelloop.server.security import Caller
+from tests.server.conftest import PASSWORD, label_truth, login, next_served, request_to
 
 
 def test_tokens_expire_are_listed_and_withdrawn(app_client: TestClient) -> None:
@@ -142,3 +146,51 @@ def test_password_is_stored_hashed(project: Path) -> None:
     user = ws.store.people.user("ann")
     ws.close()
     assert PASSWORD not in user.password_hash and user.password_hash.startswith("$argon2")
+
+
+def _as(client: TestClient, username: str) -> Caller:
+    ws: Workspace = client.app.state.ws  # type: ignore[attr-defined]
+    return Caller(ws.store.people.user(username), "token")
+
+
+def test_a_token_owner_is_the_caller_unless_an_admin_names_another(app_client: TestClient) -> None:
+    request = request_to(app_client.app)  # type: ignore[arg-type]
+    ann, admin = _as(app_client, "ann"), _as(app_client, "admin")
+    assert _token_owner(request, ann, None) == ann.user.id
+    assert _token_owner(request, ann, "ann") == ann.user.id
+    assert _token_owner(request, admin, "ann") == ann.user.id
+    with pytest.raises(HTTPException) as refused:
+        _token_owner(request, ann, "bob")
+    assert refused.value.status_code == 403 and "admin" in refused.value.detail
+    assert setup(request) == {"has_accounts": True}
+
+
+def test_the_session_cookie_is_httponly_strict_and_lasts_the_session(
+    app_client: TestClient,
+) -> None:
+    answer = app_client.post("/api/auth/login", json={"username": "ann", "password": PASSWORD})
+    cookie = answer.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie and "path=/" in cookie
+    assert f"max-age={int(SESSION_TTL.total_seconds())}" in cookie
+    assert "secure" not in cookie  # create_app's default: plain HTTP on loopback
+    assert answer.json()["user"]["username"] == "ann" and answer.json()["csrf_token"]
+
+
+def test_a_disabled_account_cannot_sign_in_and_a_new_password_replaces_the_old(
+    app_client: TestClient,
+) -> None:
+    headers = login(app_client, "admin")
+    changed = app_client.patch(
+        "/api/users/bob", json={"password": "a new passphrase"}, headers=headers
+    )
+    assert changed.status_code == 200
+    old = app_client.post("/api/auth/login", json={"username": "bob", "password": PASSWORD})
+    assert old.status_code == 401 and old.json()["detail"] == "wrong username or password"
+    new = {"username": "bob", "password": "a new passphrase"}
+    assert app_client.post("/api/auth/login", json=new).status_code == 200
+    headers = login(app_client, "admin")
+    app_client.patch("/api/users/bob", json={"active": False}, headers=headers)
+    disabled = app_client.post("/api/auth/login", json=new)
+    assert disabled.status_code == 403 and "disabled" in disabled.json()["detail"]
+    unknown = app_client.post("/api/auth/login", json={"username": "zed", "password": PASSWORD})
+    assert unknown.status_code == 401 and unknown.json() == old.json()
