@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import time
+from datetime import timedelta
 from pathlib import Path
 
+import pytest
+from fastapi import HTTPException
 from fastapi.testclient import TestClient
 
+from labelloop.data.labels import LabelSchema
 from labelloop.loop import Workspace
 from labelloop.server.app import create_app
+from labelloop.server.routes_labeling import _annotators_own, _guess
+from labelloop.server.security import Caller
+from labelloop.store import LabelInput
 from tests.server.conftest import (
     label_truth,
     login,
@@ -267,3 +275,66 @@ def test_an_undone_item_can_come_straight_back_to_its_annotator(app_client: Test
     taken = app_client.post(f"/api/items/{item}/lease", headers=bob)
     assert taken.status_code == 409 and "someone else" in taken.json()["detail"]
     assert next_served(app_client, bob)["served"]["item"]["id"] == on_screen
+
+
+BOXES = LabelSchema(task="detection", classes=("cat", "dog"))
+DIGITS = LabelSchema(task="classification", classes=("0", "1"))
+BOX = {"x": 1, "y": 2, "width": 3, "height": 4, "label": "cat", "score": 0.5}
+
+
+def test_a_classification_guess_needs_a_label_and_a_confidence() -> None:
+    guess = _guess(1, "1", 0.75, DIGITS)
+    assert guess is not None and guess.model_dump() == {"label": "1", "confidence": 0.75}
+    assert _guess(1, None, 0.75, DIGITS) is None
+    assert _guess(1, "1", None, DIGITS) is None
+
+
+def test_detection_proposals_are_read_from_their_json_boxes() -> None:
+    guess = _guess(1, json.dumps([BOX]), 0.5, BOXES)
+    assert guess is not None and guess.model_dump()["boxes"][0]["label"] == "cat"
+    assert guess.model_dump()["confidence"] == 0.5
+    empty = _guess(1, "[]", None, BOXES)
+    assert empty is not None and empty.model_dump() == {"boxes": [], "confidence": None}
+    assert _guess(1, None, None, BOXES) is None
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "not json",
+        json.dumps({"boxes": []}),
+        json.dumps([{**BOX, "width": -1}]),
+        json.dumps([{**BOX, "label": "horse"}]),
+    ],
+    ids=["not-json", "not-a-list", "bad-box", "unknown-class"],
+)
+def test_bad_stored_proposals_are_logged_and_left_out(
+    stored: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("WARNING", logger="labelloop.server"):
+        assert _guess(42, stored, 0.5, BOXES) is None
+    assert "item 42: ignoring proposals" in caplog.text
+
+
+def test_an_annotator_changes_only_unlabeled_items_and_their_own_last_answer(
+    app_client: TestClient,
+) -> None:
+    ws: Workspace = app_client.app.state.ws  # type: ignore[attr-defined]
+    people, pid = ws.store.people, ws.project.id
+    ann, bob, rita = (Caller(people.user(n), "token") for n in ("ann", "bob", "rita"))
+    first, second = ws.store.items(pid)[:2]
+    assert _annotators_own(ws, ann, first.id, "change") is None  # unlabeled
+    [event] = ws.store.record_labels(
+        pid, [LabelInput(first.id, "3", annotator="ann", user_id=ann.user.id)]
+    )
+    assert _annotators_own(ws, ann, first.id, "undo") == event.id
+    assert _annotators_own(ws, rita, first.id, "undo") is None  # a reviewer may change anything
+    with pytest.raises(HTTPException) as refused:
+        _annotators_own(ws, bob, first.id, "undo")
+    assert refused.value.status_code == 403
+    assert refused.value.detail.startswith("to undo another person's label")
+    ws.store.leases.serve_item(pid, second.id, bob.user.id, ttl=timedelta(minutes=5))
+    with pytest.raises(HTTPException) as held:
+        _annotators_own(ws, ann, second.id, "change")
+    assert held.value.status_code == 403 and "someone else" in held.value.detail
+    assert _annotators_own(ws, bob, second.id, "change") is None
