@@ -7,18 +7,27 @@ import io
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
+import pytest
+from fastapi import HTTPException
 from fastapi.testclient import TestClient
 from PIL import Image
 
 from labelloop.loop import Workspace
 from labelloop.server.app import create_app
+from labelloop.server.routes_project import export, instructions, training_state
+from labelloop.server.security import Caller
+from labelloop.store import LabelInput
 from tests.server.conftest import (
     label_truth,
     login,
+    make_project,
     next_served,
+    request_to,
     wait_idle,
 )
+from tests.server.detection_fixtures import make_detection_project
 
 
 def test_manual_training_ranks_the_pool_and_reports_progress(app_client: TestClient) -> None:
@@ -180,3 +189,71 @@ def test_uploads(app_client: TestClient, project: Path) -> None:
     )
     assert big.status_code == 413
     assert app_client.get("/api/project").json()["progress"]["items"] == 121
+
+
+def test_the_training_state_counts_labels_since_the_last_run(tmp_path: Path) -> None:
+    ws = Workspace.open(make_project(tmp_path / "proj", per_class=1))
+    pid = ws.project.id
+    first, second = ws.store.items(pid)[:2]
+    ws.store.record_labels(pid, [LabelInput(first.id, "0", annotator="ann")])
+    idle = training_state(ws)
+    assert (idle.state, idle.runs, idle.labels_since_last_run) == ("idle", [], 1)
+    assert idle.model_version is None and idle.model_metrics is None
+    ws.store.training.request(pid, trigger="manual", requested_by="rita")
+    ws.store.record_labels(pid, [LabelInput(second.id, "1", annotator="ann")])
+    queued = training_state(ws)
+    assert queued.state == "queued" and queued.labels_since_last_run == 1
+    assert [(r.trigger, r.requested_by) for r in queued.runs] == [("manual", "rita")]
+    assert queued.retrain_every == ws.config.retrain_every
+    ws.close()
+
+
+def test_the_guideline_is_rendered_with_raw_html_made_inert(tmp_path: Path) -> None:
+    text = "# Digits\n\nLabel the *digit*.\n\n<script>alert(1)</script>\n"
+    root = make_project(tmp_path / "proj", per_class=1, instructions=text)
+    with TestClient(create_app(root, start_training=False)) as client:
+        ws: Workspace = client.app.state.ws  # type: ignore[attr-defined]
+        ann = Caller(ws.store.people.user("ann"), "token")
+        shown = instructions(request_to(client.app), ann)  # type: ignore[arg-type]
+    assert shown["markdown"] == text
+    assert "<h1>Digits</h1>" in shown["html"] and "<em>digit</em>" in shown["html"]
+    assert "<script>" not in shown["html"] and "&lt;script&gt;" in shown["html"]
+
+
+@pytest.mark.parametrize(
+    ("detection", "fmt", "says"),
+    [
+        (False, "coco", "coco is a detection format"),
+        (False, "voc", "voc is a detection format"),
+        (True, "imagefolder", "one class per image"),
+    ],
+)
+def test_a_format_of_the_other_task_is_refused_saying_which_fit(
+    tmp_path: Path, detection: bool, fmt: str, says: str
+) -> None:
+    root = (
+        make_detection_project(tmp_path / "boxes", n_items=1)
+        if detection
+        else make_project(tmp_path / "proj", per_class=1)
+    )
+    with TestClient(create_app(root, start_training=False)) as client:
+        ws: Workspace = client.app.state.ws  # type: ignore[attr-defined]
+        rita = Caller(ws.store.people.user("rita"), "token")
+        with pytest.raises(HTTPException) as refused:
+            export(request_to(client.app), rita, fmt=fmt)  # type: ignore[arg-type]
+    assert refused.value.status_code == 422
+    detail: Any = refused.value.detail[0]
+    assert says in detail["msg"] and detail["loc"] == ["query", "format"]
+
+
+def test_a_detection_export_is_a_zip_named_for_the_project_and_format(tmp_path: Path) -> None:
+    root = make_detection_project(tmp_path / "boxes", n_items=1)
+    with TestClient(create_app(root, start_training=False)) as client:
+        login(client, "rita")
+        answer = client.get("/api/export", params={"format": "yolo"})
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/zip"
+    name = root.name
+    assert answer.headers["content-disposition"] == (
+        f'attachment; filename="{name}-yolo-current.zip"'
+    )
+    assert zipfile.ZipFile(io.BytesIO(answer.content)).namelist()
