@@ -7,11 +7,10 @@ from pathlib import Path
 from labelloop.loop import Workspace
 from labelloop.loop.worker import run_worker, worker_name
 from labelloop.store import LabelInput
-from tests.loop.test_round import _truth, ws  # noqa: F401  (the digits project fixture)
 
 
 def test_a_worker_runs_the_queued_round_and_a_failed_one_is_recorded(
-    ws: Workspace,  # noqa: F811
+    ws: Workspace, truth: dict[int, str]
 ) -> None:
     pid = ws.project.id
     assert run_worker(ws.root, once=True) == 0  # nothing queued
@@ -24,7 +23,6 @@ def test_a_worker_runs_the_queued_round_and_a_failed_one_is_recorded(
     latest = ws.store.rounds(pid)[-1]
     assert latest.id == run.round_id and latest.strategy == "random"  # no labels: a cold start
 
-    truth = _truth(ws)
     first = sorted(truth)[:20]
     ws.store.record_labels(pid, [LabelInput(i, truth[i], annotator="t") for i in first])
     labeled = ws.store.items(pid)[0]
