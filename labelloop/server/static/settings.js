@@ -25,7 +25,10 @@ function inputFor(setting) {
     });
   }
   if (setting.kind === "text" && setting.key !== "instructions") {
-    return el("input", { ...attrs, type: "text", value: setting.value ?? "" });
+    return el("input", {
+      ...attrs, type: "text", value: setting.value ?? "",
+      placeholder: setting.nullable ? "empty: none" : "",
+    });
   }
   const text = setting.kind === "text" ? setting.value ?? "" : JSON.stringify(setting.value);
   return el("textarea", { ...attrs, rows: setting.key === "instructions" ? 6 : 2 }, text);
@@ -41,7 +44,7 @@ function valueOf(input, setting) {
     if (raw === "" || Number.isNaN(number)) throw new Error(`${setting.key}: "${raw}" is not a number`);
     return number;
   }
-  if (setting.kind === "text") return input.value;
+  if (setting.kind === "text") return input.value === "" && setting.nullable ? null : input.value;
   try {
     return JSON.parse(raw);
   } catch {
