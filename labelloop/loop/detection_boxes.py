@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from labelloop.data.arrays import Placement
+from labelloop.data.labels import UnknownClassError
 from labelloop.learners.detection import BoxTargets, ImageDetections, to_box_dicts
 
 __all__ = ["boxes_to_targets", "proposals", "to_original"]
@@ -38,6 +39,9 @@ def boxes_to_targets(
 
     Returns:
         ``boxes (m, 4)`` xywh in model-input pixels and ``labels (m,)``.
+
+    Raises:
+        UnknownClassError: a box's label is not one of ``classes``.
     """
     where = where or Placement()
     boxes = np.array(
@@ -52,7 +56,11 @@ def boxes_to_targets(
         ],
         dtype=np.float32,
     ).reshape(-1, 4)
-    labels = np.array([classes.index(str(b["label"])) for b in value], dtype=np.int64)
+    index = {name: i for i, name in enumerate(classes)}
+    unknown = [str(b["label"]) for b in value if str(b["label"]) not in index]
+    if unknown:
+        raise UnknownClassError(unknown[0], tuple(classes))
+    labels = np.array([index[str(b["label"])] for b in value], dtype=np.int64)
     return BoxTargets(boxes=boxes, labels=labels)
 
 

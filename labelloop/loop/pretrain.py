@@ -54,9 +54,12 @@ def pretrain_project(
     paths = [ws.image_path(item) for item in items]
     batch_size = max(2, min(batch_size, len(paths)))
 
+    # A last batch of one image is left out (a contrastive batch needs two).
+    starts = range(0, len(paths) - 1, batch_size)
+
     def batches(epoch: int) -> Iterator[NDArray[np.float32]]:
         order = np.random.default_rng([settings.seed, epoch]).permutation(len(paths))
-        for start in range(0, len(order) - 1, batch_size):
+        for start in starts:
             chosen = order[start : start + batch_size]
             yield ws.load_paths([paths[i] for i in chosen])
 
@@ -71,7 +74,7 @@ def pretrain_project(
         checkpoint=checkpoint,
         weights_out=weights,
         on_step=on_step,
-        steps_per_epoch=-(-len(paths) // batch_size),
+        steps_per_epoch=len(starts),
     )
     changes: list[SettingChange] = []
     if use:

@@ -95,12 +95,6 @@ def test_using_the_backbone_switches_the_project_to_it_and_keeps_fine_tuning(
         assert "learner" not in changed  # unchanged settings are not recorded as changes
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pretrain_project declares ceil(n / batch_size) steps an epoch, but its batches "
-    "leave out a last batch of one image, so with n % batch_size == 1 one step fewer is taken "
-    "(the cosine schedule and the progress total count a step that never comes)",
-)
 def test_the_steps_an_epoch_declared_are_the_steps_taken(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
