@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, UploadFil
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from labelloop.data.formats import FormatName
+from labelloop.data.formats import FORMAT_NAMES
 from labelloop.data.images import ImageFileError
 from labelloop.loop import Workspace
 from labelloop.loop.dashboard import auto_label_summary, learning_curve
@@ -30,7 +30,6 @@ from labelloop.server.security import Caller, require
 from labelloop.store import ConfigChange, Snapshot
 
 router = APIRouter(prefix="/api", tags=["project"])
-DETECTION_FORMATS = ("coco", "yolo", "voc", "labelstudio")
 
 Annotator = Annotated[Caller, Depends(require("annotator"))]
 Reviewer = Annotated[Caller, Depends(require("reviewer"))]
@@ -203,7 +202,7 @@ def export(
             "exporting is a reviewer's right in this project (setting team.annotators_export)",
         )
     detection = ws.config.task == "detection"
-    if fmt in DETECTION_FORMATS:
+    if fmt in FORMAT_NAMES:
         if not detection:
             raise unprocessable(
                 f"{fmt} is a detection format; this project exports csv, json or imagefolder",
@@ -212,9 +211,7 @@ def export(
             )
         from labelloop.loop.detection_io import export_detections_zip
 
-        data = export_detections_zip(
-            ws, cast(FormatName, fmt), snapshot=snapshot, include_auto=include_auto
-        )
+        data = export_detections_zip(ws, fmt, snapshot=snapshot, include_auto=include_auto)
         name = f"{ws.config.name}-{fmt}-{'current' if snapshot is None else f'snapshot-{snapshot}'}"
         return Response(
             data,
