@@ -113,10 +113,11 @@ def _verdict(alert: bool, summary: str) -> Text:
 
 
 def _detection_format(fmt: str) -> FormatName:
-    from labelloop.data.formats import FORMAT_NAMES
+    from labelloop.data.formats import DETECTION_FORMATS
 
-    if fmt not in FORMAT_NAMES:
-        raise ValueError(f"--format must be one of {', '.join(FORMAT_NAMES)}, not {fmt!r}")
+    if fmt not in DETECTION_FORMATS:
+        names = ", ".join(DETECTION_FORMATS.names())
+        raise ValueError(f"--format must be one of {names}, not {fmt!r}")
     return fmt
 
 
@@ -174,10 +175,10 @@ def export(
         detection = ws.config.task == "detection"
         plain = ("csv", "json") if detection else ("csv", "json", "imagefolder")
         if fmt not in plain:
-            from labelloop.data.formats import FORMAT_NAMES
+            from labelloop.data.formats import DETECTION_FORMATS
 
-            if not detection or fmt not in FORMAT_NAMES:
-                allowed = ", ".join((*plain, *(FORMAT_NAMES if detection else ())))
+            if not detection or fmt not in DETECTION_FORMATS:
+                allowed = ", ".join((*plain, *(DETECTION_FORMATS.names() if detection else ())))
                 raise ValueError(
                     f"--format must be one of {allowed} for this {ws.config.task} "
                     f"project, not {fmt!r}"

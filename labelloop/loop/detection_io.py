@@ -29,6 +29,7 @@ from labelloop.data.formats import (
     DetectionRecord,
     FormatName,
     FormatProblem,
+    detection_format,
     read_detections,
     write_detections,
 )
@@ -81,9 +82,10 @@ def default_image_root(fmt: FormatName, source: Path) -> Path:
     """Where a format's images are, when the importer is not told.
 
     COCO and Label Studio: ``images/`` beside the JSON file. VOC:
-    ``JPEGImages/`` in the dataset folder if present, else ``images/``. YOLO:
-    ``images/`` in the dataset folder if present, else the folder itself. These
-    are the places labelloop's own writers put the images.
+    ``JPEGImages/`` or ``images/`` in the dataset folder if present; YOLO:
+    ``images/`` in it if present; else the folder itself. These are the
+    places labelloop's own writers put the images
+    (:meth:`~labelloop.data.formats.DetectionFormat.default_image_root`).
 
     Args:
         fmt: the annotation format.
@@ -92,13 +94,7 @@ def default_image_root(fmt: FormatName, source: Path) -> Path:
     Returns:
         The folder image file names are relative to.
     """
-    if fmt in ("coco", "labelstudio"):
-        return source.parent / "images"
-    candidates = ("JPEGImages", "images") if fmt == "voc" else ("images",)
-    for name in candidates:
-        if (source / name).is_dir():
-            return source / name
-    return source / "images" if fmt == "voc" else source
+    return detection_format(fmt).default_image_root(source)
 
 
 def _size_problem(record: DetectionRecord, item_size: tuple[int, int], file: str) -> FormatProblem:

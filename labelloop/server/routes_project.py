@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, UploadFile, status
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from labelloop.data.formats import FORMAT_NAMES
+from labelloop.data.formats import DETECTION_FORMATS
 from labelloop.data.images import ImageFileError
 from labelloop.loop import Workspace
 from labelloop.loop.dashboard import auto_label_summary, learning_curve
@@ -30,6 +30,7 @@ from labelloop.server.security import Caller, require
 from labelloop.store import ConfigChange, Snapshot
 
 router = APIRouter(prefix="/api", tags=["project"])
+_PLAIN_EXPORTS = ("csv", "json", "imagefolder")
 
 Annotator = Annotated[Caller, Depends(require("annotator"))]
 Reviewer = Annotated[Caller, Depends(require("reviewer"))]
@@ -182,8 +183,13 @@ def export(
     request: Request,
     who: Annotator,
     fmt: Annotated[
-        Literal["csv", "json", "imagefolder", "coco", "yolo", "voc", "labelstudio"],
-        Query(alias="format"),
+        str,
+        Query(
+            alias="format",
+            max_length=64,
+            description="csv, json, imagefolder, or a detection format: coco, yolo, voc, "
+            "labelstudio or an installed plug-in's",
+        ),
     ] = "csv",
     snapshot: QueryId = None,
     include_auto: bool = False,
@@ -202,7 +208,10 @@ def export(
             "exporting is a reviewer's right in this project (setting team.annotators_export)",
         )
     detection = ws.config.task == "detection"
-    if fmt in FORMAT_NAMES:
+    if fmt not in _PLAIN_EXPORTS and fmt not in DETECTION_FORMATS:
+        names = ", ".join((*_PLAIN_EXPORTS, *DETECTION_FORMATS.names()))
+        raise unprocessable(f"format must be one of {names}; got {fmt!r}", "query", "format")
+    if fmt in DETECTION_FORMATS:
         if not detection:
             raise unprocessable(
                 f"{fmt} is a detection format; this project exports csv, json or imagefolder",

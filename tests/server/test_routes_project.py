@@ -157,7 +157,14 @@ def test_export_formats(app_client: TestClient) -> None:
     assert archive.headers["content-type"] == "application/zip"
     names = zipfile.ZipFile(io.BytesIO(archive.content)).namelist()
     assert len(names) == 4 and all(n.count("/") == 2 for n in names)
-    assert app_client.get("/api/export?format=xml").status_code == 422
+    refused = app_client.get("/api/export?format=xml")
+    assert refused.status_code == 422
+    assert refused.json()["detail"][0] == {
+        "loc": ["query", "format"],
+        "msg": "format must be one of csv, json, imagefolder, coco, labelstudio, voc, yolo; "
+        "got 'xml'",
+        "type": "value_error",
+    }
     assert app_client.get("/api/snapshots").json() == []
     assert app_client.get("/api/export?snapshot=999").status_code == 404
 

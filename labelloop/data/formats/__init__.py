@@ -5,7 +5,10 @@ Each format has a reader and a writer over the same types: a
 Each format's module makes one :class:`DetectionFormat` from its own read and
 write steps (the shared checks, the image copy and the dispatch are written
 once) and says what its ``source``/``dest`` is and where images are found;
-:func:`read_detections` and :func:`write_detections` pick the format by name.
+:data:`DETECTION_FORMATS` names them, and :func:`read_detections` and
+:func:`write_detections` pick the format by name. Another installed package
+adds a format with an entry point in the group ``labelloop.detection_formats``
+naming its :class:`DetectionFormat` object.
 Write-then-read round trips keep every box (to float rounding), the class
 order and "no objects" labels, wherever the format can express them.
 """
@@ -17,7 +20,6 @@ from pathlib import Path
 
 from labelloop.data.formats._common import (
     EDGE_TOLERANCE_PX,
-    FORMAT_NAMES,
     DetectionDataset,
     DetectionFormatError,
     DetectionRecord,
@@ -25,12 +27,14 @@ from labelloop.data.formats._common import (
     FormatProblem,
 )
 from labelloop.data.formats._format import DetectionFormat
-from labelloop.data.formats.coco import COCO, read_coco, write_coco
-from labelloop.data.formats.labelstudio import LABEL_STUDIO, read_labelstudio, write_labelstudio
-from labelloop.data.formats.voc import VOC, read_voc, write_voc
-from labelloop.data.formats.yolo import YOLO, read_yolo, write_yolo
+from labelloop.data.formats.coco import read_coco, write_coco
+from labelloop.data.formats.labelstudio import read_labelstudio, write_labelstudio
+from labelloop.data.formats.voc import read_voc, write_voc
+from labelloop.data.formats.yolo import read_yolo, write_yolo
+from labelloop.plugins import Registry
 
 __all__ = [
+    "DETECTION_FORMATS",
     "EDGE_TOLERANCE_PX",
     "FORMAT_NAMES",
     "DetectionDataset",
@@ -39,6 +43,7 @@ __all__ = [
     "DetectionRecord",
     "FormatName",
     "FormatProblem",
+    "detection_format",
     "read_coco",
     "read_detections",
     "read_labelstudio",
@@ -51,18 +56,38 @@ __all__ = [
     "write_yolo",
 ]
 
-_FORMATS: dict[str, DetectionFormat] = {
-    detection_format.name: detection_format for detection_format in (COCO, LABEL_STUDIO, VOC, YOLO)
+DETECTION_FORMATS: Registry[DetectionFormat] = Registry(
+    "detection format", error=DetectionFormatError, group="labelloop.detection_formats"
+)
+"""Format name -> the :class:`DetectionFormat` object its module makes."""
+
+_BUILT_IN = {
+    "coco": ("coco:COCO", "COCO JSON: one file, images beside it in images/"),
+    "labelstudio": ("labelstudio:LABEL_STUDIO", "a Label Studio JSON export"),
+    "voc": ("voc:VOC", "Pascal VOC: a folder of XML files, images in JPEGImages/"),
+    "yolo": ("yolo:YOLO", "YOLO: a dataset folder of label files and classes.txt"),
 }
+for _name, (_target, _help) in _BUILT_IN.items():
+    DETECTION_FORMATS.add(_name, f"{__name__}.{_target}", help=_help)
+
+FORMAT_NAMES: tuple[str, ...] = tuple(_BUILT_IN)
+"""The formats labelloop itself reads and writes (``DETECTION_FORMATS.names()``
+adds those of installed plug-ins)."""
 
 
-def _format(name: str) -> DetectionFormat:
-    try:
-        return _FORMATS[name]
-    except KeyError:
+def detection_format(name: str) -> DetectionFormat:
+    """The format of ``name``, built in or from an installed plug-in.
+
+    Raises:
+        DetectionFormatError: No format has that name (the message lists them),
+            or a plug-in's entry point names something that is not a format.
+    """
+    found: object = DETECTION_FORMATS.load(name)
+    if not isinstance(found, DetectionFormat):
         raise DetectionFormatError(
-            f"Unknown detection format {name!r}; use one of {', '.join(FORMAT_NAMES)}."
-        ) from None
+            f"detection format {name!r} names a {type(found).__name__}, not a DetectionFormat"
+        )
+    return found
 
 
 def read_detections(
@@ -72,7 +97,7 @@ def read_detections(
     image_root: Path | None = None,
     classes: Sequence[str] | None = None,
 ) -> DetectionDataset:
-    """Reads detection annotations in one of :data:`FORMAT_NAMES`.
+    """Reads detection annotations in one of :data:`DETECTION_FORMATS`.
 
     Args:
         format: ``"coco"`` (``source`` is the JSON file), ``"labelstudio"``
@@ -92,7 +117,7 @@ def read_detections(
         DetectionFormatError: The format is unknown or the source cannot be
             read at all (not JSON, not a folder, no class names for YOLO).
     """
-    return _format(format).read(source, image_root=image_root, classes=classes)
+    return detection_format(format).read(source, image_root=image_root, classes=classes)
 
 
 def write_detections(
@@ -103,7 +128,7 @@ def write_detections(
     *,
     image_root: Path | None = None,
 ) -> list[Path]:
-    """Writes detection annotations in one of :data:`FORMAT_NAMES`.
+    """Writes detection annotations in one of :data:`DETECTION_FORMATS`.
 
     Args:
         format: ``"coco"`` or ``"labelstudio"`` (``dest`` is the JSON file),
@@ -128,4 +153,4 @@ def write_detections(
         if isinstance(dataset_or_records, DetectionDataset)
         else dataset_or_records
     )
-    return _format(format).write(records, classes, dest, image_root=image_root)
+    return detection_format(format).write(records, classes, dest, image_root=image_root)

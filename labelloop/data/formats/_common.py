@@ -25,16 +25,15 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal, get_args
+from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
 from labelloop.data.labels import Box
 from labelloop.errors import LabelloopError
 
-FormatName = Literal["coco", "labelstudio", "voc", "yolo"]
-FORMAT_NAMES: tuple[FormatName, ...] = get_args(FormatName)
-"""The detection formats labelloop reads and writes."""
+FormatName = str
+"""A detection format's name: one of ``labelloop.data.formats.DETECTION_FORMATS``."""
 
 IMAGE_FOLDER = "images"
 """Where writers copy images to, beside or inside the annotations."""

@@ -65,6 +65,21 @@ class DetectionFormat:
         root = None if image_root is None else Path(image_root)
         return self.read_source(source, root, classes)
 
+    def default_image_root(self, source: Path) -> Path:
+        """Where the images of ``source`` are when the importer is not told.
+
+        Where this format's writer puts them: a one-file format's
+        ``image_folder`` beside the file; inside a dataset folder, its
+        ``image_folder`` or ``images/``, whichever exists, else the folder itself.
+        """
+        source = Path(source)
+        if self.one_file:
+            return source.parent / self.image_folder
+        for name in dict.fromkeys((self.image_folder, IMAGE_FOLDER)):
+            if (source / name).is_dir():
+                return source / name
+        return source
+
     def write(
         self,
         records: Sequence[DetectionRecord],

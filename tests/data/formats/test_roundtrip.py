@@ -109,9 +109,9 @@ def test_class_order_survives_without_the_classes_argument(
 
 def test_unknown_format_is_refused(tmp_path: Path) -> None:
     with pytest.raises(DetectionFormatError, match="coco, labelstudio, voc, yolo"):
-        read_detections("csv", FIXTURES)  # type: ignore[arg-type]
-    with pytest.raises(DetectionFormatError, match="Unknown detection format"):
-        write_detections("csv", [], CLASSES, tmp_path)  # type: ignore[arg-type]
+        read_detections("csv", FIXTURES)
+    with pytest.raises(DetectionFormatError, match="unknown detection format 'csv'"):
+        write_detections("csv", [], CLASSES, tmp_path)
 
 
 def test_copying_images_refuses_a_missing_image(tmp_path: Path) -> None:
