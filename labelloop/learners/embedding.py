@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import re
 import uuid
 from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
@@ -57,6 +58,9 @@ __all__ = ["EmbeddingCache", "EmbeddingClassifier"]
 _CHECKPOINT = Checkpoint(
     "EmbeddingClassifier", version=1, hint="load it with the learner that wrote it.", pickled=True
 )
+_TAG = re.compile(r"[A-Za-z0-9_.-]+")
+"""A pretrained-weights tag, safe in a folder name."""
+
 HEADS = ("logreg", "mlp", "mlp_dropout")
 
 Head = SklearnLearner | DropoutMLPHead
@@ -225,12 +229,18 @@ class EmbeddingClassifier(Configurable):
         if weights == "none":
             # Random weights differ by seed, and so do their embeddings.
             weights = f"none{self.random_state}"
-        elif weights != "imagenet":
+        elif Path(weights).is_file():
+            # A weights file: its place and age, so that a retrained file is embedded anew.
             path = Path(weights)
-            stamp = path.stat().st_mtime_ns if path.exists() else 0
             weights = hashlib.blake2b(
-                f"{path.resolve()}:{stamp}".encode(), digest_size=8
+                f"{path.resolve()}:{path.stat().st_mtime_ns}".encode(), digest_size=8
             ).hexdigest()
+        elif not _TAG.fullmatch(weights):
+            # Neither a file nor a plain tag: a name the backbone will refuse; keep it
+            # out of the folder name.
+            weights = hashlib.blake2b(weights.encode(), digest_size=8).hexdigest()
+        # "imagenet" and pretrained tags (timm's "a1_in1k", open_clip's "openai") stand
+        # as they are: the same tag means the same weights wherever the project runs.
         return f"{self.backbone}-{weights}-{self.input_size}"
 
     @property
