@@ -9,7 +9,7 @@ arrive, as in a labeling session. Prints each round's wall time and the
 ratio of the later rounds' means (finetune / embed), and the peak RSS:
 
     OMP_NUM_THREADS=2 .venv/bin/python bench/backbone_rounds.py [--images 600]
-        [--rounds 3] [--input-size 112]
+        [--rounds 3] [--input-size 112] [--modes embed] [--head mlp_dropout --strategy bald]
 """
 
 from __future__ import annotations
@@ -35,14 +35,27 @@ from labelloop.loop import Workspace, run_round
 
 
 def _project(
-    root: Path, photos: Path, mode: str, input_size: int, labeled: int, weights: Path
+    root: Path,
+    photos: Path,
+    mode: str,
+    input_size: int,
+    labeled: int,
+    weights: Path,
+    head: str = "logreg",
+    strategy: str = "margin",
 ) -> Workspace:
     config = ProjectConfig.model_validate(
         {
             "name": mode,
             "classes": DIGITS_CLASSES,
             "learner": "resnet18",
-            "backbone": {"weights": str(weights), "mode": mode, "input_size": input_size},
+            "strategy": strategy,
+            "backbone": {
+                "weights": str(weights),
+                "mode": mode,
+                "input_size": input_size,
+                "head": head,
+            },
             "auto_label_threshold": None,
         }
     )
@@ -72,6 +85,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--input-size", type=int, default=112)
     parser.add_argument("--modes", default="embed,finetune")
+    parser.add_argument("--head", default="logreg", help="embed mode's head: logreg, mlp, ...")
+    parser.add_argument("--strategy", default="margin", help="e.g. bald for sampled heads")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="backbone-bench-"))
     try:
@@ -83,7 +98,16 @@ def main() -> None:
         torch.save(get_model("resnet18", weights=None).state_dict(), weights)
         times: dict[str, list[float]] = {}
         for mode in args.modes.split(","):
-            ws = _project(root, photos, mode, args.input_size, labeled=50, weights=weights)
+            ws = _project(
+                root,
+                photos,
+                mode,
+                args.input_size,
+                labeled=50,
+                weights=weights,
+                head=args.head,
+                strategy=args.strategy,
+            )
             for number in range(args.rounds):
                 started = time.perf_counter()
                 result = run_round(ws)
